@@ -1,0 +1,546 @@
+//! [`Call`]: a provider, a model, parameters, tools and client settings — everything needed to send
+//! a prompt. Cheap to clone; `with_*` methods derive variants (this is how fallback switches
+//! provider or model, with no global state).
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::client::{ApiKey, ClientConfig, Timeouts};
+use crate::error::Error;
+use crate::output::{OutputFormat, OutputMode};
+use crate::prompt::Prompt;
+use crate::provider::{BoxFuture, ChatRequest, Params, Provider};
+use crate::response::Response;
+use crate::stream::Stream;
+use crate::tool::{Tool, ToolChoice, schema_of};
+
+/// Everything needed to send a prompt. See the [module docs](self).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), steadfast::Error> {
+/// use steadfast::llm;
+///
+/// let call = llm::call("openai:gpt-4o-mini")?.temperature(0.2).max_tokens(200);
+/// let response = call.send("What is the meaning of life?").await?;
+/// println!("{}", response.text());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Call {
+    provider: Arc<dyn Provider>,
+    model: String,
+    params: Params,
+    tools: Arc<[Tool]>,
+    tool_choice: ToolChoice,
+    output_mode: OutputMode,
+    extra: Map<String, Value>,
+    client: ClientConfig,
+}
+
+impl fmt::Debug for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("provider", &self.provider.name())
+            .field("model", &self.model)
+            .field("params", &self.params)
+            .field("tools", &self.tools)
+            .field("tool_choice", &self.tool_choice)
+            .field("output_mode", &self.output_mode)
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Call {
+    /// A call to `model` through `provider`, with client settings from the provider's environment
+    /// variables.
+    pub fn new(provider: Arc<dyn Provider>, model: impl Into<String>) -> Self {
+        let client = provider.client_from_env();
+        Call {
+            provider,
+            model: model.into(),
+            params: Params::default(),
+            tools: Arc::from(Vec::new()),
+            tool_choice: ToolChoice::Auto,
+            output_mode: OutputMode::Auto,
+            extra: Map::new(),
+            client,
+        }
+    }
+
+    // ---- identity ----
+
+    /// The provider's name.
+    pub fn provider_name(&self) -> &str {
+        self.provider.name()
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> &Arc<dyn Provider> {
+        &self.provider
+    }
+
+    /// The model.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// `provider:model`.
+    pub fn target(&self) -> String {
+        format!("{}:{}", self.provider.name(), self.model)
+    }
+
+    /// The common parameters.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// The client settings.
+    pub fn client(&self) -> &ClientConfig {
+        &self.client
+    }
+
+    /// The tools.
+    pub fn tools(&self) -> &[Tool] {
+        &self.tools
+    }
+
+    /// The same call with another model of the same provider.
+    #[must_use]
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.model = model.into();
+        self
+    }
+
+    /// The same call sent to another `provider:model`: prompt-independent settings carry over
+    /// (common parameters, tools, tool choice, output mode); provider-specific body fields and client
+    /// settings do not — the new provider's come from its environment variables.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for an unknown provider or a malformed target.
+    pub fn with_target(&self, target: impl crate::llm::IntoTarget) -> Result<Call, Error> {
+        let (provider, model) = target.into_target()?;
+        let provider = crate::llm::provider(&provider)?;
+        let same = provider.name() == self.provider.name();
+        let mut next = self.clone();
+        next.client = if same {
+            self.client.clone()
+        } else {
+            provider.client_from_env()
+        };
+        if !same {
+            next.extra = Map::new();
+        }
+        next.provider = provider;
+        next.model = model;
+        Ok(next)
+    }
+
+    // ---- parameters ----
+
+    /// Sets the sampling temperature.
+    #[must_use]
+    pub fn temperature(mut self, t: f64) -> Self {
+        self.params.temperature = Some(t);
+        self
+    }
+
+    /// Sets the maximum number of output tokens.
+    #[must_use]
+    pub fn max_tokens(mut self, n: u32) -> Self {
+        self.params.max_tokens = Some(n);
+        self
+    }
+
+    /// Sets nucleus sampling.
+    #[must_use]
+    pub fn top_p(mut self, p: f64) -> Self {
+        self.params.top_p = Some(p);
+        self
+    }
+
+    /// Sets stop sequences.
+    #[must_use]
+    pub fn stop<I, S>(mut self, stop: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.params.stop = stop.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the sampling seed.
+    #[must_use]
+    pub fn seed(mut self, seed: i64) -> Self {
+        self.params.seed = Some(seed);
+        self
+    }
+
+    /// Sets the frequency penalty.
+    #[must_use]
+    pub fn frequency_penalty(mut self, p: f64) -> Self {
+        self.params.frequency_penalty = Some(p);
+        self
+    }
+
+    /// Sets the presence penalty.
+    #[must_use]
+    pub fn presence_penalty(mut self, p: f64) -> Self {
+        self.params.presence_penalty = Some(p);
+        self
+    }
+
+    /// Replaces all common parameters.
+    #[must_use]
+    pub fn params_from(mut self, params: Params) -> Self {
+        self.params = params;
+        self
+    }
+
+    /// Adds a provider-specific body field, sent as is (and dropped when falling back to another
+    /// provider).
+    #[must_use]
+    pub fn extra_body(mut self, key: impl Into<String>, value: Value) -> Self {
+        self.extra.insert(key.into(), value);
+        self
+    }
+
+    // ---- tools and output ----
+
+    /// Adds a tool.
+    #[must_use]
+    pub fn tool(mut self, tool: Tool) -> Self {
+        let mut tools = self.tools.to_vec();
+        tools.push(tool);
+        self.tools = Arc::from(tools);
+        self
+    }
+
+    /// Adds several tools.
+    #[must_use]
+    pub fn tools_from(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
+        let mut all = self.tools.to_vec();
+        all.extend(tools);
+        self.tools = Arc::from(all);
+        self
+    }
+
+    /// Sets how the model may use the tools.
+    #[must_use]
+    pub fn tool_choice(mut self, choice: ToolChoice) -> Self {
+        self.tool_choice = choice;
+        self
+    }
+
+    /// Sets how structured output is requested by [`Call::extract`].
+    #[must_use]
+    pub fn output_mode(mut self, mode: OutputMode) -> Self {
+        self.output_mode = mode;
+        self
+    }
+
+    // ---- client ----
+
+    /// Sets the base URL (in the official SDK's convention for the provider).
+    #[must_use]
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.client.base_url = Some(url.into());
+        self
+    }
+
+    /// Sets the API key.
+    #[must_use]
+    pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
+        self.client.api_key = Some(key.into());
+        self
+    }
+
+    /// Sets the API version (Azure `api-version`, Anthropic `anthropic-version`).
+    #[must_use]
+    pub fn api_version(mut self, version: impl Into<String>) -> Self {
+        self.client.api_version = Some(version.into());
+        self
+    }
+
+    /// Sets the timeouts.
+    #[must_use]
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.client.timeouts = timeouts;
+        self
+    }
+
+    /// Sets the total timeout of one attempt.
+    #[must_use]
+    pub fn timeout(mut self, total: Duration) -> Self {
+        self.client.timeouts.total = Some(total);
+        self
+    }
+
+    /// Adds a header sent with every request.
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.client.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Replaces the client settings.
+    #[must_use]
+    pub fn client_from(mut self, client: ClientConfig) -> Self {
+        self.client = client;
+        self
+    }
+
+    // ---- sending ----
+
+    /// The provider-independent request this call would send for `prompt`.
+    pub fn request(&self, prompt: impl Into<Prompt>) -> ChatRequest {
+        ChatRequest {
+            model: self.model.clone(),
+            messages: prompt.into().into_messages(),
+            params: self.params.clone(),
+            tools: Arc::clone(&self.tools),
+            tool_choice: self.tool_choice.clone(),
+            output: None,
+            extra: self.extra.clone(),
+            client: self.client.clone(),
+        }
+    }
+
+    /// Sends `prompt` and waits for the whole response.
+    ///
+    /// # Errors
+    /// Any [`Error`]: the provider's classified HTTP error, a transport failure, a decode error, or
+    /// a configuration error (missing key, empty prompt).
+    pub fn send(
+        &self,
+        prompt: impl Into<Prompt>,
+    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static {
+        let request = self.request(prompt);
+        let provider = Arc::clone(&self.provider);
+        async move {
+            crate::prompt::Prompt::new(request.messages.clone())
+                .validate()
+                .map_err(|e| e.in_context(provider.name(), &request.model))?;
+            provider.send(request).await
+        }
+    }
+
+    /// Streams the answer to `prompt`. No request is sent until the stream is first polled.
+    pub fn stream(&self, prompt: impl Into<Prompt>) -> Stream {
+        Stream::new(Arc::clone(&self.provider), self.request(prompt))
+    }
+
+    /// Asks for structured output of type `T` and parses it; `.validate(..)` adds a check.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), steadfast::Error> {
+    /// #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    /// struct Book { title: String, author: String }
+    ///
+    /// let call = steadfast::llm::call("openai:gpt-4o-mini")?;
+    /// let book: Book = call
+    ///     .extract::<Book>("The Name of the Wind by Patrick Rothfuss")
+    ///     .validate(|b| if b.author == b.author.to_uppercase() { Ok(()) } else { Err("author must be uppercase") })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn extract<T>(&self, prompt: impl Into<Prompt>) -> Extract<T>
+    where
+        T: DeserializeOwned + JsonSchema + Send + 'static,
+    {
+        let name = T::schema_name();
+        let mut format = OutputFormat::new(&name, schema_of::<T>());
+        format.mode = self.output_mode;
+        let mut request = self.request(prompt);
+        request.output = Some(format);
+        Extract {
+            provider: Arc::clone(&self.provider),
+            request,
+            validator: None,
+            _t: PhantomData,
+        }
+    }
+}
+
+type Validator<T> = Box<dyn Fn(&T) -> Result<(), String> + Send + Sync>;
+
+/// A pending structured-output call: await it for `T`, or use [`Extract::with_response`].
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Extract<T> {
+    provider: Arc<dyn Provider>,
+    request: ChatRequest,
+    validator: Option<Validator<T>>,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> fmt::Debug for Extract<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Extract")
+            .field("provider", &self.provider.name())
+            .field("model", &self.request.model)
+            .field("validated", &self.validator.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Extract<T>
+where
+    T: DeserializeOwned + JsonSchema + Send + 'static,
+{
+    /// Adds a validator: its `Err` message becomes a [`Validation`](crate::ErrorKind::Validation) error
+    /// carrying the raw output.
+    pub fn validate<F, E>(mut self, f: F) -> Self
+    where
+        F: Fn(&T) -> Result<(), E> + Send + Sync + 'static,
+        E: fmt::Display,
+    {
+        self.validator = Some(Box::new(move |t| f(t).map_err(|e| e.to_string())));
+        self
+    }
+
+    /// Sends the request and returns the value together with the response it came from.
+    ///
+    /// # Errors
+    /// Any error of [`Call::send`], or [`ErrorKind::Validation`](crate::ErrorKind::Validation) when the output is a refusal, is
+    /// not valid JSON for `T`, or fails the validator.
+    pub async fn with_response(self) -> Result<(T, Response), Error> {
+        let Extract {
+            provider,
+            request,
+            validator,
+            ..
+        } = self;
+        crate::prompt::Prompt::new(request.messages.clone())
+            .validate()
+            .map_err(|e| e.in_context(provider.name(), &request.model))?;
+        let format_name = request
+            .output
+            .as_ref()
+            .map(|f| f.name.clone())
+            .unwrap_or_default();
+        let model = request.model.clone();
+        let response = provider.send(request).await?;
+        let value = parse_output::<T>(&response, &format_name, validator.as_deref())
+            .map_err(|e| e.in_context(provider.name(), &model))?;
+        Ok((value, response))
+    }
+}
+
+impl<T> IntoFuture for Extract<T>
+where
+    T: DeserializeOwned + JsonSchema + Send + 'static,
+{
+    type Output = Result<T, Error>;
+    type IntoFuture = BoxFuture<Result<T, Error>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { self.with_response().await.map(|(t, _)| t) })
+    }
+}
+
+/// Reads structured output from a response: the arguments of the output tool if the model called
+/// it, otherwise the text (a Markdown code fence around the JSON is tolerated).
+pub(crate) fn parse_output<T: DeserializeOwned>(
+    response: &Response,
+    format_name: &str,
+    validator: Option<&(dyn Fn(&T) -> Result<(), String> + Send + Sync)>,
+) -> Result<T, Error> {
+    if let Some(refusal) = response.refusal() {
+        return Err(Error::validation(
+            format!("the model refused: {refusal}"),
+            refusal,
+        ));
+    }
+    let raw = match response.tool_calls().iter().find(|c| c.name == format_name) {
+        Some(call) => call.arguments.as_str(),
+        None => strip_fence(response.text()),
+    };
+    if raw.trim().is_empty() {
+        return Err(Error::validation(
+            "the model returned no structured output",
+            raw,
+        ));
+    }
+    let value: T = serde_json::from_str(raw).map_err(|e| {
+        Error::validation(format!("the output does not match the schema: {e}"), raw)
+    })?;
+    if let Some(v) = validator {
+        v(&value).map_err(|msg| Error::validation(msg, raw))?;
+    }
+    Ok(value)
+}
+
+fn strip_fence(text: &str) -> &str {
+    let t = text.trim();
+    let Some(rest) = t.strip_prefix("```") else {
+        return t;
+    };
+    let rest = rest.strip_prefix("json").unwrap_or(rest);
+    rest.strip_suffix("```").unwrap_or(rest).trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+    use crate::message::ToolCall;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, JsonSchema, PartialEq)]
+    struct Book {
+        title: String,
+        author: String,
+    }
+
+    fn upper(b: &Book) -> Result<(), String> {
+        if b.author == b.author.to_uppercase() {
+            Ok(())
+        } else {
+            Err("author must be uppercase".into())
+        }
+    }
+
+    #[test]
+    fn parses_text_tool_and_fenced_output() {
+        let mut r = Response::empty("openai", "m");
+        r.text = "```json\n{\"title\":\"T\",\"author\":\"A\"}\n```".into();
+        assert_eq!(parse_output::<Book>(&r, "Book", None).unwrap().title, "T");
+        let mut r = Response::empty("anthropic", "m");
+        r.tool_calls
+            .push(ToolCall::new("1", "Book", r#"{"title":"X","author":"Y"}"#));
+        assert_eq!(parse_output::<Book>(&r, "Book", None).unwrap().title, "X");
+    }
+
+    #[test]
+    fn validator_failure_carries_raw_output() {
+        let mut r = Response::empty("openai", "m");
+        r.text = r#"{"title":"The Name of the Wind","author":"patrick rothfuss"}"#.into();
+        let e = parse_output::<Book>(&r, "Book", Some(&upper)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Validation);
+        let v = e.validation_failure().unwrap();
+        assert_eq!(v.message, "author must be uppercase");
+        assert_eq!(v.raw, r.text);
+    }
+
+    #[test]
+    fn refusal_and_garbage_are_validation_errors() {
+        let mut r = Response::empty("openai", "m");
+        r.refusal = Some("I can't help with that".into());
+        assert_eq!(
+            parse_output::<Book>(&r, "Book", None).unwrap_err().kind(),
+            ErrorKind::Validation
+        );
+        let mut r = Response::empty("openai", "m");
+        r.text = "not json".into();
+        let e = parse_output::<Book>(&r, "Book", None).unwrap_err();
+        assert_eq!(e.validation_failure().unwrap().raw, "not json");
+    }
+}

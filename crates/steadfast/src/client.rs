@@ -1,0 +1,118 @@
+//! Client settings: where to send requests, with which key, and how long to wait.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// An API key or token. Its `Debug` prints `***`; it has no `Display`, so it cannot end up in a
+/// log line or an error message by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(Arc<str>);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(Arc::from(key.into()))
+    }
+
+    /// The key itself, for building the request header. Keep it out of logs.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
+}
+
+impl From<&str> for ApiKey {
+    fn from(s: &str) -> Self {
+        ApiKey::new(s)
+    }
+}
+
+impl From<String> for ApiKey {
+    fn from(s: String) -> Self {
+        ApiKey::new(s)
+    }
+}
+
+/// Timeouts for one HTTP attempt.
+///
+/// # Default
+/// connect 10 s, no separate first-byte limit, 120 s idle between stream chunks, 600 s total
+/// (the total matches the official OpenAI and Anthropic SDKs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// Establishing the TCP/TLS connection.
+    pub connect: Duration,
+    /// From sending the request to receiving the response headers.
+    pub first_byte: Option<Duration>,
+    /// Between two chunks of a streamed body.
+    pub idle: Option<Duration>,
+    /// The whole attempt, body included.
+    pub total: Option<Duration>,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            first_byte: None,
+            idle: Some(Duration::from_secs(120)),
+            total: Some(Duration::from_secs(600)),
+        }
+    }
+}
+
+impl Timeouts {
+    /// Sets the connect timeout.
+    #[must_use]
+    pub const fn connect(mut self, d: Duration) -> Self {
+        self.connect = d;
+        self
+    }
+
+    /// Sets the first-byte timeout.
+    #[must_use]
+    pub const fn first_byte(mut self, d: Duration) -> Self {
+        self.first_byte = Some(d);
+        self
+    }
+
+    /// Sets the idle timeout between stream chunks.
+    #[must_use]
+    pub const fn idle(mut self, d: Duration) -> Self {
+        self.idle = Some(d);
+        self
+    }
+
+    /// Sets the total timeout.
+    #[must_use]
+    pub const fn total(mut self, d: Duration) -> Self {
+        self.total = Some(d);
+        self
+    }
+}
+
+/// Where and how a provider is reached: base URL, credentials, timeouts, extra headers.
+///
+/// Filled from the provider's conventional environment variables when a call is created, and
+/// overridable in code.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The base URL, in the official SDK's convention for the provider (OpenAI's includes `/v1`).
+    pub base_url: Option<String>,
+    /// The API key.
+    pub api_key: Option<ApiKey>,
+    /// The API version (Azure `api-version`, Anthropic `anthropic-version`).
+    pub api_version: Option<String>,
+    /// Timeouts.
+    pub timeouts: Timeouts,
+    /// Extra headers sent with every request.
+    pub headers: Vec<(String, String)>,
+}

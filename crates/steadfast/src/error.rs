@@ -1,0 +1,602 @@
+//! The one error type of the crate: [`Error`], classified by [`ErrorKind`].
+//!
+//! Every failure — a provider's HTTP error, a dropped connection, a stream that ends without its
+//! terminator, model output that fails validation, a bad configuration — is an [`Error`]. It is
+//! opaque and cheap to move (one box), and answers the questions a resilience policy asks:
+//!
+//! - **what happened**: [`Error::kind`], a `#[non_exhaustive]` [`ErrorKind`];
+//! - **who said so**: [`Error::provider`], [`Error::model`], [`Error::status`],
+//!   [`Error::request_id`], [`Error::code`] (the provider's own error type or code);
+//! - **what the server advised**: [`Error::retry_after`] (from `retry-after`, `retry-after-ms` or
+//!   Gemini's `RetryInfo`), [`Error::should_retry`] (`x-should-retry`);
+//! - **whether to try again**: [`Error::is_retryable`], the default hint used by
+//!   [`Retry::llm_default`](crate::retry::Retry);
+//! - **what was produced before it failed**: [`Error::partial`] for interrupted streams,
+//!   [`Error::validation`] for output that failed validation.
+//!
+//! # Transient and permanent errors
+//!
+//! Retryable by default: [`ErrorKind::RateLimited`], [`ErrorKind::Overloaded`],
+//! [`ErrorKind::Server`], [`ErrorKind::Timeout`], [`ErrorKind::Connect`] and
+//! [`ErrorKind::StreamInterrupted`]. Everything else is permanent unless the server says otherwise
+//! with `x-should-retry: true`; `x-should-retry: false` makes any error permanent.
+//!
+//! # What never appears in an error
+//!
+//! `Display` covers only this error's own level (the cause is reachable through
+//! [`std::error::Error::source`]) and never contains the prompt, a response body or an API key.
+//! The raw body is kept apart, in [`Error::body`], for logging by callers who choose to.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use crate::message::ToolCall;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong, in provider-independent terms.
+///
+/// New kinds may be added in minor releases, so `match` on it with a wildcard arm.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// Too many requests for the current rate limit (HTTP 429 and equivalents). Transient.
+    RateLimited,
+    /// The account's quota or credit is used up (OpenAI `insufficient_quota`, Anthropic 402). Retrying
+    /// will not help until someone pays or the quota resets.
+    QuotaExhausted,
+    /// The provider is overloaded (Anthropic 529 `overloaded_error`, HTTP 503). Transient.
+    Overloaded,
+    /// The provider failed internally (HTTP 5xx, 409). Transient.
+    Server,
+    /// A timeout: connect, first byte, idle between stream chunks, total, or the server's 408/504.
+    Timeout,
+    /// The connection could not be established or was reset before a response arrived.
+    Connect,
+    /// The credentials were missing or rejected (HTTP 401, invalid API key).
+    Auth,
+    /// The credentials are valid but not allowed to do this (HTTP 403).
+    PermissionDenied,
+    /// The model, deployment or endpoint does not exist (HTTP 404).
+    NotFound,
+    /// The provider rejected the request as malformed (HTTP 400, 413, 422).
+    InvalidRequest,
+    /// The prompt plus the requested output do not fit the model's context window.
+    ContextWindowExceeded,
+    /// The provider's content filter blocked the prompt or the output.
+    ContentFiltered,
+    /// The model's output did not validate: malformed tool arguments, structured output that does not
+    /// match its schema or fails a validator, or a refusal where output was required.
+    Validation,
+    /// A response could not be decoded (invalid JSON, malformed SSE or eventstream frame).
+    Decode,
+    /// A stream failed after it had started delivering content; see [`Error::partial`].
+    StreamInterrupted,
+    /// The provider cannot do what was asked (for example a parameter it does not support).
+    Unsupported,
+    /// Steadfast was configured incorrectly (unknown provider, missing API key, bad base URL).
+    Config,
+    /// The operation was cancelled.
+    Cancelled,
+}
+
+impl ErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ErrorKind; 18] = [
+        ErrorKind::RateLimited,
+        ErrorKind::QuotaExhausted,
+        ErrorKind::Overloaded,
+        ErrorKind::Server,
+        ErrorKind::Timeout,
+        ErrorKind::Connect,
+        ErrorKind::Auth,
+        ErrorKind::PermissionDenied,
+        ErrorKind::NotFound,
+        ErrorKind::InvalidRequest,
+        ErrorKind::ContextWindowExceeded,
+        ErrorKind::ContentFiltered,
+        ErrorKind::Validation,
+        ErrorKind::Decode,
+        ErrorKind::StreamInterrupted,
+        ErrorKind::Unsupported,
+        ErrorKind::Config,
+        ErrorKind::Cancelled,
+    ];
+
+    /// The kebab-case name used by the CLI and in JSON output, e.g. `"rate-limited"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::RateLimited => "rate-limited",
+            ErrorKind::QuotaExhausted => "quota-exhausted",
+            ErrorKind::Overloaded => "overloaded",
+            ErrorKind::Server => "server",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Auth => "auth",
+            ErrorKind::PermissionDenied => "permission-denied",
+            ErrorKind::NotFound => "not-found",
+            ErrorKind::InvalidRequest => "invalid-request",
+            ErrorKind::ContextWindowExceeded => "context-window-exceeded",
+            ErrorKind::ContentFiltered => "content-filtered",
+            ErrorKind::Validation => "validation",
+            ErrorKind::Decode => "decode",
+            ErrorKind::StreamInterrupted => "stream-interrupted",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Config => "config",
+            ErrorKind::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether errors of this kind are worth retrying when the server gives no other advice.
+    pub const fn is_transient(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::RateLimited
+                | ErrorKind::Overloaded
+                | ErrorKind::Server
+                | ErrorKind::Timeout
+                | ErrorKind::Connect
+                | ErrorKind::StreamInterrupted
+        )
+    }
+
+    /// A short human description, used in `Display`.
+    const fn describe(self) -> &'static str {
+        match self {
+            ErrorKind::RateLimited => "rate limited",
+            ErrorKind::QuotaExhausted => "quota exhausted",
+            ErrorKind::Overloaded => "overloaded",
+            ErrorKind::Server => "server error",
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::Connect => "connection failed",
+            ErrorKind::Auth => "authentication failed",
+            ErrorKind::PermissionDenied => "permission denied",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::InvalidRequest => "invalid request",
+            ErrorKind::ContextWindowExceeded => "context window exceeded",
+            ErrorKind::ContentFiltered => "content filtered",
+            ErrorKind::Validation => "validation failed",
+            ErrorKind::Decode => "could not decode response",
+            ErrorKind::StreamInterrupted => "stream interrupted",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Config => "configuration error",
+            ErrorKind::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Returned when a string names no [`ErrorKind`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown error kind `{0}` (expected one of: {list})", list = kind_list())]
+pub struct UnknownErrorKind(pub String);
+
+fn kind_list() -> String {
+    ErrorKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl std::str::FromStr for ErrorKind {
+    type Err = UnknownErrorKind;
+
+    /// Parses the kebab-case name (`rate-limited`); `_` is accepted for `-` and case is ignored.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let norm = s.trim().to_ascii_lowercase().replace('_', "-");
+        ErrorKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == norm)
+            .ok_or_else(|| UnknownErrorKind(s.to_string()))
+    }
+}
+
+/// What a stream had delivered before it was interrupted.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct PartialOutput {
+    /// The text received so far.
+    pub text: String,
+    /// The tool calls whose arguments were complete when the stream failed.
+    pub tool_calls: Vec<ToolCall>,
+}
+
+/// Why model output failed validation, and what that output was.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ValidationFailure {
+    /// The validator's message (schema violation, parse error, custom rule).
+    pub message: String,
+    /// The raw output that failed: the text, the JSON, or the tool-call arguments as received.
+    pub raw: String,
+    /// The tool whose arguments failed, when the failure is about a tool call.
+    pub tool: Option<String>,
+    /// The id of the failing tool call, when known (used to answer it in conversational reinsertion).
+    pub tool_call_id: Option<String>,
+}
+
+/// The error type of every fallible operation in Steadfast. See the [module docs](self).
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    message: Cow<'static, str>,
+    provider: Option<String>,
+    model: Option<String>,
+    status: Option<u16>,
+    code: Option<String>,
+    request_id: Option<String>,
+    retry_after: Option<Duration>,
+    should_retry: Option<bool>,
+    body: Option<String>,
+    partial: Option<PartialOutput>,
+    validation: Option<ValidationFailure>,
+    source: Option<BoxError>,
+}
+
+impl Error {
+    /// A new error of `kind` with a message (which must not contain secrets or prompt text).
+    pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                provider: None,
+                model: None,
+                status: None,
+                code: None,
+                request_id: None,
+                retry_after: None,
+                should_retry: None,
+                body: None,
+                partial: None,
+                validation: None,
+                source: None,
+            }),
+        }
+    }
+
+    /// A configuration error.
+    pub fn config(message: impl Into<Cow<'static, str>>) -> Self {
+        Error::new(ErrorKind::Config, message)
+    }
+
+    /// A validation error for `raw` output that failed with `message`.
+    ///
+    /// This is what validators return; the message is what error reinsertion shows the model.
+    pub fn validation(message: impl Into<String>, raw: impl Into<String>) -> Self {
+        let message = message.into();
+        let mut e = Error::new(ErrorKind::Validation, message.clone());
+        e.inner.validation = Some(ValidationFailure {
+            message,
+            raw: raw.into(),
+            tool: None,
+            tool_call_id: None,
+        });
+        e
+    }
+
+    /// A validation error about the arguments of a tool call.
+    pub fn tool_validation(call: &ToolCall, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let mut e = Error::new(
+            ErrorKind::Validation,
+            format!("invalid arguments for tool `{}`: {message}", call.name),
+        );
+        e.inner.validation = Some(ValidationFailure {
+            message,
+            raw: call.arguments.clone(),
+            tool: Some(call.name.clone()),
+            tool_call_id: Some(call.id.clone()),
+        });
+        e
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// This error's own message, without its kind, provider or cause.
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+
+    /// The provider that reported the error (`"openai"`, `"anthropic"`, …), when there was one.
+    pub fn provider(&self) -> Option<&str> {
+        self.inner.provider.as_deref()
+    }
+
+    /// The model the failing request was for.
+    pub fn model(&self) -> Option<&str> {
+        self.inner.model.as_deref()
+    }
+
+    /// The HTTP status of the failing response (for in-band stream errors, the status of the stream).
+    pub fn status(&self) -> Option<u16> {
+        self.inner.status
+    }
+
+    /// The provider's own error type or code (`rate_limit_exceeded`, `overloaded_error`, …).
+    pub fn code(&self) -> Option<&str> {
+        self.inner.code.as_deref()
+    }
+
+    /// The provider's request id (`x-request-id`, `request-id`, …), for support tickets.
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner.request_id.as_deref()
+    }
+
+    /// The minimum wait the server asked for before trying again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+
+    /// The server's explicit verdict on retrying (`x-should-retry`), when it gave one.
+    pub fn should_retry(&self) -> Option<bool> {
+        self.inner.should_retry
+    }
+
+    /// Whether retrying is likely to help: the server's `x-should-retry` if given, otherwise
+    /// [`ErrorKind::is_transient`].
+    pub fn is_retryable(&self) -> bool {
+        self.inner
+            .should_retry
+            .unwrap_or_else(|| self.inner.kind.is_transient())
+    }
+
+    /// The raw response body of a provider error (truncated to 64 KiB). Never shown by `Display`.
+    pub fn body(&self) -> Option<&str> {
+        self.inner.body.as_deref()
+    }
+
+    /// What an interrupted stream had delivered before it failed.
+    pub fn partial(&self) -> Option<&PartialOutput> {
+        self.inner.partial.as_ref()
+    }
+
+    /// The validation failure, for [`ErrorKind::Validation`] errors.
+    pub fn validation_failure(&self) -> Option<&ValidationFailure> {
+        self.inner.validation.as_ref()
+    }
+
+    /// True for [`ErrorKind::RateLimited`].
+    pub fn is_rate_limited(&self) -> bool {
+        self.kind() == ErrorKind::RateLimited
+    }
+
+    /// True for [`ErrorKind::Validation`].
+    pub fn is_validation(&self) -> bool {
+        self.kind() == ErrorKind::Validation
+    }
+
+    /// True for [`ErrorKind::Timeout`].
+    pub fn is_timeout(&self) -> bool {
+        self.kind() == ErrorKind::Timeout
+    }
+
+    // ---- builders used by providers and the transport ----
+
+    pub(crate) fn with_provider(mut self, provider: impl Into<String>) -> Self {
+        self.inner.provider = Some(provider.into());
+        self
+    }
+
+    pub(crate) fn with_status(mut self, status: u16) -> Self {
+        self.inner.status = Some(status);
+        self
+    }
+
+    pub(crate) fn with_code(mut self, code: Option<String>) -> Self {
+        self.inner.code = code;
+        self
+    }
+
+    pub(crate) fn with_request_id(mut self, id: Option<String>) -> Self {
+        self.inner.request_id = id;
+        self
+    }
+
+    pub(crate) fn with_retry_after(mut self, d: Option<Duration>) -> Self {
+        self.inner.retry_after = d;
+        self
+    }
+
+    pub(crate) fn with_should_retry(mut self, v: Option<bool>) -> Self {
+        self.inner.should_retry = v;
+        self
+    }
+
+    pub(crate) fn with_body(mut self, body: Option<String>) -> Self {
+        const MAX: usize = 64 * 1024;
+        self.inner.body = body.map(|mut b| {
+            if b.len() > MAX {
+                let mut cut = MAX;
+                while !b.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                b.truncate(cut);
+            }
+            b
+        });
+        self
+    }
+
+    pub(crate) fn with_partial(mut self, partial: PartialOutput) -> Self {
+        self.inner.partial = Some(partial);
+        self
+    }
+
+    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    /// Fills provider and model when the error does not name them yet.
+    pub(crate) fn in_context(mut self, provider: &str, model: &str) -> Self {
+        if self.inner.provider.is_none() {
+            self.inner.provider = Some(provider.to_string());
+        }
+        if self.inner.model.is_none() {
+            self.inner.model = Some(model.to_string());
+        }
+        self
+    }
+
+    /// Replaces every occurrence of `secret` in the message and body with `***`.
+    pub(crate) fn redact(mut self, secret: &str) -> Self {
+        if secret.len() < 4 {
+            return self;
+        }
+        if self.inner.message.contains(secret) {
+            self.inner.message = Cow::Owned(self.inner.message.replace(secret, "***"));
+        }
+        if let Some(body) = self.inner.body.as_mut() {
+            if body.contains(secret) {
+                *body = body.replace(secret, "***");
+            }
+        }
+        self
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &i.kind).field("message", &i.message);
+        if let Some(p) = &i.provider {
+            d.field("provider", p);
+        }
+        if let Some(m) = &i.model {
+            d.field("model", m);
+        }
+        if let Some(s) = i.status {
+            d.field("status", &s);
+        }
+        if let Some(c) = &i.code {
+            d.field("code", c);
+        }
+        if let Some(r) = &i.request_id {
+            d.field("request_id", r);
+        }
+        if let Some(r) = i.retry_after {
+            d.field("retry_after", &r);
+        }
+        if let Some(r) = i.should_retry {
+            d.field("should_retry", &r);
+        }
+        if let Some(p) = &i.partial {
+            d.field("partial_text_len", &p.text.len())
+                .field("partial_tool_calls", &p.tool_calls.len());
+        }
+        if let Some(s) = &i.source {
+            d.field("source", s);
+        }
+        d.finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.write_str(i.kind.describe())?;
+        match (&i.provider, i.status) {
+            (Some(p), Some(s)) => write!(f, " ({p}, HTTP {s})")?,
+            (Some(p), None) => write!(f, " ({p})")?,
+            (None, Some(s)) => write!(f, " (HTTP {s})")?,
+            (None, None) => {}
+        }
+        if !i.message.is_empty() {
+            write!(f, ": {}", i.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_ref()
+            .map(|s| &**s as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl steadfast_retry::RetryHint for Error {
+    fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+
+    fn should_retry(&self) -> Option<bool> {
+        self.inner.should_retry
+    }
+}
+
+/// A convenient alias: `Result<T, steadfast::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_names() {
+        for k in ErrorKind::ALL {
+            assert_eq!(k.as_str().parse::<ErrorKind>().unwrap(), k);
+        }
+        assert_eq!(
+            "RATE_LIMITED".parse::<ErrorKind>().unwrap(),
+            ErrorKind::RateLimited
+        );
+        let err = "nope".parse::<ErrorKind>().unwrap_err();
+        assert!(err.to_string().contains("rate-limited"));
+    }
+
+    #[test]
+    fn display_names_kind_provider_status_and_message_only() {
+        let e = Error::new(ErrorKind::RateLimited, "slow down")
+            .with_provider("openai")
+            .with_status(429)
+            .with_body(Some("{\"secret\":\"body\"}".into()));
+        assert_eq!(e.to_string(), "rate limited (openai, HTTP 429): slow down");
+        assert!(!e.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn should_retry_overrides_kind() {
+        let e = Error::new(ErrorKind::RateLimited, "x");
+        assert!(e.is_retryable());
+        assert!(!e.with_should_retry(Some(false)).is_retryable());
+        let e = Error::new(ErrorKind::InvalidRequest, "x").with_should_retry(Some(true));
+        assert!(e.is_retryable());
+    }
+
+    #[test]
+    fn redact_removes_the_key_from_message_and_body() {
+        let e = Error::new(
+            ErrorKind::Auth,
+            "Incorrect API key provided: sk-test-123456",
+        )
+        .with_body(Some("key sk-test-123456".into()))
+        .redact("sk-test-123456");
+        assert!(!e.message().contains("sk-test-123456"));
+        assert!(!e.body().unwrap().contains("sk-test-123456"));
+    }
+
+    #[test]
+    fn body_is_truncated_on_a_char_boundary() {
+        let body = "é".repeat(40_000);
+        let e = Error::new(ErrorKind::Server, "x").with_body(Some(body));
+        assert!(e.body().unwrap().len() <= 64 * 1024);
+    }
+}

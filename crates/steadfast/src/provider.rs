@@ -1,0 +1,179 @@
+//! The [`Provider`] trait: one implementation per wire protocol.
+//!
+//! Steadfast ships providers for OpenAI (and its compatible family) and Anthropic; third parties can
+//! implement [`Provider`] for anything else and register it with
+//! [`llm::register`](crate::llm::register). A provider turns a provider-independent [`ChatRequest`]
+//! into a [`Response`] or a stream of [`StreamEvent`]s, and every failure into a classified
+//! [`Error`].
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures_core::Stream;
+use serde_json::{Map, Value};
+
+use crate::client::ClientConfig;
+use crate::error::Error;
+use crate::message::{Message, ToolCall};
+use crate::output::OutputFormat;
+use crate::response::{FinishReason, Response, Usage};
+use crate::tool::{Tool, ToolChoice};
+
+/// A boxed, `Send`, `'static` future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// The stream of events a provider produces for one streamed request.
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, Error>> + Send + 'static>>;
+
+/// Sampling and length parameters common to every provider, mapped to each provider's names.
+///
+/// A parameter a provider cannot honour is an [`ErrorKind::Unsupported`](crate::ErrorKind) error
+/// when the request is built, never silently dropped.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Params {
+    /// Sampling temperature.
+    pub temperature: Option<f64>,
+    /// Maximum output tokens (required by Anthropic; Steadfast defaults it to 1024 there).
+    pub max_tokens: Option<u32>,
+    /// Nucleus sampling.
+    pub top_p: Option<f64>,
+    /// Stop sequences.
+    pub stop: Vec<String>,
+    /// Seed for reproducible sampling.
+    pub seed: Option<i64>,
+    /// Frequency penalty.
+    pub frequency_penalty: Option<f64>,
+    /// Presence penalty.
+    pub presence_penalty: Option<f64>,
+}
+
+/// Everything a provider needs for one request.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ChatRequest {
+    /// The model id.
+    pub model: String,
+    /// The conversation.
+    pub messages: Vec<Message>,
+    /// Common parameters.
+    pub params: Params,
+    /// Tools the model may call.
+    pub tools: Arc<[Tool]>,
+    /// How the model may use them.
+    pub tool_choice: ToolChoice,
+    /// Structured output requested, if any.
+    pub output: Option<OutputFormat>,
+    /// Provider-specific body fields, merged into the request body as is.
+    pub extra: Map<String, Value>,
+    /// Where and how to send it.
+    pub client: ClientConfig,
+}
+
+/// What a provider can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// Tool calls.
+    pub tools: bool,
+    /// Tool calls while streaming.
+    pub streaming_tools: bool,
+    /// A native JSON-schema output format.
+    pub json_schema_output: bool,
+    /// Image inputs.
+    pub images: bool,
+    /// A sampling seed.
+    pub seed: bool,
+    /// Frequency and presence penalties.
+    pub penalties: bool,
+}
+
+/// One event of a streamed response.
+///
+/// Providers emit `ToolCallStart`, `ToolCallDelta` and `ToolCallEnd`; a
+/// [`Stream`](crate::Stream) replaces each `ToolCallEnd` with the assembled, validated
+/// [`StreamEvent::ToolCall`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum StreamEvent {
+    /// Response metadata (id, model), usually first. Not content.
+    Metadata {
+        /// The provider's response id.
+        id: Option<String>,
+        /// The model that answers.
+        model: Option<String>,
+    },
+    /// A piece of text.
+    Text(String),
+    /// A piece of a refusal.
+    Refusal(String),
+    /// A tool call begins.
+    ToolCallStart {
+        /// Its position among the response's tool calls.
+        index: usize,
+        /// Its id.
+        id: String,
+        /// The tool's name.
+        name: String,
+    },
+    /// A fragment of a tool call's arguments.
+    ToolCallDelta {
+        /// The position of the call it belongs to.
+        index: usize,
+        /// The fragment.
+        arguments: String,
+    },
+    /// The arguments of a tool call are complete (emitted by providers).
+    ToolCallEnd {
+        /// The position of the call.
+        index: usize,
+    },
+    /// A complete tool call whose arguments validated (emitted by [`Stream`](crate::Stream)).
+    ToolCall(ToolCall),
+    /// Token usage.
+    Usage(Usage),
+    /// The model finished.
+    Finish {
+        /// Normalised reason.
+        reason: FinishReason,
+        /// The provider's own value.
+        raw: Option<String>,
+    },
+}
+
+impl StreamEvent {
+    /// Whether this event carries content (text, refusal or a tool call): the first such event is
+    /// the stream's commit point.
+    pub fn is_content(&self) -> bool {
+        matches!(
+            self,
+            StreamEvent::Text(_)
+                | StreamEvent::Refusal(_)
+                | StreamEvent::ToolCallStart { .. }
+                | StreamEvent::ToolCallDelta { .. }
+                | StreamEvent::ToolCall(_)
+        )
+    }
+}
+
+/// A wire protocol implementation. See the [module docs](self).
+pub trait Provider: Send + Sync + fmt::Debug + 'static {
+    /// The provider's registry name (`"openai"`, `"anthropic"`, …).
+    fn name(&self) -> &str;
+
+    /// What it can do.
+    fn capabilities(&self) -> Capabilities;
+
+    /// The client settings from the provider's conventional environment variables.
+    fn client_from_env(&self) -> ClientConfig;
+
+    /// Sends a request and returns the whole response.
+    fn send(&self, request: ChatRequest) -> BoxFuture<Result<Response, Error>>;
+
+    /// Sends a streaming request; resolves once the response headers arrived successfully.
+    ///
+    /// The stream must end with an error when the provider's terminator never arrives.
+    fn stream(&self, request: ChatRequest) -> BoxFuture<Result<EventStream, Error>>;
+}

@@ -1,0 +1,119 @@
+//! Anthropic Messages.
+//!
+//! Base URL `ANTHROPIC_BASE_URL` (default `https://api.anthropic.com`, without `/v1`, as in the
+//! official SDK); key `ANTHROPIC_API_KEY` (sent as `x-api-key`) or `ANTHROPIC_AUTH_TOKEN` (sent as a
+//! bearer token); `anthropic-version: 2023-06-01`. `max_tokens` defaults to
+//! [`DEFAULT_MAX_TOKENS`]. `seed` and the penalties are not supported (an `Unsupported` error).
+//! Structured output forces a tool by default; [`OutputMode::JsonSchema`](crate::OutputMode) uses
+//! `output_config.format` instead.
+
+mod convert;
+pub(crate) mod error;
+mod stream;
+pub(crate) mod wire;
+
+use http::HeaderMap;
+
+pub use convert::DEFAULT_MAX_TOKENS;
+pub(crate) use convert::request_body;
+
+use crate::client::{ApiKey, ClientConfig};
+use crate::error::Error;
+use crate::provider::{Capabilities, ChatRequest};
+use crate::providers::common::{require_base, require_key};
+use crate::response::Response;
+use crate::transport::{HttpRequest, ResponseMeta, SseHandler, Wire, env, join_url};
+
+/// The `anthropic-version` sent when none is configured.
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// The Anthropic Messages protocol.
+#[derive(Debug, Default)]
+pub(crate) struct AnthropicWire;
+
+impl Wire for AnthropicWire {
+    fn name(&self) -> &str {
+        "anthropic"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            tools: true,
+            streaming_tools: true,
+            json_schema_output: true,
+            images: true,
+            seed: false,
+            penalties: false,
+        }
+    }
+
+    fn client_from_env(&self) -> ClientConfig {
+        let mut c = ClientConfig {
+            base_url: Some(
+                env("ANTHROPIC_BASE_URL").unwrap_or_else(|| "https://api.anthropic.com".into()),
+            ),
+            api_key: env("ANTHROPIC_API_KEY").map(ApiKey::new),
+            api_version: Some(ANTHROPIC_VERSION.into()),
+            ..ClientConfig::default()
+        };
+        if c.api_key.is_none() {
+            if let Some(token) = env("ANTHROPIC_AUTH_TOKEN") {
+                c.headers
+                    .push(("authorization".into(), format!("Bearer {token}")));
+            }
+        }
+        c
+    }
+
+    fn build(&self, req: &ChatRequest, stream: bool) -> Result<HttpRequest, Error> {
+        let base = require_base(req, "anthropic", "ANTHROPIC_BASE_URL")?;
+        let body = request_body(req, stream)?;
+        let mut http = HttpRequest::json(join_url(base, "/v1/messages"), &body)?;
+        match &req.client.api_key {
+            Some(k) => http.header("x-api-key", k.expose(), true)?,
+            None => {
+                let has_auth = req
+                    .client
+                    .headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
+                if !has_auth {
+                    require_key(req, "anthropic", "ANTHROPIC_API_KEY")?;
+                }
+            }
+        }
+        http.header(
+            "anthropic-version",
+            req.client
+                .api_version
+                .as_deref()
+                .unwrap_or(ANTHROPIC_VERSION),
+            false,
+        )?;
+        if stream {
+            http.header("accept", "text/event-stream", false)?;
+        }
+        Ok(http)
+    }
+
+    fn parse(
+        &self,
+        req: &ChatRequest,
+        _meta: &ResponseMeta,
+        body: &[u8],
+    ) -> Result<Response, Error> {
+        convert::parse_response(req, body)
+    }
+
+    fn classify(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+        error::classify(status, headers, body)
+    }
+
+    fn sse_handler(&self, _req: &ChatRequest) -> Box<dyn SseHandler> {
+        Box::new(stream::AnthropicSse::default())
+    }
+
+    fn request_id_header(&self) -> &'static str {
+        "request-id"
+    }
+}

@@ -1,0 +1,154 @@
+//! Pieces shared by several providers.
+
+use std::borrow::Cow;
+
+use crate::error::{Error, ErrorKind};
+use crate::output::{OutputFormat, OutputMode};
+use crate::provider::ChatRequest;
+use crate::tool::ToolChoice;
+
+/// Longest provider message kept in an error's `Display`.
+const MAX_MESSAGE: usize = 500;
+
+/// Shortens a provider's error message for `Display` (the full body stays in `Error::body`).
+pub(crate) fn short_message(msg: &str) -> String {
+    let msg = msg.trim();
+    if msg.len() <= MAX_MESSAGE {
+        return msg.to_string();
+    }
+    let mut cut = MAX_MESSAGE;
+    while !msg.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", &msg[..cut])
+}
+
+/// The error kind an HTTP status means when the body says nothing more specific.
+pub(crate) fn kind_for_status(status: u16) -> ErrorKind {
+    match status {
+        400 | 413 | 422 => ErrorKind::InvalidRequest,
+        401 => ErrorKind::Auth,
+        402 => ErrorKind::QuotaExhausted,
+        403 => ErrorKind::PermissionDenied,
+        404 => ErrorKind::NotFound,
+        408 | 504 => ErrorKind::Timeout,
+        409 => ErrorKind::Server,
+        429 => ErrorKind::RateLimited,
+        503 | 529 => ErrorKind::Overloaded,
+        499 => ErrorKind::Cancelled,
+        s if s >= 500 => ErrorKind::Server,
+        _ => ErrorKind::InvalidRequest,
+    }
+}
+
+/// An error for a body that is not the provider's JSON error shape (an HTML gateway page, say).
+pub(crate) fn non_json_error(status: u16, body: &[u8]) -> Error {
+    let what: Cow<'_, str> = if body.is_empty() {
+        "empty error response".into()
+    } else if looks_like_html(body) {
+        "non-JSON error page (HTML) from a proxy or gateway".into()
+    } else {
+        "non-JSON error response".into()
+    };
+    Error::new(kind_for_status(status), what.into_owned())
+}
+
+fn looks_like_html(body: &[u8]) -> bool {
+    let head = &body[..body.len().min(256)];
+    let s = String::from_utf8_lossy(head).to_ascii_lowercase();
+    s.contains("<html") || s.contains("<!doctype") || s.contains("<head") || s.contains("<body")
+}
+
+/// Whether a message talks about the context window being exceeded.
+pub(crate) fn mentions_context_window(msg: &str) -> bool {
+    let m = msg.to_ascii_lowercase();
+    m.contains("context length")
+        || m.contains("context window")
+        || m.contains("maximum context")
+        || m.contains("prompt is too long")
+        || m.contains("too many tokens")
+}
+
+/// How a request asks for structured output, resolved for a provider.
+pub(crate) enum OutputPlan<'a> {
+    None,
+    Schema(&'a OutputFormat),
+    Tool(&'a OutputFormat),
+}
+
+/// Resolves `Auto` to the provider's preferred mode.
+pub(crate) fn output_plan(req: &ChatRequest, auto: OutputMode) -> OutputPlan<'_> {
+    match &req.output {
+        None => OutputPlan::None,
+        Some(f) => match if f.mode == OutputMode::Auto {
+            auto
+        } else {
+            f.mode
+        } {
+            OutputMode::Tool => OutputPlan::Tool(f),
+            _ => OutputPlan::Schema(f),
+        },
+    }
+}
+
+/// The effective tool choice: forced to the output tool when structured output uses tool forcing.
+pub(crate) fn effective_tool_choice<'a>(
+    req: &'a ChatRequest,
+    plan: &OutputPlan<'a>,
+) -> Cow<'a, ToolChoice> {
+    match plan {
+        OutputPlan::Tool(f) => Cow::Owned(ToolChoice::Tool(f.name.clone())),
+        _ => Cow::Borrowed(&req.tool_choice),
+    }
+}
+
+/// Checks the tool choice names a tool that exists.
+pub(crate) fn check_tool_choice(req: &ChatRequest, plan: &OutputPlan<'_>) -> Result<(), Error> {
+    if let ToolChoice::Tool(name) = &req.tool_choice {
+        let known = req.tools.iter().any(|t| t.name() == name)
+            || matches!(plan, OutputPlan::Tool(f) if &f.name == name);
+        if !known {
+            return Err(Error::config(format!(
+                "tool_choice names tool `{name}`, which is not among the call's tools"
+            )));
+        }
+    }
+    if matches!(req.tool_choice, ToolChoice::Required) && req.tools.is_empty() {
+        return Err(Error::config(
+            "tool_choice is `required` but the call has no tools",
+        ));
+    }
+    Ok(())
+}
+
+/// The API key, or a configuration error naming the variable that should hold it.
+pub(crate) fn require_key<'a>(
+    req: &'a ChatRequest,
+    provider: &str,
+    env_var: &str,
+) -> Result<&'a str, Error> {
+    req.client
+        .api_key
+        .as_ref()
+        .map(|k| k.expose())
+        .ok_or_else(|| {
+            Error::config(format!(
+                "no API key for {provider}: set {env_var} or configure one with Call::api_key"
+            ))
+            .with_provider(provider)
+        })
+}
+
+/// The base URL, or a configuration error naming the variable that should hold it.
+pub(crate) fn require_base<'a>(
+    req: &'a ChatRequest,
+    provider: &str,
+    env_var: &str,
+) -> Result<&'a str, Error> {
+    req.client.base_url.as_deref().ok_or_else(|| {
+        Error::config(format!(
+            "no base URL for {provider}: set {env_var} or configure one with Call::base_url"
+        ))
+        .with_provider(provider)
+    })
+}

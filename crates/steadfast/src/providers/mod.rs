@@ -1,0 +1,8 @@
+//! Provider implementations, one module and one cargo feature each.
+
+pub(crate) mod common;
+
+#[cfg(feature = "anthropic")]
+pub mod anthropic;
+#[cfg(feature = "openai")]
+pub mod openai;

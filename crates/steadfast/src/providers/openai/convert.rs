@@ -1,0 +1,257 @@
+//! Provider-independent request → OpenAI body, and OpenAI body → [`Response`].
+
+use serde_json::{Value, json};
+
+use super::Flavor;
+use super::wire::*;
+use crate::error::{Error, ErrorKind};
+use crate::message::{ImageSource, Message, Part, Role};
+use crate::output::OutputMode;
+use crate::provider::ChatRequest;
+use crate::providers::common::{OutputPlan, check_tool_choice, effective_tool_choice, output_plan};
+use crate::response::{FinishReason, Response, Usage};
+use crate::tool::ToolChoice;
+
+/// Normalises an OpenAI finish reason.
+pub(crate) fn finish_reason(raw: &str) -> FinishReason {
+    match raw {
+        "stop" => FinishReason::Stop,
+        "length" | "model_length" => FinishReason::Length,
+        "tool_calls" | "function_call" => FinishReason::ToolCalls,
+        "content_filter" => FinishReason::ContentFilter,
+        _ => FinishReason::Other,
+    }
+}
+
+fn image_url(source: &ImageSource) -> String {
+    match source {
+        ImageSource::Url { url } => url.clone(),
+        ImageSource::Base64 { media_type, data } => format!("data:{media_type};base64,{data}"),
+    }
+}
+
+fn convert_messages(messages: &[Message]) -> Result<Vec<WireMessage<'_>>, Error> {
+    let mut out = Vec::with_capacity(messages.len());
+    for m in messages {
+        match m.role {
+            Role::System => {
+                let mut text = String::new();
+                for p in &m.parts {
+                    match p {
+                        Part::Text { text: t } => text.push_str(t),
+                        _ => {
+                            return Err(Error::new(
+                                ErrorKind::Unsupported,
+                                "system messages can only hold text",
+                            ));
+                        }
+                    }
+                }
+                out.push(WireMessage {
+                    role: "system",
+                    content: Some(WireContent::Owned(text)),
+                    tool_calls: Vec::new(),
+                    tool_call_id: None,
+                });
+            }
+            Role::User => {
+                let mut parts = Vec::new();
+                for p in &m.parts {
+                    match p {
+                        Part::Text { text } => parts.push(WirePart::Text { text }),
+                        Part::Image { source } => parts.push(WirePart::ImageUrl {
+                            image_url: ImageUrl {
+                                url: image_url(source),
+                            },
+                        }),
+                        Part::ToolResult(r) => out.push(WireMessage {
+                            role: "tool",
+                            content: Some(WireContent::Text(&r.content)),
+                            tool_calls: Vec::new(),
+                            tool_call_id: Some(&r.call_id),
+                        }),
+                        Part::ToolCall(_) => {
+                            return Err(Error::new(
+                                ErrorKind::InvalidRequest,
+                                "a user message cannot hold a tool call",
+                            ));
+                        }
+                    }
+                }
+                if parts.is_empty() {
+                    continue;
+                }
+                let content = match parts.as_slice() {
+                    [WirePart::Text { text }] => WireContent::Text(text),
+                    _ => WireContent::Parts(parts),
+                };
+                out.push(WireMessage {
+                    role: "user",
+                    content: Some(content),
+                    tool_calls: Vec::new(),
+                    tool_call_id: None,
+                });
+            }
+            Role::Assistant => {
+                let mut text = String::new();
+                let mut calls = Vec::new();
+                for p in &m.parts {
+                    match p {
+                        Part::Text { text: t } => text.push_str(t),
+                        Part::ToolCall(c) => calls.push(WireToolCallOut {
+                            id: &c.id,
+                            kind: "function",
+                            function: WireFunctionOut {
+                                name: &c.name,
+                                arguments: &c.arguments,
+                            },
+                        }),
+                        _ => {
+                            return Err(Error::new(
+                                ErrorKind::Unsupported,
+                                "assistant messages can only hold text and tool calls",
+                            ));
+                        }
+                    }
+                }
+                out.push(WireMessage {
+                    role: "assistant",
+                    content: (!text.is_empty() || calls.is_empty())
+                        .then_some(WireContent::Owned(text)),
+                    tool_calls: calls,
+                    tool_call_id: None,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn tool_choice_value(choice: &ToolChoice, forced_word: &'static str) -> Option<Value> {
+    match choice {
+        ToolChoice::Auto => None,
+        ToolChoice::None => Some(json!("none")),
+        ToolChoice::Required => Some(json!(forced_word)),
+        ToolChoice::Tool(name) => Some(json!({"type": "function", "function": {"name": name}})),
+    }
+}
+
+/// Builds the JSON body of a chat completion request.
+pub(crate) fn request_body(
+    flavor: Flavor,
+    req: &ChatRequest,
+    stream: bool,
+) -> Result<ChatCompletionRequest<'_>, Error> {
+    let plan = output_plan(req, OutputMode::JsonSchema);
+    check_tool_choice(req, &plan)?;
+    let p = &req.params;
+    let mut tools: Vec<WireTool<'_>> = req
+        .tools
+        .iter()
+        .map(|t| WireTool {
+            kind: "function",
+            function: WireFunctionDef {
+                name: t.name(),
+                description: t.description(),
+                parameters: t.parameters(),
+                strict: t.is_strict(),
+            },
+        })
+        .collect();
+    let mut response_format = None;
+    match &plan {
+        OutputPlan::None => {}
+        OutputPlan::Schema(f) => {
+            response_format = Some(json!({
+                "type": "json_schema",
+                "json_schema": {"name": f.name, "schema": f.schema, "strict": f.strict},
+            }));
+        }
+        OutputPlan::Tool(f) => tools.push(WireTool {
+            kind: "function",
+            function: WireFunctionDef {
+                name: &f.name,
+                description: "Respond with the structured output.",
+                parameters: &f.schema,
+                strict: f.strict,
+            },
+        }),
+    }
+    let choice = effective_tool_choice(req, &plan);
+    let tool_choice = if tools.is_empty() {
+        None
+    } else {
+        tool_choice_value(&choice, "required")
+    };
+    Ok(ChatCompletionRequest {
+        model: &req.model,
+        messages: convert_messages(&req.messages)?,
+        temperature: p.temperature,
+        top_p: p.top_p,
+        max_completion_tokens: p.max_tokens.filter(|_| flavor.uses_max_completion_tokens()),
+        max_tokens: p
+            .max_tokens
+            .filter(|_| !flavor.uses_max_completion_tokens()),
+        stop: (!p.stop.is_empty()).then_some(p.stop.as_slice()),
+        seed: p.seed,
+        frequency_penalty: p.frequency_penalty,
+        presence_penalty: p.presence_penalty,
+        tools,
+        tool_choice,
+        response_format,
+        stream: stream.then_some(true),
+        stream_options: (stream && flavor.sends_stream_options()).then_some(StreamOptions {
+            include_usage: true,
+        }),
+        extra: &req.extra,
+    })
+}
+
+/// Parses a successful chat completion body.
+pub(crate) fn parse_response(
+    provider: &str,
+    req: &ChatRequest,
+    body: &[u8],
+) -> Result<Response, Error> {
+    let completion: ChatCompletion = serde_json::from_slice(body).map_err(|e| {
+        Error::new(
+            ErrorKind::Decode,
+            "the chat completion response is not the expected JSON",
+        )
+        .with_source(e)
+    })?;
+    let mut r = Response::empty(provider, completion.model.as_deref().unwrap_or(&req.model));
+    r.id = completion.id;
+    r.usage = completion
+        .usage
+        .map(|u| Usage::new(u.prompt_tokens, u.completion_tokens));
+    let choice = completion
+        .choices
+        .into_iter()
+        .find(|c| c.index == 0)
+        .ok_or_else(|| Error::new(ErrorKind::Decode, "the chat completion has no choice"))?;
+    if let Some(raw) = choice.finish_reason {
+        r.finish_reason = finish_reason(&raw);
+        r.raw_finish_reason = Some(raw);
+    }
+    r.text = choice.message.content.unwrap_or_default();
+    r.refusal = choice.message.refusal;
+    if r.refusal.is_some() && r.finish_reason == FinishReason::Stop {
+        r.finish_reason = FinishReason::Refusal;
+    }
+    for (i, c) in choice
+        .message
+        .tool_calls
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        r.tool_calls.push(crate::message::ToolCall {
+            id: c.id.unwrap_or_else(|| format!("call_{i}")),
+            name: c.function.name.unwrap_or_default(),
+            arguments: c.function.arguments.unwrap_or_default(),
+        });
+    }
+    r.raw = Some(bytes::Bytes::copy_from_slice(body));
+    Ok(r)
+}

@@ -1,0 +1,190 @@
+//! The one classifier for the OpenAI family: status + headers + body → error kind and facts.
+//!
+//! Handles OpenAI's `{"error":{"message","type","param","code"}}`, Groq's variant without `param`,
+//! LiteLLM's (`code` is the HTTP status as a string), Azure's (`code` like `"429"`,
+//! `"DeploymentNotFound"`, `"content_filter"`), xAI's flat `{"code","error"}` strings, and non-JSON
+//! gateway pages.
+
+use http::HeaderMap;
+use serde_json::Value;
+
+use crate::error::{Error, ErrorKind};
+use crate::providers::common::{
+    kind_for_status, mentions_context_window, non_json_error, short_message,
+};
+
+/// The facts an OpenAI-style error body carries.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct ErrorFacts {
+    pub(crate) message: Option<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) code: Option<String>,
+}
+
+fn as_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Reads an OpenAI-style error object from a parsed body.
+pub(crate) fn facts(body: &Value) -> ErrorFacts {
+    let err = body.get("error").unwrap_or(body);
+    match err {
+        Value::Object(o) => ErrorFacts {
+            message: o.get("message").and_then(|m| match m {
+                Value::String(s) => Some(s.clone()),
+                other if !other.is_null() => Some(other.to_string()),
+                _ => None,
+            }),
+            kind: o.get("type").and_then(as_string),
+            code: o.get("code").and_then(as_string),
+        },
+        // xAI: {"code": "...", "error": "message"}
+        Value::String(s) => ErrorFacts {
+            message: Some(s.clone()),
+            kind: None,
+            code: body.get("code").and_then(as_string),
+        },
+        _ => ErrorFacts::default(),
+    }
+}
+
+/// Chooses the kind from the status and the body's facts.
+pub(crate) fn kind_of(status: u16, f: &ErrorFacts) -> ErrorKind {
+    let code = f.code.as_deref().unwrap_or("");
+    let typ = f.kind.as_deref().unwrap_or("");
+    let msg = f.message.as_deref().unwrap_or("");
+    if typ == "insufficient_quota" || code == "insufficient_quota" {
+        return ErrorKind::QuotaExhausted;
+    }
+    if code == "context_length_exceeded"
+        || (matches!(status, 400 | 413) && mentions_context_window(msg))
+    {
+        return ErrorKind::ContextWindowExceeded;
+    }
+    if code == "content_filter" || code == "content_policy_violation" {
+        return ErrorKind::ContentFiltered;
+    }
+    if code == "invalid_api_key" || msg.starts_with("Incorrect API key") {
+        return ErrorKind::Auth;
+    }
+    if status == 200 {
+        // An in-band stream error: the type says what it is.
+        return match typ {
+            "rate_limit_exceeded" | "rate_limit_error" | "tokens" | "requests" => {
+                ErrorKind::RateLimited
+            }
+            "overloaded" | "overloaded_error" | "service_unavailable" => ErrorKind::Overloaded,
+            "invalid_request_error" => ErrorKind::InvalidRequest,
+            "timeout" => ErrorKind::Timeout,
+            _ => ErrorKind::Server,
+        };
+    }
+    kind_for_status(status)
+}
+
+/// Classifies an HTTP error response (or, with status 200, an in-band stream error body).
+pub(crate) fn classify(status: u16, _headers: &HeaderMap, body: &[u8]) -> Error {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return non_json_error(status, body);
+    };
+    classify_value(status, &value)
+}
+
+pub(crate) fn classify_value(status: u16, value: &Value) -> Error {
+    let f = facts(value);
+    let kind = kind_of(status, &f);
+    let message = f
+        .message
+        .as_deref()
+        .map(short_message)
+        .unwrap_or_else(|| "the provider returned an error without a message".into());
+    Error::new(kind, message).with_code(f.code.or(f.kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn kind(status: u16, body: Value) -> ErrorKind {
+        classify(status, &HeaderMap::new(), body.to_string().as_bytes()).kind()
+    }
+
+    #[test]
+    fn table() {
+        let rl = json!({"error":{"message":"Rate limit reached for gpt-4o","type":"requests","param":null,"code":"rate_limit_exceeded"}});
+        assert_eq!(kind(429, rl), ErrorKind::RateLimited);
+        let quota = json!({"error":{"message":"You exceeded your current quota","type":"insufficient_quota","param":null,"code":"insufficient_quota"}});
+        assert_eq!(kind(429, quota), ErrorKind::QuotaExhausted);
+        let ctx = json!({"error":{"message":"This model's maximum context length is 128000 tokens","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}});
+        assert_eq!(kind(400, ctx), ErrorKind::ContextWindowExceeded);
+        let auth = json!({"error":{"message":"Incorrect API key provided: sk-abc***","type":"invalid_request_error","param":null,"code":"invalid_api_key"}});
+        assert_eq!(kind(401, auth), ErrorKind::Auth);
+        let xai = json!({"code":"Client specified an invalid argument","error":"Incorrect API key provided: xa***. You can obtain an API key from https://console.x.ai."});
+        assert_eq!(kind(400, xai), ErrorKind::Auth);
+        let filt = json!({"error":{"message":"The response was filtered","type":null,"param":"prompt","code":"content_filter","status":400}});
+        assert_eq!(kind(400, filt), ErrorKind::ContentFiltered);
+        let litellm = json!({"error":{"message":"litellm.RateLimitError: x","type":"throttling_error","param":null,"code":"429"}});
+        assert_eq!(kind(429, litellm), ErrorKind::RateLimited);
+        assert_eq!(
+            kind(
+                404,
+                json!({"error":{"message":"no","code":"DeploymentNotFound"}})
+            ),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            kind(403, json!({"error":{"message":"no"}})),
+            ErrorKind::PermissionDenied
+        );
+        assert_eq!(
+            kind(
+                500,
+                json!({"error":{"message":"oops","type":"server_error"}})
+            ),
+            ErrorKind::Server
+        );
+        assert_eq!(
+            kind(503, json!({"error":{"message":"busy"}})),
+            ErrorKind::Overloaded
+        );
+        assert_eq!(kind(504, json!({})), ErrorKind::Timeout);
+        assert_eq!(kind(408, json!({})), ErrorKind::Timeout);
+        assert_eq!(kind(409, json!({})), ErrorKind::Server);
+        assert_eq!(kind(422, json!({})), ErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn in_band_errors_classify_by_type() {
+        let e = classify_value(
+            200,
+            &json!({"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}),
+        );
+        assert_eq!(e.kind(), ErrorKind::Server);
+        assert_eq!(e.code(), Some("server_error"));
+        let e = classify_value(
+            200,
+            &json!({"error":{"message":"slow","type":"rate_limit_exceeded"}}),
+        );
+        assert_eq!(e.kind(), ErrorKind::RateLimited);
+    }
+
+    #[test]
+    fn html_gateway_pages_are_handled() {
+        let e = classify(
+            502,
+            &HeaderMap::new(),
+            b"<html><body>Bad gateway</body></html>",
+        );
+        assert_eq!(e.kind(), ErrorKind::Server);
+        assert!(e.message().contains("HTML"));
+        let e = classify(503, &HeaderMap::new(), b"<!DOCTYPE html><title>503</title>");
+        assert_eq!(e.kind(), ErrorKind::Overloaded);
+        let e = classify(500, &HeaderMap::new(), b"");
+        assert_eq!(e.kind(), ErrorKind::Server);
+    }
+}

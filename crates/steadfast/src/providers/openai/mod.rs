@@ -1,0 +1,268 @@
+//! OpenAI Chat Completions and the OpenAI-compatible family.
+//!
+//! | name | base URL (default) | key | differences |
+//! |---|---|---|---|
+//! | `openai` | `OPENAI_BASE_URL` (`https://api.openai.com/v1`) | `OPENAI_API_KEY` | `max_completion_tokens`, usage chunk via `stream_options` |
+//! | `groq` | `GROQ_BASE_URL` (`https://api.groq.com/openai/v1`) | `GROQ_API_KEY` | `max_tokens`; usage in `x_groq` |
+//! | `xai` | `XAI_BASE_URL` (`https://api.x.ai/v1`) | `XAI_API_KEY` | bad key is a 400 with a flat error body |
+//! | `litellm` | `LITELLM_BASE_URL` / `LITELLM_PROXY_API_BASE` (`http://localhost:4000/v1`) | `LITELLM_API_KEY` / `LITELLM_PROXY_API_KEY` (optional) | error `code` is the HTTP status as a string |
+//! | `azure` | `AZURE_OPENAI_ENDPOINT` (`https://{resource}.openai.azure.com`) | `AZURE_OPENAI_API_KEY` (`api-key` header) or `AZURE_OPENAI_AD_TOKEN` (bearer) | model = deployment, URL `/openai/deployments/{model}/chat/completions?api-version=` (`OPENAI_API_VERSION`, default `2024-10-21`); empty first stream chunk |
+//! | `ollama` | `OLLAMA_BASE_URL` (`http://localhost:11434/v1`) | none | local server |
+//! | `vllm` | `VLLM_BASE_URL` (`http://localhost:8000/v1`) | `VLLM_API_KEY` (optional) | local server |
+//!
+//! Structured output uses `response_format: json_schema` by default ([`OutputMode::Tool`](crate::OutputMode)
+//! forces a tool instead).
+
+mod convert;
+pub(crate) mod error;
+mod stream;
+pub(crate) mod wire;
+
+use http::HeaderMap;
+
+use crate::client::{ApiKey, ClientConfig};
+use crate::error::Error;
+use crate::provider::{Capabilities, ChatRequest};
+use crate::providers::common::{require_base, require_key};
+use crate::response::Response;
+use crate::transport::{HttpRequest, ResponseMeta, SseHandler, Wire, env, join_url};
+
+pub(crate) use convert::request_body;
+
+/// Which member of the OpenAI family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    OpenAi,
+    Groq,
+    Xai,
+    LiteLlm,
+    Azure,
+    Ollama,
+    Vllm,
+}
+
+/// The Azure OpenAI API version used when `OPENAI_API_VERSION` is not set.
+pub const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";
+
+impl Flavor {
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            Flavor::OpenAi => "openai",
+            Flavor::Groq => "groq",
+            Flavor::Xai => "xai",
+            Flavor::LiteLlm => "litellm",
+            Flavor::Azure => "azure",
+            Flavor::Ollama => "ollama",
+            Flavor::Vllm => "vllm",
+        }
+    }
+
+    const fn key_vars(self) -> &'static [&'static str] {
+        match self {
+            Flavor::OpenAi => &["OPENAI_API_KEY"],
+            Flavor::Groq => &["GROQ_API_KEY"],
+            Flavor::Xai => &["XAI_API_KEY"],
+            Flavor::LiteLlm => &["LITELLM_API_KEY", "LITELLM_PROXY_API_KEY"],
+            Flavor::Azure => &["AZURE_OPENAI_API_KEY"],
+            Flavor::Ollama => &[],
+            Flavor::Vllm => &["VLLM_API_KEY"],
+        }
+    }
+
+    const fn base_vars(self) -> &'static [&'static str] {
+        match self {
+            Flavor::OpenAi => &["OPENAI_BASE_URL"],
+            Flavor::Groq => &["GROQ_BASE_URL"],
+            Flavor::Xai => &["XAI_BASE_URL"],
+            Flavor::LiteLlm => &["LITELLM_BASE_URL", "LITELLM_PROXY_API_BASE"],
+            Flavor::Azure => &["AZURE_OPENAI_ENDPOINT"],
+            Flavor::Ollama => &["OLLAMA_BASE_URL"],
+            Flavor::Vllm => &["VLLM_BASE_URL"],
+        }
+    }
+
+    const fn default_base(self) -> Option<&'static str> {
+        match self {
+            Flavor::OpenAi => Some("https://api.openai.com/v1"),
+            Flavor::Groq => Some("https://api.groq.com/openai/v1"),
+            Flavor::Xai => Some("https://api.x.ai/v1"),
+            Flavor::LiteLlm => Some("http://localhost:4000/v1"),
+            Flavor::Azure => None,
+            Flavor::Ollama => Some("http://localhost:11434/v1"),
+            Flavor::Vllm => Some("http://localhost:8000/v1"),
+        }
+    }
+
+    const fn key_required(self) -> bool {
+        !matches!(self, Flavor::LiteLlm | Flavor::Ollama | Flavor::Vllm)
+    }
+
+    pub(crate) const fn uses_max_completion_tokens(self) -> bool {
+        matches!(self, Flavor::OpenAi | Flavor::Azure)
+    }
+
+    pub(crate) const fn sends_stream_options(self) -> bool {
+        matches!(
+            self,
+            Flavor::OpenAi
+                | Flavor::Azure
+                | Flavor::Xai
+                | Flavor::LiteLlm
+                | Flavor::Vllm
+                | Flavor::Ollama
+        )
+    }
+}
+
+/// The OpenAI wire protocol, in one of its flavors.
+#[derive(Debug)]
+pub(crate) struct OpenAiWire {
+    flavor: Flavor,
+}
+
+impl OpenAiWire {
+    pub(crate) fn new(flavor: Flavor) -> Self {
+        OpenAiWire { flavor }
+    }
+}
+
+impl Wire for OpenAiWire {
+    fn name(&self) -> &str {
+        self.flavor.name()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            tools: true,
+            streaming_tools: true,
+            json_schema_output: true,
+            images: true,
+            seed: true,
+            penalties: true,
+        }
+    }
+
+    fn client_from_env(&self) -> ClientConfig {
+        let f = self.flavor;
+        let mut c = ClientConfig {
+            base_url: f
+                .base_vars()
+                .iter()
+                .find_map(|v| env(v))
+                .or_else(|| f.default_base().map(str::to_string)),
+            api_key: f.key_vars().iter().find_map(|v| env(v)).map(ApiKey::new),
+            ..ClientConfig::default()
+        };
+        if f == Flavor::Azure {
+            c.api_version =
+                Some(env("OPENAI_API_VERSION").unwrap_or_else(|| AZURE_DEFAULT_API_VERSION.into()));
+            if c.api_key.is_none() {
+                if let Some(token) = env("AZURE_OPENAI_AD_TOKEN") {
+                    c.headers
+                        .push(("authorization".into(), format!("Bearer {token}")));
+                }
+            }
+        }
+        if f == Flavor::OpenAi {
+            if let Some(org) = env("OPENAI_ORG_ID") {
+                c.headers.push(("openai-organization".into(), org));
+            }
+            if let Some(project) = env("OPENAI_PROJECT_ID") {
+                c.headers.push(("openai-project".into(), project));
+            }
+        }
+        c
+    }
+
+    fn build(&self, req: &ChatRequest, stream: bool) -> Result<HttpRequest, Error> {
+        let f = self.flavor;
+        let name = f.name();
+        let base_var = f
+            .base_vars()
+            .first()
+            .copied()
+            .unwrap_or("the base URL variable");
+        let base = require_base(req, name, base_var)?;
+        let body = request_body(f, req, stream)?;
+        let url = if f == Flavor::Azure {
+            let version = req
+                .client
+                .api_version
+                .as_deref()
+                .unwrap_or(AZURE_DEFAULT_API_VERSION);
+            join_url(
+                base,
+                &format!(
+                    "/openai/deployments/{}/chat/completions?api-version={}",
+                    encode_segment(&req.model),
+                    encode_segment(version)
+                ),
+            )
+        } else {
+            join_url(base, "/chat/completions")
+        };
+        let mut http = HttpRequest::json(url, &body)?;
+        let has_auth_header = req
+            .client
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
+        match (&req.client.api_key, f) {
+            (Some(k), Flavor::Azure) => http.header("api-key", k.expose(), true)?,
+            (Some(k), _) => {
+                http.header("authorization", &format!("Bearer {}", k.expose()), true)?
+            }
+            (None, _) if f.key_required() && !has_auth_header => {
+                let var = f
+                    .key_vars()
+                    .first()
+                    .copied()
+                    .unwrap_or("the API key variable");
+                require_key(req, name, var)?;
+            }
+            (None, _) => {}
+        }
+        if stream {
+            http.header("accept", "text/event-stream", false)?;
+        }
+        Ok(http)
+    }
+
+    fn parse(
+        &self,
+        req: &ChatRequest,
+        _meta: &ResponseMeta,
+        body: &[u8],
+    ) -> Result<Response, Error> {
+        convert::parse_response(self.flavor.name(), req, body)
+    }
+
+    fn classify(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+        error::classify(status, headers, body)
+    }
+
+    fn sse_handler(&self, _req: &ChatRequest) -> Box<dyn SseHandler> {
+        Box::new(stream::OpenAiSse::default())
+    }
+
+    fn request_id_header(&self) -> &'static str {
+        if self.flavor == Flavor::Azure {
+            "apim-request-id"
+        } else {
+            "x-request-id"
+        }
+    }
+}
+
+/// Percent-encodes one URL path segment or query value.
+pub(crate) fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,126 @@
+//! OpenAI streaming: data-only SSE chunks, tool calls keyed by `index`, `[DONE]` terminator, and
+//! in-band `{"error": …}` events.
+
+use std::collections::VecDeque;
+
+use super::convert::finish_reason;
+use super::error::classify_value;
+use super::wire::ChatCompletionChunk;
+use crate::codec::sse::SseEvent;
+use crate::error::{Error, ErrorKind};
+use crate::provider::StreamEvent;
+use crate::response::Usage;
+use crate::transport::SseHandler;
+
+/// Per-stream state.
+#[derive(Debug, Default)]
+pub(crate) struct OpenAiSse {
+    done: bool,
+    started: bool,
+    open_calls: Vec<usize>,
+}
+
+impl OpenAiSse {
+    fn close_calls(&mut self, out: &mut VecDeque<StreamEvent>) {
+        self.open_calls.sort_unstable();
+        for index in self.open_calls.drain(..) {
+            out.push_back(StreamEvent::ToolCallEnd { index });
+        }
+    }
+}
+
+impl SseHandler for OpenAiSse {
+    fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+        let data = event.data.trim();
+        if data.is_empty() {
+            return Ok(());
+        }
+        if data.starts_with("[DONE]") {
+            self.close_calls(out);
+            self.done = true;
+            return Ok(());
+        }
+        if self.done {
+            return Ok(());
+        }
+        let value: serde_json::Value = serde_json::from_str(data).map_err(|e| {
+            Error::new(ErrorKind::Decode, "a stream chunk is not valid JSON").with_source(e)
+        })?;
+        if value.get("error").is_some_and(|e| !e.is_null()) {
+            return Err(classify_value(200, &value));
+        }
+        let chunk = ChatCompletionChunk::deserialize_from(&value)?;
+        if !self.started {
+            self.started = true;
+            out.push_back(StreamEvent::Metadata {
+                id: chunk.id.filter(|s| !s.is_empty()),
+                model: chunk.model.filter(|s| !s.is_empty()),
+            });
+        }
+        for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
+            if let Some(delta) = choice.delta {
+                if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
+                    out.push_back(StreamEvent::Text(text));
+                }
+                if let Some(r) = delta.refusal.filter(|t| !t.is_empty()) {
+                    out.push_back(StreamEvent::Refusal(r));
+                }
+                for (pos, tc) in delta.tool_calls.unwrap_or_default().into_iter().enumerate() {
+                    let index = tc.index.unwrap_or(pos);
+                    let (name, args) = match tc.function {
+                        Some(f) => (f.name, f.arguments),
+                        None => (None, None),
+                    };
+                    if !self.open_calls.contains(&index) {
+                        self.open_calls.push(index);
+                        out.push_back(StreamEvent::ToolCallStart {
+                            index,
+                            id: tc.id.unwrap_or_else(|| format!("call_{index}")),
+                            name: name.unwrap_or_default(),
+                        });
+                    }
+                    if let Some(a) = args.filter(|a| !a.is_empty()) {
+                        out.push_back(StreamEvent::ToolCallDelta {
+                            index,
+                            arguments: a,
+                        });
+                    }
+                }
+            }
+            if let Some(raw) = choice.finish_reason {
+                self.close_calls(out);
+                out.push_back(StreamEvent::Finish {
+                    reason: finish_reason(&raw),
+                    raw: Some(raw),
+                });
+            }
+        }
+        if let Some(u) = chunk.usage.or(chunk.x_groq.and_then(|g| g.usage)) {
+            out.push_back(StreamEvent::Usage(Usage::new(
+                u.prompt_tokens,
+                u.completion_tokens,
+            )));
+        }
+        Ok(())
+    }
+
+    fn finished(&self) -> bool {
+        self.done
+    }
+
+    fn terminator(&self) -> &'static str {
+        "data: [DONE]"
+    }
+}
+
+impl ChatCompletionChunk {
+    fn deserialize_from(value: &serde_json::Value) -> Result<Self, Error> {
+        <ChatCompletionChunk as serde::Deserialize>::deserialize(value).map_err(|e| {
+            Error::new(
+                ErrorKind::Decode,
+                "a stream chunk is not a chat.completion.chunk",
+            )
+            .with_source(e)
+        })
+    }
+}

@@ -1,0 +1,294 @@
+//! What a call returns: [`Response`].
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{Error, ErrorKind};
+use crate::message::{Message, ToolCall};
+use crate::tool::{Tool, ToolUse, validate_calls};
+
+/// Why the model stopped, normalised across providers. The provider's own value is kept in
+/// [`Response::raw_finish_reason`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FinishReason {
+    /// The model finished its answer (OpenAI `stop`, Anthropic `end_turn`, Gemini `STOP`).
+    Stop,
+    /// A stop sequence was produced.
+    StopSequence,
+    /// The output token limit was reached.
+    Length,
+    /// The model called tools.
+    ToolCalls,
+    /// A content filter cut the output.
+    ContentFilter,
+    /// The model refused.
+    Refusal,
+    /// Anything else (see the raw value).
+    Other,
+}
+
+impl FinishReason {
+    /// `stop`, `stop_sequence`, `length`, `tool_calls`, `content_filter`, `refusal` or `other`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::StopSequence => "stop_sequence",
+            FinishReason::Length => "length",
+            FinishReason::ToolCalls => "tool_calls",
+            FinishReason::ContentFilter => "content_filter",
+            FinishReason::Refusal => "refusal",
+            FinishReason::Other => "other",
+        }
+    }
+}
+
+/// Token counts as reported by the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[non_exhaustive]
+pub struct Usage {
+    /// Tokens in the prompt.
+    pub input_tokens: u64,
+    /// Tokens in the output.
+    pub output_tokens: u64,
+}
+
+impl Usage {
+    /// Usage with the given counts.
+    pub fn new(input_tokens: u64, output_tokens: u64) -> Self {
+        Usage {
+            input_tokens,
+            output_tokens,
+        }
+    }
+}
+
+/// The outcome of one HTTP attempt: which target, what happened, how long it took and what wait
+/// followed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct AttemptSummary {
+    /// The provider name.
+    pub provider: String,
+    /// The model.
+    pub model: String,
+    /// `None` for success, or the error kind.
+    #[serde(serialize_with = "ser_outcome")]
+    pub outcome: Option<ErrorKind>,
+    /// The HTTP status, when a response arrived.
+    pub status: Option<u16>,
+    /// How long the attempt took.
+    #[serde(serialize_with = "ser_ms")]
+    pub duration: Duration,
+    /// The wait chosen after this attempt, when another attempt followed.
+    #[serde(serialize_with = "ser_opt_ms")]
+    pub wait: Option<Duration>,
+    /// Why that wait was chosen (`computed` or `server-hint`), when there was one.
+    pub wait_reason: Option<&'static str>,
+}
+
+impl AttemptSummary {
+    pub(crate) fn new(
+        provider: &str,
+        model: &str,
+        outcome: Option<ErrorKind>,
+        status: Option<u16>,
+        duration: Duration,
+    ) -> Self {
+        AttemptSummary {
+            provider: provider.to_string(),
+            model: model.to_string(),
+            outcome,
+            status,
+            duration,
+            wait: None,
+            wait_reason: None,
+        }
+    }
+
+    /// `"ok"` or the kebab-case error kind.
+    pub fn outcome_str(&self) -> &'static str {
+        self.outcome.map_or("ok", ErrorKind::as_str)
+    }
+}
+
+fn ser_outcome<S: serde::Serializer>(o: &Option<ErrorKind>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(o.map_or("ok", ErrorKind::as_str))
+}
+
+fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn ser_opt_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => ser_ms(d, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// A model's answer: text, tool calls, finish reason, usage, and where it came from.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub(crate) text: String,
+    pub(crate) refusal: Option<String>,
+    pub(crate) tool_calls: Vec<ToolCall>,
+    pub(crate) finish_reason: FinishReason,
+    pub(crate) raw_finish_reason: Option<String>,
+    pub(crate) usage: Option<Usage>,
+    pub(crate) provider: String,
+    pub(crate) model: String,
+    pub(crate) id: Option<String>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) raw: Option<bytes::Bytes>,
+    pub(crate) tools: Arc<[Tool]>,
+    pub(crate) validated: OnceLock<Vec<ToolUse>>,
+    pub(crate) attempts: Vec<AttemptSummary>,
+}
+
+impl Response {
+    pub(crate) fn empty(provider: &str, model: &str) -> Self {
+        Response {
+            text: String::new(),
+            refusal: None,
+            tool_calls: Vec::new(),
+            finish_reason: FinishReason::Other,
+            raw_finish_reason: None,
+            usage: None,
+            provider: provider.to_string(),
+            model: model.to_string(),
+            id: None,
+            request_id: None,
+            raw: None,
+            tools: Arc::from(Vec::new()),
+            validated: OnceLock::new(),
+            attempts: Vec::new(),
+        }
+    }
+
+    /// The text of the answer (all text parts joined).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The refusal message, when the model refused (OpenAI `refusal`, Anthropic `refusal` stop).
+    pub fn refusal(&self) -> Option<&str> {
+        self.refusal.as_deref()
+    }
+
+    /// The tool calls as received, arguments unvalidated.
+    pub fn tool_calls(&self) -> &[ToolCall] {
+        &self.tool_calls
+    }
+
+    /// The tool calls, parsed and validated against the call's tools.
+    ///
+    /// A successful validation is cached; a failed one is not (asking again fails again).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Validation`] carrying the raw arguments when a call names an unknown tool, or its
+    /// arguments are not JSON or do not validate.
+    pub fn tools(&self) -> Result<&[ToolUse], Error> {
+        if let Some(v) = self.validated.get() {
+            return Ok(v);
+        }
+        let uses = validate_calls(&self.tools, &self.tool_calls)
+            .map_err(|e| e.in_context(&self.provider, &self.model))?;
+        Ok(self.validated.get_or_init(|| uses))
+    }
+
+    /// Why the model stopped.
+    pub fn finish_reason(&self) -> FinishReason {
+        self.finish_reason
+    }
+
+    /// The provider's own finish reason (`end_turn`, `STOP`, …).
+    pub fn raw_finish_reason(&self) -> Option<&str> {
+        self.raw_finish_reason.as_deref()
+    }
+
+    /// Token usage, when reported.
+    pub fn usage(&self) -> Option<Usage> {
+        self.usage
+    }
+
+    /// The provider name (`"openai"`, `"anthropic"`, …).
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// The model as reported by the provider (falls back to the requested model).
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The provider's response id.
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// The provider's request id header.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// The raw JSON body (for non-streaming responses), parsed on demand.
+    pub fn raw(&self) -> Option<Value> {
+        self.raw
+            .as_ref()
+            .and_then(|b| serde_json::from_slice(b).ok())
+    }
+
+    /// The raw response body bytes (for non-streaming responses).
+    pub fn raw_bytes(&self) -> Option<&[u8]> {
+        self.raw.as_deref()
+    }
+
+    /// Every HTTP attempt that led to this response, oldest first (one for a plain call).
+    pub fn attempts(&self) -> &[AttemptSummary] {
+        &self.attempts
+    }
+
+    /// The assistant message to append to a conversation to continue it.
+    pub fn to_message(&self) -> Message {
+        Message::assistant_tool_calls(Some(self.text.clone()), self.tool_calls.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
+    struct Add {
+        a: i64,
+        b: i64,
+    }
+
+    fn response(args: &str) -> Response {
+        let mut r = Response::empty("openai", "gpt-4o-mini");
+        r.tools = Arc::from(vec![Tool::of::<Add>("add", "add")]);
+        r.tool_calls = vec![ToolCall::new("c1", "add", args)];
+        r
+    }
+
+    #[test]
+    fn tools_validation_is_cached_on_success_only() {
+        let r = response(r#"{"a":1,"b":2}"#);
+        let uses = r.tools().unwrap();
+        assert_eq!(uses[0].parse::<Add>().unwrap().b, 2);
+        assert!(r.validated.get().is_some());
+
+        let bad = response(r#"{"a":1}"#);
+        let e1 = bad.tools().unwrap_err();
+        assert_eq!(e1.kind(), ErrorKind::Validation);
+        assert_eq!(e1.provider(), Some("openai"));
+        assert!(bad.validated.get().is_none());
+        assert!(bad.tools().is_err(), "asking again fails again");
+    }
+}

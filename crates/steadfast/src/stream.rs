@@ -1,0 +1,305 @@
+//! Streamed responses: [`Stream`].
+//!
+//! `call.stream(prompt)` returns at once and sends **no request until the stream is first polled**.
+//! Events then arrive as [`StreamEvent`]s; [`Stream::collect`] gathers them into the same
+//! [`Response`] a non-streaming call returns.
+//!
+//! # The commit point
+//!
+//! A stream is *uncommitted* until its first content event (text, refusal or tool call) reaches the
+//! caller. An error before that point — a refused connection, a 429 on the initial response, an
+//! in-band error as the first event — is returned as it is, with its own kind, so it can be retried
+//! or fall back like the error of a plain call. After it, nothing is ever replayed behind the
+//! caller's back: a failure is a [`StreamInterrupted`](crate::ErrorKind::StreamInterrupted) error
+//! carrying the [partial output](crate::Error::partial), and its source is the underlying error.
+//! A stream that ends without the provider's terminator is interrupted, never a clean end.
+//!
+//! # Tool calls
+//!
+//! Tool-call fragments are assembled per call; when a call's arguments are complete the stream
+//! yields [`StreamEvent::ToolCall`] if they validate against the call's tools, or a
+//! [`Validation`](crate::ErrorKind::Validation) error if they do not (the stream goes on; the caller
+//! decides whether to stop).
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use tokio::time::Instant;
+
+use crate::error::{Error, ErrorKind, PartialOutput};
+use crate::message::ToolCall;
+use crate::provider::{BoxFuture, ChatRequest, EventStream, Provider, StreamEvent};
+use crate::response::{AttemptSummary, FinishReason, Response, Usage};
+use crate::tool::{Tool, validate_calls};
+
+enum State {
+    Idle(Box<(Arc<dyn Provider>, ChatRequest)>),
+    Connecting(BoxFuture<Result<EventStream, Error>>),
+    Streaming(EventStream),
+    Done,
+}
+
+#[derive(Debug, Default)]
+struct PendingCall {
+    index: usize,
+    id: String,
+    name: String,
+    arguments: String,
+}
+
+/// Everything received so far.
+#[derive(Debug, Default)]
+struct Accumulator {
+    id: Option<String>,
+    model: Option<String>,
+    text: String,
+    refusal: Option<String>,
+    pending: Vec<PendingCall>,
+    calls: Vec<ToolCall>,
+    finish: Option<(FinishReason, Option<String>)>,
+    usage: Option<Usage>,
+}
+
+/// A streamed response. See the [module docs](self).
+#[must_use = "streams do nothing unless polled"]
+pub struct Stream {
+    state: State,
+    acc: Accumulator,
+    committed: bool,
+    tools: Arc<[Tool]>,
+    provider: String,
+    model: String,
+    started: Option<Instant>,
+    status: Option<u16>,
+}
+
+impl fmt::Debug for Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stream")
+            .field("provider", &self.provider)
+            .field("model", &self.model)
+            .field("committed", &self.committed)
+            .field("text_len", &self.acc.text.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream {
+    pub(crate) fn new(provider: Arc<dyn Provider>, request: ChatRequest) -> Self {
+        Stream {
+            tools: Arc::clone(&request.tools),
+            provider: provider.name().to_string(),
+            model: request.model.clone(),
+            state: State::Idle(Box::new((provider, request))),
+            acc: Accumulator::default(),
+            committed: false,
+            started: None,
+            status: None,
+        }
+    }
+
+    /// Whether content has reached the caller (the commit point has passed).
+    pub fn is_committed(&self) -> bool {
+        self.committed
+    }
+
+    /// The text received so far.
+    pub fn text(&self) -> &str {
+        &self.acc.text
+    }
+
+    /// What has been received so far: the text and the complete tool calls.
+    pub fn partial(&self) -> PartialOutput {
+        let mut p = PartialOutput::default();
+        p.text = self.acc.text.clone();
+        p.tool_calls = self.acc.calls.clone();
+        p
+    }
+
+    /// Consumes the rest of the stream and returns the whole response.
+    ///
+    /// # Errors
+    /// The first error the stream yields (see the [module docs](self) for which kind).
+    pub async fn collect(mut self) -> Result<Response, Error> {
+        use futures_util::StreamExt;
+        while let Some(item) = self.next().await {
+            item?;
+        }
+        self.finish_response()
+    }
+
+    fn finish_response(&mut self) -> Result<Response, Error> {
+        let acc = std::mem::take(&mut self.acc);
+        let Some((reason, raw)) = acc.finish else {
+            return Err(
+                Error::new(ErrorKind::StreamInterrupted, "the stream has not finished")
+                    .in_context(&self.provider, &self.model),
+            );
+        };
+        let mut r = Response::empty(&self.provider, acc.model.as_deref().unwrap_or(&self.model));
+        r.id = acc.id;
+        r.text = acc.text;
+        r.refusal = acc.refusal;
+        r.tool_calls = acc.calls;
+        r.finish_reason = reason;
+        r.raw_finish_reason = raw;
+        r.usage = acc.usage;
+        r.tools = Arc::clone(&self.tools);
+        let duration = self.started.map(|s| s.elapsed()).unwrap_or_default();
+        r.attempts.push(AttemptSummary::new(
+            &self.provider,
+            &self.model,
+            None,
+            self.status,
+            duration,
+        ));
+        Ok(r)
+    }
+
+    /// Turns a provider error into what the caller sees, given the commit point.
+    fn fail(&mut self, e: Error) -> Error {
+        self.state = State::Done;
+        let e = e.in_context(&self.provider, &self.model);
+        if !self.committed || e.kind() == ErrorKind::StreamInterrupted {
+            let partial = self.partial();
+            return if self.committed {
+                e.with_partial(partial)
+            } else {
+                e
+            };
+        }
+        let message = format!(
+            "the stream failed after content was delivered: {}",
+            e.message()
+        );
+        let status = e.status();
+        let code = e.code().map(str::to_string);
+        let request_id = e.request_id().map(str::to_string);
+        let retry_after = e.retry_after();
+        let mut out = Error::new(ErrorKind::StreamInterrupted, message)
+            .in_context(&self.provider, &self.model)
+            .with_code(code)
+            .with_request_id(request_id)
+            .with_retry_after(retry_after)
+            .with_partial(self.partial());
+        if let Some(s) = status {
+            out = out.with_status(s);
+        }
+        out.with_source(e)
+    }
+
+    /// Handles one provider event; returns the event to yield, if any.
+    fn absorb(&mut self, ev: StreamEvent) -> Option<Result<StreamEvent, Error>> {
+        let acc = &mut self.acc;
+        match ev {
+            StreamEvent::Metadata { id, model } => {
+                acc.id = acc.id.take().or(id);
+                acc.model = acc.model.take().or(model);
+                return None;
+            }
+            StreamEvent::Text(ref t) => acc.text.push_str(t),
+            StreamEvent::Refusal(ref t) => acc.refusal.get_or_insert_with(String::new).push_str(t),
+            StreamEvent::ToolCallStart {
+                index,
+                ref id,
+                ref name,
+            } => acc.pending.push(PendingCall {
+                index,
+                id: id.clone(),
+                name: name.clone(),
+                arguments: String::new(),
+            }),
+            StreamEvent::ToolCallDelta {
+                index,
+                ref arguments,
+            } => match acc.pending.iter_mut().find(|p| p.index == index) {
+                Some(p) => p.arguments.push_str(arguments),
+                None => {
+                    let e = Error::new(
+                        ErrorKind::Decode,
+                        format!("tool-call fragment for unknown call {index}"),
+                    );
+                    return Some(Err(self.fail(e)));
+                }
+            },
+            StreamEvent::ToolCallEnd { index } => {
+                let pos = acc.pending.iter().position(|p| p.index == index)?;
+                let p = acc.pending.remove(pos);
+                let call = ToolCall::new(p.id, p.name, p.arguments);
+                self.committed = true;
+                return Some(
+                    match validate_calls(&self.tools, std::slice::from_ref(&call)) {
+                        Ok(_) => {
+                            self.acc.calls.push(call.clone());
+                            Ok(StreamEvent::ToolCall(call))
+                        }
+                        Err(e) => {
+                            self.acc.calls.push(call);
+                            Err(e.in_context(&self.provider, &self.model))
+                        }
+                    },
+                );
+            }
+            StreamEvent::ToolCall(ref c) => acc.calls.push(c.clone()),
+            StreamEvent::Usage(u) => acc.usage = Some(u),
+            StreamEvent::Finish { reason, ref raw } => acc.finish = Some((reason, raw.clone())),
+        }
+        if ev.is_content() {
+            self.committed = true;
+        }
+        Some(Ok(ev))
+    }
+}
+
+impl futures_core::Stream for Stream {
+    type Item = Result<StreamEvent, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.state {
+                State::Done => return Poll::Ready(None),
+                State::Idle(_) => {
+                    let State::Idle(boxed) = std::mem::replace(&mut this.state, State::Done) else {
+                        return Poll::Ready(None);
+                    };
+                    let (provider, request) = *boxed;
+                    if let Err(e) = crate::prompt::Prompt::new(request.messages.clone()).validate()
+                    {
+                        return Poll::Ready(Some(Err(this.fail(e))));
+                    }
+                    this.started = Some(Instant::now());
+                    this.state = State::Connecting(provider.stream(request));
+                }
+                State::Connecting(fut) => match ready!(fut.as_mut().poll(cx)) {
+                    Ok(s) => {
+                        this.status = Some(200);
+                        this.state = State::Streaming(s);
+                    }
+                    Err(e) => return Poll::Ready(Some(Err(this.fail(e)))),
+                },
+                State::Streaming(s) => match ready!(s.as_mut().poll_next(cx)) {
+                    Some(Ok(ev)) => {
+                        if let Some(out) = this.absorb(ev) {
+                            return Poll::Ready(Some(out));
+                        }
+                    }
+                    Some(Err(e)) => return Poll::Ready(Some(Err(this.fail(e)))),
+                    None => {
+                        this.state = State::Done;
+                        if this.acc.finish.is_none() {
+                            let e = Error::new(
+                                ErrorKind::StreamInterrupted,
+                                "the stream ended without a finish reason",
+                            );
+                            return Poll::Ready(Some(Err(this.fail(e))));
+                        }
+                        return Poll::Ready(None);
+                    }
+                },
+            }
+        }
+    }
+}

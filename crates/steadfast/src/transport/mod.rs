@@ -1,0 +1,431 @@
+//! HTTP transport shared by every provider: one connection pool per process, timeouts, error
+//! classification hooks, and SSE streaming.
+
+pub(crate) mod hints;
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use tokio::time::Instant;
+
+use crate::client::ClientConfig;
+use crate::codec::sse::{SseDecoder, SseEvent};
+use crate::error::{Error, ErrorKind};
+use crate::provider::{BoxFuture, Capabilities, ChatRequest, EventStream, Provider, StreamEvent};
+use crate::response::{AttemptSummary, Response};
+
+/// A request ready to go on the wire.
+#[derive(Debug)]
+pub(crate) struct HttpRequest {
+    pub(crate) url: String,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl HttpRequest {
+    pub(crate) fn json(url: String, body: &impl serde::Serialize) -> Result<Self, Error> {
+        let body = serde_json::to_vec(body).map_err(|e| {
+            Error::new(ErrorKind::InvalidRequest, "could not serialise the request").with_source(e)
+        })?;
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        Ok(HttpRequest {
+            url,
+            headers,
+            body: Bytes::from(body),
+        })
+    }
+
+    /// Adds a header; `sensitive` ones are hidden from `Debug` of the HTTP stack.
+    pub(crate) fn header(&mut self, name: &str, value: &str, sensitive: bool) -> Result<(), Error> {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| Error::config(format!("invalid header name `{name}`")))?;
+        let mut value = HeaderValue::from_str(value).map_err(|_| {
+            if sensitive {
+                Error::config(format!(
+                    "the value of header `{name}` (a credential) is not a valid header value"
+                ))
+            } else {
+                Error::config(format!("invalid value for header `{name}`"))
+            }
+        })?;
+        value.set_sensitive(sensitive);
+        self.headers.insert(name, value);
+        Ok(())
+    }
+}
+
+/// Status line facts of a successful response, for the parsers.
+#[derive(Debug)]
+pub(crate) struct ResponseMeta {
+    pub(crate) headers: HeaderMap,
+}
+
+/// Turns SSE events into stream events for one response.
+pub(crate) trait SseHandler: Send + 'static {
+    /// Handles one event, pushing zero or more stream events.
+    fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) -> Result<(), Error>;
+    /// Whether the protocol's terminator has been seen (`[DONE]`, `message_stop`, …).
+    fn finished(&self) -> bool;
+    /// The name of the terminator, for the truncation error message.
+    fn terminator(&self) -> &'static str;
+}
+
+/// A wire protocol: how to build requests and read responses and errors.
+pub(crate) trait Wire: Send + Sync + fmt::Debug + 'static {
+    fn name(&self) -> &str;
+    fn capabilities(&self) -> Capabilities;
+    fn client_from_env(&self) -> ClientConfig;
+    fn build(&self, req: &ChatRequest, stream: bool) -> Result<HttpRequest, Error>;
+    fn parse(&self, req: &ChatRequest, meta: &ResponseMeta, body: &[u8])
+    -> Result<Response, Error>;
+    fn classify(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error;
+    fn sse_handler(&self, req: &ChatRequest) -> Box<dyn SseHandler>;
+    /// The response header holding the request id.
+    fn request_id_header(&self) -> &'static str;
+}
+
+/// A [`Provider`] speaking a [`Wire`] protocol over HTTP.
+#[derive(Debug)]
+pub(crate) struct HttpProvider<W: Wire> {
+    wire: Arc<W>,
+}
+
+impl<W: Wire> HttpProvider<W> {
+    pub(crate) fn new(wire: W) -> Self {
+        HttpProvider {
+            wire: Arc::new(wire),
+        }
+    }
+}
+
+impl<W: Wire> Provider for HttpProvider<W> {
+    fn name(&self) -> &str {
+        self.wire.name()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.wire.capabilities()
+    }
+
+    fn client_from_env(&self) -> ClientConfig {
+        self.wire.client_from_env()
+    }
+
+    fn send(&self, request: ChatRequest) -> BoxFuture<Result<Response, Error>> {
+        let wire = Arc::clone(&self.wire);
+        Box::pin(async move {
+            let start = Instant::now();
+            let result = send_once(&*wire, &request).await;
+            let elapsed = start.elapsed();
+            let key = request.client.api_key.clone();
+            match result {
+                Ok(mut r) => {
+                    r.attempts.push(AttemptSummary::new(
+                        wire.name(),
+                        &request.model,
+                        None,
+                        Some(200),
+                        elapsed,
+                    ));
+                    Ok(r)
+                }
+                Err(e) => {
+                    let e = e.in_context(wire.name(), &request.model);
+                    Err(match key {
+                        Some(k) => e.redact(k.expose()),
+                        None => e,
+                    })
+                }
+            }
+        })
+    }
+
+    fn stream(&self, request: ChatRequest) -> BoxFuture<Result<EventStream, Error>> {
+        let wire = Arc::clone(&self.wire);
+        Box::pin(async move {
+            let key = request.client.api_key.clone();
+            stream_once(wire, request).await.map_err(|e| match key {
+                Some(k) => e.redact(k.expose()),
+                None => e,
+            })
+        })
+    }
+}
+
+/// The process-wide HTTP clients, one per distinct connect timeout (usually exactly one), so every
+/// call shares a connection pool.
+fn client_for(connect: Duration) -> Result<reqwest::Client, Error> {
+    static CLIENTS: OnceLock<Mutex<HashMap<Duration, reqwest::Client>>> = OnceLock::new();
+    let map = CLIENTS.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut map = map
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(c) = map.get(&connect) {
+        return Ok(c.clone());
+    }
+    let client = reqwest::Client::builder()
+        .connect_timeout(connect)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_nodelay(true)
+        .user_agent(concat!("steadfast/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::config("could not build the HTTP client").with_source(e))?;
+    map.insert(connect, client.clone());
+    Ok(client)
+}
+
+fn remaining(deadline: Option<Instant>) -> Option<Duration> {
+    deadline.map(|d| d.saturating_duration_since(Instant::now()))
+}
+
+fn min_opt(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+async fn with_timeout<T>(
+    limit: Option<Duration>,
+    what: &'static str,
+    fut: impl std::future::Future<Output = T>,
+) -> Result<T, Error> {
+    match limit {
+        Some(d) => tokio::time::timeout(d, fut)
+            .await
+            .map_err(|_| Error::new(ErrorKind::Timeout, format!("no {what} within {d:?}"))),
+        None => Ok(fut.await),
+    }
+}
+
+fn map_reqwest(e: reqwest::Error) -> Error {
+    let kind = if e.is_timeout() {
+        ErrorKind::Timeout
+    } else if e.is_builder() {
+        ErrorKind::Config
+    } else if e.is_decode() {
+        ErrorKind::Decode
+    } else {
+        ErrorKind::Connect
+    };
+    let msg = if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() {
+        "the connection failed while reading the response body"
+    } else if kind == ErrorKind::Config {
+        "invalid request URL"
+    } else {
+        "the request failed before a response arrived"
+    };
+    Error::new(kind, msg).with_source(e.without_url())
+}
+
+/// Sends the request and waits for the response headers, classifying HTTP errors.
+async fn execute<W: Wire>(
+    wire: &W,
+    req: &ChatRequest,
+    stream: bool,
+    deadline: Option<Instant>,
+) -> Result<reqwest::Response, Error> {
+    let http_req = wire.build(req, stream)?;
+    let client = client_for(req.client.timeouts.connect)?;
+    let url = reqwest::Url::parse(&http_req.url)
+        .map_err(|e| Error::config(format!("invalid base URL for {}: {e}", wire.name())))?;
+    let mut headers = http_req.headers;
+    for (k, v) in &req.client.headers {
+        let name = HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| Error::config(format!("invalid header name `{k}`")))?;
+        let value = HeaderValue::from_str(v)
+            .map_err(|_| Error::config(format!("invalid value for header `{k}`")))?;
+        headers.insert(name, value);
+    }
+    let builder = client.post(url).headers(headers).body(http_req.body);
+    let limit = min_opt(req.client.timeouts.first_byte, remaining(deadline));
+    let resp = with_timeout(limit, "response headers", builder.send())
+        .await?
+        .map_err(map_reqwest)?;
+    let status = resp.status().as_u16();
+    if resp.status().is_success() {
+        return Ok(resp);
+    }
+    let headers = resp.headers().clone();
+    let body = with_timeout(remaining(deadline), "error body", resp.bytes())
+        .await?
+        .unwrap_or_default();
+    let request_id = hints::header_str(&headers, wire.request_id_header()).map(str::to_string);
+    let e = wire.classify(status, &headers, &body);
+    let e = e
+        .with_status(status)
+        .with_retry_after(hints::retry_after(&headers))
+        .with_should_retry(hints::should_retry(&headers))
+        .with_body(Some(String::from_utf8_lossy(&body).into_owned()));
+    Err(if e.request_id().is_none() {
+        e.with_request_id(request_id)
+    } else {
+        e
+    })
+}
+
+async fn send_once<W: Wire>(wire: &W, req: &ChatRequest) -> Result<Response, Error> {
+    let deadline = req.client.timeouts.total.map(|t| Instant::now() + t);
+    let resp = execute(wire, req, false, deadline).await?;
+    let meta = ResponseMeta {
+        headers: resp.headers().clone(),
+    };
+    let body = with_timeout(remaining(deadline), "response body", resp.bytes())
+        .await?
+        .map_err(map_reqwest)?;
+    let mut response = wire.parse(req, &meta, &body)?;
+    response.request_id =
+        hints::header_str(&meta.headers, wire.request_id_header()).map(str::to_string);
+    response.tools = Arc::clone(&req.tools);
+    Ok(response)
+}
+
+struct SseState {
+    body: std::pin::Pin<Box<dyn futures_core::Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    decoder: SseDecoder,
+    handler: Box<dyn SseHandler>,
+    pending: VecDeque<StreamEvent>,
+    idle: Option<Duration>,
+    deadline: Option<Instant>,
+    done: bool,
+    status: u16,
+}
+
+impl SseState {
+    fn fail(&mut self, e: Error) -> Error {
+        self.done = true;
+        if e.status().is_none() {
+            e.with_status(self.status)
+        } else {
+            e
+        }
+    }
+
+    fn drain_decoder(&mut self) -> Result<(), Error> {
+        loop {
+            match self.decoder.next_event() {
+                Ok(Some(ev)) => self.handler.on_event(&ev, &mut self.pending)?,
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    return Err(
+                        Error::new(ErrorKind::Decode, "malformed event stream").with_source(e)
+                    );
+                }
+            }
+        }
+    }
+
+    async fn next(&mut self) -> Option<Result<StreamEvent, Error>> {
+        loop {
+            if let Some(ev) = self.pending.pop_front() {
+                return Some(Ok(ev));
+            }
+            if self.done {
+                return None;
+            }
+            let limit = min_opt(self.idle, remaining(self.deadline));
+            let chunk = match with_timeout(limit, "stream data", self.body.next()).await {
+                Ok(c) => c,
+                Err(e) => return Some(Err(self.fail(e))),
+            };
+            match chunk {
+                Some(Ok(bytes)) => {
+                    self.decoder.push(&bytes);
+                    if let Err(e) = self.drain_decoder() {
+                        return Some(Err(self.fail(e)));
+                    }
+                    if self.handler.finished() {
+                        self.done = true;
+                    }
+                }
+                Some(Err(e)) => {
+                    let e = Error::new(
+                        ErrorKind::StreamInterrupted,
+                        "the connection dropped mid-stream",
+                    )
+                    .with_source(e.without_url());
+                    return Some(Err(self.fail(e)));
+                }
+                None => {
+                    // End of body: dispatch an event left without its final blank line, then insist
+                    // on the protocol's terminator.
+                    let tail = self.decoder.finish();
+                    match tail {
+                        Ok(Some(ev)) => {
+                            if let Err(e) = self.handler.on_event(&ev, &mut self.pending) {
+                                return Some(Err(self.fail(e)));
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            let e = Error::new(ErrorKind::Decode, "malformed event stream")
+                                .with_source(e);
+                            return Some(Err(self.fail(e)));
+                        }
+                    }
+                    self.done = true;
+                    if !self.handler.finished() {
+                        let e = Error::new(
+                            ErrorKind::StreamInterrupted,
+                            format!(
+                                "the stream ended without its terminator ({})",
+                                self.handler.terminator()
+                            ),
+                        );
+                        self.pending.clear();
+                        return Some(Err(self.fail(e)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn stream_once<W: Wire>(wire: Arc<W>, req: ChatRequest) -> Result<EventStream, Error> {
+    let deadline = req.client.timeouts.total.map(|t| Instant::now() + t);
+    let resp = execute(&*wire, &req, true, deadline)
+        .await
+        .map_err(|e| e.in_context(wire.name(), &req.model))?;
+    let status = resp.status().as_u16();
+    let state = SseState {
+        body: Box::pin(resp.bytes_stream()),
+        decoder: SseDecoder::new(),
+        handler: wire.sse_handler(&req),
+        pending: VecDeque::new(),
+        idle: req.client.timeouts.idle,
+        deadline,
+        done: false,
+        status,
+    };
+    let name = wire.name().to_string();
+    let model = req.model.clone();
+    let stream = futures_util::stream::unfold(state, |mut st| async move {
+        let item = st.next().await?;
+        Some((item, st))
+    })
+    .map(move |item| item.map_err(|e| e.in_context(&name, &model)));
+    Ok(Box::pin(stream))
+}
+
+/// Joins a base URL and a path, tolerating a trailing slash on the base.
+pub(crate) fn join_url(base: &str, path: &str) -> String {
+    let base = base.trim_end_matches('/');
+    format!("{base}{path}")
+}
+
+/// Reads an environment variable, treating empty as absent.
+pub(crate) fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
