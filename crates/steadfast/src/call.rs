@@ -370,6 +370,50 @@ impl Call {
     }
 }
 
+impl Call {
+    /// Asks for structured output matching a JSON Schema given as a value (when there is no Rust
+    /// type for it), and checks the output against the schema.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when `schema` is not a valid JSON Schema.
+    pub fn extract_json(
+        &self,
+        prompt: impl Into<Prompt>,
+        name: &str,
+        schema: Value,
+    ) -> Result<Extract<Value>, Error> {
+        let compiled = jsonschema::validator_for(&schema)
+            .map_err(|e| Error::config(format!("the output schema is invalid: {e}")))?;
+        let mut format = OutputFormat::new(name, schema);
+        format.mode = self.output_mode;
+        let mut request = self.request(prompt);
+        request.output = Some(format);
+        Ok(Extract {
+            provider: Arc::clone(&self.provider),
+            request,
+            validator: Some(Box::new(move |v: &Value| {
+                let errors: Vec<String> = compiled
+                    .iter_errors(v)
+                    .map(|e| {
+                        let path = e.instance_path().to_string();
+                        if path.is_empty() {
+                            e.to_string()
+                        } else {
+                            format!("{path}: {e}")
+                        }
+                    })
+                    .collect();
+                if errors.is_empty() {
+                    Ok(())
+                } else {
+                    Err(errors.join("; "))
+                }
+            })),
+            _t: PhantomData,
+        })
+    }
+}
+
 type Validator<T> = Box<dyn Fn(&T) -> Result<(), String> + Send + Sync>;
 
 /// A pending structured-output call: await it for `T`, or use [`Extract::with_response`].
@@ -393,7 +437,7 @@ impl<T> fmt::Debug for Extract<T> {
 
 impl<T> Extract<T>
 where
-    T: DeserializeOwned + JsonSchema + Send + 'static,
+    T: DeserializeOwned + Send + 'static,
 {
     /// Adds a validator: its `Err` message becomes a [`Validation`](crate::ErrorKind::Validation) error
     /// carrying the raw output.
@@ -402,7 +446,13 @@ where
         F: Fn(&T) -> Result<(), E> + Send + Sync + 'static,
         E: fmt::Display,
     {
-        self.validator = Some(Box::new(move |t| f(t).map_err(|e| e.to_string())));
+        let previous = self.validator.take();
+        self.validator = Some(Box::new(move |t| {
+            if let Some(p) = &previous {
+                p(t)?;
+            }
+            f(t).map_err(|e| e.to_string())
+        }));
         self
     }
 
@@ -436,7 +486,7 @@ where
 
 impl<T> IntoFuture for Extract<T>
 where
-    T: DeserializeOwned + JsonSchema + Send + 'static,
+    T: DeserializeOwned + Send + 'static,
 {
     type Output = Result<T, Error>;
     type IntoFuture = BoxFuture<Result<T, Error>>;

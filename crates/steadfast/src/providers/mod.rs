@@ -6,3 +6,6 @@ pub(crate) mod common;
 pub mod anthropic;
 #[cfg(feature = "openai")]
 pub mod openai;
+
+#[cfg(all(test, feature = "openai", feature = "anthropic"))]
+mod fixture_tests;

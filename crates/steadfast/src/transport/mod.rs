@@ -292,8 +292,12 @@ async fn send_once<W: Wire>(wire: &W, req: &ChatRequest) -> Result<Response, Err
     Ok(response)
 }
 
+/// A response body as a stream of chunks.
+pub(crate) type BodyStream =
+    std::pin::Pin<Box<dyn futures_core::Stream<Item = Result<Bytes, Error>> + Send>>;
+
 struct SseState {
-    body: std::pin::Pin<Box<dyn futures_core::Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    body: BodyStream,
     decoder: SseDecoder,
     handler: Box<dyn SseHandler>,
     pending: VecDeque<StreamEvent>,
@@ -350,14 +354,7 @@ impl SseState {
                         self.done = true;
                     }
                 }
-                Some(Err(e)) => {
-                    let e = Error::new(
-                        ErrorKind::StreamInterrupted,
-                        "the connection dropped mid-stream",
-                    )
-                    .with_source(e.without_url());
-                    return Some(Err(self.fail(e)));
-                }
+                Some(Err(e)) => return Some(Err(self.fail(e))),
                 None => {
                     // End of body: dispatch an event left without its final blank line, then insist
                     // on the protocol's terminator.
@@ -399,24 +396,52 @@ async fn stream_once<W: Wire>(wire: Arc<W>, req: ChatRequest) -> Result<EventStr
         .await
         .map_err(|e| e.in_context(wire.name(), &req.model))?;
     let status = resp.status().as_u16();
+    let body: BodyStream = Box::pin(resp.bytes_stream().map(|r| {
+        r.map_err(|e| {
+            Error::new(
+                ErrorKind::StreamInterrupted,
+                "the connection dropped mid-stream",
+            )
+            .with_source(e.without_url())
+        })
+    }));
+    let events = sse_events(
+        wire.sse_handler(&req),
+        body,
+        req.client.timeouts.idle,
+        deadline,
+        status,
+    );
+    let name = wire.name().to_string();
+    let model = req.model.clone();
+    Ok(Box::pin(events.map(move |item| {
+        item.map_err(|e| e.in_context(&name, &model))
+    })))
+}
+
+/// Decodes an SSE body into stream events with `handler`, enforcing the idle timeout and deadline
+/// and insisting on the protocol's terminator.
+pub(crate) fn sse_events(
+    handler: Box<dyn SseHandler>,
+    body: BodyStream,
+    idle: Option<Duration>,
+    deadline: Option<Instant>,
+    status: u16,
+) -> EventStream {
     let state = SseState {
-        body: Box::pin(resp.bytes_stream()),
+        body,
         decoder: SseDecoder::new(),
-        handler: wire.sse_handler(&req),
+        handler,
         pending: VecDeque::new(),
-        idle: req.client.timeouts.idle,
+        idle,
         deadline,
         done: false,
         status,
     };
-    let name = wire.name().to_string();
-    let model = req.model.clone();
-    let stream = futures_util::stream::unfold(state, |mut st| async move {
+    Box::pin(futures_util::stream::unfold(state, |mut st| async move {
         let item = st.next().await?;
         Some((item, st))
-    })
-    .map(move |item| item.map_err(|e| e.in_context(&name, &model)));
-    Ok(Box::pin(stream))
+    }))
 }
 
 /// Joins a base URL and a path, tolerating a trailing slash on the base.

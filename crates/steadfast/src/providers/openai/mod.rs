@@ -15,7 +15,7 @@
 
 mod convert;
 pub(crate) mod error;
-mod stream;
+pub(crate) mod stream;
 pub(crate) mod wire;
 
 use http::HeaderMap;
