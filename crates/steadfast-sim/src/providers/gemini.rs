@@ -1,0 +1,368 @@
+//! Google Gemini `generateContent` / `streamGenerateContent` (protocols.md §4).
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::Response;
+use serde_json::{Value, json};
+
+use super::{Events, Req, Route, format_secs, hint_headers, id_alnum, json_response, retry_secs};
+use crate::action::{ErrorKind, ErrorSpec, RetryAfter};
+use crate::model::{Answer, ChatRequest, Finish, OutputFormat, ToolChoice, ToolDef};
+
+fn detail(kind: ErrorKind, model: &str) -> (u16, &'static str, String) {
+    match kind {
+        ErrorKind::RateLimit => (429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).".into()),
+        ErrorKind::QuotaExhausted => (429, "RESOURCE_EXHAUSTED", "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.".into()),
+        ErrorKind::Overloaded => (503, "UNAVAILABLE", "The model is overloaded. Please try again later.".into()),
+        ErrorKind::ServerError => (500, "INTERNAL", "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting".into()),
+        ErrorKind::Timeout => (504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete.".into()),
+        ErrorKind::Auth => (400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.".into()),
+        ErrorKind::PermissionDenied => (403, "PERMISSION_DENIED", "Generative Language API has not been used in project 000000000000 before or it is disabled.".into()),
+        ErrorKind::NotFound => (404, "NOT_FOUND", format!("models/{model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.")),
+        ErrorKind::ContextWindowExceeded => (400, "INVALID_ARGUMENT", "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).".into()),
+        ErrorKind::ContentFilter => (400, "INVALID_ARGUMENT", "The request was blocked because it violates the content policy.".into()),
+        ErrorKind::BadRequest => (400, "INVALID_ARGUMENT", "Invalid JSON payload received. Unknown name \"bogus\": Cannot find field.".into()),
+        ErrorKind::Conflict => (409, "ABORTED", "The operation was aborted.".into()),
+    }
+}
+
+fn status_name(code: u16) -> &'static str {
+    match code {
+        400 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        409 => "ABORTED",
+        429 => "RESOURCE_EXHAUSTED",
+        499 => "CANCELLED",
+        501 => "UNIMPLEMENTED",
+        503 => "UNAVAILABLE",
+        504 => "DEADLINE_EXCEEDED",
+        _ => "INTERNAL",
+    }
+}
+
+fn error_value(spec: &ErrorSpec, model: &str) -> (u16, Value) {
+    let (mut code, mut status, message) = detail(spec.kind, model);
+    if let Some(s) = spec.status {
+        code = s;
+        status = status_name(s);
+    }
+    let message = spec.message.clone().unwrap_or(message);
+    let mut details = Vec::new();
+    match spec.kind {
+        ErrorKind::Auth => details.push(json!({"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+            "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}})),
+        ErrorKind::RateLimit | ErrorKind::QuotaExhausted => {
+            details.push(json!({"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{
+                "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                "quotaDimensions": {"location": "global", "model": model}, "quotaValue": "15"}]}));
+            details.push(json!({"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": "Learn more about Gemini API quotas", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]}));
+        }
+        _ => {}
+    }
+    if let Some(secs) = retry_secs(spec) {
+        details.push(json!({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": format!("{}s", format_secs(secs))}));
+    }
+    let mut error = json!({"code": code, "message": message, "status": status});
+    if !details.is_empty() {
+        error["details"] = Value::Array(details);
+    }
+    (code, json!({ "error": error }))
+}
+
+/// The provider-native HTTP error (`RetryInfo.retryDelay` carries the retry hint; no
+/// `retry-after` header, as on the real service).
+pub(crate) fn error_response(_req: &Req<'_>, model: &str, spec: &ErrorSpec) -> Response<Body> {
+    let (code, body) = error_value(spec, model);
+    let mut headers = Vec::new();
+    let without_retry = ErrorSpec {
+        retry_after: None::<RetryAfter>,
+        retry_after_ms: None,
+        ..spec.clone()
+    };
+    hint_headers(&without_retry, &mut headers);
+    json_response(code, headers, &body)
+}
+
+fn raw_error(status: u16, body: Value) -> Response<Body> {
+    json_response(status, Vec::new(), &body)
+}
+
+/// Accepts `x-goog-api-key` or `?key=`.
+pub(crate) fn check_auth(req: &Req<'_>, require: Option<&str>) -> Result<(), Response<Body>> {
+    let key = req
+        .header("x-goog-api-key")
+        .or_else(|| req.query_param("key"))
+        .filter(|k| !k.is_empty());
+    match (key, require) {
+        (None, _) => Err(raw_error(
+            403,
+            json!({"error": {"code": 403,
+            "message": "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+            "status": "PERMISSION_DENIED"}}),
+        )),
+        (Some(k), Some(r)) if k != r => {
+            let (code, body) = error_value(&ErrorSpec::new(ErrorKind::Auth), "");
+            Err(raw_error(code, body))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn invalid(message: &str) -> Response<Body> {
+    raw_error(
+        400,
+        json!({"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}),
+    )
+}
+
+/// Parses a `generateContent` request.
+pub(crate) fn parse(req: &Req<'_>) -> Result<ChatRequest, Response<Body>> {
+    let (model, stream) = match req.route {
+        Route::Gemini { model, stream } => (model.clone(), *stream),
+        _ => (String::new(), false),
+    };
+    let Ok(v) = serde_json::from_slice::<Value>(req.body) else {
+        return Err(invalid("Invalid JSON payload received. Unexpected token."));
+    };
+    let Some(contents) = v
+        .get("contents")
+        .and_then(Value::as_array)
+        .filter(|c| !c.is_empty())
+    else {
+        return Err(invalid(
+            "* GenerateContentRequest.contents: contents is not specified\n",
+        ));
+    };
+    let mut chat = ChatRequest::new(model);
+    chat.stream = stream;
+    if let Some(parts) = v
+        .pointer("/systemInstruction/parts")
+        .and_then(Value::as_array)
+    {
+        for p in parts {
+            chat.count(p.get("text").and_then(Value::as_str).unwrap_or(""));
+        }
+    }
+    for c in contents {
+        let mut text = Vec::new();
+        let mut result = None;
+        for p in c
+            .get("parts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(t) = p.get("text").and_then(Value::as_str) {
+                text.push(t);
+            }
+            if let Some(r) = p.get("functionResponse") {
+                result = Some(r.get("response").map(Value::to_string).unwrap_or_default());
+            }
+        }
+        let text = text.join(" ");
+        chat.count(&text);
+        if c.get("role").and_then(Value::as_str).unwrap_or("user") == "user" {
+            match result {
+                Some(r) => {
+                    chat.count(&r);
+                    chat.tool_result = Some(r);
+                }
+                None => {
+                    chat.last_user = text;
+                    chat.tool_result = None;
+                }
+            }
+        }
+    }
+    for tool in v
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for f in tool
+            .get("functionDeclarations")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(name) = f.get("name").and_then(Value::as_str) {
+                let schema = f
+                    .get("parametersJsonSchema")
+                    .or_else(|| f.get("parameters"))
+                    .cloned();
+                chat.tools.push(ToolDef {
+                    name: name.to_owned(),
+                    schema: schema.unwrap_or_else(|| json!({"type": "object"})),
+                });
+            }
+        }
+    }
+    let fcc = v.pointer("/toolConfig/functionCallingConfig");
+    chat.tool_choice = match fcc.and_then(|c| c.get("mode")).and_then(Value::as_str) {
+        Some("ANY") => match fcc
+            .and_then(|c| c.get("allowedFunctionNames"))
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+        {
+            Some([one]) => one
+                .as_str()
+                .map_or(ToolChoice::Required, |n| ToolChoice::Named(n.to_owned())),
+            _ => ToolChoice::Required,
+        },
+        Some("NONE") => ToolChoice::None,
+        _ => ToolChoice::Auto,
+    };
+    let gc = v.get("generationConfig");
+    chat.max_tokens = gc
+        .and_then(|g| g.get("maxOutputTokens"))
+        .and_then(Value::as_u64);
+    let schema = gc
+        .and_then(|g| {
+            g.get("responseJsonSchema")
+                .or_else(|| g.get("responseSchema"))
+        })
+        .cloned();
+    let json_mime = gc
+        .and_then(|g| g.get("responseMimeType"))
+        .and_then(Value::as_str)
+        == Some("application/json");
+    chat.output = match schema {
+        Some(s) => Some(OutputFormat::Schema(s)),
+        None if json_mime => Some(OutputFormat::JsonObject),
+        None => None,
+    };
+    Ok(chat)
+}
+
+fn finish_reason(f: Finish) -> &'static str {
+    match f {
+        Finish::Stop | Finish::ToolCalls => "STOP",
+        Finish::Length => "MAX_TOKENS",
+        Finish::Refusal => "SAFETY",
+    }
+}
+
+fn usage(a: &Answer, done: bool) -> Value {
+    let mut u = json!({"promptTokenCount": a.prompt_tokens, "totalTokenCount": a.prompt_tokens,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": a.prompt_tokens}]});
+    if done {
+        u["candidatesTokenCount"] = json!(a.completion_tokens);
+        u["totalTokenCount"] = json!(a.total_tokens());
+    }
+    u
+}
+
+fn chunk(
+    req: &Req<'_>,
+    chat: &ChatRequest,
+    a: &Answer,
+    parts: Vec<Value>,
+    finish: Option<&str>,
+) -> Value {
+    let mut cand = json!({"content": {"parts": parts, "role": "model"}, "index": 0});
+    if let Some(f) = finish {
+        cand["finishReason"] = json!(f);
+    }
+    json!({"candidates": [cand], "usageMetadata": usage(a, finish.is_some()), "modelVersion": chat.model,
+        "responseId": id_alnum(req.seq, 5, 23)})
+}
+
+fn call_parts(a: &Answer) -> Vec<Value> {
+    a.tool_calls
+        .iter()
+        .map(|c| json!({"functionCall": {"name": c.name, "args": c.arguments_value()}}))
+        .collect()
+}
+
+/// The non-streaming response.
+pub(crate) fn render(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Response<Body> {
+    let mut parts = Vec::new();
+    if let Some(t) = a.text.as_deref().or(a.refusal.as_deref()) {
+        parts.push(json!({ "text": t }));
+    }
+    parts.extend(call_parts(a));
+    json_response(
+        200,
+        Vec::new(),
+        &chunk(req, chat, a, parts, Some(finish_reason(a.finish))),
+    )
+}
+
+fn sse(v: &Value) -> Bytes {
+    let mut out = b"data: ".to_vec();
+    let _ = serde_json::to_writer(&mut out, v);
+    out.extend_from_slice(b"\r\n\r\n");
+    Bytes::from(out)
+}
+
+/// The streaming events: SSE with CRLF separators (`alt=sse`) or a streamed JSON array.
+pub(crate) fn stream_events(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Events {
+    let mut chunks: Vec<Vec<Value>> =
+        crate::model::split_words(a.text.as_deref().or(a.refusal.as_deref()).unwrap_or(""))
+            .into_iter()
+            .map(|t| vec![json!({ "text": t })])
+            .collect();
+    let calls = call_parts(a);
+    if !calls.is_empty() {
+        chunks.push(calls);
+    }
+    if chunks.is_empty() {
+        chunks.push(vec![json!({"text": ""})]);
+    }
+    let last = chunks.len() - 1;
+    let values: Vec<Value> = chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, parts)| {
+            chunk(
+                req,
+                chat,
+                a,
+                parts,
+                (i == last).then(|| finish_reason(a.finish)),
+            )
+        })
+        .collect();
+    if req.query_param("alt") == Some("sse") {
+        return Events {
+            events: values.iter().map(sse).collect(),
+            end: Vec::new(),
+        };
+    }
+    let events = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let mut out = if i == 0 {
+                b"[".to_vec()
+            } else {
+                b",\r\n".to_vec()
+            };
+            let _ = serde_json::to_writer(&mut out, v);
+            Bytes::from(out)
+        })
+        .collect();
+    Events {
+        events,
+        end: vec![Bytes::from_static(b"]")],
+    }
+}
+
+/// The in-band error: a pretty-printed JSON error object without a `data:` prefix.
+pub(crate) fn stream_error(req: &Req<'_>, spec: &ErrorSpec) -> Vec<Bytes> {
+    let (_, body) = error_value(spec, "");
+    let mut out = serde_json::to_vec_pretty(&body).unwrap_or_default();
+    out.push(b'\n');
+    if req.query_param("alt") == Some("sse") {
+        vec![Bytes::from(out)]
+    } else {
+        let mut framed = b",\r\n".to_vec();
+        framed.extend_from_slice(&out);
+        framed.push(b']');
+        vec![Bytes::from(framed)]
+    }
+}
