@@ -200,7 +200,19 @@ pub(crate) fn answer(req: &ChatRequest, reply: &Reply) -> Answer {
     };
     match reply {
         Reply::Model => return default_answer(req, out),
-        Reply::Text(t) | Reply::Structured(t) => out.text = Some(t.clone()),
+        Reply::Structured(raw) => match forced_tool(req) {
+            // Structured output requested through tool forcing: the value is the tool's input.
+            Some(name) if req.output.is_none() => {
+                out.tool_calls = vec![ToolCall {
+                    id_suffix: "0".into(),
+                    name,
+                    arguments: raw.clone(),
+                }];
+                out.finish = Finish::ToolCalls;
+            }
+            _ => out.text = Some(raw.clone()),
+        },
+        Reply::Text(t) => out.text = Some(t.clone()),
         Reply::Refusal(r) => {
             out.refusal = Some(r.clone());
             out.finish = Finish::Refusal;
@@ -212,6 +224,15 @@ pub(crate) fn answer(req: &ChatRequest, reply: &Reply) -> Answer {
         }
     }
     finish_counts(req, out)
+}
+
+/// The tool a request forces (named, or the only/first one for `required`/`any`).
+fn forced_tool(req: &ChatRequest) -> Option<String> {
+    match &req.tool_choice {
+        ToolChoice::Named(name) => Some(name.clone()),
+        ToolChoice::Required => req.tools.first().map(|t| t.name.clone()),
+        ToolChoice::Auto | ToolChoice::None => None,
+    }
 }
 
 fn finish_counts(req: &ChatRequest, mut out: Answer) -> Answer {
