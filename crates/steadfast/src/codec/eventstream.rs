@@ -53,6 +53,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 
 mod decode;
@@ -113,10 +115,13 @@ impl Message {
 }
 
 /// One header: a name (at most 255 bytes of UTF-8) and a typed value.
+///
+/// Names and string values are [`Cow`]s so that the handful of names and values every Bedrock
+/// frame repeats (`:event-type`, `application/json`, ...) are decoded without allocating.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Header {
     /// The header name.
-    pub name: String,
+    pub name: Cow<'static, str>,
     /// The header value.
     pub value: HeaderValue,
 }
@@ -124,7 +129,7 @@ pub struct Header {
 impl Header {
     /// A header with the given name and value.
     #[must_use]
-    pub fn new(name: impl Into<String>, value: HeaderValue) -> Self {
+    pub fn new(name: impl Into<Cow<'static, str>>, value: HeaderValue) -> Self {
         Self {
             name: name.into(),
             value,
@@ -149,7 +154,7 @@ pub enum HeaderValue {
     /// Type 6: up to 65 535 bytes.
     ByteArray(Bytes),
     /// Type 7: up to 65 535 bytes of UTF-8.
-    String(String),
+    String(Cow<'static, str>),
     /// Type 8: milliseconds since the Unix epoch.
     Timestamp(i64),
     /// Type 9: a UUID, as its 16 bytes.
@@ -184,14 +189,14 @@ impl HeaderValue {
     }
 }
 
-impl From<&str> for HeaderValue {
-    fn from(value: &str) -> Self {
-        Self::String(value.to_owned())
+impl From<&'static str> for HeaderValue {
+    fn from(value: &'static str) -> Self {
+        Self::String(Cow::Borrowed(value))
     }
 }
 
 impl From<String> for HeaderValue {
     fn from(value: String) -> Self {
-        Self::String(value)
+        Self::String(Cow::Owned(value))
     }
 }

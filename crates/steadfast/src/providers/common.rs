@@ -69,6 +69,15 @@ pub(crate) fn mentions_context_window(msg: &str) -> bool {
         || m.contains("too many tokens")
 }
 
+/// Whether a message says a content filter blocked the request or the output.
+pub(crate) fn mentions_content_filter(msg: &str) -> bool {
+    let m = msg.to_ascii_lowercase();
+    m.contains("content filter")
+        || m.contains("content management policy")
+        || m.contains("content policy")
+        || m.contains("safety system")
+}
+
 /// How a request asks for structured output, resolved for a provider.
 pub(crate) enum OutputPlan<'a> {
     None,

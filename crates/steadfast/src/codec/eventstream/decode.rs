@@ -1,5 +1,6 @@
 //! The push decoder.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use bytes::{Bytes, BytesMut};
@@ -226,9 +227,8 @@ fn decode_headers(frame: &Bytes, end: usize) -> Result<Vec<Header>, EventStreamE
                 });
             }
         };
-        let name = std::str::from_utf8(&frame[name_range])
-            .map_err(|_| EventStreamError::HeaderNameUtf8 { index })?
-            .to_owned();
+        let name = decode_str(&frame[name_range])
+            .ok_or(EventStreamError::HeaderNameUtf8 { index })?;
         let value = decode_value(&mut cursor, &name)?;
         headers.push(Header { name, value });
     }
@@ -253,12 +253,12 @@ fn decode_value(cursor: &mut Cursor<'_>, name: &str) -> Result<HeaderValue, Even
             if value_type == 6 {
                 HeaderValue::ByteArray(cursor.frame.slice(range))
             } else {
-                let value = std::str::from_utf8(&cursor.frame[range]).map_err(|_| {
+                let value = decode_str(&cursor.frame[range]).ok_or_else(|| {
                     EventStreamError::HeaderStringUtf8 {
                         name: name.to_owned(),
                     }
                 })?;
-                HeaderValue::String(value.to_owned())
+                HeaderValue::String(value)
             }
         }
         8 => HeaderValue::Timestamp(i64::from_be_bytes(cursor.array().ok_or_else(cut)?)),
@@ -270,4 +270,47 @@ fn decode_value(cursor: &mut Cursor<'_>, name: &str) -> Result<HeaderValue, Even
             });
         }
     })
+}
+
+/// Generates [`known_str`] from a list of strings.
+macro_rules! known_strings {
+    ($($known:literal),* $(,)?) => {
+        /// The static copy of a header name or string value that Bedrock sends in every frame.
+        fn known_str(bytes: &[u8]) -> Option<&'static str> {
+            match bytes {
+                $(bytes if bytes == $known.as_bytes() => Some($known),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+known_strings![
+    ":event-type",
+    ":content-type",
+    ":message-type",
+    ":exception-type",
+    ":error-code",
+    ":error-message",
+    "event",
+    "exception",
+    "error",
+    "application/json",
+    "messageStart",
+    "contentBlockStart",
+    "contentBlockDelta",
+    "contentBlockStop",
+    "messageStop",
+    "metadata",
+    "chunk",
+];
+
+/// Decodes a header name or string value, without allocating for the [known ones](known_str).
+fn decode_str(bytes: &[u8]) -> Option<Cow<'static, str>> {
+    if let Some(known) = known_str(bytes) {
+        return Some(Cow::Borrowed(known));
+    }
+    std::str::from_utf8(bytes)
+        .ok()
+        .map(|value| Cow::Owned(value.to_owned()))
 }

@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
 use crate::providers::common::{
-    kind_for_status, mentions_context_window, non_json_error, short_message,
+    kind_for_status, mentions_content_filter, mentions_context_window, non_json_error,
+    short_message,
 };
 
 /// The kind an Anthropic `error.type` means.
@@ -23,6 +24,7 @@ fn kind_of_type(typ: &str, message: &str, status: u16) -> ErrorKind {
         "invalid_request_error" if mentions_context_window(message) => {
             ErrorKind::ContextWindowExceeded
         }
+        "invalid_request_error" if mentions_content_filter(message) => ErrorKind::ContentFiltered,
         "invalid_request_error" => ErrorKind::InvalidRequest,
         _ if status == 200 => ErrorKind::Server,
         _ => kind_for_status(status),

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
 use crate::providers::common::{
-    kind_for_status, mentions_context_window, non_json_error, short_message,
+    kind_for_status, mentions_content_filter, mentions_context_window, non_json_error,
+    short_message,
 };
 
 /// The facts an OpenAI-style error body carries.
@@ -57,7 +58,10 @@ pub(crate) fn kind_of(status: u16, f: &ErrorFacts) -> ErrorKind {
     let code = f.code.as_deref().unwrap_or("");
     let typ = f.kind.as_deref().unwrap_or("");
     let msg = f.message.as_deref().unwrap_or("");
-    if typ == "insufficient_quota" || code == "insufficient_quota" {
+    if typ == "insufficient_quota"
+        || code == "insufficient_quota"
+        || msg.contains("exceeded your current quota")
+    {
         return ErrorKind::QuotaExhausted;
     }
     if code == "context_length_exceeded"
@@ -65,7 +69,10 @@ pub(crate) fn kind_of(status: u16, f: &ErrorFacts) -> ErrorKind {
     {
         return ErrorKind::ContextWindowExceeded;
     }
-    if code == "content_filter" || code == "content_policy_violation" {
+    if code == "content_filter"
+        || code == "content_policy_violation"
+        || (status == 400 && mentions_content_filter(msg))
+    {
         return ErrorKind::ContentFiltered;
     }
     if code == "invalid_api_key" || msg.starts_with("Incorrect API key") {
