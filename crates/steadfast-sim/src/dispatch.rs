@@ -187,18 +187,11 @@ async fn truncated(full: Response<Body>, reset: bool) -> Response<Body> {
     let half = bytes.slice(..bytes.len() / 2);
     let mut parts = parts;
     parts.headers.remove(http::header::CONTENT_LENGTH);
-    let items: Vec<Result<Bytes, std::io::Error>> = if reset {
-        vec![
-            Ok(half),
-            Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionReset,
-                "simulated reset",
-            )),
-        ]
-    } else {
-        vec![Ok(half)]
-    };
-    Response::from_parts(parts, Body::from_stream(stream::iter(items)))
+    let mut pieces = vec![Piece::Data(half)];
+    if reset {
+        pieces.push(Piece::Abort);
+    }
+    Response::from_parts(parts, body_from(pieces, None))
 }
 
 enum Piece {
@@ -239,6 +232,18 @@ fn stream_response(
             pieces.push(Piece::Abort);
         }
     }
+    let mut headers = providers::stream_headers(req);
+    headers.push(("cache-control".into(), "no-cache".into()));
+    providers::response(
+        200,
+        providers::stream_content_type(req),
+        headers,
+        body_from(pieces, chunk_delay),
+    )
+}
+
+/// A body that sends the pieces in order, waiting `chunk_delay` between them.
+fn body_from(pieces: Vec<Piece>, chunk_delay: Option<Duration>) -> Body {
     let body_stream = stream::unfold(
         (pieces.into_iter(), true),
         move |(mut it, first)| async move {
@@ -248,20 +253,18 @@ fn stream_response(
             }
             let item = match piece {
                 Piece::Data(b) => Ok(b),
-                Piece::Abort => Err(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionReset,
-                    "simulated reset",
-                )),
+                Piece::Abort => {
+                    // Let hyper flush what was sent so far (it flushes when the body is
+                    // pending), so the client sees the head and the first events first.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "simulated reset",
+                    ))
+                }
             };
             Some((item, (it, false)))
         },
     );
-    let mut headers = providers::stream_headers(req);
-    headers.push(("cache-control".into(), "no-cache".into()));
-    providers::response(
-        200,
-        providers::stream_content_type(req),
-        headers,
-        Body::from_stream(body_stream),
-    )
+    Body::from_stream(body_stream)
 }

@@ -9,31 +9,31 @@ use steadfast_sim::{Provider, Simulator};
 
 /// A response reduced to what the tests assert on.
 #[derive(Debug)]
-pub struct Resp {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Vec<u8>,
+pub(crate) struct Resp {
+    pub(crate) status: u16,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Resp {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
-pub fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
 /// POSTs `body` to `url` with `headers`, reading the whole body.
-pub async fn post(url: &str, headers: &[(&str, &str)], body: &Value) -> Resp {
+pub(crate) async fn post(url: &str, headers: &[(&str, &str)], body: &Value) -> Resp {
     let mut rb = client()
         .post(url)
         .header("content-type", "application/json")
@@ -53,7 +53,7 @@ pub async fn post(url: &str, headers: &[(&str, &str)], body: &Value) -> Resp {
 }
 
 /// The chat URL and auth headers of a provider, plus a minimal request body for `text`.
-pub fn chat(
+pub(crate) fn chat(
     sim: &Simulator,
     provider: Provider,
     model: &str,
@@ -124,7 +124,7 @@ pub fn chat(
 }
 
 /// Sends a minimal chat request to `provider`.
-pub async fn send(
+pub(crate) async fn send(
     sim: &Simulator,
     provider: Provider,
     model: &str,
@@ -136,7 +136,7 @@ pub async fn send(
 }
 
 /// Splits an SSE body into (event name, data) pairs (LF or CRLF separators).
-pub fn sse(body: &str) -> Vec<(Option<String>, String)> {
+pub(crate) fn sse(body: &str) -> Vec<(Option<String>, String)> {
     let normalized = body.replace("\r\n", "\n");
     normalized
         .split("\n\n")
@@ -160,13 +160,13 @@ pub fn sse(body: &str) -> Vec<(Option<String>, String)> {
 
 /// One decoded eventstream frame: string headers and payload.
 #[derive(Debug)]
-pub struct Frame {
-    pub headers: Vec<(String, String)>,
-    pub payload: Vec<u8>,
+pub(crate) struct Frame {
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) payload: Vec<u8>,
 }
 
 impl Frame {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n == name)
@@ -176,7 +176,7 @@ impl Frame {
 
 /// An independent eventstream decoder (checks both CRCs and every header type), written from
 /// the framing rules, validated against the smithy-rs test vectors in `eventstream.rs`.
-pub fn decode_frames(mut data: &[u8]) -> Result<Vec<Frame>, String> {
+pub(crate) fn decode_frames(mut data: &[u8]) -> Result<Vec<Frame>, String> {
     let mut frames = Vec::new();
     while !data.is_empty() {
         if data.len() < 16 {
