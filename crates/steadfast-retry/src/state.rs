@@ -218,8 +218,8 @@ impl<E> RetryState<E> {
     ///   or `Ok(wait)` after the `before_sleep` hook. Sleep for `wait`, then call
     ///   [`begin`](RetryState::begin).
     ///
-    /// Allocates only to store the error (amortized, with room for the policy's attempt limit
-    /// reserved on the first failure) and, when stopping, to assemble the history.
+    /// Allocates only to store the error (room for the policy's attempt limit, up to 16, is
+    /// reserved the first time) and, when stopping, to assemble the history.
     ///
     /// # Errors
     ///
@@ -299,19 +299,19 @@ impl<E> RetryState<E> {
         );
 
         let collected = inner.collect.as_ref().is_some_and(|p| p.test(&error));
-        if self.meta.is_empty() {
-            let room = inner.stop.attempt_bound().map_or(8, |n| n.min(16)) as usize;
-            self.meta.reserve(room);
-            if collected {
-                self.collected.reserve(room);
-            } else {
-                self.others.reserve(room);
-            }
-        }
-        if collected {
-            self.collected.push(error);
+        // One allocation per list and run, sized for the attempt limit when there is one.
+        let room = inner.stop.attempt_bound().map_or(8, |n| n.min(16)) as usize;
+        let list = if collected {
+            &mut self.collected
         } else {
-            self.others.push(error);
+            &mut self.others
+        };
+        if list.capacity() == 0 {
+            list.reserve(room);
+        }
+        list.push(error);
+        if self.meta.capacity() == 0 {
+            self.meta.reserve(room);
         }
         self.meta.push(Meta {
             number,
