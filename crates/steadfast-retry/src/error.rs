@@ -126,27 +126,47 @@ impl<E> AttemptRecord<E> {
 /// is what usually lands in logs; [`source`](std::error::Error::source) is the last error, so
 /// chain walkers and downcasts still reach the typed error.
 ///
-/// The history is never empty, so [`last`](RetryError::last) needs no `Option`.
+/// The history is never empty, so [`last`](RetryError::last) needs no `Option`. The error is
+/// one pointer wide (the history is boxed), so `Result<T, RetryError<E>>` stays small.
 #[derive(Clone, Debug)]
 pub struct RetryError<E> {
-    pub(crate) earlier: Vec<AttemptRecord<E>>,
-    pub(crate) last: AttemptRecord<E>,
-    pub(crate) reason: StopReason,
+    inner: Box<History<E>>,
+}
+
+#[derive(Clone, Debug)]
+struct History<E> {
+    earlier: Vec<AttemptRecord<E>>,
+    last: AttemptRecord<E>,
+    reason: StopReason,
 }
 
 impl<E> RetryError<E> {
+    pub(crate) fn new(
+        earlier: Vec<AttemptRecord<E>>,
+        last: AttemptRecord<E>,
+        reason: StopReason,
+    ) -> Self {
+        RetryError {
+            inner: Box::new(History {
+                earlier,
+                last,
+                reason,
+            }),
+        }
+    }
+
     /// Every attempt, oldest first (the last one is the one that ended the retries).
     pub fn attempts(&self) -> Attempts<'_, E> {
         Attempts {
-            earlier: self.earlier.iter(),
-            last: Some(&self.last),
+            earlier: self.inner.earlier.iter(),
+            last: Some(&self.inner.last),
         }
     }
 
     /// The number of attempts made.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.earlier.len() + 1
+        self.inner.earlier.len() + 1
     }
 
     /// Always `false`: a `RetryError` holds at least one attempt. Present for API symmetry with
@@ -159,39 +179,44 @@ impl<E> RetryError<E> {
     /// The error of the last attempt.
     #[must_use]
     pub fn last(&self) -> &E {
-        &self.last.error
+        &self.inner.last.error
     }
 
     /// The record of the last attempt.
     #[must_use]
     pub fn last_attempt(&self) -> &AttemptRecord<E> {
-        &self.last
+        &self.inner.last
     }
 
     /// Takes the error of the last attempt, dropping the others.
     #[must_use]
     pub fn into_last(self) -> E {
-        self.last.error
+        self.inner.last.error
     }
 
     /// Takes every attempt, oldest first.
     #[must_use]
     pub fn into_attempts(self) -> Vec<AttemptRecord<E>> {
-        let mut all = self.earlier;
-        all.push(self.last);
-        all
+        let History {
+            mut earlier, last, ..
+        } = *self.inner;
+        earlier.push(last);
+        earlier
     }
 
     /// Why the policy stopped.
     #[must_use]
     pub fn reason(&self) -> StopReason {
-        self.reason
+        self.inner.reason
     }
 
     /// The time from the start of the first attempt to the end of the last one.
     #[must_use]
     pub fn elapsed(&self) -> Duration {
-        self.last.started.saturating_add(self.last.duration)
+        self.inner
+            .last
+            .started
+            .saturating_add(self.inner.last.duration)
     }
 }
 
@@ -199,24 +224,28 @@ impl<E: fmt::Display> fmt::Display for RetryError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.len();
         let plural = if n == 1 { "" } else { "s" };
-        write!(f, "gave up after {n} attempt{plural}: {}", self.last.error)
+        write!(
+            f,
+            "gave up after {n} attempt{plural}: {}",
+            self.inner.last.error
+        )
     }
 }
 
 impl<E: std::error::Error + 'static> std::error::Error for RetryError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.last.error)
+        Some(&self.inner.last.error)
     }
 }
 
 impl<E: RetryHint> RetryHint for RetryError<E> {
     /// The last error's hint.
     fn retry_after(&self) -> Option<Duration> {
-        self.last.error.retry_after()
+        self.inner.last.error.retry_after()
     }
     /// The last error's hint.
     fn should_retry(&self) -> Option<bool> {
-        self.last.error.should_retry()
+        self.inner.last.error.should_retry()
     }
 }
 
@@ -374,11 +403,11 @@ mod tests {
     }
 
     fn sample() -> RetryError<&'static str> {
-        RetryError {
-            earlier: vec![record(1, "a", Some(4)), record(2, "b", Some(4))],
-            last: record(3, "c", None),
-            reason: StopReason::AttemptLimit,
-        }
+        RetryError::new(
+            vec![record(1, "a", Some(4)), record(2, "b", Some(4))],
+            record(3, "c", None),
+            StopReason::AttemptLimit,
+        )
     }
 
     #[test]
@@ -401,6 +430,15 @@ mod tests {
     }
 
     #[test]
+    fn errors_stay_small() {
+        assert_eq!(
+            std::mem::size_of::<RetryError<String>>(),
+            std::mem::size_of::<usize>()
+        );
+        assert!(std::mem::size_of::<RunError<&str>>() <= 3 * std::mem::size_of::<usize>());
+    }
+
+    #[test]
     fn run_error_accessors_and_display() {
         let rejected: RunError<&str> = RunError::Rejected("bad");
         assert!(rejected.is_rejected());
@@ -415,14 +453,14 @@ mod tests {
 
     #[test]
     fn singular_display() {
-        let e = RetryError {
-            earlier: Vec::new(),
-            last: record(1, "only", None),
-            reason: StopReason::HintAboveCap {
+        let e = RetryError::new(
+            Vec::new(),
+            record(1, "only", None),
+            StopReason::HintAboveCap {
                 hint: Duration::from_secs(120),
                 cap: Duration::from_secs(60),
             },
-        };
+        );
         assert_eq!(e.to_string(), "gave up after 1 attempt: only");
         assert_eq!(
             e.reason().to_string(),
@@ -433,17 +471,17 @@ mod tests {
     #[test]
     fn error_source_is_the_last_error() {
         use std::error::Error as _;
-        let e = RetryError {
-            earlier: Vec::new(),
-            last: AttemptRecord {
+        let e = RetryError::new(
+            Vec::new(),
+            AttemptRecord {
                 number: 1,
                 error: std::io::Error::other("disk"),
                 started: Duration::ZERO,
                 duration: Duration::ZERO,
                 wait: None,
             },
-            reason: StopReason::AttemptLimit,
-        };
+            StopReason::AttemptLimit,
+        );
         let source = e.source().map(ToString::to_string);
         assert_eq!(source.as_deref(), Some("disk"));
     }

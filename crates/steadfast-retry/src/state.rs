@@ -344,11 +344,7 @@ impl<E> RetryState<E> {
                 })
             })
             .collect();
-        RetryError {
-            earlier,
-            last,
-            reason,
-        }
+        RetryError::new(earlier, last, reason)
     }
 
     /// Sleeps for `wait` with the policy's sleeper (not at all for a zero wait).
