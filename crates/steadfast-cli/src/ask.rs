@@ -30,7 +30,9 @@ fn read_prompt(words: &[String]) -> anyhow::Result<String> {
         anyhow::bail!("no prompt: give it as arguments or on stdin");
     }
     let mut text = String::new();
-    stdin.read_to_string(&mut text).context("could not read the prompt from stdin")?;
+    stdin
+        .read_to_string(&mut text)
+        .context("could not read the prompt from stdin")?;
     if text.trim().is_empty() {
         anyhow::bail!("no prompt: stdin was empty");
     }
@@ -58,7 +60,10 @@ fn resolve(args: &AskArgs) -> anyhow::Result<Ask> {
         Some(path) => {
             let raw = std::fs::read_to_string(path)
                 .with_context(|| format!("could not read schema {}", path.display()))?;
-            Some(serde_json::from_str(&raw).with_context(|| format!("{} is not JSON", path.display()))?)
+            Some(
+                serde_json::from_str(&raw)
+                    .with_context(|| format!("{} is not JSON", path.display()))?,
+            )
         }
         None => None,
     };
@@ -79,7 +84,9 @@ pub(crate) async fn run(args: AskArgs) -> anyhow::Result<ExitCode> {
     // Keep the simulator alive for the whole call.
     let _sim = if args.sim || args.sim_scenario.is_some() {
         let scenario = load_scenario(args.sim_scenario.as_deref())?;
-        let sim = Simulator::start(scenario).await.context("could not start the embedded simulator")?;
+        let sim = Simulator::start(scenario)
+            .await
+            .context("could not start the embedded simulator")?;
         ask.call = point_at(ask.call, &sim)?;
         Some(sim)
     } else {
@@ -139,7 +146,11 @@ async fn execute(ask: &Ask) -> Result<(), Failure> {
             doc["output"] = value;
             writeln!(out, "{doc}")?;
         } else {
-            writeln!(out, "{}", serde_json::to_string_pretty(&value).unwrap_or_default())?;
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            )?;
         }
         return Ok(());
     }

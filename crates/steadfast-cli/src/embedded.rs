@@ -19,7 +19,8 @@ pub(crate) fn sim_provider(name: &str) -> anyhow::Result<SimProvider> {
 /// Loads a scenario file, or the default (no faults).
 pub(crate) fn load_scenario(path: Option<&std::path::Path>) -> anyhow::Result<Scenario> {
     match path {
-        Some(p) => Scenario::from_path(p).with_context(|| format!("could not load scenario {}", p.display())),
+        Some(p) => Scenario::from_path(p)
+            .with_context(|| format!("could not load scenario {}", p.display())),
         None => Ok(Scenario::default()),
     }
 }

@@ -14,7 +14,9 @@ pub(crate) async fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("could not start the simulator on {}", args.addr))?;
     println!("{}", steadfast_sim::cli::describe(&sim));
-    tokio::signal::ctrl_c().await.context("could not wait for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("could not wait for Ctrl-C")?;
     sim.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

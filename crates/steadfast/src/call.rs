@@ -414,7 +414,8 @@ impl Call {
     }
 }
 
-type Validator<T> = Box<dyn Fn(&T) -> Result<(), String> + Send + Sync>;
+type ValidatorFn<T> = dyn Fn(&T) -> Result<(), String> + Send + Sync;
+type Validator<T> = Box<ValidatorFn<T>>;
 
 /// A pending structured-output call: await it for `T`, or use [`Extract::with_response`].
 #[must_use = "futures do nothing unless you `.await` or poll them"]
@@ -501,7 +502,7 @@ where
 pub(crate) fn parse_output<T: DeserializeOwned>(
     response: &Response,
     format_name: &str,
-    validator: Option<&(dyn Fn(&T) -> Result<(), String> + Send + Sync)>,
+    validator: Option<&ValidatorFn<T>>,
 ) -> Result<T, Error> {
     if let Some(refusal) = response.refusal() {
         return Err(Error::validation(

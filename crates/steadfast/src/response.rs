@@ -266,6 +266,7 @@ mod tests {
 
     #[derive(Debug, Deserialize, schemars::JsonSchema)]
     struct Add {
+        #[allow(dead_code, reason = "only b is read")]
         a: i64,
         b: i64,
     }

@@ -112,10 +112,10 @@ impl Stream {
 
     /// What has been received so far: the text and the complete tool calls.
     pub fn partial(&self) -> PartialOutput {
-        let mut p = PartialOutput::default();
-        p.text = self.acc.text.clone();
-        p.tool_calls = self.acc.calls.clone();
-        p
+        PartialOutput {
+            text: self.acc.text.clone(),
+            tool_calls: self.acc.calls.clone(),
+        }
     }
 
     /// Consumes the rest of the stream and returns the whole response.

@@ -3,6 +3,13 @@
 //! exactly the content, tool calls, finish reason and usage that an independent, naive reading of
 //! the same bytes finds.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers"
+)]
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

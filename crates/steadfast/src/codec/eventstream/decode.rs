@@ -227,8 +227,8 @@ fn decode_headers(frame: &Bytes, end: usize) -> Result<Vec<Header>, EventStreamE
                 });
             }
         };
-        let name = decode_str(&frame[name_range])
-            .ok_or(EventStreamError::HeaderNameUtf8 { index })?;
+        let name =
+            decode_str(&frame[name_range]).ok_or(EventStreamError::HeaderNameUtf8 { index })?;
         let value = decode_value(&mut cursor, &name)?;
         headers.push(Header { name, value });
     }
