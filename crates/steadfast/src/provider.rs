@@ -104,6 +104,8 @@ pub enum StreamEvent {
         id: Option<String>,
         /// The model that answers.
         model: Option<String>,
+        /// The provider's request id (from the response headers).
+        request_id: Option<String>,
     },
     /// A piece of text.
     Text(String),

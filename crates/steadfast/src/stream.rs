@@ -54,6 +54,7 @@ struct PendingCall {
 struct Accumulator {
     id: Option<String>,
     model: Option<String>,
+    request_id: Option<String>,
     text: String,
     refusal: Option<String>,
     pending: Vec<PendingCall>,
@@ -140,6 +141,7 @@ impl Stream {
         };
         let mut r = Response::empty(&self.provider, acc.model.as_deref().unwrap_or(&self.model));
         r.id = acc.id;
+        r.request_id = acc.request_id;
         r.text = acc.text;
         r.refusal = acc.refusal;
         r.tool_calls = acc.calls;
@@ -194,9 +196,14 @@ impl Stream {
     fn absorb(&mut self, ev: StreamEvent) -> Option<Result<StreamEvent, Error>> {
         let acc = &mut self.acc;
         match ev {
-            StreamEvent::Metadata { id, model } => {
+            StreamEvent::Metadata {
+                id,
+                model,
+                request_id,
+            } => {
                 acc.id = acc.id.take().or(id);
                 acc.model = acc.model.take().or(model);
+                acc.request_id = acc.request_id.take().or(request_id);
                 return None;
             }
             StreamEvent::Text(ref t) => acc.text.push_str(t),

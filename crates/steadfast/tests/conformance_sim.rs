@@ -57,6 +57,7 @@ async fn text() {
             t.name
         );
         assert_eq!(r.attempts().len(), 1);
+        assert!(r.request_id().is_some(), "{}: request id", t.name);
         assert_eq!(r.attempts()[0].outcome, None);
         let journal = sim.journal();
         assert_eq!(journal.len(), 1, "{}", t.name);
@@ -88,6 +89,11 @@ async fn stream_yields_chunks_and_collects_the_same_response() {
         assert_eq!(r.text(), "Echo: one two three four five");
         assert_eq!(r.finish_reason(), FinishReason::Stop);
         assert!(r.usage().is_some(), "{}: usage", t.name);
+        assert!(
+            r.request_id().is_some(),
+            "{}: request id from the headers",
+            t.name
+        );
         assert!(sim.journal()[0].stream);
     }
 }

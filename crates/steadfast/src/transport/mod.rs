@@ -89,8 +89,8 @@ pub(crate) trait Wire: Send + Sync + fmt::Debug + 'static {
     -> Result<Response, Error>;
     fn classify(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error;
     fn sse_handler(&self, req: &ChatRequest) -> Box<dyn SseHandler>;
-    /// The response header holding the request id.
-    fn request_id_header(&self) -> &'static str;
+    /// The response headers that may hold the request id, in order of preference.
+    fn request_id_headers(&self) -> &'static [&'static str];
 }
 
 /// A [`Provider`] speaking a [`Wire`] protocol over HTTP.
@@ -262,7 +262,7 @@ async fn execute<W: Wire>(
     let body = with_timeout(remaining(deadline), "error body", resp.bytes())
         .await?
         .unwrap_or_default();
-    let request_id = hints::header_str(&headers, wire.request_id_header()).map(str::to_string);
+    let request_id = hints::first_of(&headers, wire.request_id_headers());
     let e = wire.classify(status, &headers, &body);
     let e = e
         .with_status(status)
@@ -286,8 +286,7 @@ async fn send_once<W: Wire>(wire: &W, req: &ChatRequest) -> Result<Response, Err
         .await?
         .map_err(map_reqwest)?;
     let mut response = wire.parse(req, &meta, &body)?;
-    response.request_id =
-        hints::header_str(&meta.headers, wire.request_id_header()).map(str::to_string);
+    response.request_id = hints::first_of(&meta.headers, wire.request_id_headers());
     response.tools = Arc::clone(&req.tools);
     Ok(response)
 }
@@ -396,6 +395,7 @@ async fn stream_once<W: Wire>(wire: Arc<W>, req: ChatRequest) -> Result<EventStr
         .await
         .map_err(|e| e.in_context(wire.name(), &req.model))?;
     let status = resp.status().as_u16();
+    let request_id = hints::first_of(resp.headers(), wire.request_id_headers());
     let body: BodyStream = Box::pin(resp.bytes_stream().map(|r| {
         r.map_err(|e| {
             Error::new(
@@ -412,6 +412,12 @@ async fn stream_once<W: Wire>(wire: Arc<W>, req: ChatRequest) -> Result<EventStr
         deadline,
         status,
     );
+    let meta = StreamEvent::Metadata {
+        id: None,
+        model: None,
+        request_id,
+    };
+    let events = futures_util::stream::iter([Ok(meta)]).chain(events);
     let name = wire.name().to_string();
     let model = req.model.clone();
     Ok(Box::pin(events.map(move |item| {

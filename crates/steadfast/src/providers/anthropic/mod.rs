@@ -113,7 +113,7 @@ impl Wire for AnthropicWire {
         Box::new(stream::AnthropicSse::default())
     }
 
-    fn request_id_header(&self) -> &'static str {
-        "request-id"
+    fn request_id_headers(&self) -> &'static [&'static str] {
+        &["request-id"]
     }
 }

@@ -38,6 +38,7 @@ impl SseHandler for AnthropicSse {
                 out.push_back(StreamEvent::Metadata {
                     id: message.id,
                     model: message.model,
+                    request_id: None,
                 });
             }
             StreamPayload::ContentBlockStart {

@@ -245,11 +245,11 @@ impl Wire for OpenAiWire {
         Box::new(stream::OpenAiSse::default())
     }
 
-    fn request_id_header(&self) -> &'static str {
-        if self.flavor == Flavor::Azure {
-            "apim-request-id"
-        } else {
-            "x-request-id"
+    fn request_id_headers(&self) -> &'static [&'static str] {
+        match self.flavor {
+            Flavor::Azure => &["apim-request-id", "x-request-id"],
+            Flavor::LiteLlm => &["x-litellm-call-id", "x-request-id"],
+            _ => &["x-request-id"],
         }
     }
 }

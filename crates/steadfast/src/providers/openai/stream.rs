@@ -55,6 +55,7 @@ impl SseHandler for OpenAiSse {
             out.push_back(StreamEvent::Metadata {
                 id: chunk.id.filter(|s| !s.is_empty()),
                 model: chunk.model.filter(|s| !s.is_empty()),
+                request_id: None,
             });
         }
         for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
