@@ -117,7 +117,9 @@
 //!   error.
 
 pub mod budget;
+pub mod circuit;
 mod error;
+pub mod fallback;
 mod hint;
 mod policy;
 mod predicate;
@@ -127,7 +129,9 @@ pub mod stop;
 pub mod wait;
 
 pub use budget::Budget;
+pub use circuit::CircuitBreaker;
 pub use error::{AttemptRecord, Attempts, RetryError, RunError, StopReason, WaitReason};
+pub use fallback::{Fallback, FallbackError, FallbackRunError, Winner};
 pub use hint::RetryHint;
 pub use policy::{DEFAULT_HINT_CAP, Retry};
 pub use predicate::Predicate;

@@ -22,7 +22,7 @@ use crate::error::StopReason;
 
 /// A stop condition. Cheap to clone (combinations share their parts through an `Arc`).
 ///
-/// Built with [`after_attempt`], [`after_delay`], [`before_delay`] and [`never`], combined with
+/// Built with [`after_attempt`], [`after_delay`], [`before_delay`] and [`never()`], combined with
 /// [`Stop::or`] (stop when any part says so) and [`Stop::and`] (stop only when all parts do).
 #[derive(Clone, Debug)]
 pub struct Stop(Kind);
