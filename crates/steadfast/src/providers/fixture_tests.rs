@@ -22,7 +22,7 @@ use crate::provider::{BoxFuture, Capabilities, ChatRequest, EventStream, Params,
 use crate::response::{FinishReason, Response};
 use crate::stream::Stream;
 use crate::tool::{Tool, ToolChoice};
-use crate::transport::{BodyStream, SseHandler, sse_events};
+use crate::transport::{BodyStream, SseBody, SseHandler, body_events};
 
 fn fixtures(dir: &str) -> Vec<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -81,7 +81,15 @@ impl Provider for Replay {
         } else {
             Box::new(super::openai::stream::OpenAiSse::default())
         };
-        Box::pin(async move { Ok(sse_events(handler, body, None, None, 200)) })
+        Box::pin(async move {
+            Ok(body_events(
+                Box::new(SseBody::new(handler)),
+                body,
+                None,
+                None,
+                200,
+            ))
+        })
     }
 }
 
@@ -361,10 +369,14 @@ async fn in_band_errors_before_and_after_the_commit_point() {
         "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\n",
         "event: error\ndata: {\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": \"Overloaded\"}}\n\n",
     );
-    let e = replay(after.as_bytes(), 10, true, &[]).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::StreamInterrupted);
-    assert_eq!(e.code(), Some("overloaded_error"));
-    assert_eq!(e.partial().unwrap().text, "Hello");
+    // Whether the error arrives in its own read or in the same one as the text, the text came
+    // first: the stream was committed.
+    for chunk in [1, 10, 100_000] {
+        let e = replay(after.as_bytes(), chunk, true, &[]).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::StreamInterrupted, "chunk {chunk}");
+        assert_eq!(e.code(), Some("overloaded_error"));
+        assert_eq!(e.partial().unwrap().text, "Hello");
+    }
 
     let openai = b"data: {\"error\":{\"message\":\"The server had an error\",\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\ndata: [DONE]\n\n";
     let e = replay(openai, 4, false, &[]).await.unwrap_err();

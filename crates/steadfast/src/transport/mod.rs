@@ -79,6 +79,74 @@ pub(crate) trait SseHandler: Send + 'static {
     fn terminator(&self) -> &'static str;
 }
 
+/// Turns the bytes of a streamed body into stream events, whatever the framing (SSE, AWS
+/// eventstream).
+pub(crate) trait BodyDecoder: Send + 'static {
+    /// Feeds one chunk of the body.
+    fn push(&mut self, chunk: &[u8], out: &mut VecDeque<StreamEvent>) -> Result<(), Error>;
+    /// The body ended: handles what is left and fails unless the protocol's end was seen.
+    fn finish(&mut self, out: &mut VecDeque<StreamEvent>) -> Result<(), Error>;
+    /// Whether the protocol's terminator has been seen (nothing more is read after it).
+    fn finished(&self) -> bool;
+}
+
+/// The [`BodyDecoder`] of SSE protocols: an [`SseDecoder`] feeding an [`SseHandler`].
+pub(crate) struct SseBody {
+    decoder: SseDecoder,
+    handler: Box<dyn SseHandler>,
+}
+
+impl SseBody {
+    pub(crate) fn new(handler: Box<dyn SseHandler>) -> Self {
+        SseBody {
+            decoder: SseDecoder::new(),
+            handler,
+        }
+    }
+}
+
+fn sse_decode_error(e: crate::codec::sse::SseError) -> Error {
+    Error::new(ErrorKind::Decode, "malformed event stream").with_source(e)
+}
+
+impl BodyDecoder for SseBody {
+    fn push(&mut self, chunk: &[u8], out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+        self.decoder.push(chunk);
+        while let Some(ev) = self.decoder.next_event().map_err(sse_decode_error)? {
+            self.handler.on_event(&ev, out)?;
+            if self.handler.finished() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+        // An event left without its final blank line is still dispatched (some servers omit it);
+        // then the protocol's terminator must have been seen.
+        if !self.handler.finished() {
+            if let Some(ev) = self.decoder.finish().map_err(sse_decode_error)? {
+                self.handler.on_event(&ev, out)?;
+            }
+        }
+        if self.handler.finished() {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::StreamInterrupted,
+                format!(
+                    "the stream ended without its terminator ({})",
+                    self.handler.terminator()
+                ),
+            ))
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.handler.finished()
+    }
+}
+
 /// A wire protocol: how to build requests and read responses and errors.
 pub(crate) trait Wire: Send + Sync + fmt::Debug + 'static {
     fn name(&self) -> &str;
@@ -88,7 +156,7 @@ pub(crate) trait Wire: Send + Sync + fmt::Debug + 'static {
     fn parse(&self, req: &ChatRequest, meta: &ResponseMeta, body: &[u8])
     -> Result<Response, Error>;
     fn classify(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error;
-    fn sse_handler(&self, req: &ChatRequest) -> Box<dyn SseHandler>;
+    fn stream_decoder(&self, req: &ChatRequest) -> Box<dyn BodyDecoder>;
     /// The response headers that may hold the request id, in order of preference.
     fn request_id_headers(&self) -> &'static [&'static str];
 }
@@ -295,18 +363,19 @@ async fn send_once<W: Wire>(wire: &W, req: &ChatRequest) -> Result<Response, Err
 pub(crate) type BodyStream =
     std::pin::Pin<Box<dyn futures_core::Stream<Item = Result<Bytes, Error>> + Send>>;
 
-struct SseState {
+struct BodyState {
     body: BodyStream,
-    decoder: SseDecoder,
-    handler: Box<dyn SseHandler>,
+    decoder: Box<dyn BodyDecoder>,
     pending: VecDeque<StreamEvent>,
+    /// A failure to report once the events decoded before it have been delivered.
+    failure: Option<Error>,
     idle: Option<Duration>,
     deadline: Option<Instant>,
     done: bool,
     status: u16,
 }
 
-impl SseState {
+impl BodyState {
     fn fail(&mut self, e: Error) -> Error {
         self.done = true;
         if e.status().is_none() {
@@ -316,24 +385,13 @@ impl SseState {
         }
     }
 
-    fn drain_decoder(&mut self) -> Result<(), Error> {
-        loop {
-            match self.decoder.next_event() {
-                Ok(Some(ev)) => self.handler.on_event(&ev, &mut self.pending)?,
-                Ok(None) => return Ok(()),
-                Err(e) => {
-                    return Err(
-                        Error::new(ErrorKind::Decode, "malformed event stream").with_source(e)
-                    );
-                }
-            }
-        }
-    }
-
     async fn next(&mut self) -> Option<Result<StreamEvent, Error>> {
         loop {
             if let Some(ev) = self.pending.pop_front() {
                 return Some(Ok(ev));
+            }
+            if let Some(e) = self.failure.take() {
+                return Some(Err(e));
             }
             if self.done {
                 return None;
@@ -343,47 +401,23 @@ impl SseState {
                 Ok(c) => c,
                 Err(e) => return Some(Err(self.fail(e))),
             };
-            match chunk {
-                Some(Ok(bytes)) => {
-                    self.decoder.push(&bytes);
-                    if let Err(e) = self.drain_decoder() {
-                        return Some(Err(self.fail(e)));
-                    }
-                    if self.handler.finished() {
-                        self.done = true;
-                    }
-                }
-                Some(Err(e)) => return Some(Err(self.fail(e))),
+            let result = match chunk {
+                Some(Ok(bytes)) => self.decoder.push(&bytes, &mut self.pending),
+                Some(Err(e)) => Err(e),
                 None => {
-                    // End of body: dispatch an event left without its final blank line, then insist
-                    // on the protocol's terminator.
-                    let tail = self.decoder.finish();
-                    match tail {
-                        Ok(Some(ev)) => {
-                            if let Err(e) = self.handler.on_event(&ev, &mut self.pending) {
-                                return Some(Err(self.fail(e)));
-                            }
-                        }
-                        Ok(None) => {}
-                        Err(e) => {
-                            let e = Error::new(ErrorKind::Decode, "malformed event stream")
-                                .with_source(e);
-                            return Some(Err(self.fail(e)));
-                        }
-                    }
                     self.done = true;
-                    if !self.handler.finished() {
-                        let e = Error::new(
-                            ErrorKind::StreamInterrupted,
-                            format!(
-                                "the stream ended without its terminator ({})",
-                                self.handler.terminator()
-                            ),
-                        );
-                        self.pending.clear();
-                        return Some(Err(self.fail(e)));
-                    }
+                    self.decoder.finish(&mut self.pending)
                 }
+            };
+            if let Err(e) = result {
+                // Events decoded before the failure are delivered first, so the commit point is
+                // judged on what really arrived.
+                let e = self.fail(e);
+                self.failure = Some(e);
+                continue;
+            }
+            if self.decoder.finished() {
+                self.done = true;
             }
         }
     }
@@ -405,8 +439,8 @@ async fn stream_once<W: Wire>(wire: Arc<W>, req: ChatRequest) -> Result<EventStr
             .with_source(e.without_url())
         })
     }));
-    let events = sse_events(
-        wire.sse_handler(&req),
+    let events = body_events(
+        wire.stream_decoder(&req),
         body,
         req.client.timeouts.idle,
         deadline,
@@ -425,20 +459,20 @@ async fn stream_once<W: Wire>(wire: Arc<W>, req: ChatRequest) -> Result<EventStr
     })))
 }
 
-/// Decodes an SSE body into stream events with `handler`, enforcing the idle timeout and deadline
-/// and insisting on the protocol's terminator.
-pub(crate) fn sse_events(
-    handler: Box<dyn SseHandler>,
+/// Decodes a streamed body into stream events with `decoder`, enforcing the idle timeout and
+/// deadline and insisting on the protocol's end.
+pub(crate) fn body_events(
+    decoder: Box<dyn BodyDecoder>,
     body: BodyStream,
     idle: Option<Duration>,
     deadline: Option<Instant>,
     status: u16,
 ) -> EventStream {
-    let state = SseState {
+    let state = BodyState {
         body,
-        decoder: SseDecoder::new(),
-        handler,
+        decoder,
         pending: VecDeque::new(),
+        failure: None,
         idle,
         deadline,
         done: false,

@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::provider::{Capabilities, ChatRequest};
 use crate::providers::common::{require_base, require_key};
 use crate::response::Response;
-use crate::transport::{HttpRequest, ResponseMeta, SseHandler, Wire, env, join_url};
+use crate::transport::{BodyDecoder, HttpRequest, ResponseMeta, SseBody, Wire, env, join_url};
 
 /// The `anthropic-version` sent when none is configured.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -109,8 +109,8 @@ impl Wire for AnthropicWire {
         error::classify(status, headers, body)
     }
 
-    fn sse_handler(&self, _req: &ChatRequest) -> Box<dyn SseHandler> {
-        Box::new(stream::AnthropicSse::default())
+    fn stream_decoder(&self, _req: &ChatRequest) -> Box<dyn BodyDecoder> {
+        Box::new(SseBody::new(Box::new(stream::AnthropicSse::default())))
     }
 
     fn request_id_headers(&self) -> &'static [&'static str] {

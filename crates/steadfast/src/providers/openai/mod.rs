@@ -25,7 +25,7 @@ use crate::error::Error;
 use crate::provider::{Capabilities, ChatRequest};
 use crate::providers::common::{require_base, require_key};
 use crate::response::Response;
-use crate::transport::{HttpRequest, ResponseMeta, SseHandler, Wire, env, join_url};
+use crate::transport::{BodyDecoder, HttpRequest, ResponseMeta, SseBody, Wire, env, join_url};
 
 pub(crate) use convert::request_body;
 
@@ -241,8 +241,8 @@ impl Wire for OpenAiWire {
         error::classify(status, headers, body)
     }
 
-    fn sse_handler(&self, _req: &ChatRequest) -> Box<dyn SseHandler> {
-        Box::new(stream::OpenAiSse::default())
+    fn stream_decoder(&self, _req: &ChatRequest) -> Box<dyn BodyDecoder> {
+        Box::new(SseBody::new(Box::new(stream::OpenAiSse::default())))
     }
 
     fn request_id_headers(&self) -> &'static [&'static str] {
