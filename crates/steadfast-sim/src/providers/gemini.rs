@@ -118,6 +118,23 @@ fn invalid(message: &str) -> Response<Body> {
     )
 }
 
+/// A field by its lowerCamelCase name or its proto snake_case name (the API accepts both, and
+/// google-genai sends some fields in snake_case).
+fn get<'a>(v: &'a Value, camel: &str) -> Option<&'a Value> {
+    v.get(camel).or_else(|| {
+        let mut snake = String::with_capacity(camel.len() + 4);
+        for c in camel.chars() {
+            if c.is_ascii_uppercase() {
+                snake.push('_');
+                snake.push(c.to_ascii_lowercase());
+            } else {
+                snake.push(c);
+            }
+        }
+        v.get(snake.as_str())
+    })
+}
+
 /// Parses a `generateContent` request.
 pub(crate) fn parse(req: &Req<'_>) -> Result<ChatRequest, Response<Body>> {
     let (model, stream) = match req.route {
@@ -138,8 +155,8 @@ pub(crate) fn parse(req: &Req<'_>) -> Result<ChatRequest, Response<Body>> {
     };
     let mut chat = ChatRequest::new(model);
     chat.stream = stream;
-    if let Some(parts) = v
-        .pointer("/systemInstruction/parts")
+    if let Some(parts) = get(&v, "systemInstruction")
+        .and_then(|s| s.get("parts"))
         .and_then(Value::as_array)
     {
         for p in parts {
@@ -158,7 +175,7 @@ pub(crate) fn parse(req: &Req<'_>) -> Result<ChatRequest, Response<Body>> {
             if let Some(t) = p.get("text").and_then(Value::as_str) {
                 text.push(t);
             }
-            if let Some(r) = p.get("functionResponse") {
+            if let Some(r) = get(p, "functionResponse") {
                 result = Some(r.get("response").map(Value::to_string).unwrap_or_default());
             }
         }
@@ -183,15 +200,13 @@ pub(crate) fn parse(req: &Req<'_>) -> Result<ChatRequest, Response<Body>> {
         .into_iter()
         .flatten()
     {
-        for f in tool
-            .get("functionDeclarations")
+        for f in get(tool, "functionDeclarations")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
         {
             if let Some(name) = f.get("name").and_then(Value::as_str) {
-                let schema = f
-                    .get("parametersJsonSchema")
+                let schema = get(f, "parametersJsonSchema")
                     .or_else(|| f.get("parameters"))
                     .cloned();
                 chat.tools.push(ToolDef {
@@ -201,10 +216,10 @@ pub(crate) fn parse(req: &Req<'_>) -> Result<ChatRequest, Response<Body>> {
             }
         }
     }
-    let fcc = v.pointer("/toolConfig/functionCallingConfig");
+    let fcc = get(&v, "toolConfig").and_then(|t| get(t, "functionCallingConfig"));
     chat.tool_choice = match fcc.and_then(|c| c.get("mode")).and_then(Value::as_str) {
         Some("ANY") => match fcc
-            .and_then(|c| c.get("allowedFunctionNames"))
+            .and_then(|c| get(c, "allowedFunctionNames"))
             .and_then(Value::as_array)
             .map(Vec::as_slice)
         {
@@ -216,18 +231,15 @@ pub(crate) fn parse(req: &Req<'_>) -> Result<ChatRequest, Response<Body>> {
         Some("NONE") => ToolChoice::None,
         _ => ToolChoice::Auto,
     };
-    let gc = v.get("generationConfig");
+    let gc = get(&v, "generationConfig");
     chat.max_tokens = gc
-        .and_then(|g| g.get("maxOutputTokens"))
+        .and_then(|g| get(g, "maxOutputTokens"))
         .and_then(Value::as_u64);
     let schema = gc
-        .and_then(|g| {
-            g.get("responseJsonSchema")
-                .or_else(|| g.get("responseSchema"))
-        })
+        .and_then(|g| get(g, "responseJsonSchema").or_else(|| get(g, "responseSchema")))
         .cloned();
     let json_mime = gc
-        .and_then(|g| g.get("responseMimeType"))
+        .and_then(|g| get(g, "responseMimeType"))
         .and_then(Value::as_str)
         == Some("application/json");
     chat.output = match schema {

@@ -1,0 +1,162 @@
+"""openai-python against the simulator (OpenAI and Azure OpenAI)."""
+
+import json
+
+import openai
+import pydantic
+import pytest
+
+TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {
+    "type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer", "minimum": 1}},
+    "required": ["city", "days"], "additionalProperties": False}}}]
+MSG = [{"role": "user", "content": "hello there world"}]
+
+
+def client(sim, **kw):
+    return openai.OpenAI(base_url=sim.base("openai"), api_key="sk-test", max_retries=kw.pop("max_retries", 0), **kw)
+
+
+def test_text(sim):
+    r = client(sim).chat.completions.create(model="gpt-4o-mini", messages=MSG)
+    assert r.choices[0].message.content == "Echo: hello there world"
+    assert r.choices[0].finish_reason == "stop"
+    assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
+
+
+def test_stream_with_usage(sim):
+    stream = client(sim).chat.completions.create(model="gpt-4o-mini", messages=MSG, stream=True,
+                                                 stream_options={"include_usage": True})
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "Echo: hello there world"
+    assert len([c for c in chunks if c.choices]) > 3
+    assert chunks[-1].usage.completion_tokens == 4
+
+
+def test_stream_helper_accumulates_tool_calls(sim):
+    c = client(sim)
+    with c.chat.completions.stream(model="gpt-4o-mini", messages=MSG, tools=TOOLS, tool_choice="required") as s:
+        for _ in s:
+            pass
+        final = s.get_final_completion()
+    call = final.choices[0].message.tool_calls[0]
+    args = json.loads(call.function.arguments)
+    assert call.function.name == "get_weather" and isinstance(args["city"], str) and args["days"] >= 1
+
+
+def test_tool_call(sim):
+    r = client(sim).chat.completions.create(model="gpt-4o-mini", messages=MSG, tools=TOOLS, tool_choice="required")
+    assert r.choices[0].finish_reason == "tool_calls"
+    assert json.loads(r.choices[0].message.tool_calls[0].function.arguments)["days"] >= 1
+
+
+class Book(pydantic.BaseModel):
+    title: str
+    author: str
+
+
+def test_structured_output_parse(sim):
+    r = client(sim).chat.completions.parse(model="gpt-4o-mini", messages=MSG, response_format=Book)
+    assert isinstance(r.choices[0].message.parsed, Book)
+
+
+def test_scripted_structured_output_and_refusal(sim):
+    sim.scenario([
+        {"requests": [1], "action": {"type": "structured", "json": {"title": "The Name of the Wind", "author": "PATRICK ROTHFUSS"}}},
+        {"requests": [2], "action": {"type": "refusal", "text": "I can't help with that."}},
+    ])
+    c = client(sim)
+    r = c.chat.completions.parse(model="gpt-4o-mini", messages=MSG, response_format=Book)
+    assert r.choices[0].message.parsed.author == "PATRICK ROTHFUSS"
+    r = c.chat.completions.parse(model="gpt-4o-mini", messages=MSG, response_format=Book)
+    assert r.choices[0].message.refusal == "I can't help with that."
+    assert r.choices[0].message.parsed is None
+
+
+def test_rate_limit_raises_with_retry_after(sim):
+    sim.scenario([{"action": {"type": "rate_limit", "retry_after": 1}}])
+    with pytest.raises(openai.RateLimitError) as e:
+        client(sim).chat.completions.create(model="gpt-4o-mini", messages=MSG)
+    assert e.value.status_code == 429
+    assert e.value.code == "rate_limit_exceeded"
+    assert e.value.response.headers["retry-after"] == "1"
+
+
+def test_sdk_sleeps_for_our_retry_hints(sim, sleeps):
+    sim.scenario([{"requests": [1], "action": {"type": "rate_limit", "retry_after": 2}},
+                  {"requests": [2], "action": {"type": "overloaded", "retry_after_ms": 250}}])
+    r = client(sim, max_retries=2).chat.completions.create(model="gpt-4o-mini", messages=MSG)
+    assert r.choices[0].message.content == "Echo: hello there world"
+    assert sleeps == [2.0, 0.25]
+    j = sim.journal()
+    assert [e["status"] for e in j] == [429, 503, 200]
+    assert j[2]["headers"] and dict(j[2]["headers"]).get("x-stainless-retry-count") == "2"
+
+
+def test_should_retry_false_and_long_retry_after_stop_the_sdk(sim, sleeps):
+    sim.scenario([{"requests": [1], "action": {"type": "rate_limit", "should_retry": False}},
+                  {"requests": [2], "action": {"type": "rate_limit", "retry_after": 300}}])
+    c = client(sim, max_retries=2)
+    with pytest.raises(openai.RateLimitError):
+        c.chat.completions.create(model="gpt-4o-mini", messages=MSG)
+    with pytest.raises(openai.RateLimitError):
+        c.chat.completions.create(model="gpt-4o-mini", messages=MSG)
+    assert sleeps == []
+    assert len(sim.journal()) == 2
+
+
+@pytest.mark.parametrize("kind,cls", [
+    ("quota_exhausted", openai.RateLimitError), ("server_error", openai.InternalServerError),
+    ("auth", openai.AuthenticationError), ("permission_denied", openai.PermissionDeniedError),
+    ("not_found", openai.NotFoundError), ("context_window_exceeded", openai.BadRequestError),
+    ("conflict", openai.ConflictError), ("timeout", openai.InternalServerError),
+])
+def test_error_classes(sim, kind, cls):
+    sim.scenario([{"action": {"type": kind}}])
+    with pytest.raises(cls) as e:
+        client(sim).chat.completions.create(model="gpt-4o-mini", messages=MSG)
+    assert e.value.message
+
+
+def test_gateway_html_is_an_api_status_error(sim):
+    sim.scenario([{"action": {"type": "gateway", "status": 502}}])
+    with pytest.raises(openai.InternalServerError) as e:
+        client(sim).chat.completions.create(model="gpt-4o-mini", messages=MSG)
+    assert e.value.status_code == 502
+
+
+def test_in_band_stream_error_raises_api_error(sim):
+    sim.scenario([{"action": {"type": "model", "error_after": 2}}])
+    stream = client(sim).chat.completions.create(model="gpt-4o-mini", messages=MSG, stream=True)
+    with pytest.raises(openai.APIError) as e:
+        for _ in stream:
+            pass
+    assert "server had an error" in str(e.value)
+
+
+def test_cut_stream_ends_without_finish_reason(sim):
+    sim.scenario([{"action": {"type": "model", "cut_after": 3}}])
+    chunks = list(client(sim).chat.completions.create(model="gpt-4o-mini", messages=MSG, stream=True))
+    assert len(chunks) == 3
+    assert all(c.choices[0].finish_reason is None for c in chunks)
+
+
+def test_reset_is_a_connection_error(sim):
+    sim.scenario([{"action": {"type": "reset"}}])
+    with pytest.raises(openai.APIConnectionError):
+        client(sim).chat.completions.create(model="gpt-4o-mini", messages=MSG)
+
+
+def test_azure_openai(sim):
+    c = openai.AzureOpenAI(azure_endpoint=sim.base("azure"), api_key="azure-key", api_version="2024-10-21", max_retries=0)
+    r = c.chat.completions.create(model="my-deployment", messages=MSG)
+    assert r.choices[0].message.content == "Echo: hello there world"
+    text = "".join(ch.choices[0].delta.content or "" for ch in c.chat.completions.create(
+        model="my-deployment", messages=MSG, stream=True) if ch.choices)
+    assert text == "Echo: hello there world"
+    j = sim.journal()
+    assert j[0]["path"] == "/azure/openai/deployments/my-deployment/chat/completions"
+    assert dict(j[0]["headers"])["api-key"] == "***"
+    sim.scenario([{"action": {"type": "rate_limit", "retry_after": 1}}])
+    with pytest.raises(openai.RateLimitError):
+        c.chat.completions.create(model="my-deployment", messages=MSG)
