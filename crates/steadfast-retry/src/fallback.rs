@@ -27,7 +27,7 @@
 //! let chain = Fallback::new(|e: &String| e.contains("rate limit"))
 //!     .backup("claude-3-5-sonnet-latest", |e: &String| e.contains("rate limit"));
 //! let won = chain
-//!     .run(&"gpt-4o-mini", async |model| {
+//!     .run(&"gpt-4o-mini", |model| async move {
 //!         if model == "gpt-4o-mini" { Err("429 rate limit".to_string()) } else { Ok(format!("hi from {model}")) }
 //!     })
 //!     .await
@@ -39,6 +39,7 @@
 //! ```
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
 use crate::budget::Budget;
@@ -214,34 +215,59 @@ impl<C: Clone, E> Fallback<C, E> {
     }
 
     /// Runs `op` on the primary target, then on the backups as described in the
-    /// [module docs](self). `op` receives each target by value.
+    /// [module docs](self). `op` receives each target by value and returns the call's future
+    /// (`|target| async move { .. }`); the future the chain returns owns its state, so it is
+    /// `Send` whenever `C`, `E`, `T` and the operation's futures are.
     ///
     /// # Errors
     ///
     /// [`FallbackRunError::Uncaught`] with a target's error unchanged when that target's catch
     /// predicate does not match it; [`FallbackRunError::Exhausted`] when no target succeeded.
-    pub async fn run<T, F>(
+    pub fn run<T, F, Fut>(
         &self,
         primary: &C,
-        mut op: F,
-    ) -> Result<Winner<T, C, E>, FallbackRunError<E>>
+        op: F,
+    ) -> impl Future<Output = Result<Winner<T, C, E>, FallbackRunError<E>>> + use<T, F, Fut, C, E>
     where
-        F: AsyncFnMut(C) -> Result<T, E>,
+        F: FnMut(C) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
         E: RetryHint,
     {
-        let inner = &*self.inner;
+        // The future owns the chain and the primary instead of borrowing them: borrowed values
+        // inside a generic caller's future (retries inside a chain on a spawned task) trip
+        // rustc's "`Send` is not general enough".
+        chain(Fallback::clone(self), primary.clone(), op)
+    }
+}
+
+/// The fallback loop.
+async fn chain<C, E, T, F, Fut>(
+    fallback: Fallback<C, E>,
+    primary: C,
+    mut op: F,
+) -> Result<Winner<T, C, E>, FallbackRunError<E>>
+where
+    C: Clone,
+    F: FnMut(C) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: RetryHint,
+{
+    {
+        let inner = &*fallback.inner;
         let mut caught: Vec<E> = Vec::new();
         let mut skipped: Vec<Skipped> = Vec::new();
         let mut previous: Option<C> = None;
-        for index in 0..self.len() {
+        for index in 0..fallback.len() {
+            // Owned (an `Arc` clone): a reference held across the `.await` below would trip
+            // rustc's "`Send` is not general enough" when the chain runs on a spawned task.
             let (target, catch) = match index.checked_sub(1).and_then(|i| inner.backups.get(i)) {
-                None => (primary.clone(), &inner.catch),
+                None => (primary.clone(), inner.catch.clone()),
                 Some(backup) => {
                     let target = match &backup.target {
                         TargetSpec::Fixed(c) => c.clone(),
-                        TargetSpec::Derived(derive) => derive(primary),
+                        TargetSpec::Derived(derive) => derive(&primary),
                     };
-                    (target, &backup.catch)
+                    (target, backup.catch.clone())
                 }
             };
             if let (Some(same), Some(prev)) = (&inner.same_target, &previous) {

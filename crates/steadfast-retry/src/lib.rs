@@ -28,8 +28,10 @@
 //!
 //! A [`Retry`] is a policy value: [`stop`] conditions, a [`wait`] strategy (formulas identical
 //! to Python tenacity 9), a retry predicate, hooks, error collection for reinsertion. Run an
-//! operation under it with [`Retry::run`]; the operation receives the [`Attempt`] (number,
-//! elapsed time, and the errors collected from earlier attempts).
+//! operation under it with [`Retry::run`]: a closure receives the [`Attempt`] (number, elapsed
+//! time, and the errors collected from earlier attempts) and returns the attempt's future. The
+//! futures are `Send` whenever what they hold is, so retried calls work in `tokio::spawn` and
+//! web handlers.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -43,13 +45,14 @@
 //!     .wait(wait::exponential().min(Duration::from_secs(4)).max(Duration::from_secs(10)).build()?);
 //!
 //! let reply = policy
-//!     .run_reraise(async |attempt| {
-//!         if attempt.number() < 3 { Err(format!("overloaded ({})", attempt.number())) } else { Ok("hi") }
+//!     .run_reraise(|attempt| {
+//!         let n = attempt.number();
+//!         async move { if n < 3 { Err(format!("overloaded ({n})")) } else { Ok("hi") } }
 //!     })
 //!     .await?;
 //! assert_eq!(reply, "hi");
 //!
-//! let failed: Result<(), RunError<String>> = policy.run(async |_| Err("down".to_string())).await;
+//! let failed: Result<(), RunError<String>> = policy.run(|_| async { Err("down".to_string()) }).await;
 //! match failed {
 //!     Err(RunError::Exhausted(history)) => {
 //!         assert_eq!(history.to_string(), "gave up after 3 attempts: down");
@@ -67,7 +70,7 @@
 //!
 //! [`Retry::collect_errors`] hands selected errors to later attempts, so an operation can show
 //! a model the mistake it made. Attempt `k` sees the collected errors of attempts `1..k`,
-//! oldest first, as values (borrowed, never cloned):
+//! oldest first, as values (borrowed, never cloned) while the attempt starts:
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -82,18 +85,22 @@
 //!     .wait(wait::none())
 //!     .collect_errors(|e: &E| matches!(e, E::Validation(_)));
 //! let author = policy
-//!     .run(async |attempt| {
+//!     .run(|attempt| {
+//!         // Read the attempt synchronously, then move what the call needs into its future.
 //!         let previous: Vec<String> = attempt
 //!             .errors()
 //!             .iter()
 //!             .map(|e| format!("Previous Error: {e:?}"))
 //!             .collect();
-//!         match attempt.number() {
-//!             1 => Err(E::Validation("author must be uppercase".into())),
-//!             2 => Err(E::RateLimited), // retried, not collected
-//!             _ => {
-//!                 assert_eq!(previous.len(), 1);
-//!                 Ok("PATRICK ROTHFUSS")
+//!         let n = attempt.number();
+//!         async move {
+//!             match n {
+//!                 1 => Err(E::Validation("author must be uppercase".into())),
+//!                 2 => Err(E::RateLimited), // retried, not collected
+//!                 _ => {
+//!                     assert_eq!(previous.len(), 1);
+//!                     Ok("PATRICK ROTHFUSS")
+//!                 }
 //!             }
 //!         }
 //!     })
@@ -101,6 +108,41 @@
 //! assert_eq!(author.unwrap(), "PATRICK ROTHFUSS");
 //! # }
 //! ```
+//!
+//! # Fallback
+//!
+//! A [`Fallback`] tries backup targets (another provider, another model) when the primary fails
+//! with an error its catch predicate matches. Put a retry policy inside the operation and every
+//! target gets the full policy (reference scenario 6: three attempts on each, then
+//! [`FallbackError`] with both histories):
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! use std::time::Duration;
+//! use steadfast_retry::{Fallback, FallbackRunError, Retry, RunError, stop, wait};
+//!
+//! let policy = Retry::new().stop(stop::after_attempt(3)).wait(wait::fixed(Duration::from_secs(1)));
+//! let rate_limited = |e: &RunError<String>| e.last().contains("429");
+//! let chain = Fallback::new(rate_limited).backup("anthropic", rate_limited);
+//!
+//! let out = chain
+//!     .run(&"openai", |provider| {
+//!         let policy = &policy;
+//!         async move { policy.run(|_| async move { Err::<(), _>(format!("{provider}: 429")) }).await }
+//!     })
+//!     .await;
+//! let Err(FallbackRunError::Exhausted(err)) = out else { unreachable!() };
+//! assert_eq!(
+//!     err.to_string(),
+//!     "every fallback target failed: [1] gave up after 3 attempts: openai: 429; \
+//!      [2] gave up after 3 attempts: anthropic: 429"
+//! );
+//! # }
+//! ```
+//!
+//! A [`CircuitBreaker`] per target lets a chain skip targets that keep failing, and a
+//! [`Budget`] shared by the chain and the policy bounds the total number of attempts.
 //!
 //! # Time
 //!

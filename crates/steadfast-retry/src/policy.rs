@@ -1,6 +1,7 @@
 //! The retry policy value and the ways to run an operation under it.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,7 +53,10 @@ type BeforeSleepHook<E> = Arc<dyn Fn(&AttemptInfo, &E, Duration) + Send + Sync>;
 ///
 /// let start = tokio::time::Instant::now();
 /// let outcome: Result<(), _> = policy
-///     .run(async |attempt| Err(std::io::Error::other(format!("try {}", attempt.number()))))
+///     .run(|attempt| {
+///         let n = attempt.number();
+///         async move { Err(std::io::Error::other(format!("try {n}"))) }
+///     })
 ///     .await;
 /// let Err(RunError::Exhausted(history)) = outcome else { unreachable!() };
 /// assert_eq!(history.len(), 3);
@@ -306,9 +310,33 @@ impl<E> Retry<E> {
 
     /// Runs `op` until it succeeds or the policy gives up.
     ///
-    /// `op` is called with the [`Attempt`] (number, elapsed time, collected errors) and may
-    /// borrow it across `.await`s: write it as an async closure (`async |attempt| { .. }`) or as
-    /// a closure returning a future (`|attempt| async move { .. }`).
+    /// `op` is called with the [`Attempt`] (number, elapsed time, collected errors) and returns
+    /// the attempt's future: `|attempt| async move { .. }`. The closure body runs synchronously
+    /// when the attempt starts, so read the attempt there (render the collected errors into the
+    /// prompt, copy the number) and move what the future needs into it:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// # use steadfast_retry::{Retry, wait};
+    /// # async fn ask(prompt: String) -> Result<String, String> { Ok(prompt) }
+    /// let policy = Retry::<String>::new().wait(wait::none()).collect_errors(|_: &String| true);
+    /// let answer = policy
+    ///     .run(|attempt| {
+    ///         let preamble: String =
+    ///             attempt.errors().iter().map(|e| format!("Previous Error: {e}\n")).collect();
+    ///         async move { ask(format!("{preamble}Recommend a book")).await }
+    ///     })
+    ///     .await;
+    /// assert_eq!(answer.unwrap(), "Recommend a book");
+    /// # }
+    /// ```
+    ///
+    /// Why not an async closure borrowing the attempt across `.await`s: rustc cannot prove such
+    /// futures `Send` once the closure also captures a reference ("implementation of
+    /// `AsyncFnMut` is not general enough"), which would make every retried call unusable in
+    /// `tokio::spawn` and web handlers. With a plain closure the future's type is concrete and
+    /// `Send` whenever what it holds is.
     ///
     /// # Errors
     ///
@@ -319,12 +347,16 @@ impl<E> Retry<E> {
     ///
     /// With the default sleeper, a non-zero wait outside a Tokio runtime with the time driver
     /// panics (Tokio's rule); use [`Retry::sleeper`] on other executors.
-    pub async fn run<T, F>(&self, op: F) -> Result<T, RunError<E>>
+    pub fn run<T, F, Fut>(
+        &self,
+        op: F,
+    ) -> impl Future<Output = Result<T, RunError<E>>> + use<T, F, Fut, E>
     where
-        F: AsyncFnMut(Attempt<'_, E>) -> Result<T, E>,
+        F: FnMut(Attempt<'_, E>) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
         E: RetryHint,
     {
-        self.run_checked(op, |_: &T| Ok(())).await
+        self.run_checked(op, |_: &T| Ok(()))
     }
 
     /// Like [`run`](Retry::run), but a success is accepted only when `check` accepts it: `check`
@@ -340,7 +372,7 @@ impl<E> Retry<E> {
     /// let policy = Retry::<String>::new().stop(stop::after_attempt(5)).wait(wait::none());
     /// let value = policy
     ///     .run_checked(
-    ///         async |attempt| Ok(attempt.number() * 10),
+    ///         |attempt| std::future::ready(Ok(attempt.number() * 10)),
     ///         |v: &u32| if *v >= 30 { Ok(()) } else { Err(format!("{v} is too small")) },
     ///     )
     ///     .await;
@@ -355,25 +387,21 @@ impl<E> Retry<E> {
     /// # Panics
     ///
     /// As [`run`](Retry::run).
-    pub async fn run_checked<T, F, C>(&self, mut op: F, mut check: C) -> Result<T, RunError<E>>
+    pub fn run_checked<T, F, Fut, C>(
+        &self,
+        op: F,
+        check: C,
+    ) -> impl Future<Output = Result<T, RunError<E>>> + use<T, F, Fut, C, E>
     where
-        F: AsyncFnMut(Attempt<'_, E>) -> Result<T, E>,
+        F: FnMut(Attempt<'_, E>) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
         C: FnMut(&T) -> Result<(), E>,
         E: RetryHint,
     {
-        let mut state = self.start();
-        loop {
-            let result = op(state.begin()).await;
-            let error = match result {
-                Ok(value) => match check(&value) {
-                    Ok(()) => return Ok(value),
-                    Err(e) => e,
-                },
-                Err(e) => e,
-            };
-            let wait = state.fail(error)?;
-            state.sleep(wait).await;
-        }
+        // The future owns its state (and a clone of the policy) instead of borrowing `self`:
+        // a borrowed policy inside a generic caller's future (a fallback running retries on a
+        // spawned task) trips rustc's "`Send` is not general enough".
+        drive(self.start(), op, check)
     }
 
     /// Like [`run`](Retry::run) but returns the last error itself when it fails (tenacity's
@@ -386,12 +414,17 @@ impl<E> Retry<E> {
     /// # Panics
     ///
     /// As [`run`](Retry::run).
-    pub async fn run_reraise<T, F>(&self, op: F) -> Result<T, E>
+    pub fn run_reraise<T, F, Fut>(
+        &self,
+        op: F,
+    ) -> impl Future<Output = Result<T, E>> + use<T, F, Fut, E>
     where
-        F: AsyncFnMut(Attempt<'_, E>) -> Result<T, E>,
+        F: FnMut(Attempt<'_, E>) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
         E: RetryHint,
     {
-        self.run(op).await.map_err(RunError::into_last)
+        let run = self.run(op);
+        async move { run.await.map_err(RunError::into_last) }
     }
 
     /// Runs a blocking `op` on the current thread, sleeping with
@@ -424,5 +457,31 @@ impl<E> Retry<E> {
                 }
             }
         }
+    }
+}
+
+/// The async retry loop.
+async fn drive<E, T, F, Fut, C>(
+    mut state: RetryState<E>,
+    mut op: F,
+    mut check: C,
+) -> Result<T, RunError<E>>
+where
+    F: FnMut(Attempt<'_, E>) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    C: FnMut(&T) -> Result<(), E>,
+    E: RetryHint,
+{
+    loop {
+        let result = op(state.begin()).await;
+        let error = match result {
+            Ok(value) => match check(&value) {
+                Ok(()) => return Ok(value),
+                Err(e) => e,
+            },
+            Err(e) => e,
+        };
+        let wait = state.fail(error)?;
+        state.sleep(wait).await;
     }
 }

@@ -25,13 +25,16 @@ async fn a_budget_bounds_total_attempts_across_retries_and_fallbacks() {
     let log = Log::default();
     let start = Instant::now();
     let out = chain
-        .run(&"a", async |target| {
-            policy
-                .run(async |attempt| {
-                    log.push(format!("{target}{}", attempt.number()));
-                    Err::<(), _>(TestError::transient("down"))
-                })
-                .await
+        .run(&"a", |target| {
+            let (policy, log) = (&policy, &log);
+            async move {
+                policy
+                    .run(|attempt| {
+                        log.push(format!("{target}{}", attempt.number()));
+                        std::future::ready(Err::<(), _>(TestError::transient("down")))
+                    })
+                    .await
+            }
         })
         .await;
     assert_eq!(log.take(), ["a1", "a2", "a3", "b1", "b2"]);
@@ -63,13 +66,15 @@ async fn the_chain_never_resends_to_the_target_it_just_gave_up_on() {
         .skip_same_as_previous(|a: &&str, b: &&str| a == b);
     let log = Log::default();
     let won = chain
-        .run(&"openai:gpt-4o-mini", async |t| {
-            log.push(t);
-            if t.starts_with("openai") {
-                Err(TestError::transient("429"))
-            } else {
-                Ok(t)
-            }
+        .run(&"openai:gpt-4o-mini", |t| {
+            std::future::ready({
+                log.push(t);
+                if t.starts_with("openai") {
+                    Err(TestError::transient("429"))
+                } else {
+                    Ok(t)
+                }
+            })
         })
         .await
         .unwrap();

@@ -153,13 +153,15 @@ async fn a_fallback_skips_targets_whose_circuit_is_open_and_reports_outcomes() {
             _ => None,
         });
     let log = Log::default();
-    let op = async |t: &'static str| {
-        log.push(t);
-        if t == "openai" {
-            Err(TestError::transient("rate limit"))
-        } else {
-            Ok(t)
-        }
+    let op = |t: &'static str| {
+        std::future::ready({
+            log.push(t);
+            if t == "openai" {
+                Err(TestError::transient("rate limit"))
+            } else {
+                Ok(t)
+            }
+        })
     };
     // Four calls trip OpenAI's circuit (each also falls back to Anthropic).
     for _ in 0..4 {
@@ -197,7 +199,9 @@ async fn every_target_open_means_no_target_available() {
         .backup("b", |_: &TestError| true)
         .breaker(move |_| Some(shared.clone()));
     let out = chain
-        .run(&"a", async |_| Ok::<_, TestError>(Duration::ZERO))
+        .run(&"a", |_| {
+            std::future::ready(Ok::<_, TestError>(Duration::ZERO))
+        })
         .await;
     let Err(FallbackRunError::Exhausted(err)) = out else {
         panic!("expected no target")

@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::future::Future;
 use std::time::Duration;
 
 use common::{Kind, Log, TestError, secs};
@@ -48,15 +49,17 @@ fn rate_limited(e: &TestError) -> bool {
 
 /// A fake provider call: the outcome for each provider is scripted; every call is logged with
 /// the prompt and the target it received.
-async fn fake_call(
+fn fake_call(
     log: &Log,
-    target: &Target,
+    target: Target,
     prompt: &str,
-    outcome: impl Fn(&Target) -> Result<String, TestError>,
-) -> Result<String, TestError> {
+    outcome: impl Fn(&Target) -> Result<String, TestError> + 'static,
+) -> impl Future<Output = Result<String, TestError>> + 'static {
     log.push(format!("{}:{} <- {prompt}", target.provider, target.model));
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    outcome(target)
+    async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        outcome(&target)
+    }
 }
 
 fn chain() -> Fallback<Target, TestError> {
@@ -67,8 +70,8 @@ fn chain() -> Fallback<Target, TestError> {
 async fn rule17_primary_success_has_no_caught_errors() {
     let log = Log::default();
     let won = chain()
-        .run(&openai(), async |t| {
-            fake_call(&log, &t, "hi", |t| Ok(format!("from {}", t.provider))).await
+        .run(&openai(), |t| {
+            fake_call(&log, t, "hi", |t| Ok(format!("from {}", t.provider)))
         })
         .await
         .unwrap();
@@ -83,12 +86,11 @@ async fn rule17_primary_success_has_no_caught_errors() {
 async fn rule18_caught_error_moves_on_with_identical_arguments() {
     let log = Log::default();
     let won = chain()
-        .run(&openai(), async |t| {
-            fake_call(&log, &t, "Recommend a fantasy book", |t| match t.provider {
+        .run(&openai(), |t| {
+            fake_call(&log, t, "Recommend a fantasy book", |t| match t.provider {
                 "openai" => Err(TestError::transient("openai rate limit")),
                 _ => Ok("The Name of the Wind".to_owned()),
             })
-            .await
         })
         .await
         .unwrap();
@@ -106,11 +108,10 @@ async fn rule18_caught_error_moves_on_with_identical_arguments() {
 async fn rule18_a_non_matching_primary_error_is_returned_unchanged() {
     let log = Log::default();
     let out = chain()
-        .run(&openai(), async |t| {
-            fake_call(&log, &t, "x", |_| {
+        .run(&openai(), |t| {
+            fake_call(&log, t, "x", |_| {
                 Err(TestError::fatal("401 invalid api key"))
             })
-            .await
         })
         .await;
     let Err(FallbackRunError::Uncaught(e)) = out else {
@@ -141,13 +142,15 @@ async fn rule19_backups_derived_from_the_primary_keep_common_params_only() {
             rate_limited,
         );
     let won = chain
-        .run(&openai(), async |t| {
-            seen.push(format!("{t:?}"));
-            if t.model == "claude-3-opus-latest" {
-                Ok(t)
-            } else {
-                Err(TestError::transient("rate limit"))
-            }
+        .run(&openai(), |t| {
+            std::future::ready({
+                seen.push(format!("{t:?}"));
+                if t.model == "claude-3-opus-latest" {
+                    Ok(t)
+                } else {
+                    Err(TestError::transient("rate limit"))
+                }
+            })
         })
         .await
         .unwrap();
@@ -167,12 +170,11 @@ async fn rule20_first_successful_backup_wins_and_later_ones_do_not_run() {
         .backup(anthropic("claude-3-5-haiku-latest"), rate_limited)
         .backup(anthropic("never-called"), rate_limited);
     let won = chain
-        .run(&openai(), async |t| {
-            fake_call(&log, &t, "p", |t| match t.model {
+        .run(&openai(), |t| {
+            fake_call(&log, t, "p", |t| match t.model {
                 "claude-3-5-haiku-latest" => Ok("ok".to_owned()),
                 m => Err(TestError::transient(format!("{m} rate limit"))),
             })
-            .await
         })
         .await
         .unwrap();
@@ -204,8 +206,8 @@ async fn rule21_a_backup_error_outside_its_own_catch_is_returned_at_once() {
         })
         .backup(anthropic("never-called"), |_: &TestError| true);
     let out = chain
-        .run(&openai(), async |t| {
-            fake_call(&log, &t, "p", |_| Err(TestError::transient("rate limit"))).await
+        .run(&openai(), |t| {
+            fake_call(&log, t, "p", |_| Err(TestError::transient("rate limit")))
         })
         .await;
     let Err(FallbackRunError::Uncaught(e)) = out else {
@@ -218,8 +220,10 @@ async fn rule21_a_backup_error_outside_its_own_catch_is_returned_at_once() {
 #[tokio::test(start_paused = true)]
 async fn rule22_exhaustion_keeps_every_caught_error_in_order() {
     let out = chain()
-        .run(&openai(), async |t| {
-            Err::<(), _>(TestError::transient(format!("{} rate limit", t.provider)))
+        .run(&openai(), |t| {
+            std::future::ready({
+                Err::<(), _>(TestError::transient(format!("{} rate limit", t.provider)))
+            })
         })
         .await;
     let Err(FallbackRunError::Exhausted(err)) = out else {
@@ -252,16 +256,17 @@ async fn rule23_each_target_gets_the_full_retry_policy() {
     let log = Log::default();
     let start = Instant::now();
     let out = chain
-        .run(&openai(), async |target| {
-            policy
-                .run(async |attempt| {
-                    log.push(format!("{} #{}", target.provider, attempt.number()));
-                    Err::<(), _>(TestError::transient(format!(
-                        "{} rate limit",
-                        target.provider
-                    )))
-                })
-                .await
+        .run(&openai(), |target| {
+            let (policy, log) = (&policy, &log);
+            async move {
+                policy
+                    .run(|attempt| {
+                        log.push(format!("{} #{}", target.provider, attempt.number()));
+                        let e = TestError::transient(format!("{} rate limit", target.provider));
+                        std::future::ready(Err::<(), _>(e))
+                    })
+                    .await
+            }
         })
         .await;
     assert_eq!(
@@ -337,27 +342,30 @@ async fn rule24_an_inner_fallback_error_is_caught_by_an_outer_chain() {
         Fallback::new(|e: &AppError| matches!(e, AppError::Chain(_)))
             .backup(anthropic("claude-3-5-sonnet-latest"), app_rate_limited);
     let log = Log::default();
-    let call = async |t: Target| -> Result<String, AppError> {
+    let call = |t: Target| {
         log.push(format!("{}:{}", t.provider, t.model));
-        match t.provider {
+        std::future::ready(match t.provider {
             "openai" => Err(AppError::Provider(TestError::transient(format!(
                 "{} rate limit",
                 t.model
             )))),
             _ => Ok(format!("answer from {}", t.model)),
-        }
+        })
     };
     let won = outer
-        .run(&openai(), async |group| {
-            if group.provider == "openai" {
-                // The inner chain stands for the whole OpenAI group.
-                inner
-                    .run(&group, async |t| call(t).await)
-                    .await
-                    .map(steadfast_retry::Winner::into_value)
-                    .map_err(FallbackRunError::flatten)
-            } else {
-                call(group).await
+        .run(&openai(), |group| {
+            let inner = &inner;
+            async move {
+                if group.provider == "openai" {
+                    // The inner chain stands for the whole OpenAI group.
+                    inner
+                        .run(&group, call)
+                        .await
+                        .map(steadfast_retry::Winner::into_value)
+                        .map_err(FallbackRunError::flatten)
+                } else {
+                    call(group).await
+                }
             }
         })
         .await
@@ -383,13 +391,42 @@ async fn predicates_on_the_chain_combine() {
     let catch = Predicate::new(rate_limited).or(|e: &TestError| e.kind == Kind::Validation);
     let chain = Fallback::new(catch.clone()).backup(anthropic("c"), catch);
     let out = chain
-        .run(&openai(), async |t| {
-            Err::<(), _>(if t.provider == "openai" {
-                TestError::validation("bad json")
-            } else {
-                TestError::fatal("boom")
+        .run(&openai(), |t| {
+            std::future::ready({
+                Err::<(), _>(if t.provider == "openai" {
+                    TestError::validation("bad json")
+                } else {
+                    TestError::fatal("boom")
+                })
             })
         })
         .await;
     assert!(out.unwrap_err().is_uncaught());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_chain_with_retries_runs_on_a_spawned_task() {
+    let policy = Retry::<TestError>::new().wait(wait::none());
+    let chain = chain();
+    let handle = tokio::spawn(async move {
+        chain
+            .run(&openai(), |t| {
+                let policy = &policy;
+                async move {
+                    policy
+                        .run(|a| {
+                            std::future::ready(if a.number() < 2 {
+                                Err(TestError::transient("flaky"))
+                            } else {
+                                Ok(t.model)
+                            })
+                        })
+                        .await
+                        .map_err(RunError::into_last)
+                }
+            })
+            .await
+            .map(steadfast_retry::Winner::into_value)
+    });
+    assert_eq!(handle.await.unwrap().unwrap(), "gpt-4o-mini");
 }

@@ -19,15 +19,17 @@ async fn attempt_k_sees_collected_errors_of_earlier_attempts_oldest_first() {
     let seen = Log::default();
     let log = seen.clone();
     let out: Result<(), _> = policy()
-        .run(async |a| {
-            let errors: Vec<_> = a.errors().iter().map(|e| e.msg.as_str()).collect();
-            log.push(format!("{}: [{}]", a.number(), errors.join(", ")));
-            Err(match a.number() {
-                1 => TestError::validation("author must be uppercase"),
-                2 => TestError::transient("rate limited"),
-                3 => TestError::validation("title missing"),
-                4 => TestError::transient("overloaded"),
-                _ => TestError::validation("still wrong"),
+        .run(|a| {
+            std::future::ready({
+                let errors: Vec<_> = a.errors().iter().map(|e| e.msg.as_str()).collect();
+                log.push(format!("{}: [{}]", a.number(), errors.join(", ")));
+                Err(match a.number() {
+                    1 => TestError::validation("author must be uppercase"),
+                    2 => TestError::transient("rate limited"),
+                    3 => TestError::validation("title missing"),
+                    4 => TestError::transient("overloaded"),
+                    _ => TestError::validation("still wrong"),
+                })
             })
         })
         .await;
@@ -64,18 +66,20 @@ async fn the_model_corrects_itself_from_the_reinserted_error() {
     let prompts = Log::default();
     let log = prompts.clone();
     let out = policy()
-        .run(async |a| {
-            let preamble: String = a
-                .errors()
-                .iter()
-                .map(|e| format!("Previous Error: {}\n", e.msg))
-                .collect();
-            log.push(format!("{preamble}Extract the book"));
-            if a.errors().is_empty() {
-                Err(TestError::validation("author must be uppercase"))
-            } else {
-                Ok("PATRICK ROTHFUSS")
-            }
+        .run(|a| {
+            std::future::ready({
+                let preamble: String = a
+                    .errors()
+                    .iter()
+                    .map(|e| format!("Previous Error: {}\n", e.msg))
+                    .collect();
+                log.push(format!("{preamble}Extract the book"));
+                if a.errors().is_empty() {
+                    Err(TestError::validation("author must be uppercase"))
+                } else {
+                    Ok("PATRICK ROTHFUSS")
+                }
+            })
         })
         .await;
     assert_eq!(out.unwrap(), "PATRICK ROTHFUSS");
@@ -94,9 +98,11 @@ async fn nothing_is_collected_without_a_collect_predicate() {
     let log = counts.clone();
     let _: Result<(), _> = Retry::new()
         .wait(wait::none())
-        .run(async |a| {
-            log.push(a.errors().len().to_string());
-            Err(TestError::validation("v"))
+        .run(|a| {
+            std::future::ready({
+                log.push(a.errors().len().to_string());
+                Err(TestError::validation("v"))
+            })
         })
         .await;
     assert_eq!(counts.take(), ["0", "0", "0"]);
@@ -110,9 +116,11 @@ async fn run_checked_turns_bad_results_into_errors_that_flow_through_the_policy(
     let out = policy()
         .after(move |i, e| after.push(format!("after {} {}", i.number(), e.msg)))
         .run_checked(
-            async |a| {
-                seen.push(format!("attempt {} sees {}", a.number(), a.errors().len()));
-                Ok::<_, TestError>(a.number() * 10)
+            |a| {
+                std::future::ready({
+                    seen.push(format!("attempt {} sees {}", a.number(), a.errors().len()));
+                    Ok::<_, TestError>(a.number() * 10)
+                })
             },
             |v: &u32| {
                 if *v >= 30 {
@@ -141,7 +149,7 @@ async fn run_checked_exhausts_with_the_check_errors() {
     let out = Retry::<TestError>::new()
         .wait(wait::none())
         .run_checked(
-            async |_| Ok(0),
+            |_| std::future::ready(Ok(0)),
             |_: &i32| Err(TestError::validation("never good")),
         )
         .await;

@@ -23,10 +23,12 @@ fn fixed4() -> Retry<TestError> {
 async fn a_hint_longer_than_the_computed_wait_raises_it() {
     let start = Instant::now();
     let out: Result<(), _> = fixed4()
-        .run(async |a| {
-            Err(match a.number() {
-                1 => TestError::transient("429").retry_after(secs(7)),
-                _ => TestError::transient("503").retry_after(secs(1)),
+        .run(|a| {
+            std::future::ready({
+                Err(match a.number() {
+                    1 => TestError::transient("429").retry_after(secs(7)),
+                    _ => TestError::transient("503").retry_after(secs(1)),
+                })
             })
         })
         .await;
@@ -53,7 +55,7 @@ async fn should_retry_false_is_not_retried() {
     let start = Instant::now();
     let out: Result<(), _> = fixed4()
         .after(move |i, _| after.push(format!("after {}", i.number())))
-        .run(async |_| Err(TestError::transient("no").should_retry(false)))
+        .run(|_| std::future::ready(Err(TestError::transient("no").should_retry(false))))
         .await;
     let err = out.unwrap_err();
     assert!(matches!(&err, RunError::Rejected(e) if e.msg == "no"));
@@ -65,7 +67,7 @@ async fn should_retry_false_is_not_retried() {
 async fn should_retry_true_does_not_override_the_predicate() {
     let out: Result<(), _> = fixed4()
         .retry_if(|_: &TestError| false)
-        .run(async |_| Err(TestError::fatal("x").should_retry(true)))
+        .run(|_| std::future::ready(Err(TestError::fatal("x").should_retry(true))))
         .await;
     assert!(out.unwrap_err().is_rejected());
 }
@@ -74,7 +76,7 @@ async fn should_retry_true_does_not_override_the_predicate() {
 async fn a_hint_above_the_cap_stops_at_once() {
     let start = Instant::now();
     let out: Result<(), _> = fixed4()
-        .run(async |_| Err(TestError::transient("quota").retry_after(secs(120))))
+        .run(|_| std::future::ready(Err(TestError::transient("quota").retry_after(secs(120)))))
         .await;
     let history = out.unwrap_err().exhausted().cloned().unwrap();
     assert_eq!(history.len(), 1);
@@ -93,12 +95,14 @@ async fn the_hint_cap_is_configurable() {
     let start = Instant::now();
     let out = fixed4()
         .hint_cap(secs(300))
-        .run(async |a| {
-            if a.number() == 1 {
-                Err(TestError::transient("quota").retry_after(secs(120)))
-            } else {
-                Ok(())
-            }
+        .run(|a| {
+            std::future::ready({
+                if a.number() == 1 {
+                    Err(TestError::transient("quota").retry_after(secs(120)))
+                } else {
+                    Ok(())
+                }
+            })
         })
         .await;
     assert!(out.is_ok());
@@ -106,7 +110,7 @@ async fn the_hint_cap_is_configurable() {
 
     let out: Result<(), _> = fixed4()
         .hint_cap(secs(5))
-        .run(async |_| Err(TestError::transient("slow down").retry_after(secs(6))))
+        .run(|_| std::future::ready(Err(TestError::transient("slow down").retry_after(secs(6)))))
         .await;
     let reason = out.unwrap_err().exhausted().map(|h| h.reason());
     assert!(matches!(reason, Some(StopReason::HintAboveCap { .. })));
@@ -116,7 +120,7 @@ async fn the_hint_cap_is_configurable() {
 async fn the_attempt_limit_wins_over_the_hint_cap_on_the_last_attempt() {
     let out: Result<(), _> = Retry::new()
         .stop(stop::after_attempt(1))
-        .run(async |_| Err(TestError::transient("x").retry_after(secs(500))))
+        .run(|_| std::future::ready(Err(TestError::transient("x").retry_after(secs(500)))))
         .await;
     let history = out.unwrap_err().exhausted().cloned().unwrap();
     assert_eq!(history.reason(), StopReason::AttemptLimit);
@@ -127,7 +131,7 @@ async fn before_delay_counts_the_hinted_wait() {
     let out: Result<(), _> = Retry::new()
         .stop(stop::before_delay(secs(10)))
         .wait(wait::fixed(secs(1)))
-        .run(async |_| Err(TestError::transient("x").retry_after(secs(6))))
+        .run(|_| std::future::ready(Err(TestError::transient("x").retry_after(secs(6)))))
         .await;
     // Failure at 0 (+6 = 6 < 10), at 6 (+6 = 12 >= 10): stop.
     let history = out.unwrap_err().exhausted().cloned().unwrap();
@@ -143,20 +147,26 @@ async fn a_budget_bounds_retries_across_runs() {
         .wait(wait::fixed(secs(1)))
         .budget(budget.clone());
     let start = Instant::now();
-    let first: Result<(), _> = policy.run(async |_| Err(TestError::transient("a"))).await;
+    let first: Result<(), _> = policy
+        .run(|_| std::future::ready(Err(TestError::transient("a"))))
+        .await;
     let history = first.unwrap_err().exhausted().cloned().unwrap();
     assert_eq!(history.len(), 4, "first attempt free, then 3 retries");
     assert_eq!(history.reason(), StopReason::BudgetExhausted);
     assert_eq!(start.elapsed(), secs(3), "no wait before the refused retry");
     assert_eq!(budget.remaining(), 0);
 
-    let second: Result<(), _> = policy.run(async |_| Err(TestError::transient("b"))).await;
+    let second: Result<(), _> = policy
+        .run(|_| std::future::ready(Err(TestError::transient("b"))))
+        .await;
     let history = second.unwrap_err().exhausted().cloned().unwrap();
     assert_eq!(
         (history.len(), history.reason()),
         (1, StopReason::BudgetExhausted)
     );
-    let ok = policy.run(async |_| Ok::<_, TestError>(5)).await;
+    let ok = policy
+        .run(|_| std::future::ready(Ok::<_, TestError>(5)))
+        .await;
     assert_eq!(ok.unwrap(), 5, "a first attempt is always made");
 }
 
@@ -165,12 +175,14 @@ async fn stop_never_runs_until_success() {
     let out = Retry::new()
         .stop(stop::never())
         .wait(wait::fixed(secs(1)))
-        .run(async |a| {
-            if a.number() < 50 {
-                Err(TestError::transient("x"))
-            } else {
-                Ok(a.number())
-            }
+        .run(|a| {
+            std::future::ready({
+                if a.number() < 50 {
+                    Err(TestError::transient("x"))
+                } else {
+                    Ok(a.number())
+                }
+            })
         })
         .await;
     assert_eq!(out.unwrap(), 50);
@@ -236,7 +248,9 @@ async fn a_custom_sleeper_provides_the_clock_and_the_sleep() {
                 .unwrap(),
         )
         .sleeper(Shared(clock.clone()));
-    let out: Result<(), _> = policy.run(async |_| Err(TestError::transient("x"))).await;
+    let out: Result<(), _> = policy
+        .run(|_| std::future::ready(Err(TestError::transient("x"))))
+        .await;
     let history = out.unwrap_err().exhausted().cloned().unwrap();
     // Waits 10, 20, 40, 40 → failures at 0, 10, 30, 70, 110 (>= 100 stops).
     assert_eq!(

@@ -29,13 +29,15 @@ async fn succeeds_as_soon_as_an_attempt_succeeds() {
     let start = Instant::now();
     let calls = AtomicU32::new(0);
     let out = reference()
-        .run(async |attempt| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            if attempt.number() < 2 {
-                Err(TestError::transient("busy"))
-            } else {
-                Ok(attempt.number())
-            }
+        .run(|attempt| {
+            std::future::ready({
+                calls.fetch_add(1, Ordering::SeqCst);
+                if attempt.number() < 2 {
+                    Err(TestError::transient("busy"))
+                } else {
+                    Ok(attempt.number())
+                }
+            })
         })
         .await;
     assert_eq!(out.unwrap(), 2);
@@ -46,7 +48,9 @@ async fn succeeds_as_soon_as_an_attempt_succeeds() {
 #[tokio::test(start_paused = true)]
 async fn first_attempt_success_does_not_wait() {
     let start = Instant::now();
-    let out = reference().run(async |_| Ok::<_, TestError>("ok")).await;
+    let out = reference()
+        .run(|_| std::future::ready(Ok::<_, TestError>("ok")))
+        .await;
     assert_eq!(out.unwrap(), "ok");
     assert_eq!(start.elapsed(), Duration::ZERO);
 }
@@ -55,9 +59,12 @@ async fn first_attempt_success_does_not_wait() {
 async fn exhaustion_keeps_every_attempt_with_exact_waits_and_none_after_the_last() {
     let start = Instant::now();
     let out: Result<(), _> = reference()
-        .run(async |attempt| {
-            tokio::time::sleep(secs(1)).await; // each attempt takes 1 s
-            Err(TestError::transient(format!("fail {}", attempt.number())))
+        .run(|attempt| {
+            let n = attempt.number();
+            async move {
+                tokio::time::sleep(secs(1)).await; // each attempt takes 1 s
+                Err(TestError::transient(format!("fail {n}")))
+            }
         })
         .await;
     // 3 attempts of 1 s, waits of 4 s and 4 s, nothing after the last.
@@ -117,7 +124,9 @@ async fn longer_runs_follow_the_exponential_sequence() {
     let log = sleeps.clone();
     let policy = policy.before_sleep(move |_, _, d| log.push(format!("{}", d.as_secs())));
     let start = Instant::now();
-    let out: Result<(), _> = policy.run(async |_| Err(TestError::transient("x"))).await;
+    let out: Result<(), _> = policy
+        .run(|_| std::future::ready(Err(TestError::transient("x"))))
+        .await;
     assert_eq!(out.unwrap_err().attempts(), 7);
     assert_eq!(sleeps.take(), ["4", "4", "4", "8", "10", "10"]);
     assert_eq!(start.elapsed(), secs(40));
@@ -130,7 +139,7 @@ async fn stop_after_delay_measures_from_the_first_attempt() {
         .wait(wait::fixed(secs(3)));
     let start = Instant::now();
     let out: Result<(), _> = policy
-        .run(async |_| {
+        .run(|_| async {
             tokio::time::sleep(secs(1)).await;
             Err(TestError::transient("slow"))
         })
@@ -149,7 +158,7 @@ async fn stop_before_delay_never_sleeps_past_the_deadline() {
         .wait(wait::fixed(secs(3)));
     let start = Instant::now();
     let out: Result<(), _> = policy
-        .run(async |_| {
+        .run(|_| async {
             tokio::time::sleep(secs(1)).await;
             Err(TestError::transient("slow"))
         })
@@ -166,7 +175,9 @@ async fn combined_stops_take_the_first_that_fires() {
     let policy = Retry::new()
         .stop(stop::after_attempt(10).or(stop::after_delay(secs(5))))
         .wait(wait::fixed(secs(2)));
-    let out: Result<(), _> = policy.run(async |_| Err(TestError::transient("x"))).await;
+    let out: Result<(), _> = policy
+        .run(|_| std::future::ready(Err(TestError::transient("x"))))
+        .await;
     // Failures at 0, 2, 4, 6: the fourth crosses 5 s.
     let history = out.unwrap_err().exhausted().cloned().unwrap();
     assert_eq!(
@@ -191,9 +202,11 @@ async fn hooks_run_in_tenacity_order() {
     let policy = hooked(reference(), &log);
     let op_log = log.clone();
     let out: Result<(), _> = policy
-        .run(async |a| {
-            op_log.push(format!("op {}", a.number()));
-            Err(TestError::transient(format!("e{}", a.number())))
+        .run(|a| {
+            std::future::ready({
+                op_log.push(format!("op {}", a.number()));
+                Err(TestError::transient(format!("e{}", a.number())))
+            })
         })
         .await;
     assert!(out.is_err());
@@ -224,11 +237,13 @@ async fn a_rejected_error_returns_at_once_unwrapped_without_hooks_or_wait() {
     );
     let start = Instant::now();
     let out: Result<(), _> = policy
-        .run(async |a| {
-            Err(if a.number() == 1 {
-                TestError::transient("flaky")
-            } else {
-                TestError::fatal("bad request")
+        .run(|a| {
+            std::future::ready({
+                Err(if a.number() == 1 {
+                    TestError::transient("flaky")
+                } else {
+                    TestError::fatal("bad request")
+                })
             })
         })
         .await;
@@ -254,7 +269,9 @@ async fn rejection_on_the_first_attempt_runs_no_after_hook() {
         &log,
     );
     let start = Instant::now();
-    let out: Result<(), _> = policy.run(async |_| Err(TestError::fatal("no"))).await;
+    let out: Result<(), _> = policy
+        .run(|_| std::future::ready(Err(TestError::fatal("no"))))
+        .await;
     assert_eq!(out.unwrap_err().attempts(), 1);
     assert_eq!(start.elapsed(), Duration::ZERO);
     assert_eq!(log.take(), ["before 1"]);
@@ -267,11 +284,13 @@ async fn predicates_combine() {
             .or(|e: &TestError| e.msg.contains("retry me")),
     );
     let out: Result<(), _> = policy
-        .run(async |a| {
-            Err(match a.number() {
-                1 => TestError::transient("t"),
-                2 => TestError::fatal("please retry me"),
-                _ => TestError::fatal("stop"),
+        .run(|a| {
+            std::future::ready({
+                Err(match a.number() {
+                    1 => TestError::transient("t"),
+                    2 => TestError::fatal("please retry me"),
+                    _ => TestError::fatal("stop"),
+                })
             })
         })
         .await;
@@ -291,9 +310,11 @@ async fn state_is_per_invocation() {
         let seen = Log::default();
         let log = seen.clone();
         let out: Result<(), _> = policy
-            .run(async |a| {
-                log.push(format!("{}:{}", a.number(), a.errors().len()));
-                Err(TestError::transient("x"))
+            .run(|a| {
+                std::future::ready({
+                    log.push(format!("{}:{}", a.number(), a.errors().len()));
+                    Err(TestError::transient("x"))
+                })
             })
             .await;
         let history = out.unwrap_err().exhausted().cloned().unwrap();
@@ -315,16 +336,21 @@ async fn clones_share_config_and_concurrent_runs_do_not_interfere() {
     let a = policy.clone();
     let b = policy.clone();
     let fa = tokio::spawn(async move {
-        a.run(async |at| {
-            if at.number() < 3 {
-                Err(TestError::transient("a"))
-            } else {
-                Ok(at.number())
-            }
+        a.run(|at| {
+            std::future::ready({
+                if at.number() < 3 {
+                    Err(TestError::transient("a"))
+                } else {
+                    Ok(at.number())
+                }
+            })
         })
         .await
     });
-    let fb = tokio::spawn(async move { b.run(async |at| Ok::<_, TestError>(at.number())).await });
+    let fb = tokio::spawn(async move {
+        b.run(|at| std::future::ready(Ok::<_, TestError>(at.number())))
+            .await
+    });
     assert_eq!(fa.await.unwrap().unwrap(), 3);
     assert_eq!(fb.await.unwrap().unwrap(), 1);
 }
@@ -332,12 +358,12 @@ async fn clones_share_config_and_concurrent_runs_do_not_interfere() {
 #[tokio::test(start_paused = true)]
 async fn run_reraise_returns_the_last_error_itself() {
     let out: Result<(), TestError> = reference()
-        .run_reraise(async |a| Err(TestError::transient(format!("e{}", a.number()))))
+        .run_reraise(|a| std::future::ready(Err(TestError::transient(format!("e{}", a.number())))))
         .await;
     assert_eq!(out.unwrap_err(), TestError::transient("e3"));
     let rejected: Result<(), TestError> = reference()
         .retry_if(|_: &TestError| false)
-        .run_reraise(async |_| Err(TestError::fatal("f")))
+        .run_reraise(|_| std::future::ready(Err(TestError::fatal("f"))))
         .await;
     assert_eq!(rejected.unwrap_err(), TestError::fatal("f"));
 }
@@ -379,7 +405,7 @@ async fn flatten_folds_into_an_error_that_can_hold_a_history() {
 
     let out: Result<(), AppError> = Retry::new()
         .wait(wait::none())
-        .run(async |_| Err(AppError::Op(TestError::transient("x"))))
+        .run(|_| std::future::ready(Err(AppError::Op(TestError::transient("x")))))
         .await
         .map_err(RunError::flatten);
     match out.unwrap_err() {

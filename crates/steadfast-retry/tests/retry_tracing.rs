@@ -63,11 +63,13 @@ async fn one_event_per_attempt_and_per_sleep() {
             .unwrap(),
     );
     let _: Result<(), _> = policy
-        .run(async |a| {
-            Err(if a.number() == 2 {
-                TestError::transient("x").retry_after(secs(6))
-            } else {
-                TestError::transient("x")
+        .run(|a| {
+            std::future::ready({
+                Err(if a.number() == 2 {
+                    TestError::transient("x").retry_after(secs(6))
+                } else {
+                    TestError::transient("x")
+                })
             })
         })
         .await;
