@@ -56,7 +56,8 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
                 )
             })
             .collect(),
-        body: body.clone(),
+        // A copy: the received Bytes may share (and pin) a large connection read buffer.
+        body: Bytes::copy_from_slice(&body),
         model: None,
         stream: false,
         status: 404,
