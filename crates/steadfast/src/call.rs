@@ -112,6 +112,10 @@ impl Call {
         &self.tools
     }
 
+    pub(crate) fn output_mode_setting(&self) -> OutputMode {
+        self.output_mode
+    }
+
     /// The same call with another model of the same provider.
     #[must_use]
     pub fn with_model(mut self, model: impl Into<String>) -> Self {
@@ -319,10 +323,10 @@ impl Call {
     /// # Errors
     /// Any [`Error`]: the provider's classified HTTP error, a transport failure, a decode error, or
     /// a configuration error (missing key, empty prompt).
-    pub fn send(
+    pub fn send<P: Into<Prompt>>(
         &self,
-        prompt: impl Into<Prompt>,
-    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static {
+        prompt: P,
+    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<P> {
         let request = self.request(prompt);
         let provider = Arc::clone(&self.provider);
         async move {
@@ -414,7 +418,7 @@ impl Call {
     }
 }
 
-type ValidatorFn<T> = dyn Fn(&T) -> Result<(), String> + Send + Sync;
+pub(crate) type ValidatorFn<T> = dyn Fn(&T) -> Result<(), String> + Send + Sync;
 type Validator<T> = Box<ValidatorFn<T>>;
 
 /// A pending structured-output call: await it for `T`, or use [`Extract::with_response`].
@@ -510,21 +514,24 @@ pub(crate) fn parse_output<T: DeserializeOwned>(
             refusal,
         ));
     }
-    let raw = match response.tool_calls().iter().find(|c| c.name == format_name) {
+    let tool_call = response.tool_calls().iter().find(|c| c.name == format_name);
+    let raw = match tool_call {
         Some(call) => call.arguments.as_str(),
         None => strip_fence(response.text()),
     };
+    // A failure names the output tool call when the output came as one, so conversational
+    // reinsertion can answer that call.
+    let fail = |msg: String| match tool_call {
+        Some(call) => Error::tool_validation(call, msg),
+        None => Error::validation(msg, raw),
+    };
     if raw.trim().is_empty() {
-        return Err(Error::validation(
-            "the model returned no structured output",
-            raw,
-        ));
+        return Err(fail("the model returned no structured output".into()));
     }
-    let value: T = serde_json::from_str(raw).map_err(|e| {
-        Error::validation(format!("the output does not match the schema: {e}"), raw)
-    })?;
+    let value: T = serde_json::from_str(raw)
+        .map_err(|e| fail(format!("the output does not match the schema: {e}")))?;
     if let Some(v) = validator {
-        v(&value).map_err(|msg| Error::validation(msg, raw))?;
+        v(&value).map_err(fail)?;
     }
     Ok(value)
 }

@@ -32,6 +32,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::message::ToolCall;
+use crate::response::AttemptSummary;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -240,7 +241,17 @@ struct Inner {
     body: Option<String>,
     partial: Option<PartialOutput>,
     validation: Option<ValidationFailure>,
+    history: Option<Box<History>>,
     source: Option<BoxError>,
+}
+
+/// What a resilient call went through before failing: every HTTP attempt, why the retries
+/// stopped, and the errors fallback caught on the way.
+#[derive(Debug, Default)]
+struct History {
+    attempts: Vec<AttemptSummary>,
+    stopped: Option<String>,
+    caught: Vec<Error>,
 }
 
 impl Error {
@@ -260,6 +271,7 @@ impl Error {
                 body: None,
                 partial: None,
                 validation: None,
+                history: None,
                 source: None,
             }),
         }
@@ -369,6 +381,23 @@ impl Error {
         self.inner.validation.as_ref()
     }
 
+    /// Every HTTP attempt a resilient call made before this error, oldest first (empty for an
+    /// error of a single plain call).
+    pub fn attempts(&self) -> &[AttemptSummary] {
+        self.inner.history.as_ref().map_or(&[], |h| &h.attempts)
+    }
+
+    /// Why a retry policy stopped (`"stop condition"`, `"hint above cap"`, …), when this error ended
+    /// retries that ran out.
+    pub fn retry_stopped(&self) -> Option<&str> {
+        self.inner.history.as_ref().and_then(|h| h.stopped.as_deref())
+    }
+
+    /// The errors a fallback chain caught before this one, in order (primary first).
+    pub fn caught(&self) -> &[Error] {
+        self.inner.history.as_ref().map_or(&[], |h| &h.caught)
+    }
+
     /// True for [`ErrorKind::RateLimited`].
     pub fn is_rate_limited(&self) -> bool {
         self.kind() == ErrorKind::RateLimited
@@ -441,6 +470,21 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_attempts(mut self, attempts: Vec<AttemptSummary>) -> Self {
+        self.inner.history.get_or_insert_with(Default::default).attempts = attempts;
+        self
+    }
+
+    pub(crate) fn with_retry_stopped(mut self, reason: String) -> Self {
+        self.inner.history.get_or_insert_with(Default::default).stopped = Some(reason);
+        self
+    }
+
+    pub(crate) fn with_caught(mut self, caught: Vec<Error>) -> Self {
+        self.inner.history.get_or_insert_with(Default::default).caught = caught;
+        self
+    }
+
     /// Fills provider and model when the error does not name them yet.
     pub(crate) fn in_context(mut self, provider: &str, model: &str) -> Self {
         if self.inner.provider.is_none() {
@@ -499,6 +543,15 @@ impl fmt::Debug for Error {
             d.field("partial_text_len", &p.text.len())
                 .field("partial_tool_calls", &p.tool_calls.len());
         }
+        if let Some(h) = &i.history {
+            d.field("attempts", &h.attempts.len());
+            if let Some(s) = &h.stopped {
+                d.field("retry_stopped", s);
+            }
+            if !h.caught.is_empty() {
+                d.field("caught", &h.caught);
+            }
+        }
         if let Some(s) = &i.source {
             d.field("source", s);
         }
@@ -509,6 +562,14 @@ impl fmt::Debug for Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
+        if let Some(h) = &i.history {
+            if h.stopped.is_some() && h.attempts.len() > 1 {
+                write!(f, "gave up after {} attempts: ", h.attempts.len())?;
+            }
+            if !h.caught.is_empty() {
+                write!(f, "every fallback target failed ({} errors caught before this one): ", h.caught.len())?;
+            }
+        }
         f.write_str(i.kind.describe())?;
         match (&i.provider, i.status) {
             (Some(p), Some(s)) => write!(f, " ({p}, HTTP {s})")?,

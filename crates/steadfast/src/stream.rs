@@ -28,16 +28,28 @@ use std::task::{Context, Poll, ready};
 
 use tokio::time::Instant;
 
+use std::collections::VecDeque;
+
+use steadfast_retry::{Retry, RunError};
+
+use crate::call::Call;
 use crate::error::{Error, ErrorKind, PartialOutput};
+use crate::prompt::Prompt;
 use crate::message::ToolCall;
 use crate::provider::{BoxFuture, ChatRequest, EventStream, Provider, StreamEvent};
 use crate::response::{AttemptSummary, FinishReason, Response, Usage};
 use crate::tool::{Tool, validate_calls};
 
+type Committed = Result<(Stream, Vec<AttemptSummary>), Error>;
+
 enum State {
     Idle(Box<(Arc<dyn Provider>, ChatRequest)>),
     Connecting(BoxFuture<Result<EventStream, Error>>),
     Streaming(EventStream),
+    /// A retry policy is at work until some attempt reaches its commit point.
+    Retrying(BoxFuture<Committed>),
+    /// The committed attempt, which this stream now forwards.
+    Delegate(Box<Stream>),
     Done,
 }
 
@@ -74,6 +86,10 @@ pub struct Stream {
     model: String,
     started: Option<Instant>,
     status: Option<u16>,
+    /// Events already received (while looking for the commit point) and not yet yielded.
+    replay: VecDeque<Result<StreamEvent, Error>>,
+    /// The failed attempts that came before this one.
+    prior: Vec<AttemptSummary>,
 }
 
 impl fmt::Debug for Stream {
@@ -98,21 +114,42 @@ impl Stream {
             committed: false,
             started: None,
             status: None,
+            replay: VecDeque::new(),
+            prior: Vec::new(),
+        }
+    }
+
+    /// A stream that retries under `policy` until an attempt reaches its commit point.
+    pub(crate) fn retrying(call: Call, policy: Retry<Error>, prompt: Prompt) -> Self {
+        let request = call.request(prompt.clone());
+        let mut s = Stream::new(Arc::clone(call.provider()), request);
+        s.state = State::Retrying(Box::pin(commit_with_retry(call, policy, prompt)));
+        s
+    }
+
+    /// The stream that holds the data: the committed attempt when retrying.
+    fn active(&self) -> &Stream {
+        match &self.state {
+            State::Delegate(inner) => inner,
+            _ => self,
         }
     }
 
     /// Whether content has reached the caller (the commit point has passed).
     pub fn is_committed(&self) -> bool {
-        self.committed
+        self.active().committed
     }
 
     /// The text received so far.
     pub fn text(&self) -> &str {
-        &self.acc.text
+        &self.active().acc.text
     }
 
     /// What has been received so far: the text and the complete tool calls.
     pub fn partial(&self) -> PartialOutput {
+        if let State::Delegate(inner) = &self.state {
+            return inner.partial();
+        }
         PartialOutput {
             text: self.acc.text.clone(),
             tool_calls: self.acc.calls.clone(),
@@ -132,6 +169,13 @@ impl Stream {
     }
 
     fn finish_response(&mut self) -> Result<Response, Error> {
+        if let State::Delegate(inner) = &mut self.state {
+            let mut r = inner.finish_response()?;
+            let mut attempts = std::mem::take(&mut self.prior);
+            attempts.append(&mut r.attempts);
+            r.attempts = attempts;
+            return Ok(r);
+        }
         let acc = std::mem::take(&mut self.acc);
         let Some((reason, raw)) = acc.finish else {
             return Err(
@@ -266,8 +310,22 @@ impl futures_core::Stream for Stream {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
+            if let Some(item) = this.replay.pop_front() {
+                return Poll::Ready(Some(item));
+            }
             match &mut this.state {
                 State::Done => return Poll::Ready(None),
+                State::Retrying(fut) => match ready!(fut.as_mut().poll(cx)) {
+                    Ok((inner, prior)) => {
+                        this.prior = prior;
+                        this.state = State::Delegate(Box::new(inner));
+                    }
+                    Err(e) => {
+                        this.state = State::Done;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                },
+                State::Delegate(inner) => return Pin::new(&mut **inner).poll_next(cx),
                 State::Idle(_) => {
                     let State::Idle(boxed) = std::mem::replace(&mut this.state, State::Done) else {
                         return Poll::Ready(None);
@@ -306,6 +364,75 @@ impl futures_core::Stream for Stream {
                         return Poll::Ready(None);
                     }
                 },
+            }
+        }
+    }
+}
+
+/// Opens streams under `policy` until one reaches its commit point (its first content event), and
+/// returns it with the events received so far queued for replay. Failures before the commit point
+/// are attempt failures; the committed stream is never replayed.
+async fn commit_with_retry(call: Call, policy: Retry<Error>, prompt: Prompt) -> Committed {
+    use futures_util::StreamExt;
+    let mut state = policy.start();
+    let mut summaries: Vec<AttemptSummary> = Vec::new();
+    loop {
+        state.begin();
+        let started = Instant::now();
+        let mut s = call.stream(prompt.clone());
+        let mut seen = VecDeque::new();
+        let failure = loop {
+            match s.next().await {
+                Some(Ok(ev)) => {
+                    let content = ev.is_content();
+                    seen.push_back(Ok(ev));
+                    if content {
+                        break None;
+                    }
+                }
+                // A validation error on a complete tool call comes after the commit point.
+                Some(Err(e)) if s.committed => {
+                    seen.push_back(Err(e));
+                    break None;
+                }
+                Some(Err(e)) => break Some(e),
+                None => break None,
+            }
+        };
+        let Some(e) = failure else {
+            s.replay = seen;
+            return Ok((s, summaries));
+        };
+        let mut summary = AttemptSummary::new(
+            call.provider_name(),
+            call.model(),
+            Some(e.kind()),
+            e.status(),
+            started.elapsed(),
+        );
+        let hint = e.retry_after();
+        match state.fail(e) {
+            Ok(wait) => {
+                summary.wait = Some(wait);
+                summary.wait_reason = Some(if hint == Some(wait) && !wait.is_zero() {
+                    "server-hint"
+                } else {
+                    "computed"
+                });
+                summaries.push(summary);
+                state.sleep(wait).await;
+            }
+            Err(RunError::Rejected(e)) => {
+                summaries.push(summary);
+                return Err(e.with_attempts(summaries));
+            }
+            Err(RunError::Exhausted(history)) => {
+                summaries.push(summary);
+                let reason = history.reason().to_string();
+                return Err(history
+                    .into_last()
+                    .with_attempts(summaries)
+                    .with_retry_stopped(reason));
             }
         }
     }

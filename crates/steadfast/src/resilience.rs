@@ -1,0 +1,107 @@
+//! Retry predicates and defaults for LLM calls, on top of [`steadfast_retry`].
+//!
+//! ```
+//! use std::time::Duration;
+//! use steadfast::resilience::{self, RetryExt};
+//! use steadfast::retry::{Retry, stop, wait};
+//! use steadfast::{Error, ErrorKind};
+//!
+//! // The reference policy: 3 attempts, exponential 1/4/10, retrying any error.
+//! let reference: Retry<Error> = Retry::new()
+//!     .stop(stop::after_attempt(3))
+//!     .wait(wait::exponential().multiplier(1.0).min(Duration::from_secs(4)).max(Duration::from_secs(10)).build()?);
+//!
+//! // Sensible defaults: transient errors only, jittered backoff, server hints honoured.
+//! let defaults = Retry::llm_default();
+//!
+//! // Error reinsertion: retry and collect validation errors.
+//! let reinsert = Retry::new()
+//!     .stop(stop::after_attempt(3))
+//!     .collect_errors(resilience::kinds([ErrorKind::Validation]));
+//! # let _ = (reference, defaults, reinsert);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::time::Duration;
+
+use steadfast_retry::{Predicate, Retry, stop, wait};
+
+use crate::error::{Error, ErrorKind};
+
+/// Matches errors of any of these kinds.
+pub fn kinds(kinds: impl IntoIterator<Item = ErrorKind>) -> Predicate<Error> {
+    let kinds: Vec<ErrorKind> = kinds.into_iter().collect();
+    Predicate::new(move |e: &Error| kinds.contains(&e.kind()))
+}
+
+/// Matches errors worth retrying: [`Error::is_retryable`] (transient kinds, or `x-should-retry:
+/// true`).
+pub fn retryable() -> Predicate<Error> {
+    Predicate::new(Error::is_retryable)
+}
+
+/// Matches [`ErrorKind::Validation`] errors — what error reinsertion collects.
+pub fn validation() -> Predicate<Error> {
+    kinds([ErrorKind::Validation])
+}
+
+/// The kinds retried and fallen back on by default: rate limits, overloads, server errors,
+/// timeouts, connection failures and interrupted streams.
+pub const TRANSIENT: [ErrorKind; 6] = [
+    ErrorKind::RateLimited,
+    ErrorKind::Overloaded,
+    ErrorKind::Server,
+    ErrorKind::Timeout,
+    ErrorKind::Connect,
+    ErrorKind::StreamInterrupted,
+];
+
+/// LLM-flavoured constructors for [`Retry<Error>`].
+pub trait RetryExt: Sized {
+    /// Sensible defaults for LLM calls.
+    ///
+    /// # Default
+    /// - at most 4 attempts;
+    /// - `exponential_jitter`: 1 s × 2ⁿ⁻¹ plus up to 1 s of jitter, at most 30 s;
+    /// - retries [`retryable`] errors only (rate limits, overloads, 5xx, timeouts, connection
+    ///   failures, interrupted streams; `x-should-retry` decides when present);
+    /// - waits at least what the server asks (`retry-after`, `retry-after-ms`, Gemini
+    ///   `RetryInfo`), and gives up at once when it asks for more than 60 s so a fallback can take
+    ///   over.
+    fn llm_default() -> Self;
+}
+
+impl RetryExt for Retry<Error> {
+    fn llm_default() -> Self {
+        let wait = wait::exponential_jitter()
+            .multiplier(1.0)
+            .max(Duration::from_secs(30))
+            .jitter(Duration::from_secs(1))
+            .build()
+            .unwrap_or_else(|_| wait::fixed(Duration::from_secs(2)));
+        Retry::new()
+            .stop(stop::after_attempt(4))
+            .wait(wait)
+            .retry_if(retryable())
+            .hint_cap(Duration::from_secs(60))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predicates() {
+        let rl = Error::new(ErrorKind::RateLimited, "x");
+        let bad = Error::new(ErrorKind::InvalidRequest, "x");
+        assert!(kinds([ErrorKind::RateLimited]).test(&rl));
+        assert!(!kinds([ErrorKind::RateLimited]).test(&bad));
+        assert!(retryable().test(&rl));
+        assert!(!retryable().test(&bad));
+        assert!(validation().test(&Error::validation("m", "raw")));
+        for k in TRANSIENT {
+            assert!(k.is_transient());
+        }
+    }
+}

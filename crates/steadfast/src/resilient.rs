@@ -1,0 +1,422 @@
+//! [`Resilient`]: a [`Call`] with a retry policy, for users who prefer no closures.
+//!
+//! `call.retry(policy)` gives a call whose [`send`](Resilient::send),
+//! [`extract`](Resilient::extract) and [`stream`](Resilient::stream) apply the policy:
+//!
+//! - `send` and `extract` retry failed attempts, each a new HTTP request; for `extract` a
+//!   [`Validation`](crate::ErrorKind::Validation) failure is an attempt failure too, so a policy
+//!   that retries (and [collects](steadfast_retry::Retry::collect_errors)) it gives the model
+//!   another chance — with the errors shown to it by [`send_with`](Resilient::send_with) /
+//!   [`extract_with`](Resilient::extract_with) (a prompt built from the collected errors) or by
+//!   the [conversational](Resilient::conversational) mode;
+//! - `stream` retries transparently **before the commit point** (the first content event) and
+//!   surfaces [`StreamInterrupted`](crate::ErrorKind::StreamInterrupted) with the partial output
+//!   after it — a POST is never replayed behind the caller's back.
+//!
+//! The response lists every HTTP attempt in [`Response::attempts`] (outcome, status, duration,
+//! wait and its reason). When the policy gives up, the last error is returned with the same list
+//! in [`Error::attempts`], why it stopped in [`Error::retry_stopped`], and a `Display` that names the
+//! attempt count; an error the policy does not retry is returned at once.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use steadfast_retry::{Retry, RunError};
+use tokio::time::Instant;
+
+use crate::call::{Call, ValidatorFn, parse_output};
+use crate::error::Error;
+use crate::message::{Message, Part, Role, ToolCall};
+use crate::output::OutputFormat;
+use crate::prompt::Prompt;
+use crate::provider::BoxFuture;
+use crate::response::{AttemptSummary, Response};
+use crate::stream::Stream;
+use crate::tool::schema_of;
+
+/// Builds the prompt of an attempt from the errors collected so far (oldest first).
+pub type PromptFn = Arc<dyn Fn(&[Error]) -> Result<Prompt, Error> + Send + Sync>;
+
+#[derive(Clone)]
+enum PromptSource {
+    Fixed(Prompt),
+    Built(PromptFn),
+}
+
+impl fmt::Debug for PromptSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PromptSource::Fixed(p) => f.debug_tuple("Fixed").field(&p.messages().len()).finish(),
+            PromptSource::Built(_) => f.write_str("Built(..)"),
+        }
+    }
+}
+
+/// A call with a retry policy. See the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct Resilient {
+    call: Call,
+    policy: Retry<Error>,
+    conversational: bool,
+}
+
+impl Call {
+    /// This call, retried with `policy`. See [`Resilient`].
+    pub fn retry(&self, policy: Retry<Error>) -> Resilient {
+        Resilient {
+            call: self.clone(),
+            policy,
+            conversational: false,
+        }
+    }
+}
+
+impl Resilient {
+    /// The call.
+    pub fn call(&self) -> &Call {
+        &self.call
+    }
+
+    /// The retry policy.
+    pub fn policy(&self) -> &Retry<Error> {
+        &self.policy
+    }
+
+    /// Conversational error reinsertion: after an attempt fails validation, the next attempt sends
+    /// the conversation plus the model's invalid output and the validation message, in the
+    /// provider's native shape (for a tool call: the assistant's call and a tool result marked as an
+    /// error; for text: the assistant's answer and a user message). The policy must collect the
+    /// validation errors (`collect_errors(resilience::validation())`).
+    #[must_use]
+    pub fn conversational(mut self, on: bool) -> Self {
+        self.conversational = on;
+        self
+    }
+
+    fn source(&self, prompt: PromptSource) -> PromptSource {
+        if !self.conversational {
+            return prompt;
+        }
+        let f: PromptFn = Arc::new(move |errors: &[Error]| {
+            let mut p = match &prompt {
+                PromptSource::Fixed(p) => p.clone(),
+                PromptSource::Built(f) => f(&[])?,
+            };
+            for m in conversational_messages(errors) {
+                p.push(m);
+            }
+            Ok(p)
+        });
+        PromptSource::Built(f)
+    }
+
+    /// Sends `prompt`, retrying per the policy.
+    ///
+    /// # Errors
+    /// The last error, with every attempt in [`Error::attempts`], when the policy gives up or does
+    /// not retry it.
+    pub fn send<P: Into<Prompt>>(
+        &self,
+        prompt: P,
+    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<P> {
+        self.send_source(PromptSource::Fixed(prompt.into()))
+    }
+
+    /// Sends a prompt built for each attempt from the errors collected so far (error reinsertion).
+    ///
+    /// # Errors
+    /// As [`send`](Resilient::send); an error from `prompt` ends the call at once.
+    pub fn send_with<P>(
+        &self,
+        prompt: P,
+    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<P>
+    where
+        P: Fn(&[Error]) -> Result<Prompt, Error> + Send + Sync + 'static,
+    {
+        self.send_source(PromptSource::Built(Arc::new(prompt)))
+    }
+
+    fn send_source(
+        &self,
+        prompt: PromptSource,
+    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<> {
+        let call = self.call.clone();
+        let prompt = self.source(prompt);
+        let policy = self.policy.clone();
+        async move {
+            drive(&policy, &call, &prompt, |call, prompt| {
+                let fut = call.send(prompt);
+                async move { fut.await.map(|r| ((), r)) }
+            })
+            .await
+            .map(|((), r)| r)
+        }
+    }
+
+    /// Asks for structured output of type `T`, retrying per the policy; `.validate(..)` adds a check
+    /// whose failures are attempt failures.
+    pub fn extract<T>(&self, prompt: impl Into<Prompt>) -> ResilientExtract<T>
+    where
+        T: DeserializeOwned + schemars::JsonSchema + Send + 'static,
+    {
+        self.extract_source(PromptSource::Fixed(prompt.into()))
+    }
+
+    /// Like [`extract`](Resilient::extract) with a prompt built for each attempt from the errors
+    /// collected so far — for example a [`Template`](crate::Template) whose `{errors:list}` shows the
+    /// model its previous mistakes:
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), steadfast::Error> {
+    /// use steadfast::resilience::validation;
+    /// use steadfast::retry::{Retry, stop};
+    /// use steadfast::{Template, Vars, llm};
+    ///
+    /// #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    /// struct Book { title: String, author: String }
+    ///
+    /// let template = Template::new("USER:\n{errors:list}\nExtract the book from: {text}")?;
+    /// let policy = Retry::new().stop(stop::after_attempt(3)).collect_errors(validation());
+    /// let book: Book = llm::call("openai:gpt-4o-mini")?
+    ///     .retry(policy)
+    ///     .extract_with::<Book, _>(move |errors| {
+    ///         template.render(&Vars::new().with("text", "The Name of the Wind by Patrick Rothfuss").with_errors("errors", errors))
+    ///     })
+    ///     .validate(|b| if b.author == b.author.to_uppercase() { Ok(()) } else { Err("author must be uppercase") })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn extract_with<T, P>(&self, prompt: P) -> ResilientExtract<T>
+    where
+        T: DeserializeOwned + schemars::JsonSchema + Send + 'static,
+        P: Fn(&[Error]) -> Result<Prompt, Error> + Send + Sync + 'static,
+    {
+        self.extract_source(PromptSource::Built(Arc::new(prompt)))
+    }
+
+    fn extract_source<T>(&self, prompt: PromptSource) -> ResilientExtract<T>
+    where
+        T: DeserializeOwned + schemars::JsonSchema + Send + 'static,
+    {
+        let mut format = OutputFormat::new(&T::schema_name(), schema_of::<T>());
+        format.mode = self.call.output_mode_setting();
+        ResilientExtract {
+            call: self.call.clone(),
+            policy: self.policy.clone(),
+            prompt: self.source(prompt),
+            format,
+            validator: None,
+        }
+    }
+
+    /// Streams the answer, retrying transparently until the first content event arrives (see the
+    /// [module docs](self)). No request is sent until the stream is first polled.
+    pub fn stream(&self, prompt: impl Into<Prompt>) -> Stream {
+        Stream::retrying(self.call.clone(), self.policy.clone(), prompt.into())
+    }
+}
+
+fn prompt_for(source: &PromptSource, errors: &[Error]) -> Result<Prompt, Error> {
+    match source {
+        PromptSource::Fixed(p) => Ok(p.clone()),
+        PromptSource::Built(f) => f(errors),
+    }
+}
+
+/// The conversation turns that show the model why its earlier answers failed validation.
+pub(crate) fn conversational_messages(errors: &[Error]) -> Vec<Message> {
+    let mut out = Vec::new();
+    for (i, e) in errors.iter().enumerate() {
+        let Some(v) = e.validation_failure() else {
+            continue;
+        };
+        match &v.tool {
+            Some(tool) => {
+                let call = ToolCall::new(
+                    v.tool_call_id.clone().unwrap_or_else(|| format!("call_retry_{}", i + 1)),
+                    tool.clone(),
+                    v.raw.clone(),
+                );
+                out.push(Message::assistant_tool_calls(None, vec![call.clone()]));
+                out.push(Message::tool_result(
+                    &call,
+                    format!("Error: {}. Call the tool again with corrected arguments.", v.message),
+                    true,
+                ));
+            }
+            None => {
+                out.push(Message::new(Role::Assistant, vec![Part::text(v.raw.clone())]));
+                out.push(Message::user(format!(
+                    "Your previous answer failed validation: {}. Answer again, correcting it.",
+                    v.message
+                )));
+            }
+        }
+    }
+    out
+}
+
+/// Runs attempts under `policy` until one succeeds: builds each attempt's prompt from the collected
+/// errors, records every attempt, and attaches the history to the final error.
+async fn drive<T, F, Fut>(
+    policy: &Retry<Error>,
+    call: &Call,
+    prompt: &PromptSource,
+    mut exec: F,
+) -> Result<(T, Response), Error>
+where
+    F: FnMut(&Call, Prompt) -> Fut,
+    Fut: Future<Output = Result<(T, Response), Error>>,
+{
+    let mut state = policy.start();
+    let mut summaries: Vec<AttemptSummary> = Vec::new();
+    loop {
+        let built = {
+            let attempt = state.begin();
+            prompt_for(prompt, attempt.errors())
+        };
+        let prompt = match built {
+            Ok(p) => p,
+            Err(e) => return Err(e.with_attempts(summaries)),
+        };
+        let started = Instant::now();
+        match exec(call, prompt).await {
+            Ok((value, mut response)) => {
+                summaries.append(&mut response.attempts);
+                response.attempts = summaries;
+                return Ok((value, response));
+            }
+            Err(e) => {
+                let e = e.in_context(call.provider_name(), call.model());
+                let mut summary = AttemptSummary::new(
+                    call.provider_name(),
+                    call.model(),
+                    Some(e.kind()),
+                    e.status(),
+                    started.elapsed(),
+                );
+                let hint = e.retry_after();
+                match state.fail(e) {
+                    Ok(wait) => {
+                        summary.wait = Some(wait);
+                        summary.wait_reason = Some(if hint == Some(wait) && !wait.is_zero() {
+                            "server-hint"
+                        } else {
+                            "computed"
+                        });
+                        summaries.push(summary);
+                        state.sleep(wait).await;
+                    }
+                    Err(RunError::Rejected(e)) => {
+                        summaries.push(summary);
+                        return Err(e.with_attempts(summaries));
+                    }
+                    Err(RunError::Exhausted(history)) => {
+                        summaries.push(summary);
+                        let reason = history.reason().to_string();
+                        return Err(history.into_last().with_attempts(summaries).with_retry_stopped(reason));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A pending resilient structured-output call: await it for `T`, or use
+/// [`with_response`](ResilientExtract::with_response).
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct ResilientExtract<T> {
+    call: Call,
+    policy: Retry<Error>,
+    prompt: PromptSource,
+    format: OutputFormat,
+    validator: Option<Arc<ValidatorFn<T>>>,
+}
+
+impl<T> fmt::Debug for ResilientExtract<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResilientExtract")
+            .field("call", &self.call)
+            .field("prompt", &self.prompt)
+            .field("validated", &self.validator.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> ResilientExtract<T>
+where
+    T: DeserializeOwned + Send + 'static,
+{
+    /// Adds a validator; its `Err` message becomes a [`Validation`](ErrorKind::Validation) error
+    /// (an attempt failure, collected for reinsertion when the policy says so).
+    pub fn validate<F, E>(mut self, f: F) -> Self
+    where
+        F: Fn(&T) -> Result<(), E> + Send + Sync + 'static,
+        E: fmt::Display,
+    {
+        let previous = self.validator.take();
+        self.validator = Some(Arc::new(move |t: &T| {
+            if let Some(p) = &previous {
+                p(t)?;
+            }
+            f(t).map_err(|e| e.to_string())
+        }));
+        self
+    }
+
+    /// Runs the attempts and returns the value with the response it came from.
+    ///
+    /// # Errors
+    /// As [`Resilient::send`].
+    pub async fn with_response(self) -> Result<(T, Response), Error> {
+        let ResilientExtract { call, policy, prompt, format, validator } = self;
+        drive(&policy, &call, &prompt, |call, prompt| {
+            let mut request = call.request(prompt);
+            request.output = Some(format.clone());
+            let provider = Arc::clone(call.provider());
+            let validator = validator.clone();
+            let name = format.name.clone();
+            async move {
+                Prompt::new(request.messages.clone()).validate()?;
+                let response = provider.send(request).await?;
+                let value = parse_output::<T>(&response, &name, validator.as_deref())?;
+                Ok((value, response))
+            }
+        })
+        .await
+    }
+}
+
+impl<T> IntoFuture for ResilientExtract<T>
+where
+    T: DeserializeOwned + Send + 'static,
+{
+    type Output = Result<T, Error>;
+    type IntoFuture = BoxFuture<Result<T, Error>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { self.with_response().await.map(|(t, _)| t) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn conversational_turns_for_tool_and_text_failures() {
+        let tool = Error::tool_validation(&ToolCall::new("c1", "get_weather", r#"{"town":1}"#), "missing field `city`");
+        let text = Error::validation("author must be uppercase", r#"{"author":"x"}"#);
+        let other = Error::new(ErrorKind::RateLimited, "slow");
+        let msgs = conversational_messages(&[tool, other, text]);
+        assert_eq!(msgs.len(), 4, "the rate limit adds nothing");
+        assert_eq!(msgs[0].role, Role::Assistant);
+        assert!(matches!(&msgs[0].parts[0], Part::ToolCall(c) if c.id == "c1" && c.arguments == r#"{"town":1}"#));
+        assert!(matches!(&msgs[1].parts[0], Part::ToolResult(r) if r.is_error && r.call_id == "c1" && r.content.contains("missing field")));
+        assert_eq!(msgs[2].text(), r#"{"author":"x"}"#);
+        assert!(msgs[3].text().contains("author must be uppercase"));
+    }
+}
