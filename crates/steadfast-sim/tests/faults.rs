@@ -616,3 +616,25 @@ async fn protocol_validation_errors() {
         "{actions:?}"
     );
 }
+
+#[tokio::test]
+async fn non_streaming_reset_after_sends_the_head_then_aborts() {
+    let sim =
+        Simulator::start(Scenario::new().rule(Rule::new().action(Action::model().reset_after(1))))
+            .await
+            .unwrap();
+    let (url, headers, body) = chat(
+        &sim,
+        Provider::Anthropic,
+        "claude-3-5-sonnet-latest",
+        "hi",
+        false,
+    );
+    let mut rb = common::client().post(&url).body(body.to_string());
+    for (k, v) in &headers {
+        rb = rb.header(*k, *v);
+    }
+    let resp = rb.send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.bytes().await.is_err());
+}

@@ -91,6 +91,21 @@ async fn forced_tool_calls_get_schema_valid_arguments_everywhere() {
 }
 
 #[tokio::test]
+async fn gemini_accepts_snake_case_field_names_like_the_real_api() {
+    let sim = Simulator::start(Scenario::new()).await.unwrap();
+    let url = format!(
+        "{}/v1/models/gemini-2.0-flash:generateContent",
+        sim.base_url(Provider::Gemini)
+    );
+    let body = json!({"contents": [{"role": "user", "parts": [{"text": "store"}]}],
+        "tools": [{"function_declarations": [{"name": "save_book", "parameters_json_schema": book_schema()}]}],
+        "tool_config": {"function_calling_config": {"mode": "ANY", "allowed_function_names": ["save_book"]}},
+        "generation_config": {"max_output_tokens": 50}});
+    let v = post(&url, &[("x-goog-api-key", "k")], &body).await.json();
+    assert_book(&v["candidates"][0]["content"]["parts"][0]["functionCall"]["args"]);
+}
+
+#[tokio::test]
 async fn auto_tool_choice_calls_a_tool_the_user_names_and_answers_tool_results() {
     let sim = Simulator::start(Scenario::new()).await.unwrap();
     let url = format!("{}/chat/completions", sim.base_url(Provider::OpenAi));

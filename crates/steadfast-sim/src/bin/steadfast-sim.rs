@@ -18,8 +18,7 @@ struct Args {
     /// Scenario file (TOML or JSON).
     #[arg(long)]
     scenario: Option<PathBuf>,
-    /// Print only the `export` lines (for `eval "$(steadfast-sim --exports ...)"` style scripts
-    /// that read the first lines).
+    /// Print only the `export NAME=value` lines (handy for scripts that parse the address).
     #[arg(long)]
     quiet: bool,
     /// Worker threads (default: number of CPUs).
