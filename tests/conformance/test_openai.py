@@ -160,3 +160,20 @@ def test_azure_openai(sim):
     sim.scenario([{"action": {"type": "rate_limit", "retry_after": 1}}])
     with pytest.raises(openai.RateLimitError):
         c.chat.completions.create(model="my-deployment", messages=MSG)
+
+
+@pytest.mark.parametrize("prefix,status", [("/groq/openai/v1", 401), ("/xai/v1", 400), ("/litellm/v1", 401)])
+def test_openai_compatible_hosts(sim, prefix, status):
+    c = openai.OpenAI(base_url=sim.url + prefix, api_key="k", max_retries=0)
+    r = c.chat.completions.create(model="some-model", messages=MSG)
+    assert r.choices[0].message.content == "Echo: hello there world"
+    text = "".join(ch.choices[0].delta.content or "" for ch in c.chat.completions.create(
+        model="some-model", messages=MSG, stream=True) if ch.choices)
+    assert text == "Echo: hello there world"
+    sim.scenario([{"action": {"type": "rate_limit", "retry_after": 1}}])
+    with pytest.raises(openai.RateLimitError):
+        c.chat.completions.create(model="some-model", messages=MSG)
+    sim.scenario([{"action": {"type": "auth"}}])
+    with pytest.raises(openai.APIStatusError) as e:
+        c.chat.completions.create(model="some-model", messages=MSG)
+    assert e.value.status_code == status
