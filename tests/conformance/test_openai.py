@@ -151,9 +151,14 @@ def test_azure_openai(sim):
     c = openai.AzureOpenAI(azure_endpoint=sim.base("azure"), api_key="azure-key", api_version="2024-10-21", max_retries=0)
     r = c.chat.completions.create(model="my-deployment", messages=MSG)
     assert r.choices[0].message.content == "Echo: hello there world"
-    text = "".join(ch.choices[0].delta.content or "" for ch in c.chat.completions.create(
-        model="my-deployment", messages=MSG, stream=True) if ch.choices)
+    chunks = list(c.chat.completions.create(model="my-deployment", messages=MSG, stream=True))
+    # Azure's first chunk has no choices, only prompt filter results.
+    assert chunks[0].choices == [] and chunks[0].prompt_filter_results
+    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
     assert text == "Echo: hello there world"
+    with c.chat.completions.stream(model="my-deployment", messages=MSG) as s:
+        final = s.get_final_completion()
+    assert final.choices[0].message.content == "Echo: hello there world"
     j = sim.journal()
     assert j[0]["path"] == "/azure/openai/deployments/my-deployment/chat/completions"
     assert dict(j[0]["headers"])["api-key"] == "***"
