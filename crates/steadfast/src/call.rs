@@ -112,6 +112,18 @@ impl Call {
         &self.tools
     }
 
+    /// Whether `other` would send the same request to the same place: same provider, model, base
+    /// URL, parameters, tools and extra body fields.
+    pub fn same_request_target(&self, other: &Call) -> bool {
+        self.provider.name() == other.provider.name()
+            && self.model == other.model
+            && self.client.base_url == other.client.base_url
+            && self.params == other.params
+            && self.tools == other.tools
+            && self.tool_choice == other.tool_choice
+            && self.extra == other.extra
+    }
+
     pub(crate) fn output_mode_setting(&self) -> OutputMode {
         self.output_mode
     }

@@ -390,7 +390,10 @@ impl Error {
     /// Why a retry policy stopped (`"stop condition"`, `"hint above cap"`, …), when this error ended
     /// retries that ran out.
     pub fn retry_stopped(&self) -> Option<&str> {
-        self.inner.history.as_ref().and_then(|h| h.stopped.as_deref())
+        self.inner
+            .history
+            .as_ref()
+            .and_then(|h| h.stopped.as_deref())
     }
 
     /// The errors a fallback chain caught before this one, in order (primary first).
@@ -471,17 +474,26 @@ impl Error {
     }
 
     pub(crate) fn with_attempts(mut self, attempts: Vec<AttemptSummary>) -> Self {
-        self.inner.history.get_or_insert_with(Default::default).attempts = attempts;
+        self.inner
+            .history
+            .get_or_insert_with(Default::default)
+            .attempts = attempts;
         self
     }
 
     pub(crate) fn with_retry_stopped(mut self, reason: String) -> Self {
-        self.inner.history.get_or_insert_with(Default::default).stopped = Some(reason);
+        self.inner
+            .history
+            .get_or_insert_with(Default::default)
+            .stopped = Some(reason);
         self
     }
 
     pub(crate) fn with_caught(mut self, caught: Vec<Error>) -> Self {
-        self.inner.history.get_or_insert_with(Default::default).caught = caught;
+        self.inner
+            .history
+            .get_or_insert_with(Default::default)
+            .caught = caught;
         self
     }
 
@@ -563,11 +575,15 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
         if let Some(h) = &i.history {
-            if h.stopped.is_some() && h.attempts.len() > 1 {
+            if h.caught.is_empty() && h.stopped.is_some() && h.attempts.len() > 1 {
                 write!(f, "gave up after {} attempts: ", h.attempts.len())?;
             }
             if !h.caught.is_empty() {
-                write!(f, "every fallback target failed ({} errors caught before this one): ", h.caught.len())?;
+                f.write_str("every fallback target failed: ")?;
+                for (n, e) in h.caught.iter().enumerate() {
+                    write!(f, "[{}] {e}; ", n + 1)?;
+                }
+                write!(f, "[{}] ", h.caught.len() + 1)?;
             }
         }
         f.write_str(i.kind.describe())?;
@@ -600,6 +616,80 @@ impl steadfast_retry::RetryHint for Error {
 
     fn should_retry(&self) -> Option<bool> {
         self.inner.should_retry
+    }
+}
+
+impl From<steadfast_retry::RetryError<Error>> for Error {
+    /// The last error, with every attempt's outcome in [`Error::attempts`] and why the policy
+    /// stopped in [`Error::retry_stopped`].
+    fn from(r: steadfast_retry::RetryError<Error>) -> Self {
+        let reason = r.reason().to_string();
+        let attempts: Vec<AttemptSummary> = r
+            .attempts()
+            .map(|a| {
+                let e = a.error();
+                let mut s = AttemptSummary::new(
+                    e.provider().unwrap_or(""),
+                    e.model().unwrap_or(""),
+                    Some(e.kind()),
+                    e.status(),
+                    a.duration(),
+                );
+                s.wait = a.wait();
+                s.wait_reason = a.wait_reason().map(|w| match w {
+                    steadfast_retry::WaitReason::ServerHint => "server-hint",
+                    _ => "computed",
+                });
+                s
+            })
+            .collect();
+        let last = r.into_last();
+        let last = if last.attempts().is_empty() {
+            last.with_attempts(attempts)
+        } else {
+            last
+        };
+        last.with_retry_stopped(reason)
+    }
+}
+
+impl From<steadfast_retry::RunError<Error>> for Error {
+    /// A rejected error as is; an exhausted policy as by `From<RetryError<Error>>`.
+    fn from(r: steadfast_retry::RunError<Error>) -> Self {
+        match r {
+            steadfast_retry::RunError::Rejected(e) => e,
+            steadfast_retry::RunError::Exhausted(h) => Error::from(h),
+        }
+    }
+}
+
+impl From<steadfast_retry::FallbackError<Error>> for Error {
+    /// The last target's error, with the errors caught before it in [`Error::caught`] (primary
+    /// first). With no error at all (every target skipped by its circuit breaker), an
+    /// [`ErrorKind::Overloaded`] error saying so.
+    fn from(f: steadfast_retry::FallbackError<Error>) -> Self {
+        let mut errors = f.into_errors();
+        let attempts: Vec<AttemptSummary> = errors
+            .iter()
+            .flat_map(|e| e.attempts().iter().cloned())
+            .collect();
+        match errors.pop() {
+            Some(last) => last.with_caught(errors).with_attempts(attempts),
+            None => Error::new(
+                ErrorKind::Overloaded,
+                "no fallback target available: every target's circuit is open",
+            ),
+        }
+    }
+}
+
+impl From<steadfast_retry::FallbackRunError<Error>> for Error {
+    /// An uncaught error as is; an exhausted chain as by `From<FallbackError<Error>>`.
+    fn from(f: steadfast_retry::FallbackRunError<Error>) -> Self {
+        match f {
+            steadfast_retry::FallbackRunError::Uncaught(e) => e,
+            steadfast_retry::FallbackRunError::Exhausted(e) => Error::from(e),
+        }
     }
 }
 

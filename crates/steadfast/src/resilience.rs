@@ -24,9 +24,31 @@
 
 use std::time::Duration;
 
-use steadfast_retry::{Predicate, Retry, stop, wait};
+use steadfast_retry::{Fallback, Predicate, Retry, stop, wait};
 
+use crate::call::Call;
 use crate::error::{Error, ErrorKind};
+
+/// A fallback chain over calls whose primary moves on when `catch` matches; add backups with
+/// [`Fallback::backup`]. It never re-sends an identical request to the target it just gave up on
+/// (a backup equal to the previous target — same provider, model, base URL, parameters and tools —
+/// is skipped).
+///
+/// ```no_run
+/// # fn run() -> Result<(), steadfast::Error> {
+/// use steadfast::ErrorKind::RateLimited;
+/// use steadfast::llm;
+/// use steadfast::resilience::{fallback, kinds};
+///
+/// let primary = llm::call("openai:gpt-4o-mini")?;
+/// let chain = fallback(kinds([RateLimited]))
+///     .backup(primary.with_target("anthropic:claude-3-5-sonnet-latest")?, kinds([RateLimited]));
+/// let resilient = primary.fallback(chain);
+/// # let _ = resilient; Ok(()) }
+/// ```
+pub fn fallback(catch: impl Into<Predicate<Error>>) -> Fallback<Call, Error> {
+    Fallback::new(catch).skip_same_as_previous(|a: &Call, b: &Call| a.same_request_target(b))
+}
 
 /// Matches errors of any of these kinds.
 pub fn kinds(kinds: impl IntoIterator<Item = ErrorKind>) -> Predicate<Error> {

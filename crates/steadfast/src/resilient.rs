@@ -23,7 +23,7 @@ use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
-use steadfast_retry::{Retry, RunError};
+use steadfast_retry::{Fallback, Retry, RunError};
 use tokio::time::Instant;
 
 use crate::call::{Call, ValidatorFn, parse_output};
@@ -59,8 +59,12 @@ impl fmt::Debug for PromptSource {
 pub struct Resilient {
     call: Call,
     policy: Retry<Error>,
+    fallback: Option<Chain>,
     conversational: bool,
 }
+
+/// A fallback chain over calls.
+pub type Chain = Fallback<Call, Error>;
 
 impl Call {
     /// This call, retried with `policy`. See [`Resilient`].
@@ -68,8 +72,16 @@ impl Call {
         Resilient {
             call: self.clone(),
             policy,
+            fallback: None,
             conversational: false,
         }
+    }
+
+    /// This call with a fallback chain (and no retries: one attempt per target). See
+    /// [`Resilient::fallback`].
+    pub fn fallback(&self, chain: Chain) -> Resilient {
+        self.retry(Retry::new().stop(steadfast_retry::stop::after_attempt(1)))
+            .fallback(chain)
     }
 }
 
@@ -82,6 +94,17 @@ impl Resilient {
     /// The retry policy.
     pub fn policy(&self) -> &Retry<Error> {
         &self.policy
+    }
+
+    /// Falls back along `chain` (built with [`resilience::fallback`](crate::resilience::fallback)
+    /// or [`Fallback::new`]): this call is the primary target and each target gets the whole retry
+    /// policy. On success [`Response::caught`] lists what was caught on the way; when every target
+    /// fails, the last error comes back with the others in [`Error::caught`] (primary first). A
+    /// stream falls back only before its commit point.
+    #[must_use]
+    pub fn fallback(mut self, chain: Chain) -> Self {
+        self.fallback = Some(chain);
+        self
     }
 
     /// Conversational error reinsertion: after an attempt fails validation, the next attempt sends
@@ -145,14 +168,18 @@ impl Resilient {
         let call = self.call.clone();
         let prompt = self.source(prompt);
         let policy = self.policy.clone();
-        async move {
-            drive(&policy, &call, &prompt, |call, prompt| {
-                let fut = call.send(prompt);
-                async move { fut.await.map(|r| ((), r)) }
-            })
-            .await
-            .map(|((), r)| r)
-        }
+        let chain = self.fallback.clone();
+        let op = move |call: Call| {
+            let (policy, prompt) = (policy.clone(), prompt.clone());
+            async move {
+                drive(&policy, &call, &prompt, |call, prompt| {
+                    let fut = call.send(prompt);
+                    async move { fut.await.map(|r| ((), r)) }
+                })
+                .await
+            }
+        };
+        async move { with_fallback(chain, call, op).await.map(|((), r)| r) }
     }
 
     /// Asks for structured output of type `T`, retrying per the policy; `.validate(..)` adds a check
@@ -205,6 +232,7 @@ impl Resilient {
         ResilientExtract {
             call: self.call.clone(),
             policy: self.policy.clone(),
+            fallback: self.fallback.clone(),
             prompt: self.source(prompt),
             format,
             validator: None,
@@ -214,7 +242,12 @@ impl Resilient {
     /// Streams the answer, retrying transparently until the first content event arrives (see the
     /// [module docs](self)). No request is sent until the stream is first polled.
     pub fn stream(&self, prompt: impl Into<Prompt>) -> Stream {
-        Stream::retrying(self.call.clone(), self.policy.clone(), prompt.into())
+        Stream::retrying(
+            self.call.clone(),
+            self.policy.clone(),
+            self.fallback.clone(),
+            prompt.into(),
+        )
     }
 }
 
@@ -235,19 +268,27 @@ pub(crate) fn conversational_messages(errors: &[Error]) -> Vec<Message> {
         match &v.tool {
             Some(tool) => {
                 let call = ToolCall::new(
-                    v.tool_call_id.clone().unwrap_or_else(|| format!("call_retry_{}", i + 1)),
+                    v.tool_call_id
+                        .clone()
+                        .unwrap_or_else(|| format!("call_retry_{}", i + 1)),
                     tool.clone(),
                     v.raw.clone(),
                 );
                 out.push(Message::assistant_tool_calls(None, vec![call.clone()]));
                 out.push(Message::tool_result(
                     &call,
-                    format!("Error: {}. Call the tool again with corrected arguments.", v.message),
+                    format!(
+                        "Error: {}. Call the tool again with corrected arguments.",
+                        v.message
+                    ),
                     true,
                 ));
             }
             None => {
-                out.push(Message::new(Role::Assistant, vec![Part::text(v.raw.clone())]));
+                out.push(Message::new(
+                    Role::Assistant,
+                    vec![Part::text(v.raw.clone())],
+                ));
                 out.push(Message::user(format!(
                     "Your previous answer failed validation: {}. Answer again, correcting it.",
                     v.message
@@ -256,6 +297,34 @@ pub(crate) fn conversational_messages(errors: &[Error]) -> Vec<Message> {
         }
     }
     out
+}
+
+/// Runs `op` on the call, or along the fallback chain when there is one; on success the response
+/// lists every HTTP attempt of every target and the errors caught on the way.
+async fn with_fallback<T, F, Fut>(
+    chain: Option<Chain>,
+    call: Call,
+    mut op: F,
+) -> Result<(T, Response), Error>
+where
+    F: FnMut(Call) -> Fut,
+    Fut: Future<Output = Result<(T, Response), Error>>,
+{
+    let Some(chain) = chain else {
+        return op(call).await;
+    };
+    let winner = chain.run(&call, op).await.map_err(Error::from)?;
+    let ((value, mut response), _target, caught) = winner.into_parts();
+    if !caught.is_empty() {
+        let mut attempts: Vec<AttemptSummary> = caught
+            .iter()
+            .flat_map(|e| e.attempts().iter().cloned())
+            .collect();
+        attempts.append(&mut response.attempts);
+        response.attempts = attempts;
+        response.caught = Arc::from(caught);
+    }
+    Ok((value, response))
 }
 
 /// Runs attempts under `policy` until one succeeds: builds each attempt's prompt from the collected
@@ -316,7 +385,10 @@ where
                     Err(RunError::Exhausted(history)) => {
                         summaries.push(summary);
                         let reason = history.reason().to_string();
-                        return Err(history.into_last().with_attempts(summaries).with_retry_stopped(reason));
+                        return Err(history
+                            .into_last()
+                            .with_attempts(summaries)
+                            .with_retry_stopped(reason));
                     }
                 }
             }
@@ -330,6 +402,7 @@ where
 pub struct ResilientExtract<T> {
     call: Call,
     policy: Retry<Error>,
+    fallback: Option<Chain>,
     prompt: PromptSource,
     format: OutputFormat,
     validator: Option<Arc<ValidatorFn<T>>>,
@@ -371,21 +444,39 @@ where
     /// # Errors
     /// As [`Resilient::send`].
     pub async fn with_response(self) -> Result<(T, Response), Error> {
-        let ResilientExtract { call, policy, prompt, format, validator } = self;
-        drive(&policy, &call, &prompt, |call, prompt| {
-            let mut request = call.request(prompt);
-            request.output = Some(format.clone());
-            let provider = Arc::clone(call.provider());
-            let validator = validator.clone();
-            let name = format.name.clone();
+        let ResilientExtract {
+            call,
+            policy,
+            fallback,
+            prompt,
+            format,
+            validator,
+        } = self;
+        let op = move |call: Call| {
+            let (policy, prompt, format, validator) = (
+                policy.clone(),
+                prompt.clone(),
+                format.clone(),
+                validator.clone(),
+            );
             async move {
-                Prompt::new(request.messages.clone()).validate()?;
-                let response = provider.send(request).await?;
-                let value = parse_output::<T>(&response, &name, validator.as_deref())?;
-                Ok((value, response))
+                drive(&policy, &call, &prompt, |call, prompt| {
+                    let mut request = call.request(prompt);
+                    request.output = Some(format.clone());
+                    let provider = Arc::clone(call.provider());
+                    let validator = validator.clone();
+                    let name = format.name.clone();
+                    async move {
+                        Prompt::new(request.messages.clone()).validate()?;
+                        let response = provider.send(request).await?;
+                        let value = parse_output::<T>(&response, &name, validator.as_deref())?;
+                        Ok((value, response))
+                    }
+                })
+                .await
             }
-        })
-        .await
+        };
+        with_fallback(fallback, call, op).await
     }
 }
 
@@ -408,14 +499,21 @@ mod tests {
 
     #[test]
     fn conversational_turns_for_tool_and_text_failures() {
-        let tool = Error::tool_validation(&ToolCall::new("c1", "get_weather", r#"{"town":1}"#), "missing field `city`");
+        let tool = Error::tool_validation(
+            &ToolCall::new("c1", "get_weather", r#"{"town":1}"#),
+            "missing field `city`",
+        );
         let text = Error::validation("author must be uppercase", r#"{"author":"x"}"#);
         let other = Error::new(ErrorKind::RateLimited, "slow");
         let msgs = conversational_messages(&[tool, other, text]);
         assert_eq!(msgs.len(), 4, "the rate limit adds nothing");
         assert_eq!(msgs[0].role, Role::Assistant);
-        assert!(matches!(&msgs[0].parts[0], Part::ToolCall(c) if c.id == "c1" && c.arguments == r#"{"town":1}"#));
-        assert!(matches!(&msgs[1].parts[0], Part::ToolResult(r) if r.is_error && r.call_id == "c1" && r.content.contains("missing field")));
+        assert!(
+            matches!(&msgs[0].parts[0], Part::ToolCall(c) if c.id == "c1" && c.arguments == r#"{"town":1}"#)
+        );
+        assert!(
+            matches!(&msgs[1].parts[0], Part::ToolResult(r) if r.is_error && r.call_id == "c1" && r.content.contains("missing field"))
+        );
         assert_eq!(msgs[2].text(), r#"{"author":"x"}"#);
         assert!(msgs[3].text().contains("author must be uppercase"));
     }

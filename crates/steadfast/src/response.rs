@@ -148,6 +148,7 @@ pub struct Response {
     pub(crate) tools: Arc<[Tool]>,
     pub(crate) validated: OnceLock<Vec<ToolUse>>,
     pub(crate) attempts: Vec<AttemptSummary>,
+    pub(crate) caught: Arc<[Error]>,
 }
 
 impl Response {
@@ -167,6 +168,7 @@ impl Response {
             tools: Arc::from(Vec::new()),
             validated: OnceLock::new(),
             attempts: Vec::new(),
+            caught: Arc::from(Vec::new()),
         }
     }
 
@@ -251,6 +253,17 @@ impl Response {
     /// Every HTTP attempt that led to this response, oldest first (one for a plain call).
     pub fn attempts(&self) -> &[AttemptSummary] {
         &self.attempts
+    }
+
+    /// The errors a fallback chain caught before this response's target succeeded, in order
+    /// (primary first); empty when the first target answered.
+    pub fn caught(&self) -> &[Error] {
+        &self.caught
+    }
+
+    /// `provider:model` of the target that answered.
+    pub fn target(&self) -> String {
+        format!("{}:{}", self.provider, self.model)
     }
 
     /// The assistant message to append to a conversation to continue it.

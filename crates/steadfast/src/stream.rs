@@ -30,24 +30,25 @@ use tokio::time::Instant;
 
 use std::collections::VecDeque;
 
-use steadfast_retry::{Retry, RunError};
+use steadfast_retry::{Fallback, Retry, RunError};
 
 use crate::call::Call;
 use crate::error::{Error, ErrorKind, PartialOutput};
-use crate::prompt::Prompt;
 use crate::message::ToolCall;
+use crate::prompt::Prompt;
 use crate::provider::{BoxFuture, ChatRequest, EventStream, Provider, StreamEvent};
 use crate::response::{AttemptSummary, FinishReason, Response, Usage};
 use crate::tool::{Tool, validate_calls};
 
 type Committed = Result<(Stream, Vec<AttemptSummary>), Error>;
+type CommittedAfterFallback = Result<(Stream, Vec<AttemptSummary>, Vec<Error>), Error>;
 
 enum State {
     Idle(Box<(Arc<dyn Provider>, ChatRequest)>),
     Connecting(BoxFuture<Result<EventStream, Error>>),
     Streaming(EventStream),
     /// A retry policy is at work until some attempt reaches its commit point.
-    Retrying(BoxFuture<Committed>),
+    Retrying(BoxFuture<CommittedAfterFallback>),
     /// The committed attempt, which this stream now forwards.
     Delegate(Box<Stream>),
     Done,
@@ -90,6 +91,8 @@ pub struct Stream {
     replay: VecDeque<Result<StreamEvent, Error>>,
     /// The failed attempts that came before this one.
     prior: Vec<AttemptSummary>,
+    /// The errors a fallback chain caught before this stream's target.
+    caught: Vec<Error>,
 }
 
 impl fmt::Debug for Stream {
@@ -116,14 +119,39 @@ impl Stream {
             status: None,
             replay: VecDeque::new(),
             prior: Vec::new(),
+            caught: Vec::new(),
         }
     }
 
     /// A stream that retries under `policy` until an attempt reaches its commit point.
-    pub(crate) fn retrying(call: Call, policy: Retry<Error>, prompt: Prompt) -> Self {
+    pub(crate) fn retrying(
+        call: Call,
+        policy: Retry<Error>,
+        chain: Option<Fallback<Call, Error>>,
+        prompt: Prompt,
+    ) -> Self {
         let request = call.request(prompt.clone());
         let mut s = Stream::new(Arc::clone(call.provider()), request);
-        s.state = State::Retrying(Box::pin(commit_with_retry(call, policy, prompt)));
+        let fut = async move {
+            let Some(chain) = chain else {
+                let (s, prior) = commit_with_retry(call, policy, prompt).await?;
+                return Ok((s, prior, Vec::new()));
+            };
+            let winner = chain
+                .run(&call, move |c| {
+                    commit_with_retry(c, policy.clone(), prompt.clone())
+                })
+                .await
+                .map_err(Error::from)?;
+            let ((s, mut last), _target, caught) = winner.into_parts();
+            let mut prior: Vec<AttemptSummary> = caught
+                .iter()
+                .flat_map(|e| e.attempts().iter().cloned())
+                .collect();
+            prior.append(&mut last);
+            Ok((s, prior, caught))
+        };
+        s.state = State::Retrying(Box::pin(fut));
         s
     }
 
@@ -174,6 +202,7 @@ impl Stream {
             let mut attempts = std::mem::take(&mut self.prior);
             attempts.append(&mut r.attempts);
             r.attempts = attempts;
+            r.caught = Arc::from(std::mem::take(&mut self.caught));
             return Ok(r);
         }
         let acc = std::mem::take(&mut self.acc);
@@ -316,8 +345,9 @@ impl futures_core::Stream for Stream {
             match &mut this.state {
                 State::Done => return Poll::Ready(None),
                 State::Retrying(fut) => match ready!(fut.as_mut().poll(cx)) {
-                    Ok((inner, prior)) => {
+                    Ok((inner, prior, caught)) => {
                         this.prior = prior;
+                        this.caught = caught;
                         this.state = State::Delegate(Box::new(inner));
                     }
                     Err(e) => {
