@@ -19,6 +19,7 @@ use crate::prompt::Prompt;
 use crate::provider::{BoxFuture, ChatRequest, Params, Provider};
 use crate::response::Response;
 use crate::stream::Stream;
+pub(crate) use crate::tool::schema_check;
 use crate::tool::{Tool, ToolChoice, schema_of};
 
 /// Everything needed to send a prompt. See the [module docs](self).
@@ -398,8 +399,7 @@ impl Call {
         name: &str,
         schema: Value,
     ) -> Result<Extract<Value>, Error> {
-        let compiled = jsonschema::validator_for(&schema)
-            .map_err(|e| Error::config(format!("the output schema is invalid: {e}")))?;
+        let check = schema_check(&schema)?;
         let mut format = OutputFormat::new(name, schema);
         format.mode = self.output_mode;
         let mut request = self.request(prompt);
@@ -407,24 +407,7 @@ impl Call {
         Ok(Extract {
             provider: Arc::clone(&self.provider),
             request,
-            validator: Some(Box::new(move |v: &Value| {
-                let errors: Vec<String> = compiled
-                    .iter_errors(v)
-                    .map(|e| {
-                        let path = e.instance_path().to_string();
-                        if path.is_empty() {
-                            e.to_string()
-                        } else {
-                            format!("{path}: {e}")
-                        }
-                    })
-                    .collect();
-                if errors.is_empty() {
-                    Ok(())
-                } else {
-                    Err(errors.join("; "))
-                }
-            })),
+            validator: Some(Box::new(check)),
             _t: PhantomData,
         })
     }

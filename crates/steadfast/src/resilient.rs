@@ -223,6 +223,34 @@ impl Resilient {
         self.extract_source(PromptSource::Built(Arc::new(prompt)))
     }
 
+    /// Like [`extract_with`](Resilient::extract_with) for a JSON Schema given as a value: the output
+    /// is checked against the schema, and a mismatch is a [`Validation`](crate::ErrorKind::Validation)
+    /// attempt failure.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when `schema` is not a valid JSON Schema.
+    pub fn extract_json_with<P>(
+        &self,
+        name: &str,
+        schema: serde_json::Value,
+        prompt: P,
+    ) -> Result<ResilientExtract<serde_json::Value>, Error>
+    where
+        P: Fn(&[Error]) -> Result<Prompt, Error> + Send + Sync + 'static,
+    {
+        let check = crate::call::schema_check(&schema)?;
+        let mut format = OutputFormat::new(name, schema);
+        format.mode = self.call.output_mode_setting();
+        Ok(ResilientExtract {
+            call: self.call.clone(),
+            policy: self.policy.clone(),
+            fallback: self.fallback.clone(),
+            prompt: self.source(PromptSource::Built(Arc::new(prompt))),
+            format,
+            validator: Some(Arc::new(check)),
+        })
+    }
+
     fn extract_source<T>(&self, prompt: PromptSource) -> ResilientExtract<T>
     where
         T: DeserializeOwned + schemars::JsonSchema + Send + 'static,

@@ -106,40 +106,18 @@ impl Tool {
         parameters: Value,
     ) -> Result<Tool, Error> {
         let name = name.into();
-        if !parameters.is_object() {
-            return Err(Error::config(format!(
-                "the parameters schema of tool `{name}` must be a JSON object"
-            )));
-        }
-        let validator = jsonschema::validator_for(&parameters).map_err(|e| {
+        let check = schema_check(&parameters).map_err(|e| {
             Error::config(format!(
-                "the parameters schema of tool `{name}` is invalid: {e}"
+                "the parameters schema of tool `{name}`: {}",
+                e.message()
             ))
         })?;
-        let validator = Arc::new(validator);
         Ok(Tool {
             name,
             description: description.into(),
             parameters,
             strict: false,
-            check: Arc::new(move |v: &Value| {
-                let errors: Vec<String> = validator
-                    .iter_errors(v)
-                    .map(|e| {
-                        let path = e.instance_path().to_string();
-                        if path.is_empty() {
-                            e.to_string()
-                        } else {
-                            format!("{path}: {e}")
-                        }
-                    })
-                    .collect();
-                if errors.is_empty() {
-                    Ok(())
-                } else {
-                    Err(errors.join("; "))
-                }
-            }),
+            check: Arc::new(check),
         })
     }
 
@@ -188,6 +166,35 @@ impl Tool {
         (self.check)(&value).map_err(|msg| Error::tool_validation(call, msg))?;
         Ok(value)
     }
+}
+
+/// Compiles a JSON Schema into a check that lists every violation (with its JSON pointer).
+pub(crate) fn schema_check(
+    schema: &Value,
+) -> Result<impl Fn(&Value) -> Result<(), String> + Send + Sync + 'static, Error> {
+    if !schema.is_object() {
+        return Err(Error::config("a JSON Schema must be a JSON object"));
+    }
+    let validator = jsonschema::validator_for(schema)
+        .map_err(|e| Error::config(format!("invalid JSON Schema: {e}")))?;
+    Ok(move |v: &Value| {
+        let errors: Vec<String> = validator
+            .iter_errors(v)
+            .map(|e| {
+                let path = e.instance_path().to_string();
+                if path.is_empty() {
+                    e.to_string()
+                } else {
+                    format!("{path}: {e}")
+                }
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
+    })
 }
 
 /// How the model may use the tools.
