@@ -115,4 +115,8 @@ pub struct ClientConfig {
     pub timeouts: Timeouts,
     /// Extra headers sent with every request.
     pub headers: Vec<(String, String)>,
+    /// AWS settings of the Bedrock provider: region and SigV4 credentials (secrets hidden from
+    /// `Debug`). See [`providers::bedrock`](crate::providers::bedrock).
+    #[cfg(feature = "bedrock")]
+    pub aws: Option<crate::providers::bedrock::AwsConfig>,
 }

@@ -90,6 +90,12 @@ fn registry() -> &'static RwLock<BTreeMap<String, Arc<dyn Provider>>> {
                 Arc::new(HttpProvider::new(AnthropicWire)),
             );
         }
+        #[cfg(feature = "bedrock")]
+        {
+            use crate::providers::bedrock::BedrockWire;
+            use crate::transport::HttpProvider;
+            map.insert("bedrock".into(), Arc::new(HttpProvider::new(BedrockWire)));
+        }
         RwLock::new(map)
     })
 }

@@ -4,6 +4,8 @@ pub(crate) mod common;
 
 #[cfg(feature = "anthropic")]
 pub mod anthropic;
+#[cfg(feature = "bedrock")]
+pub mod bedrock;
 #[cfg(feature = "openai")]
 pub mod openai;
 

@@ -46,6 +46,11 @@ pub(crate) const TARGETS: &[Target] = &[
         model: "my-gpt-4o-deployment",
         sim: SimProvider::AzureOpenAi,
     },
+    Target {
+        name: "bedrock",
+        model: "anthropic.claude-3-5-sonnet-20240620-v1:0",
+        sim: SimProvider::Bedrock,
+    },
 ];
 
 pub(crate) const TEST_KEY: &str = "sk-test-0123456789abcdef";

@@ -1,0 +1,272 @@
+//! ConverseStream bodies through the Bedrock [`BodyDecoder`].
+
+use std::collections::VecDeque;
+
+use serde_json::{Value, json};
+
+use super::super::stream::ConverseStream;
+use super::FIXTURES;
+use crate::codec::eventstream::{Header, HeaderValue, encode_message};
+use crate::error::{Error, ErrorKind};
+use crate::provider::StreamEvent;
+use crate::response::{FinishReason, Usage};
+use crate::transport::BodyDecoder;
+
+fn frame(headers: Vec<(&'static str, String)>, payload: &[u8]) -> Vec<u8> {
+    let headers: Vec<Header> = headers
+        .into_iter()
+        .map(|(k, v)| Header::new(k, HeaderValue::from(v)))
+        .collect();
+    encode_message(&headers, payload).unwrap()
+}
+
+fn event(name: &str, mut payload: Value) -> Vec<u8> {
+    // The real service pads payloads with a `p` field of random length.
+    payload["p"] = json!("abcdefghijklmnopqrstuvwxyzABCDEFGHIJ");
+    frame(
+        vec![
+            (":event-type", name.to_string()),
+            (":content-type", "application/json".into()),
+            (":message-type", "event".into()),
+        ],
+        payload.to_string().as_bytes(),
+    )
+}
+
+fn exception_frame(member: &str, payload: Value) -> Vec<u8> {
+    frame(
+        vec![
+            (":exception-type", member.to_string()),
+            (":content-type", "application/json".into()),
+            (":message-type", "exception".into()),
+        ],
+        payload.to_string().as_bytes(),
+    )
+}
+
+/// Decodes `body` fed in chunks of `size` bytes: the events, and the error if any.
+fn decode(body: &[u8], size: usize) -> (Vec<StreamEvent>, Option<Error>) {
+    let mut d = ConverseStream::default();
+    let mut out = VecDeque::new();
+    for chunk in body.chunks(size.max(1)) {
+        if let Err(e) = d.push(chunk, &mut out) {
+            return (out.into(), Some(e));
+        }
+        if d.finished() {
+            break;
+        }
+    }
+    let err = d.finish(&mut out).err();
+    (out.into(), err)
+}
+
+fn tool_stream() -> Vec<u8> {
+    [
+        event("messageStart", json!({"role": "assistant"})),
+        event("contentBlockDelta", json!({"contentBlockIndex": 0, "delta": {"text": "Let me "}})),
+        event("contentBlockDelta", json!({"contentBlockIndex": 0, "delta": {"reasoningContent": {"text": "hidden"}}})),
+        event("contentBlockDelta", json!({"contentBlockIndex": 0, "delta": {"text": "check."}})),
+        event("contentBlockStop", json!({"contentBlockIndex": 0})),
+        event("contentBlockStart", json!({"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "tooluse_a", "name": "get_weather"}}})),
+        event("contentBlockDelta", json!({"contentBlockIndex": 1, "delta": {"toolUse": {"input": "{\"city\": \"Pa"}}})),
+        event("contentBlockDelta", json!({"contentBlockIndex": 1, "delta": {"toolUse": {"input": "ris\"}"}}})),
+        event("contentBlockStop", json!({"contentBlockIndex": 1})),
+        event("someFutureEvent", json!({"x": 1})),
+        event("messageStop", json!({"stopReason": "tool_use"})),
+        event("metadata", json!({"usage": {"inputTokens": 30, "outputTokens": 12, "totalTokens": 42}, "metrics": {"latencyMs": 810}})),
+    ]
+    .concat()
+}
+
+fn expected_tool_events() -> Vec<StreamEvent> {
+    vec![
+        StreamEvent::Text("Let me ".into()),
+        StreamEvent::Text("check.".into()),
+        StreamEvent::ToolCallStart {
+            index: 1,
+            id: "tooluse_a".into(),
+            name: "get_weather".into(),
+        },
+        StreamEvent::ToolCallDelta {
+            index: 1,
+            arguments: "{\"city\": \"Pa".into(),
+        },
+        StreamEvent::ToolCallDelta {
+            index: 1,
+            arguments: "ris\"}".into(),
+        },
+        StreamEvent::ToolCallEnd { index: 1 },
+        StreamEvent::Finish {
+            reason: FinishReason::ToolCalls,
+            raw: Some("tool_use".into()),
+        },
+        StreamEvent::Usage(Usage::new(30, 12)),
+    ]
+}
+
+#[test]
+fn frames_straddling_reads_decode_the_same_at_every_chunk_size() {
+    let body = tool_stream();
+    for size in (1..64).chain([body.len()]) {
+        let (events, err) = decode(&body, size);
+        assert!(err.is_none(), "chunk size {size}: {err:?}");
+        assert_eq!(events, expected_tool_events(), "chunk size {size}");
+    }
+}
+
+#[test]
+fn nothing_after_metadata_is_read() {
+    let mut body = tool_stream();
+    body.extend_from_slice(b"garbage that is not a frame");
+    let (events, err) = decode(&body, body.len());
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(events.len(), expected_tool_events().len());
+}
+
+#[test]
+fn a_corrupt_frame_is_a_decode_error_after_the_events_before_it() {
+    let mut bad = event(
+        "contentBlockDelta",
+        json!({"contentBlockIndex": 0, "delta": {"text": "x"}}),
+    );
+    let last = bad.len() - 1;
+    bad[last] ^= 0xFF;
+    let body = [
+        event(
+            "contentBlockDelta",
+            json!({"contentBlockIndex": 0, "delta": {"text": "ok"}}),
+        ),
+        bad,
+    ]
+    .concat();
+    for size in [1, 7, body.len()] {
+        let (events, err) = decode(&body, size);
+        assert_eq!(events, [StreamEvent::Text("ok".into())]);
+        let err = err.unwrap();
+        assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
+        assert!(std::error::Error::source(&err).is_some());
+    }
+}
+
+#[test]
+fn truncated_bodies_are_interrupted() {
+    let body = tool_stream();
+    // Cut inside a frame.
+    let (_, err) = decode(&body[..body.len() - 5], 10);
+    let err = err.unwrap();
+    assert_eq!(err.kind(), ErrorKind::StreamInterrupted);
+    assert!(err.message().contains("inside"), "{err}");
+    // Cut between frames, before messageStop.
+    let upto = [
+        event("messageStart", json!({"role": "assistant"})),
+        event(
+            "contentBlockDelta",
+            json!({"contentBlockIndex": 0, "delta": {"text": "a"}}),
+        ),
+    ]
+    .concat();
+    let (events, err) = decode(&upto, 3);
+    assert_eq!(events, [StreamEvent::Text("a".into())]);
+    assert_eq!(err.unwrap().kind(), ErrorKind::StreamInterrupted);
+    // messageStop without metadata.
+    let no_meta = [
+        upto,
+        event("messageStop", json!({"stopReason": "end_turn"})),
+    ]
+    .concat();
+    let (_, err) = decode(&no_meta, 1000);
+    let err = err.unwrap();
+    assert_eq!(err.kind(), ErrorKind::StreamInterrupted);
+    assert!(err.message().contains("metadata"), "{err}");
+    // An empty body.
+    assert_eq!(
+        decode(b"", 1).1.unwrap().kind(),
+        ErrorKind::StreamInterrupted
+    );
+}
+
+#[test]
+fn exception_frames_are_classified() {
+    for (member, want) in [
+        ("throttlingException", ErrorKind::RateLimited),
+        ("serviceUnavailableException", ErrorKind::Overloaded),
+        ("internalServerException", ErrorKind::Server),
+        ("modelStreamErrorException", ErrorKind::Server),
+        ("validationException", ErrorKind::InvalidRequest),
+    ] {
+        let body = [
+            event(
+                "contentBlockDelta",
+                json!({"contentBlockIndex": 0, "delta": {"text": "a"}}),
+            ),
+            exception_frame(
+                member,
+                json!({"message": "it failed", "originalStatusCode": 500}),
+            ),
+        ]
+        .concat();
+        let (events, err) = decode(&body, 5);
+        assert_eq!(events, [StreamEvent::Text("a".into())]);
+        let err = err.unwrap();
+        assert_eq!(err.kind(), want, "{member}");
+        assert_eq!(err.code(), Some(member));
+        assert_eq!(err.message(), "it failed");
+    }
+}
+
+#[test]
+fn generic_error_frames_are_classified() {
+    let body = frame(
+        vec![
+            (":message-type", "error".into()),
+            (":error-code", "ThrottlingException".into()),
+            (":error-message", "Rate exceeded".into()),
+        ],
+        b"",
+    );
+    let err = decode(&body, 4).1.unwrap();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert_eq!(err.message(), "Rate exceeded");
+}
+
+#[test]
+fn protocol_violations_are_decode_errors() {
+    let bad_json = frame(
+        vec![
+            (":message-type", "event".into()),
+            (":event-type", "contentBlockDelta".into()),
+        ],
+        b"{not json",
+    );
+    let orphan_input = event(
+        "contentBlockDelta",
+        json!({"contentBlockIndex": 4, "delta": {"toolUse": {"input": "{}"}}}),
+    );
+    let no_type = frame(vec![(":event-type", "metadata".into())], b"{}");
+    for body in [bad_json, orphan_input, no_type] {
+        assert_eq!(decode(&body, 3).1.unwrap().kind(), ErrorKind::Decode);
+    }
+}
+
+#[test]
+fn invalid_fixture_frames_fail_to_decode() {
+    let dir = format!("{FIXTURES}eventstream_test_data/");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("invalid_") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let (events, err) = decode(&bytes, 3);
+        assert!(events.is_empty(), "{name}");
+        let err = err.unwrap_or_else(|| panic!("{name} decoded"));
+        assert!(
+            matches!(err.kind(), ErrorKind::Decode | ErrorKind::StreamInterrupted),
+            "{name}: {err}"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 8);
+}
