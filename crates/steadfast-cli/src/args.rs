@@ -18,9 +18,12 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Ask a model a question.
-    Ask(AskArgs),
+    Ask(Box<AskArgs>),
     /// Run the provider simulator until interrupted.
     Sim(SimArgs),
+    /// Run the reference scenarios (retries, streams, tools, reinsertion, fallback) against the
+    /// embedded simulator.
+    Demo(DemoArgs),
 }
 
 /// `steadfast ask`.
@@ -56,6 +59,28 @@ pub(crate) struct AskArgs {
     /// A simulator scenario file (TOML or JSON) with scripted faults; implies --sim.
     #[arg(long)]
     pub(crate) sim_scenario: Option<PathBuf>,
+    /// Attempts per target (1 = no retries).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub(crate) attempts: u32,
+    /// Wait between attempts: none, fixed:S, exponential:MULT:MIN:MAX or
+    /// random-exponential:MULT:MIN:MAX (seconds, decimals allowed). Default: exponential backoff
+    /// with jitter (1 s doubling, at most 30 s, plus up to 1 s).
+    #[arg(long, value_parser = crate::policy::parse_wait)]
+    pub(crate) wait: Option<crate::policy::WaitSpec>,
+    /// Error kinds to retry, comma-separated kebab-case (rate-limited,overloaded,...), or `any`.
+    /// Default: the transient kinds, or what the server's x-should-retry says.
+    #[arg(long, value_parser = crate::policy::parse_kinds)]
+    pub(crate) retry_on: Option<crate::policy::Kinds>,
+    /// With --schema: output that fails the schema is retried, the error shown to the model.
+    #[arg(long, requires = "schema")]
+    pub(crate) reinsert: bool,
+    /// A fallback target PROVIDER:MODEL, tried in order when the previous one fails (repeatable).
+    #[arg(long = "fallback", value_name = "PROVIDER:MODEL")]
+    pub(crate) fallbacks: Vec<String>,
+    /// Error kinds that move on to the next fallback target (comma-separated, or `any`). Default:
+    /// the transient kinds.
+    #[arg(long, value_parser = crate::policy::parse_kinds)]
+    pub(crate) fallback_on: Option<crate::policy::Kinds>,
     /// The prompt; read from stdin when absent.
     pub(crate) prompt: Vec<String>,
 }
@@ -69,4 +94,21 @@ pub(crate) struct SimArgs {
     /// A scenario file (TOML or JSON) with scripted faults.
     #[arg(long)]
     pub(crate) scenario: Option<PathBuf>,
+}
+
+/// `steadfast demo`.
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// The scenario to run (see --list); all of them when absent.
+    pub(crate) name: Option<String>,
+    /// List the scenarios and exit.
+    #[arg(long)]
+    pub(crate) list: bool,
+    /// Multiply every wait by this factor, so the reference backoff (4 s, 4 s, …) runs in
+    /// moments. The transcript shows both the nominal and the actual wait. 1 = real time.
+    #[arg(long, default_value_t = 0.02, value_parser = crate::policy::parse_scale)]
+    pub(crate) time_scale: f64,
+    /// Prompt style: string, builder, template, messages, or all (each scenario in all four).
+    #[arg(long, default_value = "string")]
+    pub(crate) style: String,
 }

@@ -6,19 +6,61 @@ use std::process::ExitCode;
 use anyhow::Context;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use steadfast::{Call, Message, Prompt, Response, StreamEvent, llm};
+use steadfast::resilience;
+use steadfast::retry::{Predicate, Retry};
+use steadfast::{AttemptSummary, Call, Message, Prompt, Resilient, Response, StreamEvent, llm};
 use steadfast_sim::Simulator;
 
 use crate::args::AskArgs;
 use crate::embedded::{load_scenario, point_at};
+use crate::policy::{self, Kinds};
 
 /// Resolved settings of one `ask`.
 struct Ask {
     call: Call,
-    prompt: Prompt,
+    fallbacks: Vec<Call>,
+    policy: Retry<steadfast::Error>,
+    fallback_on: Predicate<steadfast::Error>,
+    system: Option<String>,
+    question: String,
     schema: Option<Value>,
     stream: bool,
     json: bool,
+}
+
+impl Ask {
+    /// The call with its retry policy and fallback chain.
+    fn resilient(&self) -> Resilient {
+        let r = self.call.retry(self.policy.clone());
+        if self.fallbacks.is_empty() {
+            return r;
+        }
+        let mut chain = resilience::fallback(self.fallback_on.clone());
+        for f in &self.fallbacks {
+            chain = chain.backup(f.clone(), self.fallback_on.clone());
+        }
+        r.fallback(chain)
+    }
+
+    /// The prompt, with the errors collected so far shown before the question.
+    fn prompt(&self, errors: &[steadfast::Error]) -> Prompt {
+        prompt_for(self.system.as_deref(), &self.question, errors)
+    }
+}
+
+fn prompt_for(system: Option<&str>, question: &str, errors: &[steadfast::Error]) -> Prompt {
+    let mut messages = Vec::new();
+    if let Some(s) = system {
+        messages.push(Message::system(s));
+    }
+    let preamble = steadfast::prompt::render_errors(errors).join("\n");
+    let text = if preamble.is_empty() {
+        question.to_string()
+    } else {
+        format!("{preamble}\n\n{question}")
+    };
+    messages.push(Message::user(text));
+    Prompt::new(messages)
 }
 
 fn read_prompt(words: &[String]) -> anyhow::Result<String> {
@@ -50,12 +92,12 @@ fn resolve(args: &AskArgs) -> anyhow::Result<Ask> {
     if let Some(n) = args.max_tokens {
         call = call.max_tokens(n);
     }
-    let text = read_prompt(&args.prompt)?;
-    let mut messages = Vec::new();
-    if let Some(system) = &args.system {
-        messages.push(Message::system(system.clone()));
-    }
-    messages.push(Message::user(text));
+    let question = read_prompt(&args.prompt)?;
+    let fallbacks = args
+        .fallbacks
+        .iter()
+        .map(|t| call.with_target(t.as_str()))
+        .collect::<Result<Vec<_>, _>>()?;
     let schema = match &args.schema {
         Some(path) => {
             let raw = std::fs::read_to_string(path)
@@ -70,9 +112,23 @@ fn resolve(args: &AskArgs) -> anyhow::Result<Ask> {
     if schema.is_some() && args.stream {
         anyhow::bail!("--schema cannot be combined with --stream");
     }
+    let policy = policy::retry_policy(
+        args.attempts,
+        args.wait.as_ref(),
+        args.retry_on.as_ref(),
+        args.reinsert,
+    );
+    let fallback_on = args.fallback_on.as_ref().map_or_else(
+        || resilience::kinds(resilience::TRANSIENT),
+        Kinds::predicate,
+    );
     Ok(Ask {
         call,
-        prompt: Prompt::new(messages),
+        fallbacks,
+        policy,
+        fallback_on,
+        system: args.system.clone(),
+        question,
         schema,
         stream: args.stream,
         json: args.json,
@@ -88,6 +144,10 @@ pub(crate) async fn run(args: AskArgs) -> anyhow::Result<ExitCode> {
             .await
             .context("could not start the embedded simulator")?;
         ask.call = point_at(ask.call, &sim)?;
+        ask.fallbacks = std::mem::take(&mut ask.fallbacks)
+            .into_iter()
+            .map(|c| point_at(c, &sim))
+            .collect::<anyhow::Result<_>>()?;
         Some(sim)
     } else {
         None
@@ -95,7 +155,17 @@ pub(crate) async fn run(args: AskArgs) -> anyhow::Result<ExitCode> {
     match execute(&ask).await {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(Failure::Call(e)) => {
+            if ask.json {
+                println!("{}", error_json(&e));
+            }
             eprintln!("{}", error_line(&e));
+            for (i, c) in e.caught().iter().enumerate() {
+                eprintln!(
+                    "  caught [{}]: {}",
+                    i + 1,
+                    error_line(c).trim_start_matches("error: ")
+                );
+            }
             Ok(ExitCode::FAILURE)
         }
         Err(Failure::Other(e)) => Err(e),
@@ -119,9 +189,18 @@ impl From<std::io::Error> for Failure {
     }
 }
 
-/// One line: kind, provider, status, message.
+/// One line: attempt count, kind, provider, status, message.
 pub(crate) fn error_line(e: &steadfast::Error) -> String {
-    let mut line = format!("error: {}", e.kind());
+    let mut line = String::from("error: ");
+    if !e.caught().is_empty() {
+        line.push_str(&format!(
+            "every fallback target failed ({} targets); last: ",
+            e.caught().len() + 1
+        ));
+    } else if e.attempts().len() > 1 {
+        line.push_str(&format!("gave up after {} attempts: ", e.attempts().len()));
+    }
+    line.push_str(e.kind().as_str());
     match (e.provider(), e.status()) {
         (Some(p), Some(s)) => line.push_str(&format!(" ({p}, HTTP {s})")),
         (Some(p), None) => line.push_str(&format!(" ({p})")),
@@ -135,10 +214,13 @@ pub(crate) fn error_line(e: &steadfast::Error) -> String {
 
 async fn execute(ask: &Ask) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
+    let resilient = ask.resilient();
     if let Some(schema) = &ask.schema {
-        let (value, response) = ask
-            .call
-            .extract_json(ask.prompt.clone(), "output", schema.clone())?
+        let (system, question) = (ask.system.clone(), ask.question.clone());
+        let (value, response) = resilient
+            .extract_json_with("output", schema.clone(), move |errors| {
+                Ok(prompt_for(system.as_deref(), &question, errors))
+            })?
             .with_response()
             .await?;
         if ask.json {
@@ -154,8 +236,9 @@ async fn execute(ask: &Ask) -> Result<(), Failure> {
         }
         return Ok(());
     }
+    let prompt = ask.prompt(&[]);
     let response = if ask.stream {
-        let mut stream = ask.call.stream(ask.prompt.clone());
+        let mut stream = resilient.stream(prompt);
         while let Some(event) = stream.next().await {
             if let (StreamEvent::Text(t), false) = (event?, ask.json) {
                 write!(out, "{t}")?;
@@ -167,7 +250,7 @@ async fn execute(ask: &Ask) -> Result<(), Failure> {
         }
         stream.collect().await?
     } else {
-        ask.call.send(ask.prompt.clone()).await?
+        resilient.send(prompt).await?
     };
     if ask.json {
         writeln!(out, "{}", response_json(&response))?;
@@ -178,6 +261,43 @@ async fn execute(ask: &Ask) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+fn attempts_json(attempts: &[AttemptSummary]) -> Vec<Value> {
+    attempts
+        .iter()
+        .map(|a| {
+            json!({
+                "provider": a.provider,
+                "model": a.model,
+                "outcome": a.outcome_str(),
+                "status": a.status,
+                "duration_ms": u64::try_from(a.duration.as_millis()).unwrap_or(u64::MAX),
+                "wait_ms": a.wait.map(|w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX)),
+                "wait_reason": a.wait_reason,
+            })
+        })
+        .collect()
+}
+
+fn error_fields(e: &steadfast::Error) -> Value {
+    json!({
+        "kind": e.kind().as_str(),
+        "provider": e.provider(),
+        "model": e.model(),
+        "status": e.status(),
+        "message": e.message(),
+    })
+}
+
+/// The `--json` document for a failure.
+fn error_json(e: &steadfast::Error) -> Value {
+    json!({
+        "error": error_fields(e),
+        "retry_stopped": e.retry_stopped(),
+        "caught": e.caught().iter().map(error_fields).collect::<Vec<_>>(),
+        "attempts": attempts_json(e.attempts()),
+    })
 }
 
 /// The `--json` document for a response.
@@ -196,14 +316,7 @@ pub(crate) fn response_json(r: &Response) -> Value {
             "input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
         })),
         "request_id": r.request_id(),
-        "attempts": r.attempts().iter().map(|a| json!({
-            "provider": a.provider,
-            "model": a.model,
-            "outcome": a.outcome_str(),
-            "status": a.status,
-            "duration_ms": u64::try_from(a.duration.as_millis()).unwrap_or(u64::MAX),
-            "wait_ms": a.wait.map(|w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX)),
-            "wait_reason": a.wait_reason,
-        })).collect::<Vec<_>>(),
+        "caught": r.caught().iter().map(error_fields).collect::<Vec<_>>(),
+        "attempts": attempts_json(r.attempts()),
     })
 }

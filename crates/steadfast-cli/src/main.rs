@@ -3,7 +3,9 @@
 
 mod args;
 mod ask;
+mod demo;
 mod embedded;
+mod policy;
 mod sim;
 
 use std::io::Write;
@@ -28,8 +30,9 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Ask(a) => ask::run(a).await,
+            Command::Ask(a) => ask::run(*a).await,
             Command::Sim(s) => sim::run(s).await,
+            Command::Demo(d) => demo::run(d).await,
         }
     });
     match result {

@@ -575,15 +575,19 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
         if let Some(h) = &i.history {
-            if h.caught.is_empty() && h.stopped.is_some() && h.attempts.len() > 1 {
-                write!(f, "gave up after {} attempts: ", h.attempts.len())?;
-            }
             if !h.caught.is_empty() {
                 f.write_str("every fallback target failed: ")?;
                 for (n, e) in h.caught.iter().enumerate() {
                     write!(f, "[{}] {e}; ", n + 1)?;
                 }
                 write!(f, "[{}] ", h.caught.len() + 1)?;
+            }
+            // The attempts list spans every target of a fallback chain; this target's own retries
+            // are what is left after the caught errors' attempts.
+            let earlier: usize = h.caught.iter().map(|e| e.attempts().len()).sum();
+            let own = h.attempts.len().saturating_sub(earlier);
+            if h.stopped.is_some() && own > 1 {
+                write!(f, "gave up after {own} attempts: ")?;
             }
         }
         f.write_str(i.kind.describe())?;

@@ -1,0 +1,249 @@
+//! The `steadfast` binary end to end: `ask` against the embedded simulator (text, stream, JSON,
+//! retries, fallback, reinsertion, errors) and `demo`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn steadfast(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_steadfast"))
+        .args(args)
+        .env_remove("STEADFAST_MODEL")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("ANTHROPIC_API_KEY")
+        .output()
+        .expect("the binary runs")
+}
+
+fn scenario(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn ask_against_the_simulator_in_every_output_mode() {
+    for model in ["openai:gpt-4o-mini", "anthropic:claude-3-5-sonnet-latest"] {
+        let o = steadfast(&["ask", "--sim", "-m", model, "What is the meaning of life?"]);
+        assert!(o.status.success(), "{model}: {}", stderr(&o));
+        assert_eq!(stdout(&o).trim(), "Echo: What is the meaning of life?");
+
+        let o = steadfast(&[
+            "ask",
+            "--sim",
+            "--stream",
+            "-m",
+            model,
+            "What is the meaning of life?",
+        ]);
+        assert!(o.status.success());
+        assert_eq!(stdout(&o).trim(), "Echo: What is the meaning of life?");
+
+        for extra in [&[][..], &["--stream"][..]] {
+            let mut args = vec!["ask", "--sim", "--json", "-m", model];
+            args.extend_from_slice(extra);
+            args.push("What is the meaning of life?");
+            let o = steadfast(&args);
+            assert!(o.status.success());
+            let doc: Value =
+                serde_json::from_str(stdout(&o).trim()).expect("one JSON object on stdout");
+            assert_eq!(doc["content"], "Echo: What is the meaning of life?");
+            assert_eq!(doc["provider"], model.split(':').next().unwrap());
+            assert_eq!(doc["finish_reason"], "stop");
+            assert!(doc["usage"]["input_tokens"].as_u64().unwrap() > 0);
+            assert_eq!(doc["attempts"].as_array().unwrap().len(), 1);
+            assert_eq!(doc["attempts"][0]["outcome"], "ok");
+            assert!(doc["tool_calls"].as_array().unwrap().is_empty());
+        }
+    }
+}
+
+#[test]
+fn the_prompt_can_come_from_stdin_and_the_model_from_the_environment() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_steadfast"))
+        .args(["ask", "--sim"])
+        .env("STEADFAST_MODEL", "openai:gpt-4o-mini")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from stdin\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(stdout(&o).trim(), "Echo: from stdin");
+}
+
+#[test]
+fn retries_are_recorded_and_exhaustion_names_the_attempt_count() {
+    let o = steadfast(&[
+        "ask",
+        "--sim-scenario",
+        &scenario("calls.toml"),
+        "--attempts",
+        "3",
+        "--wait",
+        "none",
+        "--retry-on",
+        "rate-limited",
+        "--json",
+        "-m",
+        "openai:gpt-4o-mini",
+        "hi",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let outcomes: Vec<&str> = doc["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["rate-limited", "rate-limited", "ok"]);
+    assert_eq!(
+        doc["attempts"][0]["wait_reason"], "server-hint",
+        "retry-after: 1 beats a zero wait"
+    );
+    assert_eq!(doc["attempts"][0]["wait_ms"], 1000);
+
+    let o = steadfast(&[
+        "ask",
+        "--sim-scenario",
+        &scenario("calls_exhausted.toml"),
+        "--attempts",
+        "2",
+        "--wait",
+        "none",
+        "-m",
+        "openai:gpt-4o-mini",
+        "hi",
+    ]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("error: gave up after 2 attempts: rate-limited (openai, HTTP 429)"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one clear line");
+}
+
+#[test]
+fn fallback_reports_the_winner_and_what_was_caught() {
+    let o = steadfast(&[
+        "ask",
+        "--sim-scenario",
+        &scenario("fallback.toml"),
+        "--fallback",
+        "anthropic:claude-3-5-sonnet-latest",
+        "--json",
+        "-m",
+        "openai:gpt-4o-mini",
+        "hi",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(doc["provider"], "anthropic");
+    assert_eq!(doc["caught"][0]["kind"], "rate-limited");
+    assert_eq!(doc["caught"][0]["provider"], "openai");
+}
+
+#[test]
+fn reinsert_retries_output_that_fails_the_schema() {
+    let schema = std::env::temp_dir().join(format!("steadfast-book-{}.json", std::process::id()));
+    std::fs::write(
+        &schema,
+        r#"{"type":"object","properties":{"title":{"type":"string"},"author":{"type":"string","pattern":"^[A-Z ]+$"}},"required":["title","author"]}"#,
+    )
+    .unwrap();
+    let o = steadfast(&[
+        "ask",
+        "--sim-scenario",
+        &scenario("reinsertion.toml"),
+        "--schema",
+        schema.to_str().unwrap(),
+        "--reinsert",
+        "--attempts",
+        "3",
+        "--wait",
+        "none",
+        "--json",
+        "-m",
+        "openai:gpt-4o-mini",
+        "Extract the book",
+    ]);
+    std::fs::remove_file(&schema).ok();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(doc["output"]["author"], "PATRICK ROTHFUSS");
+    assert_eq!(doc["attempts"][0]["outcome"], "validation");
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let o = steadfast(&["ask", "--sim", "-m", "gpt-4o-mini", "hi"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("PROVIDER:MODEL"), "{}", stderr(&o));
+    let o = steadfast(&["ask", "--sim", "-m", "nope:x", "hi"]);
+    assert!(
+        stderr(&o).contains("unknown provider `nope`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = steadfast(&[
+        "ask",
+        "--sim",
+        "--wait",
+        "sometimes",
+        "-m",
+        "openai:x",
+        "hi",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("expected none, fixed:S"),
+        "{}",
+        stderr(&o)
+    );
+    let o = steadfast(&["ask", "--sim", "--retry-on", "nope", "-m", "openai:x", "hi"]);
+    assert!(stderr(&o).contains("unknown error kind"), "{}", stderr(&o));
+}
+
+#[test]
+fn demo_runs_every_scenario_and_checks_it() {
+    let o = steadfast(&["demo"]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    assert!(out.contains("All scenarios behaved as specified"), "{out}");
+    assert_eq!(out.matches("━━ ").count(), 12);
+    assert!(!out.contains('✗'), "{out}");
+    let o = steadfast(&["demo", "--list"]);
+    assert_eq!(stdout(&o).lines().count(), 12);
+    let o = steadfast(&["demo", "reinsertion", "--style", "template"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("reinserted \"Previous Error: author must be uppercase\""));
+    let o = steadfast(&["demo", "nope"]);
+    assert!(!o.status.success());
+}
