@@ -1,7 +1,5 @@
 //! The demo scenarios: each reference scenario and its failure path.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
