@@ -360,7 +360,13 @@ pub(crate) fn sign_request(
         SignableBody::Bytes(body),
     )
     .map_err(signing_error)?;
-    let (instructions, _signature) = sign(request, &params).map_err(signing_error)?.into_parts();
+    // aws-sigv4 traces the canonical request, which holds the session token: it signs with no
+    // subscriber, so credentials never reach a log even at trace level.
+    let signed =
+        tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+            sign(request, &params)
+        });
+    let (instructions, _signature) = signed.map_err(signing_error)?.into_parts();
     let (added, _query) = instructions.into_parts();
     Ok(added
         .into_iter()

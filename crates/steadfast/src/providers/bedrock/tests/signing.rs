@@ -471,3 +471,57 @@ fn bearer_token_is_sent_as_authorization() {
     assert!(http.headers["authorization"].is_sensitive());
     assert!(!http.headers.contains_key("x-amz-date"));
 }
+
+/// Counts the events of `aws_sigv4` and any event whose fields mention `needle`.
+struct Watch {
+    needle: &'static str,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+struct FieldText(String);
+
+impl tracing::field::Visit for FieldText {
+    fn record_debug(&mut self, _field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!("{value:?}"));
+    }
+}
+
+impl tracing::Subscriber for Watch {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut text = FieldText(String::new());
+        event.record(&mut text);
+        if event.metadata().target().starts_with("aws_sigv4") || text.0.contains(self.needle) {
+            self.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn signing_never_logs_credentials_even_at_trace_level() {
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let watch = Watch {
+        needle: "session-token-0123456789abcdef",
+        hits: hits.clone(),
+    };
+    let mut req = request("amazon.nova-lite-v1:0", "hi");
+    req.client.api_key = None;
+    req.client.aws.as_mut().unwrap().credentials = Some(
+        AwsCredentials::new("AKIDEXAMPLE", "secret")
+            .with_session_token("session-token-0123456789abcdef"),
+    );
+    let http = tracing::subscriber::with_default(watch, || {
+        build_at(&req, false, parse_time("2026-01-01T00:00:00Z")).unwrap()
+    });
+    assert!(http.headers.contains_key("x-amz-security-token"));
+    assert_eq!(hits.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
