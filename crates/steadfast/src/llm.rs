@@ -90,6 +90,27 @@ fn registry() -> &'static RwLock<BTreeMap<String, Arc<dyn Provider>>> {
                 Arc::new(HttpProvider::new(AnthropicWire)),
             );
         }
+        #[cfg(feature = "mistral")]
+        {
+            use crate::providers::mistral::MistralWire;
+            use crate::transport::HttpProvider;
+            map.insert("mistral".into(), Arc::new(HttpProvider::new(MistralWire)));
+        }
+        #[cfg(feature = "cohere")]
+        {
+            use crate::providers::cohere::CohereWire;
+            use crate::transport::HttpProvider;
+            map.insert("cohere".into(), Arc::new(HttpProvider::new(CohereWire)));
+        }
+        #[cfg(feature = "azure-inference")]
+        {
+            use crate::providers::azure_inference::AzureInferenceWire;
+            use crate::transport::HttpProvider;
+            map.insert(
+                "azure-inference".into(),
+                Arc::new(HttpProvider::new(AzureInferenceWire)),
+            );
+        }
         #[cfg(feature = "bedrock")]
         {
             use crate::providers::bedrock::BedrockWire;

@@ -161,3 +161,76 @@ pub(crate) fn require_base<'a>(
         .with_provider(provider)
     })
 }
+
+/// Whether the call configured its own header `name` (say, an `authorization` token).
+pub(crate) fn has_client_header(req: &ChatRequest, name: &str) -> bool {
+    req.client
+        .headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case(name))
+}
+
+/// Adds `Authorization: Bearer <key>` (marked sensitive). Without a key it is a configuration error
+/// naming `env_var`, unless the call configured its own `authorization` header.
+#[cfg(any(feature = "mistral", feature = "cohere"))]
+pub(crate) fn bearer_auth(
+    http: &mut crate::transport::HttpRequest,
+    req: &ChatRequest,
+    provider: &str,
+    env_var: &str,
+) -> Result<(), Error> {
+    match &req.client.api_key {
+        Some(k) => http.header("authorization", &format!("Bearer {}", k.expose()), true),
+        None if has_client_header(req, "authorization") => Ok(()),
+        None => require_key(req, provider, env_var).map(|_| ()),
+    }
+}
+
+/// The OpenAI chat body in its plain form — `max_tokens`, no `stream_options` — for providers that
+/// speak a subset of OpenAI Chat Completions (Mistral, Azure AI Inference). Messages, tools, tool
+/// choice, `response_format` and `req.extra` are built exactly as for OpenAI.
+#[cfg(feature = "openai")]
+pub(crate) fn openai_subset_body(
+    req: &ChatRequest,
+    stream: bool,
+) -> Result<crate::providers::openai::wire::ChatCompletionRequest<'_>, Error> {
+    use crate::providers::openai::{Flavor, request_body};
+    // Groq's flavor is the plain form; normalise anyway so a change there cannot leak through.
+    let mut body = request_body(Flavor::Groq, req, stream)?;
+    if let Some(n) = body.max_completion_tokens.take() {
+        body.max_tokens = Some(n);
+    }
+    body.stream_options = None;
+    Ok(body)
+}
+
+/// Test helpers shared by the provider unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::collections::VecDeque;
+
+    use crate::error::Error;
+    use crate::provider::StreamEvent;
+    use crate::transport::{BodyDecoder, SseBody, SseHandler};
+
+    /// Feeds `body` through an [`SseBody`] around `handler` in chunks of `chunk` bytes, then ends
+    /// it: the events produced and the first failure (from a chunk or from the end), if any.
+    pub(crate) fn decode_sse(
+        handler: Box<dyn SseHandler>,
+        body: &[u8],
+        chunk: usize,
+    ) -> (Vec<StreamEvent>, Result<(), Error>) {
+        let mut decoder = SseBody::new(handler);
+        let mut out = VecDeque::new();
+        for piece in body.chunks(chunk.max(1)) {
+            if let Err(e) = decoder.push(piece, &mut out) {
+                return (out.into(), Err(e));
+            }
+            if decoder.finished() {
+                break;
+            }
+        }
+        let end = decoder.finish(&mut out);
+        (out.into(), end)
+    }
+}

@@ -4,8 +4,14 @@ pub(crate) mod common;
 
 #[cfg(feature = "anthropic")]
 pub mod anthropic;
+#[cfg(feature = "azure-inference")]
+pub mod azure_inference;
 #[cfg(feature = "bedrock")]
 pub mod bedrock;
+#[cfg(feature = "cohere")]
+pub mod cohere;
+#[cfg(feature = "mistral")]
+pub mod mistral;
 #[cfg(feature = "openai")]
 pub mod openai;
 

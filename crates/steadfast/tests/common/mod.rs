@@ -47,6 +47,16 @@ pub(crate) const TARGETS: &[Target] = &[
         sim: SimProvider::AzureOpenAi,
     },
     Target {
+        name: "cohere",
+        model: "command-a-03-2025",
+        sim: SimProvider::Cohere,
+    },
+    Target {
+        name: "azure-inference",
+        model: "mistral-large-2411",
+        sim: SimProvider::AzureInference,
+    },
+    Target {
         name: "bedrock",
         model: "anthropic.claude-3-5-sonnet-20240620-v1:0",
         sim: SimProvider::Bedrock,

@@ -1,0 +1,179 @@
+//! Cohere v2 streaming: named SSE events whose `data.type` repeats the name — `message-start`,
+//! `content-start/delta/end`, `tool-plan-delta`, `tool-call-start/delta/end` (the delta's
+//! `tool_calls` is one object keyed by the event `index`), `citation-*`, `debug` — ending with
+//! `message-end`, which carries the finish reason and usage. `message-end` with
+//! `finish_reason: ERROR` (and `delta.error`) is an in-band error. A `data: [DONE]` also ends the
+//! stream, as in the official SDK.
+
+use std::collections::VecDeque;
+
+use serde_json::Value;
+
+use super::convert::{finish_reason, usage};
+use super::error::classify_message;
+use super::wire::StreamPayload;
+use crate::codec::sse::SseEvent;
+use crate::error::{Error, ErrorKind};
+use crate::provider::StreamEvent;
+use crate::transport::SseHandler;
+
+/// Per-stream state.
+#[derive(Debug, Default)]
+pub(crate) struct CohereSse {
+    done: bool,
+    open_calls: Vec<usize>,
+    calls_started: usize,
+}
+
+impl CohereSse {
+    fn close_calls(&mut self, out: &mut VecDeque<StreamEvent>) {
+        self.open_calls.sort_unstable();
+        for index in self.open_calls.drain(..) {
+            out.push_back(StreamEvent::ToolCallEnd { index });
+        }
+    }
+
+    /// The call an event is about: its `index`, else the call started last.
+    fn call_index(&self, index: Option<usize>) -> usize {
+        index.unwrap_or_else(|| self.calls_started.saturating_sub(1))
+    }
+
+    fn message_end(
+        &mut self,
+        payload: StreamPayload,
+        out: &mut VecDeque<StreamEvent>,
+    ) -> Result<(), Error> {
+        self.done = true;
+        self.close_calls(out);
+        let Some(delta) = payload.delta else {
+            return Ok(());
+        };
+        if let Some(raw) = delta.finish_reason {
+            let reason = match finish_reason(&raw) {
+                Ok(reason) => reason,
+                Err(e) if raw == "ERROR" => {
+                    let message = match delta.error {
+                        Some(Value::String(s)) => Some(s),
+                        Some(Value::Null) | None => None,
+                        Some(other) => Some(other.to_string()),
+                    };
+                    return Err(match message {
+                        Some(m) if !m.is_empty() => classify_message(200, &m),
+                        _ => e,
+                    });
+                }
+                Err(e) => return Err(e),
+            };
+            out.push_back(StreamEvent::Finish {
+                reason,
+                raw: Some(raw),
+            });
+        }
+        if let Some(u) = delta.usage.and_then(usage) {
+            out.push_back(StreamEvent::Usage(u));
+        }
+        Ok(())
+    }
+}
+
+impl SseHandler for CohereSse {
+    fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+        let data = event.data.trim();
+        if data.is_empty() || self.done {
+            return Ok(());
+        }
+        if data.starts_with("[DONE]") {
+            self.close_calls(out);
+            self.done = true;
+            return Ok(());
+        }
+        let mut payload: StreamPayload = serde_json::from_str(data).map_err(|e| {
+            Error::new(ErrorKind::Decode, "a stream event is not valid Cohere JSON").with_source(e)
+        })?;
+        let kind = payload
+            .kind
+            .take()
+            .or_else(|| event.event.clone())
+            .unwrap_or_default();
+        let message = payload.delta.as_mut().and_then(|d| d.message.take());
+        match kind.as_str() {
+            "message-start" => out.push_back(StreamEvent::Metadata {
+                id: payload.id,
+                model: None,
+                request_id: None,
+            }),
+            "content-start" | "content-delta" => {
+                if let Some(c) = message.and_then(|m| m.content) {
+                    if c.is_text() {
+                        if let Some(text) = c.text.filter(|t| !t.is_empty()) {
+                            out.push_back(StreamEvent::Text(text));
+                        }
+                    }
+                }
+            }
+            "tool-plan-delta" => {
+                if let Some(plan) = message.and_then(|m| m.tool_plan) {
+                    if !plan.is_empty() {
+                        out.push_back(StreamEvent::Text(plan));
+                    }
+                }
+            }
+            "tool-call-start" => {
+                let index = payload.index.unwrap_or(self.calls_started);
+                self.calls_started = self.calls_started.max(index + 1);
+                let call = message.and_then(|m| m.tool_calls);
+                let (id, mut function) = match call {
+                    Some(c) => (c.id, c.function),
+                    None => (None, None),
+                };
+                let name = function.as_mut().and_then(|f| f.name.take());
+                let args = function.as_mut().and_then(|f| f.arguments_text());
+                self.open_calls.push(index);
+                out.push_back(StreamEvent::ToolCallStart {
+                    index,
+                    id: id.unwrap_or_else(|| format!("call_{index}")),
+                    name: name.unwrap_or_default(),
+                });
+                if let Some(a) = args.filter(|a| !a.is_empty()) {
+                    out.push_back(StreamEvent::ToolCallDelta {
+                        index,
+                        arguments: a,
+                    });
+                }
+            }
+            "tool-call-delta" => {
+                let index = self.call_index(payload.index);
+                let args = message
+                    .and_then(|m| m.tool_calls)
+                    .and_then(|c| c.function)
+                    .and_then(|mut f| f.arguments_text());
+                if let Some(a) = args.filter(|a| !a.is_empty()) {
+                    out.push_back(StreamEvent::ToolCallDelta {
+                        index,
+                        arguments: a,
+                    });
+                }
+            }
+            "tool-call-end" => {
+                let index = self.call_index(payload.index);
+                if let Some(pos) = self.open_calls.iter().position(|&i| i == index) {
+                    self.open_calls.remove(pos);
+                    out.push_back(StreamEvent::ToolCallEnd { index });
+                }
+            }
+            "message-end" => self.message_end(payload, out)?,
+            // content-end, citation-start/end, debug, and event types added later carry nothing
+            // this library reports.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finished(&self) -> bool {
+        self.done
+    }
+
+    fn terminator(&self) -> &'static str {
+        "event: message-end"
+    }
+}

@@ -1,0 +1,135 @@
+//! Mistral streaming: OpenAI-shaped data-only SSE ending with `data: [DONE]`, usage on the chunk
+//! that carries `finish_reason`, tool calls that arrive whole (several in one delta, told apart by
+//! `index`), and in-band errors as a data event holding an error object instead of a chunk.
+
+use std::collections::VecDeque;
+
+use serde_json::Value;
+
+use super::convert::{finish_reason, generation_failed};
+use super::error::classify_value;
+use super::wire::CompletionChunk;
+use crate::codec::sse::SseEvent;
+use crate::error::{Error, ErrorKind};
+use crate::provider::StreamEvent;
+use crate::response::Usage;
+use crate::transport::SseHandler;
+
+/// Per-stream state.
+#[derive(Debug, Default)]
+pub(crate) struct MistralSse {
+    done: bool,
+    started: bool,
+    open_calls: Vec<usize>,
+}
+
+impl MistralSse {
+    fn close_calls(&mut self, out: &mut VecDeque<StreamEvent>) {
+        self.open_calls.sort_unstable();
+        for index in self.open_calls.drain(..) {
+            out.push_back(StreamEvent::ToolCallEnd { index });
+        }
+    }
+}
+
+/// Whether a data payload is an error object rather than a completion chunk: Mistral's error shape
+/// (`"object": "error"`), an OpenAI-style `{"error": …}`, or anything without `choices`.
+fn is_error(value: &Value) -> bool {
+    value.get("object").and_then(Value::as_str) == Some("error")
+        || value.get("error").is_some_and(|e| !e.is_null())
+        || value.get("choices").is_none()
+}
+
+impl SseHandler for MistralSse {
+    fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+        let data = event.data.trim();
+        if data.is_empty() || self.done {
+            return Ok(());
+        }
+        if data.starts_with("[DONE]") {
+            self.close_calls(out);
+            self.done = true;
+            return Ok(());
+        }
+        let value: Value = serde_json::from_str(data).map_err(|e| {
+            Error::new(ErrorKind::Decode, "a stream chunk is not valid JSON").with_source(e)
+        })?;
+        if is_error(&value) {
+            return Err(classify_value(200, &value));
+        }
+        let chunk = CompletionChunk::deserialize(value).map_err(|e| {
+            Error::new(
+                ErrorKind::Decode,
+                "a stream chunk is not a chat.completion.chunk",
+            )
+            .with_source(e)
+        })?;
+        if !self.started {
+            self.started = true;
+            out.push_back(StreamEvent::Metadata {
+                id: chunk.id.filter(|s| !s.is_empty()),
+                model: chunk.model.filter(|s| !s.is_empty()),
+                request_id: None,
+            });
+        }
+        for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
+            if let Some(delta) = choice.delta {
+                if let Some(text) = delta.content.map(|c| c.into_text()) {
+                    if !text.is_empty() {
+                        out.push_back(StreamEvent::Text(text));
+                    }
+                }
+                for (pos, tc) in delta.tool_calls.unwrap_or_default().into_iter().enumerate() {
+                    let index = tc.index.unwrap_or(pos);
+                    let (name, args) = match tc.function {
+                        Some(f) => (f.name, f.arguments.map(|a| a.into_text())),
+                        None => (None, None),
+                    };
+                    if !self.open_calls.contains(&index) {
+                        self.open_calls.push(index);
+                        out.push_back(StreamEvent::ToolCallStart {
+                            index,
+                            id: tc.id.unwrap_or_else(|| format!("call_{index}")),
+                            name: name.unwrap_or_default(),
+                        });
+                    }
+                    if let Some(a) = args.filter(|a| !a.is_empty()) {
+                        out.push_back(StreamEvent::ToolCallDelta {
+                            index,
+                            arguments: a,
+                        });
+                    }
+                }
+            }
+            if let Some(raw) = choice.finish_reason {
+                let reason = finish_reason(&raw).ok_or_else(generation_failed)?;
+                self.close_calls(out);
+                out.push_back(StreamEvent::Finish {
+                    reason,
+                    raw: Some(raw),
+                });
+            }
+        }
+        if let Some(u) = chunk.usage {
+            out.push_back(StreamEvent::Usage(Usage::new(
+                u.prompt_tokens,
+                u.completion_tokens,
+            )));
+        }
+        Ok(())
+    }
+
+    fn finished(&self) -> bool {
+        self.done
+    }
+
+    fn terminator(&self) -> &'static str {
+        "data: [DONE]"
+    }
+}
+
+impl CompletionChunk {
+    fn deserialize(value: Value) -> Result<Self, serde_json::Error> {
+        <CompletionChunk as serde::Deserialize>::deserialize(value)
+    }
+}

@@ -1,0 +1,147 @@
+//! Mistral wire types. Requests reuse the OpenAI body (see [`super::convert`]); responses are read
+//! with these lenient types: `content` may be a string or a list of chunks, and
+//! `function.arguments` a string or an object.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::providers::openai::wire::{ChatCompletionRequest, WireUsage};
+
+/// The request body: the OpenAI body in its plain form plus Mistral's own `random_seed`.
+#[derive(Serialize)]
+pub(crate) struct MistralRequest<'a> {
+    #[serde(flatten)]
+    pub(crate) base: ChatCompletionRequest<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) random_seed: Option<i64>,
+}
+
+// ---- responses ----
+
+#[derive(Deserialize)]
+pub(crate) struct Completion {
+    #[serde(default)]
+    pub(crate) id: Option<String>,
+    #[serde(default)]
+    pub(crate) model: Option<String>,
+    #[serde(default)]
+    pub(crate) choices: Vec<Choice>,
+    #[serde(default)]
+    pub(crate) usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Choice {
+    #[serde(default)]
+    pub(crate) index: u32,
+    pub(crate) message: Message,
+    #[serde(default)]
+    pub(crate) finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Message {
+    #[serde(default)]
+    pub(crate) content: Option<Content>,
+    #[serde(default)]
+    pub(crate) tool_calls: Option<Vec<ToolCall>>,
+}
+
+/// `content`: a string, or chunks (`text`, `thinking`, `reference`, …) of which only `text`
+/// chunks are the answer.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Content {
+    Text(String),
+    Chunks(Vec<Chunk>),
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Chunk {
+    #[serde(rename = "type", default)]
+    pub(crate) kind: Option<String>,
+    #[serde(default)]
+    pub(crate) text: Option<String>,
+}
+
+impl Content {
+    /// The answer text (text chunks joined; other chunk types are not part of the answer).
+    pub(crate) fn into_text(self) -> String {
+        match self {
+            Content::Text(t) => t,
+            Content::Chunks(chunks) => chunks
+                .into_iter()
+                .filter(|c| c.kind.as_deref().is_none_or(|k| k == "text"))
+                .filter_map(|c| c.text)
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ToolCall {
+    #[serde(default)]
+    pub(crate) id: Option<String>,
+    #[serde(default)]
+    pub(crate) index: Option<usize>,
+    #[serde(default)]
+    pub(crate) function: Option<FunctionCall>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct FunctionCall {
+    #[serde(default)]
+    pub(crate) name: Option<String>,
+    #[serde(default)]
+    pub(crate) arguments: Option<Arguments>,
+}
+
+/// `function.arguments`: a JSON string, or (allowed by the spec) the object itself.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Arguments {
+    Text(String),
+    Object(Value),
+}
+
+impl Arguments {
+    /// The arguments as JSON text (an object is serialised).
+    pub(crate) fn into_text(self) -> String {
+        match self {
+            Arguments::Text(t) => t,
+            Arguments::Object(v) => v.to_string(),
+        }
+    }
+}
+
+// ---- stream chunks ----
+
+#[derive(Deserialize)]
+pub(crate) struct CompletionChunk {
+    #[serde(default)]
+    pub(crate) id: Option<String>,
+    #[serde(default)]
+    pub(crate) model: Option<String>,
+    #[serde(default)]
+    pub(crate) choices: Vec<ChunkChoice>,
+    #[serde(default)]
+    pub(crate) usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ChunkChoice {
+    #[serde(default)]
+    pub(crate) index: u32,
+    #[serde(default)]
+    pub(crate) delta: Option<Delta>,
+    #[serde(default)]
+    pub(crate) finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Delta {
+    #[serde(default)]
+    pub(crate) content: Option<Content>,
+    #[serde(default)]
+    pub(crate) tool_calls: Option<Vec<ToolCall>>,
+}
