@@ -117,6 +117,8 @@ fn convert_messages(messages: &[Message]) -> Result<Converted<'_>, Error> {
         if m.role == Role::System {
             for p in &m.parts {
                 match p {
+                    // `SystemContentBlock.text` must not be empty; an empty one says nothing.
+                    Part::Text { text } if text.is_empty() => {}
                     Part::Text { text } => system.push(SystemBlock::Text(text)),
                     _ => return Err(unsupported("system messages can only hold text")),
                 }

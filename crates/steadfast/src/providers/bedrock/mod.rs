@@ -13,7 +13,7 @@
 //!
 //! Without a base URL and a region, sending is a `Config` error naming the variables. A bearer
 //! token needs no region; SigV4 takes the region from the settings or from a standard endpoint's
-//! host. Which credentials win is described in [`BedrockCallExt`] and the `auth` docs:
+//! host. Which credentials win (the `auth_selection` cases of `fixtures/bedrock/cases.json`):
 //! a key set with [`Call::api_key`](crate::Call::api_key) first, then credentials set with
 //! [`BedrockCallExt::aws_credentials`], then `AWS_BEARER_TOKEN_BEDROCK`, then the SigV4
 //! variables; setting both a key and credentials in code is a `Config` error. Profiles, SSO and

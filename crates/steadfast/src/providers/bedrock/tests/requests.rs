@@ -268,7 +268,11 @@ fn invalid_history_arguments_are_kept_in_an_object() {
 #[test]
 fn bodies_validate_against_the_smithy_model() {
     let smithy = Smithy::load();
-    let mut cases = vec![request("amazon.nova-lite-v1:0", "hi"), rich_request()];
+    let mut cases = vec![
+        request("amazon.nova-lite-v1:0", "hi"),
+        rich_request(),
+        request("m", vec![Message::system(""), Message::user("hi")]),
+    ];
     let mut req = request("amazon.nova-lite-v1:0", "a book");
     req.output = Some(OutputFormat::new(
         "Book",
