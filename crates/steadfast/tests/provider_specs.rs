@@ -224,6 +224,13 @@ fn the_validators_reject_what_the_providers_reject() {
     bad["tool_choice"] = json!("required");
     assert!(!c.is_valid(&bad));
     assert!(
+        !c.is_valid(&json!({"model": "m", "messages": [{"role": "wizard", "content": "x"}]})),
+        "unknown roles are refused"
+    );
+    let mut bad = ok.clone();
+    bad["response_format"] = json!({"type": "json_schema", "json_schema": {}});
+    assert!(!c.is_valid(&bad), "Cohere's JSON format is json_object");
+    assert!(
         !c.is_valid(&json!({"model": "m", "messages": [{"role": "tool", "content": "x"}]})),
         "tool_call_id is required"
     );

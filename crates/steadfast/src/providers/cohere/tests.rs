@@ -220,6 +220,34 @@ fn in_band_errors_end_the_stream_with_their_kind() {
     assert_eq!(end.unwrap_err().kind(), ErrorKind::Decode);
 }
 
+#[test]
+fn done_ends_a_stream_and_calls_without_index_use_the_last_one() {
+    let sse = concat!(
+        "event: tool-call-start\ndata: {\"type\":\"tool-call-start\",\"delta\":{\"message\":{\"tool_calls\":{\"id\":\"t1\",\"type\":\"function\",\"function\":{\"name\":\"a\",\"arguments\":\"\"}}}}}\n\n",
+        "event: tool-call-delta\ndata: {\"type\":\"tool-call-delta\",\"delta\":{\"message\":{\"tool_calls\":{\"function\":{\"arguments\":\"{}\"}}}}}\n\n",
+        "event: tool-call-end\ndata: {\"type\":\"tool-call-end\"}\n\n",
+        "event: debug\ndata: {\"type\":\"debug\",\"prompt\":\"x\"}\n\n",
+        "data: [DONE]\n\n",
+    );
+    let (events, end) = decode_sse(Box::new(CohereSse::default()), sse.as_bytes(), 3);
+    end.unwrap();
+    assert_eq!(
+        events,
+        vec![
+            StreamEvent::ToolCallStart {
+                index: 0,
+                id: "t1".into(),
+                name: "a".into()
+            },
+            StreamEvent::ToolCallDelta {
+                index: 0,
+                arguments: "{}".into()
+            },
+            StreamEvent::ToolCallEnd { index: 0 },
+        ]
+    );
+}
+
 // ---- the spec's examples ----
 
 fn spec_examples() -> Vec<Value> {
