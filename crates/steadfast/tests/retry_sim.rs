@@ -2,7 +2,12 @@
 //! four prompt styles, with the reference policy: 3 attempts, exponential 1/4/10. Waits are recorded
 //! by a sleeper that does not sleep, so they are asserted exactly and the tests take no time.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
 
 mod common;
 
@@ -45,7 +50,14 @@ fn reference() -> (Retry<steadfast::Error>, Recorder) {
     let rec = Recorder::default();
     let policy = Retry::new()
         .stop(stop::after_attempt(3))
-        .wait(wait::exponential().multiplier(1.0).min(secs(4)).max(secs(10)).build().unwrap())
+        .wait(
+            wait::exponential()
+                .multiplier(1.0)
+                .min(secs(4))
+                .max(secs(10))
+                .build()
+                .unwrap(),
+        )
         .sleeper(rec.clone());
     (policy, rec)
 }
@@ -55,9 +67,23 @@ fn prompts(question: &str) -> Vec<(&'static str, Prompt)> {
     let template = Template::new("SYSTEM: You are a librarian.\nUSER: {question}").unwrap();
     vec![
         ("plain string", Prompt::from(question)),
-        ("message builders", Prompt::from([Message::system("You are a librarian."), Message::user(question)])),
-        ("template", template.render(&Vars::new().with("question", question)).unwrap()),
-        ("raw message list", Prompt::from(vec![Message::new(Role::User, vec![Part::text(question)])])),
+        (
+            "message builders",
+            Prompt::from([
+                Message::system("You are a librarian."),
+                Message::user(question),
+            ]),
+        ),
+        (
+            "template",
+            template
+                .render(&Vars::new().with("question", question))
+                .unwrap(),
+        ),
+        (
+            "raw message list",
+            Prompt::from(vec![Message::new(Role::User, vec![Part::text(question)])]),
+        ),
     ]
 }
 
@@ -75,7 +101,9 @@ fn rule(t: &Target) -> Rule {
 async fn calls_succeed_as_soon_as_an_attempt_succeeds() {
     for t in &TARGETS[..2] {
         for (style, prompt) in prompts("Recommend a fantasy book") {
-            let sim = sim(Scenario::new().rule(rule(t).requests([1, 2]).action(Action::rate_limit()))).await;
+            let sim =
+                sim(Scenario::new().rule(rule(t).requests([1, 2]).action(Action::rate_limit())))
+                    .await;
             let (policy, rec) = reference();
             let r = call(t, &sim).retry(policy).send(prompt).await.unwrap();
             assert_eq!(sim.journal().len(), 3, "{} {style}", t.name);
@@ -95,12 +123,24 @@ async fn calls_give_up_after_three_attempts_with_every_attempt() {
     for t in &TARGETS[..2] {
         let sim = sim(Scenario::new().rule(rule(t).action(Action::rate_limit()))).await;
         let (policy, rec) = reference();
-        let e = call(t, &sim).retry(policy.clone()).send("hi").await.unwrap_err();
+        let e = call(t, &sim)
+            .retry(policy.clone())
+            .send("hi")
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::RateLimited);
         assert_eq!(e.attempts().len(), 3);
-        assert!(e.to_string().starts_with("gave up after 3 attempts: rate limited"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("gave up after 3 attempts: rate limited"),
+            "{e}"
+        );
         assert_eq!(e.retry_stopped(), Some("attempt limit reached"));
-        assert_eq!(rec.waits(), [secs(4), secs(4)], "no wait after the last attempt");
+        assert_eq!(
+            rec.waits(),
+            [secs(4), secs(4)],
+            "no wait after the last attempt"
+        );
         assert_eq!(sim.journal().len(), 3);
 
         // The closure form gives the typed RetryError.
@@ -126,7 +166,12 @@ async fn calls_give_up_after_three_attempts_with_every_attempt() {
 #[tokio::test]
 async fn server_hints_raise_the_wait_and_can_stop_retries() {
     let t = openai();
-    let sim = sim(Scenario::new().rule(rule(t).requests([1, 2]).action(Action::rate_limit().retry_after_secs(7)))).await;
+    let sim = sim(Scenario::new().rule(
+        rule(t)
+            .requests([1, 2])
+            .action(Action::rate_limit().retry_after_secs(7)),
+    ))
+    .await;
     let (policy, rec) = reference();
     let r = call(t, &sim).retry(policy).send("hi").await.unwrap();
     assert_eq!(rec.waits(), [secs(7), secs(7)]);
@@ -138,7 +183,11 @@ async fn server_hints_raise_the_wait_and_can_stop_retries() {
     let e = call(t, &sim).retry(policy).send("hi").await.unwrap_err();
     assert_eq!(sim.journal().len(), 1);
     assert!(rec.waits().is_empty());
-    assert!(e.retry_stopped().unwrap().contains("above the cap"), "{:?}", e.retry_stopped());
+    assert!(
+        e.retry_stopped().unwrap().contains("above the cap"),
+        "{:?}",
+        e.retry_stopped()
+    );
 
     // x-should-retry: false is not retried.
     let sim = sim_with(Action::server_error().should_retry(false)).await;
@@ -159,8 +208,13 @@ async fn llm_default_retries_transient_errors_only() {
     let policy = Retry::llm_default().sleeper(rec.clone());
     let sim = sim(Scenario::new()
         .rule(rule(t).requests([1]).action(Action::overloaded()))
-        .rule(rule(t).requests([2]).action(Action::server_error()))).await;
-    call(t, &sim).retry(policy.clone()).send("hi").await.unwrap();
+        .rule(rule(t).requests([2]).action(Action::server_error())))
+    .await;
+    call(t, &sim)
+        .retry(policy.clone())
+        .send("hi")
+        .await
+        .unwrap();
     assert_eq!(sim.journal().len(), 3);
     assert_eq!(rec.waits().len(), 2);
 
@@ -179,7 +233,12 @@ async fn streams_retry_transparently_before_the_commit_point() {
         for (style, prompt) in prompts("one two three four") {
             let sim = sim(Scenario::new()
                 .rule(rule(t).requests([1]).action(Action::rate_limit()))
-                .rule(rule(t).requests([2]).action(Action::model().error_after(0, SimKind::Overloaded)))).await;
+                .rule(
+                    rule(t)
+                        .requests([2])
+                        .action(Action::model().error_after(0, SimKind::Overloaded)),
+                ))
+            .await;
             let (policy, rec) = reference();
             let mut s = call(t, &sim).retry(policy).stream(prompt);
             let mut text = String::new();
@@ -201,10 +260,17 @@ async fn streams_retry_transparently_before_the_commit_point() {
 #[tokio::test]
 async fn after_the_commit_point_a_stream_is_never_replayed() {
     for t in &TARGETS[..2] {
-        let action = Action::text("alpha beta gamma delta epsilon zeta eta").chunk_delay_ms(2).cut_after(5);
+        let action = Action::text("alpha beta gamma delta epsilon zeta eta")
+            .chunk_delay_ms(2)
+            .cut_after(5);
         let sim = sim(Scenario::new().rule(rule(t).requests([1]).action(action))).await;
         let (policy, _) = reference();
-        let e = call(t, &sim).retry(policy).stream("hi").collect().await.unwrap_err();
+        let e = call(t, &sim)
+            .retry(policy)
+            .stream("hi")
+            .collect()
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::StreamInterrupted, "{}: {e}", t.name);
         assert!(!e.partial().unwrap().text.is_empty());
         assert_eq!(sim.journal().len(), 1, "{}: no silent replay", t.name);
@@ -237,7 +303,11 @@ async fn the_consuming_wrapper_is_retried_as_a_whole() {
                 })
                 .await
                 .unwrap();
-            assert_eq!(text, "Echo: alpha beta gamma delta epsilon", "{} {style}", t.name);
+            assert_eq!(
+                text, "Echo: alpha beta gamma delta epsilon",
+                "{} {style}",
+                t.name
+            );
             assert_eq!(sim.journal().len(), 2);
             // Chunks already shown are not taken back: the first attempt's chunks were shown too.
             assert!(shown.lock().unwrap().concat().len() > text.len());
@@ -257,8 +327,13 @@ async fn invalid_tool_arguments_are_retried_by_the_wrapper() {
     for t in &TARGETS[..2] {
         for (style, prompt) in prompts("What is the weather in Paris?") {
             let sim = sim(Scenario::new()
-                .rule(rule(t).requests([1]).action(Action::tool_call("get_weather", r#"{"city": 42"#)))
-                .rule(rule(t).action(Action::tool_call("get_weather", r#"{"city":"Paris"}"#)))).await;
+                .rule(
+                    rule(t)
+                        .requests([1])
+                        .action(Action::tool_call("get_weather", r#"{"city": 42"#)),
+                )
+                .rule(rule(t).action(Action::tool_call("get_weather", r#"{"city":"Paris"}"#))))
+            .await;
             let (policy, rec) = reference();
             let c = call(t, &sim).tool(Tool::of::<GetWeather>("get_weather", "Get the weather"));
             let weather = policy
@@ -310,7 +385,11 @@ struct Book {
 }
 
 fn uppercase(b: &Book) -> Result<(), &'static str> {
-    if b.author == b.author.to_uppercase() { Ok(()) } else { Err("author must be uppercase") }
+    if b.author == b.author.to_uppercase() {
+        Ok(())
+    } else {
+        Err("author must be uppercase")
+    }
 }
 
 fn reinsertion_scenario(t: &Target) -> Scenario {
@@ -318,7 +397,9 @@ fn reinsertion_scenario(t: &Target) -> Scenario {
         .rule(rule(t).requests([1]).action(Action::structured(
             json!({"title": "The Name of the Wind", "author": "patrick rothfuss"}),
         )))
-        .rule(rule(t).action(Action::structured(json!({"title": "The Name of the Wind", "author": "PATRICK ROTHFUSS"}))))
+        .rule(rule(t).action(Action::structured(
+            json!({"title": "The Name of the Wind", "author": "PATRICK ROTHFUSS"}),
+        )))
 }
 
 #[tokio::test]
@@ -339,7 +420,11 @@ async fn validation_errors_are_reinserted_into_the_next_prompt() {
         let book: Book = call(t, &sim)
             .retry(policy)
             .extract_with::<Book, _>(move |errors| {
-                template.render(&Vars::new().with("text", "The Name of the Wind by Patrick Rothfuss").with_errors("errors", errors))
+                template.render(
+                    &Vars::new()
+                        .with("text", "The Name of the Wind by Patrick Rothfuss")
+                        .with_errors("errors", errors),
+                )
             })
             .validate(uppercase)
             .await
@@ -349,8 +434,16 @@ async fn validation_errors_are_reinserted_into_the_next_prompt() {
         assert_eq!(j.len(), 2, "{}", t.name);
         let first = String::from_utf8_lossy(&j[0].body).into_owned();
         let second = String::from_utf8_lossy(&j[1].body).into_owned();
-        assert!(!first.contains("Previous Error"), "{}: attempt 1 has no preamble", t.name);
-        assert!(second.contains("Previous Error: author must be uppercase"), "{}: {second}", t.name);
+        assert!(
+            !first.contains("Previous Error"),
+            "{}: attempt 1 has no preamble",
+            t.name
+        );
+        assert!(
+            second.contains("Previous Error: author must be uppercase"),
+            "{}: {second}",
+            t.name
+        );
     }
 }
 
@@ -366,14 +459,21 @@ async fn reinsertion_in_every_prompt_style_through_the_closure_form() {
                 .run(|attempt| {
                     let previous: Vec<String> = steadfast::prompt::render_errors(attempt.errors());
                     let preamble = previous.join("\n");
-                    let ask = format!("{preamble}\nExtract the book from: {text}").trim().to_string();
+                    let ask = format!("{preamble}\nExtract the book from: {text}")
+                        .trim()
+                        .to_string();
                     let prompt = match style {
                         "plain string" => Prompt::from(ask),
-                        "message builders" => Prompt::from([Message::system("You extract books."), Message::user(ask)]),
-                        "template" => Template::new("USER: {errors:list}\nExtract the book from: {text}")
-                            .unwrap()
-                            .render(&Vars::new().with("errors", previous).with("text", text))
-                            .unwrap(),
+                        "message builders" => Prompt::from([
+                            Message::system("You extract books."),
+                            Message::user(ask),
+                        ]),
+                        "template" => {
+                            Template::new("USER: {errors:list}\nExtract the book from: {text}")
+                                .unwrap()
+                                .render(&Vars::new().with("errors", previous).with("text", text))
+                                .unwrap()
+                        }
                         _ => Prompt::from(vec![Message::new(Role::User, vec![Part::text(ask)])]),
                     };
                     let c = c.clone();
@@ -384,7 +484,11 @@ async fn reinsertion_in_every_prompt_style_through_the_closure_form() {
             assert_eq!(book.author, "PATRICK ROTHFUSS", "{} {style}", t.name);
             let j = sim.journal();
             assert!(!String::from_utf8_lossy(&j[0].body).contains("Previous Error"));
-            assert!(String::from_utf8_lossy(&j[1].body).contains("Previous Error: author must be uppercase"), "{style}");
+            assert!(
+                String::from_utf8_lossy(&j[1].body)
+                    .contains("Previous Error: author must be uppercase"),
+                "{style}"
+            );
         }
     }
 }
@@ -396,20 +500,42 @@ async fn conversational_reinsertion_uses_the_native_shape() {
     let t = openai();
     let sim = sim(reinsertion_scenario(t)).await;
     let policy = reference().0.collect_errors(validation());
-    let _: Book = call(t, &sim).retry(policy).conversational(true).extract::<Book>("The Name of the Wind").validate(uppercase).await.unwrap();
+    let _: Book = call(t, &sim)
+        .retry(policy)
+        .conversational(true)
+        .extract::<Book>("The Name of the Wind")
+        .validate(uppercase)
+        .await
+        .unwrap();
     let second = sim.journal()[1].json().unwrap();
     let msgs = second["messages"].as_array().unwrap();
     assert_eq!(msgs.len(), 3, "{second:#}");
     assert_eq!(msgs[1]["role"], "assistant");
-    assert!(msgs[1]["content"].as_str().unwrap().contains("patrick rothfuss"));
+    assert!(
+        msgs[1]["content"]
+            .as_str()
+            .unwrap()
+            .contains("patrick rothfuss")
+    );
     assert_eq!(msgs[2]["role"], "user");
-    assert!(msgs[2]["content"].as_str().unwrap().contains("author must be uppercase"));
+    assert!(
+        msgs[2]["content"]
+            .as_str()
+            .unwrap()
+            .contains("author must be uppercase")
+    );
 
     // Anthropic forces a tool: the invalid call is answered with a tool_result marked as an error.
     let t = &TARGETS[1];
     let sim = common::sim(reinsertion_scenario(t)).await;
     let policy = reference().0.collect_errors(validation());
-    let _: Book = call(t, &sim).retry(policy).conversational(true).extract::<Book>("The Name of the Wind").validate(uppercase).await.unwrap();
+    let _: Book = call(t, &sim)
+        .retry(policy)
+        .conversational(true)
+        .extract::<Book>("The Name of the Wind")
+        .validate(uppercase)
+        .await
+        .unwrap();
     let second = sim.journal()[1].json().unwrap();
     let msgs = second["messages"].as_array().unwrap();
     assert_eq!(msgs.len(), 3, "{second:#}");
@@ -418,7 +544,12 @@ async fn conversational_reinsertion_uses_the_native_shape() {
     assert_eq!(result["type"], "tool_result");
     assert_eq!(result["is_error"], true);
     assert_eq!(result["tool_use_id"], msgs[1]["content"][0]["id"]);
-    assert!(result["content"].as_str().unwrap().contains("author must be uppercase"));
+    assert!(
+        result["content"]
+            .as_str()
+            .unwrap()
+            .contains("author must be uppercase")
+    );
 }
 
 #[tokio::test]
@@ -426,8 +557,13 @@ async fn transport_errors_are_retried_but_not_reinserted() {
     let t = openai();
     let sim = sim(Scenario::new()
         .rule(rule(t).requests([1]).action(Action::rate_limit()))
-        .rule(rule(t).requests([2]).action(Action::structured(json!({"title": "T", "author": "lower"}))))
-        .rule(rule(t).action(Action::structured(json!({"title": "T", "author": "UPPER"}))))).await;
+        .rule(
+            rule(t)
+                .requests([2])
+                .action(Action::structured(json!({"title": "T", "author": "lower"}))),
+        )
+        .rule(rule(t).action(Action::structured(json!({"title": "T", "author": "UPPER"})))))
+    .await;
     let policy = reference().0.collect_errors(kinds([ErrorKind::Validation]));
     let seen = Arc::new(Mutex::new(Vec::<usize>::new()));
     let seen2 = Arc::clone(&seen);
@@ -435,11 +571,18 @@ async fn transport_errors_are_retried_but_not_reinserted() {
         .retry(policy)
         .extract_with::<Book, _>(move |errors| {
             seen2.lock().unwrap().push(errors.len());
-            Ok(Prompt::from(format!("{} Extract: T by upper", steadfast::prompt::render_errors(errors).join(" "))))
+            Ok(Prompt::from(format!(
+                "{} Extract: T by upper",
+                steadfast::prompt::render_errors(errors).join(" ")
+            )))
         })
         .validate(uppercase)
         .await
         .unwrap();
     assert_eq!(book.author, "UPPER");
-    assert_eq!(*seen.lock().unwrap(), [0, 0, 1], "the 429 is not collected; the validation error is");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [0, 0, 1],
+        "the 429 is not collected; the validation error is"
+    );
 }

@@ -372,7 +372,9 @@ async fn in_band_errors_before_and_after_the_commit_point() {
     // Whether the error arrives in its own read or in the same one as the text, the text came
     // first: the stream was committed.
     for chunk in [1, 10, 100_000] {
-        let e = replay(after.as_bytes(), chunk, true, &[]).await.unwrap_err();
+        let e = replay(after.as_bytes(), chunk, true, &[])
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::StreamInterrupted, "chunk {chunk}");
         assert_eq!(e.code(), Some("overloaded_error"));
         assert_eq!(e.partial().unwrap().text, "Hello");
