@@ -24,7 +24,11 @@
 
 use std::time::Duration;
 
-use steadfast_retry::{Fallback, Predicate, Retry, stop, wait};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use steadfast_retry::circuit::CircuitBreakerBuilder;
+use steadfast_retry::{CircuitBreaker, Fallback, Predicate, Retry, stop, wait};
 
 use crate::call::Call;
 use crate::error::{Error, ErrorKind};
@@ -106,6 +110,66 @@ impl RetryExt for Retry<Error> {
             .wait(wait)
             .retry_if(retryable())
             .hint_cap(Duration::from_secs(60))
+    }
+}
+
+/// One circuit breaker per target — provider, model and base URL — created on first use, so a
+/// fallback chain skips targets known to be down:
+///
+/// ```
+/// use steadfast::resilience::{Breakers, fallback, kinds, TRANSIENT};
+/// use steadfast::retry::CircuitBreaker;
+///
+/// let breakers = Breakers::new(CircuitBreaker::builder().window(20).min_calls(5).failure_rate(0.5))?;
+/// let chain = fallback(kinds(TRANSIENT)).breaker(breakers.lookup());
+/// # let _ = chain;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Breakers {
+    config: CircuitBreakerBuilder,
+    map: Arc<Mutex<HashMap<String, CircuitBreaker>>>,
+}
+
+impl Breakers {
+    /// Breakers configured by `config` (validated now, so every later one builds).
+    ///
+    /// # Errors
+    /// The configuration's error (failure rate outside `(0, 1]`, empty window, …).
+    pub fn new(
+        config: CircuitBreakerBuilder,
+    ) -> Result<Self, steadfast_retry::circuit::InvalidCircuit> {
+        config.build()?;
+        Ok(Breakers {
+            config,
+            map: Arc::default(),
+        })
+    }
+
+    /// The breaker of `call`'s target.
+    pub fn get(&self, call: &Call) -> Option<CircuitBreaker> {
+        let key = format!(
+            "{}:{}@{}",
+            call.provider_name(),
+            call.model(),
+            call.client().base_url.as_deref().unwrap_or("")
+        );
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(b) = map.get(&key) {
+            return Some(b.clone());
+        }
+        let b = self.config.build().ok()?;
+        map.insert(key, b.clone());
+        Some(b)
+    }
+
+    /// The lookup to hand to [`Fallback::breaker`].
+    pub fn lookup(&self) -> impl Fn(&Call) -> Option<CircuitBreaker> + Send + Sync + 'static {
+        let me = self.clone();
+        move |c: &Call| me.get(c)
     }
 }
 

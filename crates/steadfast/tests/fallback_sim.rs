@@ -373,3 +373,65 @@ async fn structured_output_falls_back_too() {
     assert_eq!(r.provider(), "anthropic");
     assert_eq!(r.caught().len(), 1);
 }
+
+#[tokio::test]
+async fn rule_25_targets_whose_circuit_is_open_are_skipped() {
+    use steadfast::resilience::{Breakers, TRANSIENT};
+    use steadfast::retry::CircuitBreaker;
+    let sim = sim(Scenario::new().rule(on(Provider::OpenAi, Action::overloaded()))).await;
+    let (openai, anthropic, ..) = calls(&sim);
+    let breakers = Breakers::new(
+        CircuitBreaker::builder()
+            .window(2)
+            .min_calls(2)
+            .failure_rate(0.5)
+            .cooldown(Duration::from_secs(600)),
+    )
+    .unwrap();
+    let chain = fallback(kinds(TRANSIENT))
+        .backup(anthropic, kinds(TRANSIENT))
+        .breaker(breakers.lookup());
+    for _ in 0..2 {
+        let r = openai.fallback(chain.clone()).send("hi").await.unwrap();
+        assert_eq!(r.provider(), "anthropic");
+    }
+    assert_eq!(counts(&sim), [2, 2, 0, 0]);
+    // Two failures out of two: OpenAI's circuit is open, so the chain goes straight to Anthropic.
+    let r = openai.fallback(chain).send("hi").await.unwrap();
+    assert_eq!(r.provider(), "anthropic");
+    assert!(
+        r.caught().is_empty(),
+        "nothing was caught: the open target was skipped"
+    );
+    assert_eq!(counts(&sim), [2, 3, 0, 0]);
+}
+
+#[tokio::test]
+async fn rule_25_a_shared_budget_bounds_retries_times_fallbacks() {
+    use steadfast::retry::Budget;
+    let sim = sim(Scenario::new()
+        .rule(rate_limited(Provider::OpenAi))
+        .rule(rate_limited(Provider::Anthropic)))
+    .await;
+    let (openai, anthropic, ..) = calls(&sim);
+    let rec = Recorder::default();
+    // Two extra attempts in all, however many retries and backups are configured.
+    let budget = Budget::new(2);
+    let policy = reference(&rec).budget(budget.clone());
+    let chain = fallback(kinds([RateLimited]))
+        .backup(anthropic, kinds([RateLimited]))
+        .budget(budget);
+    let e = openai
+        .retry(policy)
+        .fallback(chain)
+        .send("hi")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), RateLimited);
+    let [o, a, ..] = counts(&sim);
+    assert_eq!(
+        o + a,
+        3,
+        "1 attempt + 2 extra, not 3 + 3 (openai {o}, anthropic {a})"
+    );
+}

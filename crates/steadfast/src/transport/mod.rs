@@ -332,10 +332,14 @@ async fn execute<W: Wire>(
         .unwrap_or_default();
     let request_id = hints::first_of(&headers, wire.request_id_headers());
     let e = wire.classify(status, &headers, &body);
+    // The standard headers win; a provider's own hint (Gemini `RetryInfo`, Bedrock
+    // `x-amz-retry-after`) set by its classifier is kept when they say nothing.
+    let retry_after = hints::retry_after(&headers).or(e.retry_after());
+    let should_retry = hints::should_retry(&headers).or(e.should_retry());
     let e = e
         .with_status(status)
-        .with_retry_after(hints::retry_after(&headers))
-        .with_should_retry(hints::should_retry(&headers))
+        .with_retry_after(retry_after)
+        .with_should_retry(should_retry)
         .with_body(Some(String::from_utf8_lossy(&body).into_owned()));
     Err(if e.request_id().is_none() {
         e.with_request_id(request_id)
