@@ -171,8 +171,17 @@ fn error_body(provider: Provider, d: &Detail, seq: u64) -> Value {
         }
         Provider::Mistral => match d.status {
             401 => json!({"message": "Unauthorized", "request_id": id_hex(seq, 32)}),
+            // Mistral's 429s share one type and code; the message tells a rate limit from an
+            // exhausted quota.
             429 => {
-                json!({"object": "error", "message": "Rate limit exceeded", "type": "rate_limited", "param": null, "code": "1300"})
+                let message = if d.kind == "insufficient_quota" {
+                    "You have exceeded your monthly quota".to_string()
+                } else if d.message.starts_with("Rate limit reached for") {
+                    "Rate limit exceeded".to_string()
+                } else {
+                    d.message.clone()
+                };
+                json!({"object": "error", "message": message, "type": "rate_limited", "param": null, "code": "1300"})
             }
             _ => {
                 json!({"object": "error", "message": d.message, "type": if d.status >= 500 { "internal_server_error" } else { "invalid_request_error" }, "param": d.param, "code": d.code})

@@ -57,11 +57,19 @@ pub(crate) const TARGETS: &[Target] = &[
         sim: SimProvider::AzureInference,
     },
     Target {
+        name: "mistral",
+        model: "mistral-small-latest",
+        sim: SimProvider::Mistral,
+    },
+    Target {
         name: "bedrock",
         model: "anthropic.claude-3-5-sonnet-20240620-v1:0",
         sim: SimProvider::Bedrock,
     },
 ];
+
+/// Providers whose non-streaming responses carry no documented request-id header.
+pub(crate) const NO_REQUEST_ID: &[&str] = &["mistral"];
 
 pub(crate) const TEST_KEY: &str = "sk-test-0123456789abcdef";
 
