@@ -179,3 +179,51 @@ async fn missing_key_is_a_config_error_naming_the_variable() {
     assert!(e.to_string().contains("GROQ_API_KEY"), "{e}");
     assert!(sim.journal().is_empty(), "nothing was sent");
 }
+
+#[tokio::test]
+async fn local_servers_need_no_key() {
+    let sim = sim(Scenario::new()).await;
+    for name in ["ollama", "vllm"] {
+        // Without a key the request still goes out (no Config error), with no auth header; the
+        // simulator speaks for OpenAI and wants one, as a local server would not.
+        let mut client = steadfast::ClientConfig::default();
+        client.base_url = Some(sim.base_url(steadfast_sim::Provider::OpenAi));
+        let c = steadfast::llm::call((name, "llama3.2"))
+            .unwrap()
+            .client_from(client);
+        let e = c.send("hi").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Auth, "{name}: {e}");
+        // With a key it is sent as a bearer token, as local servers behind a proxy expect.
+        let r = c
+            .clone()
+            .api_key(common::TEST_KEY)
+            .send("hi")
+            .await
+            .unwrap();
+        assert_eq!(r.text(), "Echo: hi", "{name}");
+        assert_eq!(r.provider(), name);
+    }
+    let j = sim.journal();
+    assert_eq!(j.len(), 4);
+    assert!(
+        j[0].header("authorization").is_none(),
+        "no key, no auth header"
+    );
+    assert_eq!(j[1].header("authorization"), Some("Bearer ***"));
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_connect_error() {
+    let sim = sim(Scenario::new()).await;
+    let url = sim.base_url(steadfast_sim::Provider::OpenAi);
+    sim.shutdown().await;
+    let c = steadfast::llm::call("openai:gpt-4o-mini")
+        .unwrap()
+        .base_url(url)
+        .api_key(common::TEST_KEY);
+    let e = c.send("hi").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
+    assert!(e.is_retryable());
+    let e = c.stream("hi").collect().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
+}
