@@ -111,6 +111,12 @@ fn registry() -> &'static RwLock<BTreeMap<String, Arc<dyn Provider>>> {
                 Arc::new(HttpProvider::new(AzureInferenceWire)),
             );
         }
+        #[cfg(feature = "gemini")]
+        {
+            use crate::providers::gemini::GeminiWire;
+            use crate::transport::HttpProvider;
+            map.insert("gemini".into(), Arc::new(HttpProvider::new(GeminiWire)));
+        }
         #[cfg(feature = "bedrock")]
         {
             use crate::providers::bedrock::BedrockWire;

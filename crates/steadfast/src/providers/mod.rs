@@ -10,6 +10,8 @@ pub mod azure_inference;
 pub mod bedrock;
 #[cfg(feature = "cohere")]
 pub mod cohere;
+#[cfg(feature = "gemini")]
+pub mod gemini;
 #[cfg(feature = "mistral")]
 pub mod mistral;
 #[cfg(feature = "openai")]

@@ -1,0 +1,204 @@
+//! Google Gemini (the Developer API, with an API key).
+//!
+//! | setting | source |
+//! |---|---|
+//! | base URL | `GEMINI_BASE_URL`, then `GOOGLE_GEMINI_BASE_URL` (python-genai's), default [`DEFAULT_BASE_URL`]; **no version** in it, as in the official SDK |
+//! | API key | `GEMINI_API_KEY`, then `GOOGLE_API_KEY`; sent as `x-goog-api-key` (python-genai prefers `GOOGLE_API_KEY` when both are set) |
+//! | API version | [`Call::api_version`](crate::Call::api_version), default [`DEFAULT_API_VERSION`] |
+//!
+//! Requests go to `POST {base}/{version}/models/{model}:generateContent` and
+//! `…:streamGenerateContent?alt=sse` (a model given as `models/…` or `tunedModels/…` keeps its
+//! collection). A configured `authorization` or `x-goog-api-key` header replaces the API key
+//! (OAuth through a proxy, say).
+//!
+//! # Mapping
+//!
+//! - System messages → `systemInstruction`; user and assistant turns → `contents` with roles
+//!   `user` and `model` (consecutive turns of one role are merged).
+//! - Images: base64 → `inlineData`; `data:…;base64,` URLs → `inlineData`; `https://` URLs →
+//!   `fileData.fileUri` (MIME type from the extension when known); other URL forms are
+//!   `Unsupported`.
+//! - Tools → one `functionDeclarations` list with `parametersJsonSchema`; tool choice →
+//!   `toolConfig.functionCallingConfig.mode` `AUTO` / `ANY` / `NONE`, a forced tool being `ANY`
+//!   with `allowedFunctionNames: [name]`.
+//! - Tool results → `functionResponse` parts. `response` must be an object: a JSON-object result is
+//!   sent as is, anything else as `{"result": …}`, a failed tool's output as `{"error": …}`. The
+//!   function name comes from the result, or from the earlier call with the same id.
+//! - Gemini's API-key API gives function calls no ids: Steadfast numbers them `call_0`, `call_1`,
+//!   … per response, and never sends such ids back (ids Gemini does give are kept and echoed).
+//! - Params → `generationConfig`: `temperature`, `topP`, `maxOutputTokens`, `stopSequences`,
+//!   `seed` (32-bit; larger seeds are `Unsupported`), `presencePenalty`, `frequencyPenalty`.
+//! - Structured output defaults to the native `responseMimeType: application/json` +
+//!   `responseJsonSchema`; [`OutputMode::Tool`](crate::OutputMode) forces a function instead.
+//! - [`Call::extra_body`](crate::Call::extra_body) fields are merged into the body, objects key by
+//!   key: `{"generationConfig": {"thinkingConfig": {"thinkingBudget": 0}}}` joins the mapped
+//!   `generationConfig`, `safetySettings` is added as is.
+//!
+//! # Responses
+//!
+//! Text is the concatenation of the first candidate's text parts; thought parts
+//! (`thought: true`), executable code, code results and inline data are not text. Function calls
+//! are found by part type and a `STOP` finish with calls becomes
+//! [`FinishReason::ToolCalls`](crate::FinishReason) (the raw reason stays `STOP`). `SAFETY`,
+//! `RECITATION`, `BLOCKLIST`, `PROHIBITED_CONTENT`, `SPII` and the image variants are
+//! `ContentFilter`; `MAX_TOKENS` is `Length`; the rest (`MALFORMED_FUNCTION_CALL`, `OTHER`, …) are
+//! `Other`. A blocked prompt (`promptFeedback.blockReason`) is a `ContentFiltered` error whose code
+//! is the block reason. Usage: input is prompt + tool-use prompt tokens,
+//! output is candidate + thinking tokens. Gemini sends no request-id header, so the `responseId`
+//! is both the response id and the request id (a proxy's `x-request-id` header wins when the
+//! transport reports one).
+//!
+//! Streaming and errors: see the `stream` and `error` modules.
+
+mod convert;
+pub(crate) mod error;
+#[cfg(test)]
+mod request_tests;
+pub(crate) mod stream;
+#[cfg(test)]
+mod tests;
+pub(crate) mod wire;
+
+use http::HeaderMap;
+
+use crate::client::{ApiKey, ClientConfig};
+use crate::error::Error;
+use crate::provider::{Capabilities, ChatRequest};
+use crate::providers::common::{require_base, require_key};
+use crate::response::Response;
+use crate::transport::{BodyDecoder, HttpRequest, ResponseMeta, Wire, env, join_url};
+
+/// The Gemini Developer API endpoint, without a version.
+pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
+
+/// The API version used when none is configured (the one python-genai uses).
+pub const DEFAULT_API_VERSION: &str = "v1beta";
+
+/// The Gemini `generateContent` protocol.
+#[derive(Debug, Default)]
+pub(crate) struct GeminiWire;
+
+/// Percent-encodes one URL path segment.
+fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `models/{model}` (or `tunedModels/{id}`), each segment encoded.
+fn model_path(model: &str) -> String {
+    let (collection, id) = if let Some(id) = model.strip_prefix("tunedModels/") {
+        ("tunedModels", id)
+    } else {
+        ("models", model.strip_prefix("models/").unwrap_or(model))
+    };
+    format!("{collection}/{}", encode_segment(id))
+}
+
+/// The request URL for `model`.
+pub(crate) fn url(base: &str, version: &str, model: &str, stream: bool) -> String {
+    let method = if stream {
+        "streamGenerateContent?alt=sse"
+    } else {
+        "generateContent"
+    };
+    join_url(
+        base,
+        &format!(
+            "/{}/{}:{method}",
+            encode_segment(version.trim_matches('/')),
+            model_path(model)
+        ),
+    )
+}
+
+impl Wire for GeminiWire {
+    fn name(&self) -> &str {
+        "gemini"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            tools: true,
+            streaming_tools: true,
+            json_schema_output: true,
+            images: true,
+            seed: true,
+            penalties: true,
+        }
+    }
+
+    fn client_from_env(&self) -> ClientConfig {
+        ClientConfig {
+            base_url: Some(
+                env("GEMINI_BASE_URL")
+                    .or_else(|| env("GOOGLE_GEMINI_BASE_URL"))
+                    .unwrap_or_else(|| DEFAULT_BASE_URL.into()),
+            ),
+            api_key: env("GEMINI_API_KEY")
+                .or_else(|| env("GOOGLE_API_KEY"))
+                .map(ApiKey::new),
+            ..ClientConfig::default()
+        }
+    }
+
+    fn build(&self, req: &ChatRequest, stream: bool) -> Result<HttpRequest, Error> {
+        let base = require_base(req, "gemini", "GEMINI_BASE_URL")?;
+        let body = convert::request_body(req)?;
+        let mut value = serde_json::to_value(&body).map_err(|e| {
+            Error::new(
+                crate::ErrorKind::InvalidRequest,
+                "could not serialise the request",
+            )
+            .with_source(e)
+        })?;
+        convert::merge_extra(&mut value, &req.extra);
+        let version = req
+            .client
+            .api_version
+            .as_deref()
+            .unwrap_or(DEFAULT_API_VERSION);
+        let mut http = HttpRequest::json(url(base, version, &req.model, stream), &value)?;
+        match &req.client.api_key {
+            Some(k) => http.header("x-goog-api-key", k.expose(), true)?,
+            None => {
+                let has_auth = req.client.headers.iter().any(|(k, _)| {
+                    k.eq_ignore_ascii_case("authorization")
+                        || k.eq_ignore_ascii_case("x-goog-api-key")
+                });
+                if !has_auth {
+                    require_key(req, "gemini", "GEMINI_API_KEY")?;
+                }
+            }
+        }
+        Ok(http)
+    }
+
+    fn parse(
+        &self,
+        req: &ChatRequest,
+        _meta: &ResponseMeta,
+        body: &[u8],
+    ) -> Result<Response, Error> {
+        convert::parse_response(req, body)
+    }
+
+    fn classify(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+        error::classify(status, headers, body)
+    }
+
+    fn stream_decoder(&self, _req: &ChatRequest) -> Box<dyn BodyDecoder> {
+        Box::new(stream::GeminiBody::default())
+    }
+
+    fn request_id_headers(&self) -> &'static [&'static str] {
+        // Gemini sends none; a proxy in front of it may.
+        &["x-request-id"]
+    }
+}
