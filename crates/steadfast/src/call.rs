@@ -407,14 +407,29 @@ impl Call {
         Ok(Extract {
             provider: Arc::clone(&self.provider),
             request,
-            validator: Some(Box::new(check)),
+            validator: Some(Arc::new(check)),
             _t: PhantomData,
         })
     }
 }
 
 pub(crate) type ValidatorFn<T> = dyn Fn(&T) -> Result<(), String> + Send + Sync;
-type Validator<T> = Box<ValidatorFn<T>>;
+type Validator<T> = Arc<ValidatorFn<T>>;
+
+/// `previous` (if any), then `f`, as one validator.
+pub(crate) fn chain_validator<T, F, E>(previous: Option<Validator<T>>, f: F) -> Validator<T>
+where
+    T: 'static,
+    F: Fn(&T) -> Result<(), E> + Send + Sync + 'static,
+    E: fmt::Display,
+{
+    Arc::new(move |t: &T| {
+        if let Some(p) = &previous {
+            p(t)?;
+        }
+        f(t).map_err(|e| e.to_string())
+    })
+}
 
 /// A pending structured-output call: await it for `T`, or use [`Extract::with_response`].
 #[must_use = "futures do nothing unless you `.await` or poll them"]
@@ -446,13 +461,7 @@ where
         F: Fn(&T) -> Result<(), E> + Send + Sync + 'static,
         E: fmt::Display,
     {
-        let previous = self.validator.take();
-        self.validator = Some(Box::new(move |t| {
-            if let Some(p) = &previous {
-                p(t)?;
-            }
-            f(t).map_err(|e| e.to_string())
-        }));
+        self.validator = Some(chain_validator(self.validator.take(), f));
         self
     }
 

@@ -23,7 +23,7 @@ use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
-use steadfast_retry::{Fallback, Retry, RunError};
+use steadfast_retry::{Fallback, Retry, RetryState, RunError};
 use tokio::time::Instant;
 
 use crate::call::{Call, ValidatorFn, parse_output};
@@ -386,40 +386,54 @@ where
                 return Ok((value, response));
             }
             Err(e) => {
-                let e = e.in_context(call.provider_name(), call.model());
-                let mut summary = AttemptSummary::new(
-                    call.provider_name(),
-                    call.model(),
-                    Some(e.kind()),
-                    e.status(),
-                    started.elapsed(),
-                );
-                let hint = e.retry_after();
-                match state.fail(e) {
-                    Ok(wait) => {
-                        summary.wait = Some(wait);
-                        summary.wait_reason = Some(if hint == Some(wait) && !wait.is_zero() {
-                            "server-hint"
-                        } else {
-                            "computed"
-                        });
-                        summaries.push(summary);
-                        state.sleep(wait).await;
-                    }
-                    Err(RunError::Rejected(e)) => {
-                        summaries.push(summary);
-                        return Err(e.with_attempts(summaries));
-                    }
-                    Err(RunError::Exhausted(history)) => {
-                        summaries.push(summary);
-                        let reason = history.reason().to_string();
-                        return Err(history
-                            .into_last()
-                            .with_attempts(summaries)
-                            .with_retry_stopped(reason));
-                    }
-                }
+                let wait = record_failure(&mut state, call, e, started, &mut summaries)?;
+                state.sleep(wait).await;
             }
+        }
+    }
+}
+
+/// Records a failed attempt in `summaries` and asks the policy what next: `Ok(wait)` to sleep
+/// before the next attempt, or the error to return (with every attempt attached, and why the
+/// retries stopped).
+pub(crate) fn record_failure(
+    state: &mut RetryState<Error>,
+    call: &Call,
+    e: Error,
+    started: Instant,
+    summaries: &mut Vec<AttemptSummary>,
+) -> Result<std::time::Duration, Error> {
+    let e = e.in_context(call.provider_name(), call.model());
+    let mut summary = AttemptSummary::new(
+        call.provider_name(),
+        call.model(),
+        Some(e.kind()),
+        e.status(),
+        started.elapsed(),
+    );
+    let hint = e.retry_after();
+    match state.fail(e) {
+        Ok(wait) => {
+            summary.wait = Some(wait);
+            summary.wait_reason = Some(if hint == Some(wait) && !wait.is_zero() {
+                "server-hint"
+            } else {
+                "computed"
+            });
+            summaries.push(summary);
+            Ok(wait)
+        }
+        Err(RunError::Rejected(e)) => {
+            summaries.push(summary);
+            Err(e.with_attempts(std::mem::take(summaries)))
+        }
+        Err(RunError::Exhausted(history)) => {
+            summaries.push(summary);
+            let reason = history.reason().to_string();
+            Err(history
+                .into_last()
+                .with_attempts(std::mem::take(summaries))
+                .with_retry_stopped(reason))
         }
     }
 }
@@ -457,13 +471,7 @@ where
         F: Fn(&T) -> Result<(), E> + Send + Sync + 'static,
         E: fmt::Display,
     {
-        let previous = self.validator.take();
-        self.validator = Some(Arc::new(move |t: &T| {
-            if let Some(p) = &previous {
-                p(t)?;
-            }
-            f(t).map_err(|e| e.to_string())
-        }));
+        self.validator = Some(crate::call::chain_validator(self.validator.take(), f));
         self
     }
 

@@ -30,7 +30,7 @@ use tokio::time::Instant;
 
 use std::collections::VecDeque;
 
-use steadfast_retry::{Fallback, Retry, RunError};
+use steadfast_retry::{Fallback, Retry};
 
 use crate::call::Call;
 use crate::error::{Error, ErrorKind, PartialOutput};
@@ -433,37 +433,7 @@ async fn commit_with_retry(call: Call, policy: Retry<Error>, prompt: Prompt) -> 
             s.replay = seen;
             return Ok((s, summaries));
         };
-        let mut summary = AttemptSummary::new(
-            call.provider_name(),
-            call.model(),
-            Some(e.kind()),
-            e.status(),
-            started.elapsed(),
-        );
-        let hint = e.retry_after();
-        match state.fail(e) {
-            Ok(wait) => {
-                summary.wait = Some(wait);
-                summary.wait_reason = Some(if hint == Some(wait) && !wait.is_zero() {
-                    "server-hint"
-                } else {
-                    "computed"
-                });
-                summaries.push(summary);
-                state.sleep(wait).await;
-            }
-            Err(RunError::Rejected(e)) => {
-                summaries.push(summary);
-                return Err(e.with_attempts(summaries));
-            }
-            Err(RunError::Exhausted(history)) => {
-                summaries.push(summary);
-                let reason = history.reason().to_string();
-                return Err(history
-                    .into_last()
-                    .with_attempts(summaries)
-                    .with_retry_stopped(reason));
-            }
-        }
+        let wait = crate::resilient::record_failure(&mut state, &call, e, started, &mut summaries)?;
+        state.sleep(wait).await;
     }
 }
