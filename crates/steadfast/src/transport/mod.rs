@@ -358,7 +358,9 @@ async fn send_once<W: Wire>(wire: &W, req: &ChatRequest) -> Result<Response, Err
         .await?
         .map_err(map_reqwest)?;
     let mut response = wire.parse(req, &meta, &body)?;
-    response.request_id = hints::first_of(&meta.headers, wire.request_id_headers());
+    // The header wins; a provider with none (Gemini) may have set one from the body.
+    response.request_id =
+        hints::first_of(&meta.headers, wire.request_id_headers()).or(response.request_id.take());
     response.tools = Arc::clone(&req.tools);
     Ok(response)
 }

@@ -62,6 +62,11 @@ pub(crate) const TARGETS: &[Target] = &[
         sim: SimProvider::Mistral,
     },
     Target {
+        name: "gemini",
+        model: "gemini-2.0-flash",
+        sim: SimProvider::Gemini,
+    },
+    Target {
         name: "bedrock",
         model: "anthropic.claude-3-5-sonnet-20240620-v1:0",
         sim: SimProvider::Bedrock,
