@@ -1,0 +1,5 @@
+//! `steadfast-load`: see the crate documentation (`steadfast_load`).
+
+fn main() -> std::process::ExitCode {
+    steadfast_load::cli::main()
+}

@@ -1,0 +1,28 @@
+//! `steadfast-load`: the load, floor and soak harness of Steadfast.
+//!
+//! - `steadfast-load calls`: N non-streaming logical calls at concurrency C through
+//!   `call.retry(policy)` (zero waits) against a `steadfast-sim` **process** whose scenario
+//!   answers 20% of requests with 429 + `retry-after: 0` (seeded), beside the floor — bare
+//!   `reqwest` POSTs of the same body, a `serde_json` parse and the same retry loop by hand — and
+//!   optionally the Python peers (`../shared/peers/bench_peer.py --child ...`) against the same
+//!   simulator. Each phase runs in a fresh worker process; it reports calls/s, client CPU per
+//!   HTTP request (user + system, all threads), peak RSS, the requests the simulator journaled and
+//!   HTTP requests per logical call.
+//! - `steadfast-load stream`: N streams of a long answer; answer bytes/s, CPU per stream and per
+//!   event, and memory per open stream (many held open at once).
+//! - `steadfast-load soak`: a bounded soak under ~30% mixed faults through retry + fallback +
+//!   circuit breakers, with the accounting check (attempt histories = journaled requests) and
+//!   task / fd / RSS samples.
+//!
+//! Only loopback URLs are accepted; every run is bounded in calls and in time. CPU and memory
+//! figures come from Linux `/proc`.
+
+pub mod bench;
+pub mod calls;
+pub mod cli;
+pub mod procstat;
+pub mod sim;
+pub mod soak;
+pub mod streams;
+pub mod worker;
+pub mod workload;
