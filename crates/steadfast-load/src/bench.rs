@@ -196,11 +196,15 @@ fn run_worker(
     let stdout = child.stdout.take().context("worker output")?;
     let mut stdin = child.stdin.take().context("worker input")?;
     let mut result = None;
+    let mut journal = None;
     for line in BufReader::new(stdout).lines() {
         let line = line.context("reading the worker's output")?;
         if line == "READY" {
             rt.block_on(sim.reset())?;
             writeln!(stdin, "GO").context("starting the worker's run")?;
+        } else if line == "MEASURED" {
+            journal = Some(rt.block_on(sim.journal(None))?);
+            writeln!(stdin, "GO").context("letting the worker go on")?;
         } else if let Some(json) = line.strip_prefix("RESULT ") {
             result = Some(serde_json::from_str::<Value>(json).context("the worker's result")?);
         }
@@ -209,7 +213,7 @@ fn run_worker(
     let Some(r) = result else {
         bail!("the {kind_name} worker ended ({status}) without a result");
     };
-    let journal = rt.block_on(sim.journal(None))?;
+    let journal = journal.context("the worker never reported the end of its measured run")?;
     Ok(Run {
         calls: r["started"].as_u64().unwrap_or(0),
         failed: r["failed"].as_u64().unwrap_or(0),

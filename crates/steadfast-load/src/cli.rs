@@ -60,6 +60,9 @@ pub struct SoakArgs {
     /// Seconds between resource samples.
     #[arg(long, default_value_t = 5)]
     pub sample_secs: u64,
+    /// Leave out the streams cut after their first content event.
+    #[arg(long)]
+    pub no_post_commit_cuts: bool,
     /// Client worker threads (default: the number of CPUs).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -106,12 +109,13 @@ fn run_soak(args: &SoakArgs) -> Result<ExitCode> {
         stream_share: args.stream_share,
         max_attempts: args.max_attempts,
         sample_every: Duration::from_secs(args.sample_secs.max(1)),
+        post_commit_cuts: !args.no_post_commit_cuts,
+        seed: args.seed,
         ..SoakConfig::default()
     };
     rt.block_on(async {
         sim.wait_healthy().await?;
-        sim.set_scenario(&soak::soak_scenario(args.seed, cfg.first_byte_timeout))
-            .await?;
+        sim.set_scenario(&soak::soak_scenario(&cfg)).await?;
         sim.reset().await?;
         eprintln!(
             "soak: {} s, {} concurrent calls, {}% streams, simulator {} (pid {:?})",
@@ -160,6 +164,7 @@ fn print_soak(
         r.cpu.as_secs_f64() * 1e6 / journal.requests.max(1) as f64
     );
     println!("errors by kind: {:?}", r.errors);
+    println!("attempts by provider: {:?}", r.attempts_by_provider);
     println!(
         "calls that succeeded on a backup target: {}; errors with an empty attempt history: {:?}",
         r.fell_back, r.empty_history

@@ -94,13 +94,16 @@ impl Sim {
             .take()
             .context("the simulator's standard output")?;
         let mut url = None;
-        for line in BufReader::new(stdout).lines() {
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
             let line = line.context("reading the simulator's output")?;
             if let Some(base) = line.strip_prefix("export OPENAI_BASE_URL=") {
                 url = base.strip_suffix("/openai/v1").map(str::to_owned);
                 break;
             }
         }
+        // Keep reading: a closed pipe would make the simulator's next print fail.
+        std::thread::spawn(move || lines.for_each(drop));
         let Some(url) = url else {
             let _ = child.kill();
             let _ = child.wait();

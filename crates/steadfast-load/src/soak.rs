@@ -39,6 +39,11 @@ pub struct SoakConfig {
     pub sample_every: Duration,
     /// How long to wait for calls in flight after the last one started.
     pub grace: Duration,
+    /// Whether some streams are cut after their first content event (an error that reaches the
+    /// caller as `StreamInterrupted`).
+    pub post_commit_cuts: bool,
+    /// Seed of the fault plan.
+    pub seed: u64,
 }
 
 impl Default for SoakConfig {
@@ -52,6 +57,8 @@ impl Default for SoakConfig {
             first_byte_timeout: Duration::from_secs(2),
             sample_every: Duration::from_secs(5),
             grace: Duration::from_secs(60),
+            post_commit_cuts: true,
+            seed: 1,
         }
     }
 }
@@ -72,14 +79,15 @@ pub const FAULTS: [&str; 10] = [
     "first byte later than the client's timeout",
 ];
 
-/// The soak's scenario, for every provider; `first_byte_timeout` sets the "too slow" delay.
-pub fn soak_scenario(seed: u64, first_byte_timeout: Duration) -> Scenario {
-    let too_slow = u64::try_from(first_byte_timeout.as_millis())
+/// The soak's scenario, for every provider; the client's first-byte timeout sets the "too slow"
+/// delay.
+pub fn soak_scenario(cfg: &SoakConfig) -> Scenario {
+    let too_slow = u64::try_from(cfg.first_byte_timeout.as_millis())
         .unwrap_or(u64::MAX / 2)
         .saturating_add(500);
     Scenario::new()
         .name("soak: ~30% mixed faults")
-        .seed(seed)
+        .seed(cfg.seed)
         .rule(
             Rule::new()
                 .probability(0.09)
@@ -102,7 +110,7 @@ pub fn soak_scenario(seed: u64, first_byte_timeout: Duration) -> Scenario {
         .rule(
             Rule::new()
                 .stream(true)
-                .probability(0.02)
+                .probability(if cfg.post_commit_cuts { 0.02 } else { 0.0 })
                 .action(Action::model().cut_after(4)),
         )
         .rule(
@@ -155,6 +163,8 @@ pub struct SoakReport {
     pub lost: u64,
     /// Sum of the attempt histories (`Response::attempts` / `Error::attempts`).
     pub attempts: u64,
+    /// The same, by provider.
+    pub attempts_by_provider: BTreeMap<String, u64>,
     /// Errors whose history is empty, by kind and status (each made at least one request, unless
     /// every target's circuit was open).
     pub empty_history: BTreeMap<String, u64>,
@@ -180,8 +190,21 @@ struct Acc {
     ok: u64,
     errors: BTreeMap<String, u64>,
     attempts: u64,
+    attempts_by_provider: BTreeMap<String, u64>,
     empty_history: BTreeMap<String, u64>,
     fell_back: u64,
+}
+
+impl Acc {
+    fn count(&mut self, attempts: &[steadfast::AttemptSummary]) {
+        self.attempts += attempts.len() as u64;
+        for a in attempts {
+            *self
+                .attempts_by_provider
+                .entry(a.provider.clone())
+                .or_default() += 1;
+        }
+    }
 }
 
 /// The resilient call of the soak: OpenAI, falling back to Anthropic then Mistral on transient
@@ -311,14 +334,14 @@ pub async fn run(sim_url: &str, cfg: &SoakConfig) -> Result<SoakReport> {
                 match result {
                     Ok(resp) => {
                         a.ok += 1;
-                        a.attempts += resp.attempts().len() as u64;
+                        a.count(resp.attempts());
                         if !resp.caught().is_empty() {
                             a.fell_back += 1;
                         }
                     }
                     Err(e) => {
                         *a.errors.entry(e.kind().as_str().to_owned()).or_default() += 1;
-                        a.attempts += e.attempts().len() as u64;
+                        a.count(e.attempts());
                         if e.attempts().is_empty() {
                             let key = format!(
                                 "{} (status {})",
@@ -367,6 +390,7 @@ pub async fn run(sim_url: &str, cfg: &SoakConfig) -> Result<SoakReport> {
         errors: a.errors,
         lost,
         attempts: a.attempts,
+        attempts_by_provider: a.attempts_by_provider,
         empty_history: a.empty_history,
         fell_back: a.fell_back,
         samples,
@@ -389,7 +413,7 @@ mod tests {
 
     #[test]
     fn scenario_has_one_rule_per_fault() {
-        let s = soak_scenario(1, Duration::from_secs(2));
+        let s = soak_scenario(&SoakConfig::default());
         assert_eq!(s.rules.len(), FAULTS.len());
     }
 }

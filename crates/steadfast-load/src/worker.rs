@@ -149,17 +149,7 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
             .await
         }
     };
-    println!("READY");
-    let go = tokio::task::spawn_blocking(|| {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map(|n| n > 0)
-    })
-    .await
-    .context("waiting for GO")?
-    .context("reading standard input")?;
-    if !go {
-        bail!("the orchestrator closed standard input");
-    }
+    handshake("READY").await?;
 
     let cpu0 = CpuSnapshot::now();
     let t0 = Instant::now();
@@ -190,6 +180,8 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
     };
     let wall = t0.elapsed();
     let cpu1 = CpuSnapshot::now();
+    // The orchestrator reads the journal now, before any further request.
+    handshake("MEASURED").await?;
 
     let mut hold = Value::Null;
     if args.mode == Mode::Stream && args.hold > 0 {
@@ -228,6 +220,22 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
         "hold": hold,
     });
     println!("RESULT {result}");
+    Ok(())
+}
+
+/// Prints `word` and waits for the orchestrator's go-ahead (a line on standard input).
+async fn handshake(word: &'static str) -> Result<()> {
+    println!("{word}");
+    let go = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map(|n| n > 0)
+    })
+    .await
+    .context("waiting for the orchestrator")?
+    .context("reading standard input")?;
+    if !go {
+        bail!("the orchestrator closed standard input");
+    }
     Ok(())
 }
 
