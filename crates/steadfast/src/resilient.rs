@@ -464,7 +464,7 @@ impl<T> ResilientExtract<T>
 where
     T: DeserializeOwned + Send + 'static,
 {
-    /// Adds a validator; its `Err` message becomes a [`Validation`](ErrorKind::Validation) error
+    /// Adds a validator; its `Err` message becomes a [`Validation`](crate::ErrorKind::Validation) error
     /// (an attempt failure, collected for reinsertion when the policy says so).
     pub fn validate<F, E>(mut self, f: F) -> Self
     where

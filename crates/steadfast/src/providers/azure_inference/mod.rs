@@ -27,7 +27,7 @@
 //!   (`Call::header("extra-parameters", "error")` or `"drop"`): then no `stream_options` is sent.
 //!
 //! Errors: `{"error":{"code","message","target","details","innererror"}}` with the code also in the
-//! `x-ms-error-code` header (see [`error`]).
+//! `x-ms-error-code` header (see `error.rs`).
 
 mod convert;
 pub(crate) mod error;
