@@ -326,10 +326,11 @@ async fn execute<W: Wire>(
     if resp.status().is_success() {
         return Ok(resp);
     }
-    let headers = resp.headers().clone();
-    let body = with_timeout(remaining(deadline), "error body", resp.bytes())
+    let mut resp = resp;
+    let body = with_timeout(remaining(deadline), "error body", read_body(&mut resp))
         .await?
         .unwrap_or_default();
+    let headers = std::mem::take(resp.headers_mut());
     let request_id = hints::first_of(&headers, wire.request_id_headers());
     let e = wire.classify(status, &headers, &body);
     // The standard headers win; a provider's own hint (Gemini `RetryInfo`, Bedrock
@@ -348,15 +349,34 @@ async fn execute<W: Wire>(
     })
 }
 
+/// Reads the whole body while keeping the response (and its headers) owned by the caller; a body
+/// that arrives in one chunk is returned without a copy.
+async fn read_body(resp: &mut reqwest::Response) -> Result<Bytes, reqwest::Error> {
+    let Some(first) = resp.chunk().await? else {
+        return Ok(Bytes::new());
+    };
+    let Some(second) = resp.chunk().await? else {
+        return Ok(first);
+    };
+    let mut all = Vec::with_capacity(first.len() + second.len());
+    all.extend_from_slice(&first);
+    all.extend_from_slice(&second);
+    while let Some(chunk) = resp.chunk().await? {
+        all.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(all))
+}
+
 async fn send_once<W: Wire>(wire: &W, req: &ChatRequest) -> Result<Response, Error> {
     let deadline = req.client.timeouts.total.map(|t| Instant::now() + t);
-    let resp = execute(wire, req, false, deadline).await?;
-    let meta = ResponseMeta {
-        headers: resp.headers().clone(),
-    };
-    let body = with_timeout(remaining(deadline), "response body", resp.bytes())
+    let mut resp = execute(wire, req, false, deadline).await?;
+    let body = with_timeout(remaining(deadline), "response body", read_body(&mut resp))
         .await?
         .map_err(map_reqwest)?;
+    // The body is read: the headers can be moved out instead of cloned.
+    let meta = ResponseMeta {
+        headers: std::mem::take(resp.headers_mut()),
+    };
     let mut response = wire.parse(req, &meta, &body)?;
     // The header wins; a provider with none (Gemini) may have set one from the body.
     response.request_id =
