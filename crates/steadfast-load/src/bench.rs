@@ -327,6 +327,26 @@ pub fn run(args: &BenchArgs, mode: Mode) -> Result<Vec<Row>> {
         body.len()
     );
 
+    // The Python peers first: a child inherits this process's peak RSS as its `ru_maxrss` (what
+    // the peers report), so they run before the large journals of the Rust runs are read.
+    let mut peers = Vec::new();
+    if mode == Mode::Calls {
+        for spec in &args.peers {
+            let (target, python) = spec
+                .split_once('=')
+                .with_context(|| format!("--peer {spec}: expected TARGET=PYTHON"))?;
+            let mut row = Row {
+                label: format!("python: {target}"),
+                runs: Vec::new(),
+            };
+            for i in 0..args.runs {
+                let run = run_peer(&rt, &sim, args, target, python)?;
+                eprintln!("run {} {target}: {run:?}", i + 1);
+                row.runs.push(run);
+            }
+            peers.push(row);
+        }
+    }
     let mut library = Row {
         label: Kind::Library.name().to_owned(),
         runs: Vec::new(),
@@ -353,24 +373,22 @@ pub fn run(args: &BenchArgs, mode: Mode) -> Result<Vec<Row>> {
     }
     let _ = std::fs::remove_file(&body_file);
     let mut rows = vec![library, floor];
-    if mode == Mode::Calls {
-        for spec in &args.peers {
-            let (target, python) = spec
-                .split_once('=')
-                .with_context(|| format!("--peer {spec}: expected TARGET=PYTHON"))?;
-            let mut row = Row {
-                label: format!("python: {target}"),
-                runs: Vec::new(),
-            };
-            for i in 0..args.runs {
-                let run = run_peer(&rt, &sim, args, target, python)?;
-                eprintln!("run {} {target}: {run:?}", i + 1);
-                row.runs.push(run);
-            }
-            rows.push(row);
-        }
-    }
+    rows.append(&mut peers);
     print_table(args, mode, &rows);
+    if let [library, floor, ..] = rows.as_slice() {
+        let ratios: Vec<f64> = library
+            .runs
+            .iter()
+            .zip(&floor.runs)
+            .map(|(l, f)| l.cpu_us_per_request() / f.cpu_us_per_request().max(1e-9))
+            .collect();
+        let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        println!(
+            "\nclient CPU per request, steadfast ÷ floor, run by run: {} (median {:.2})",
+            shown.join(", "),
+            workload::median(&ratios)
+        );
+    }
     Ok(rows)
 }
 
