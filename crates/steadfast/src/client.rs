@@ -39,6 +39,29 @@ impl From<String> for ApiKey {
     }
 }
 
+impl ClientConfig {
+    /// Every secret these settings hold — the API key, bearer tokens in headers, and (Bedrock) the
+    /// AWS secret key and session token — so errors can be scrubbed of all of them.
+    pub(crate) fn secrets(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .api_key
+            .iter()
+            .map(|k| k.expose().to_string())
+            .collect();
+        for (name, value) in &self.headers {
+            if name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("api-key") {
+                let token = value.strip_prefix("Bearer ").unwrap_or(value);
+                out.push(token.to_string());
+            }
+        }
+        #[cfg(feature = "bedrock")]
+        if let Some(aws) = &self.aws {
+            out.extend(aws.secrets().map(|k| k.expose().to_string()));
+        }
+        out
+    }
+}
+
 /// Timeouts for one HTTP attempt.
 ///
 /// # Default

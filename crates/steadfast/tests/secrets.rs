@@ -85,3 +85,34 @@ async fn the_simulator_journal_never_holds_the_key() {
         }
     }
 }
+
+#[tokio::test]
+async fn aws_secret_keys_and_session_tokens_are_scrubbed_from_errors() {
+    use steadfast::providers::bedrock::{AwsCredentials, BedrockCallExt};
+    use steadfast_sim::Provider;
+    let token = "FQoGZXIvYXdzEXAMPLESESSIONTOKEN0123456789";
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    let echo = Action::rate_limit().message(format!("echo {token} {secret}"));
+    let sim = sim(Scenario::new().rule(Rule::new().provider(Provider::Bedrock).action(echo))).await;
+    let c = llm::call("bedrock:amazon.nova-lite-v1:0")
+        .unwrap()
+        .base_url(sim.base_url(Provider::Bedrock))
+        .aws_region("us-east-1")
+        .aws_credentials(AwsCredentials::new("AKIDEXAMPLE", secret).with_session_token(token));
+    for e in [
+        c.send("hi").await.unwrap_err(),
+        c.stream("hi").collect().await.unwrap_err(),
+    ] {
+        assert_eq!(e.kind(), steadfast::ErrorKind::RateLimited, "{e}");
+        for text in [
+            e.to_string(),
+            format!("{e:?}"),
+            e.body().unwrap_or("").to_string(),
+        ] {
+            assert!(!text.contains(token), "session token leaked: {text}");
+            assert!(!text.contains(secret), "secret key leaked: {text}");
+        }
+        assert!(e.message().contains("echo *** ***"), "{e}");
+    }
+    assert!(!format!("{c:?}").contains(secret));
+}

@@ -194,7 +194,6 @@ impl<W: Wire> Provider for HttpProvider<W> {
             let start = Instant::now();
             let result = send_once(&*wire, &request).await;
             let elapsed = start.elapsed();
-            let key = request.client.api_key.clone();
             match result {
                 Ok(mut r) => {
                     r.attempts.push(AttemptSummary::new(
@@ -206,13 +205,10 @@ impl<W: Wire> Provider for HttpProvider<W> {
                     ));
                     Ok(r)
                 }
-                Err(e) => {
-                    let e = e.in_context(wire.name(), &request.model);
-                    Err(match key {
-                        Some(k) => e.redact(k.expose()),
-                        None => e,
-                    })
-                }
+                Err(e) => Err(redact_all(
+                    e.in_context(wire.name(), &request.model),
+                    &request.client.secrets(),
+                )),
             }
         })
     }
@@ -220,13 +216,16 @@ impl<W: Wire> Provider for HttpProvider<W> {
     fn stream(&self, request: ChatRequest) -> BoxFuture<Result<EventStream, Error>> {
         let wire = Arc::clone(&self.wire);
         Box::pin(async move {
-            let key = request.client.api_key.clone();
-            stream_once(wire, request).await.map_err(|e| match key {
-                Some(k) => e.redact(k.expose()),
-                None => e,
-            })
+            stream_once(wire, &request)
+                .await
+                .map_err(|e| redact_all(e, &request.client.secrets()))
         })
     }
+}
+
+/// Scrubs every secret from an error's message and body.
+fn redact_all(e: Error, secrets: &[String]) -> Error {
+    secrets.iter().fold(e, |e, s| e.redact(s))
 }
 
 /// The process-wide HTTP clients, one per distinct connect timeout (usually exactly one), so every
@@ -449,7 +448,7 @@ impl BodyState {
     }
 }
 
-async fn stream_once<W: Wire>(wire: Arc<W>, req: ChatRequest) -> Result<EventStream, Error> {
+async fn stream_once<W: Wire>(wire: Arc<W>, req: &ChatRequest) -> Result<EventStream, Error> {
     let deadline = req.client.timeouts.total.map(|t| Instant::now() + t);
     let resp = execute(&*wire, &req, true, deadline)
         .await

@@ -52,6 +52,22 @@ impl AwsCredentials {
     pub fn access_key_id(&self) -> &str {
         &self.access_key_id
     }
+
+    /// The secret parts (secret access key, session token), for redaction.
+    pub(crate) fn secrets(&self) -> impl Iterator<Item = &ApiKey> {
+        std::iter::once(&self.secret_access_key).chain(self.session_token.as_ref())
+    }
+}
+
+impl AwsConfig {
+    /// Every secret this configuration holds, for redaction.
+    pub(crate) fn secrets(&self) -> impl Iterator<Item = &ApiKey> {
+        self.credentials
+            .iter()
+            .chain(self.env_credentials.iter())
+            .flat_map(AwsCredentials::secrets)
+            .chain(self.env_bearer.iter())
+    }
 }
 
 impl fmt::Debug for AwsCredentials {
