@@ -450,7 +450,7 @@ impl BodyState {
 
 async fn stream_once<W: Wire>(wire: Arc<W>, req: &ChatRequest) -> Result<EventStream, Error> {
     let deadline = req.client.timeouts.total.map(|t| Instant::now() + t);
-    let resp = execute(&*wire, &req, true, deadline)
+    let resp = execute(&*wire, req, true, deadline)
         .await
         .map_err(|e| e.in_context(wire.name(), &req.model))?;
     let status = resp.status().as_u16();
@@ -465,7 +465,7 @@ async fn stream_once<W: Wire>(wire: Arc<W>, req: &ChatRequest) -> Result<EventSt
         })
     }));
     let events = body_events(
-        wire.stream_decoder(&req),
+        wire.stream_decoder(req),
         body,
         req.client.timeouts.idle,
         deadline,
