@@ -60,6 +60,10 @@ pub struct SoakArgs {
     /// Seconds between resource samples.
     #[arg(long, default_value_t = 5)]
     pub sample_secs: u64,
+    /// After the last call, wait this many seconds and sample once more (95 outlasts the
+    /// connection pool's 90 s idle timeout, so pooled sockets and their tasks should be gone).
+    #[arg(long, default_value_t = 0)]
+    pub linger_secs: u64,
     /// Leave out the streams cut after their first content event.
     #[arg(long)]
     pub no_post_commit_cuts: bool,
@@ -111,6 +115,7 @@ fn run_soak(args: &SoakArgs) -> Result<ExitCode> {
         sample_every: Duration::from_secs(args.sample_secs.max(1)),
         post_commit_cuts: !args.no_post_commit_cuts,
         seed: args.seed,
+        linger: Duration::from_secs(args.linger_secs),
         ..SoakConfig::default()
     };
     rt.block_on(async {
@@ -131,18 +136,23 @@ fn run_soak(args: &SoakArgs) -> Result<ExitCode> {
     })
 }
 
-/// Mean of a field over the samples in `[from, to]` seconds.
-fn window_max(
+/// Mean and maximum of a field over the samples in `[from, to]` seconds.
+fn window(
     samples: &[soak::Sample],
     from: f64,
     to: f64,
-    f: impl Fn(&soak::Sample) -> f64,
-) -> f64 {
-    samples
+    f: &dyn Fn(&soak::Sample) -> f64,
+) -> (f64, f64) {
+    let v: Vec<f64> = samples
         .iter()
         .filter(|s| s.t_s >= from && s.t_s <= to)
         .map(f)
-        .fold(0.0, f64::max)
+        .collect();
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    (mean, v.iter().copied().fold(0.0, f64::max))
 }
 
 fn print_soak(
@@ -206,18 +216,18 @@ fn print_soak(
     let d = duration.as_secs_f64();
     let w = d.min(120.0) / 2.0;
     let w = if d >= 120.0 { 60.0 } else { w.min(d / 3.0) };
-    let first = |f: &dyn Fn(&soak::Sample) -> f64| window_max(&r.samples, 0.5, w, f);
-    let last = |f: &dyn Fn(&soak::Sample) -> f64| window_max(&r.samples, d - w, d, f);
+    let show = |name: &str, f: &dyn Fn(&soak::Sample) -> f64| {
+        // A little slack, so a sample taken just after a window's edge still counts.
+        let (a_mean, a_max) = window(&r.samples, 0.5, w + 1.0, f);
+        let (b_mean, b_max) = window(&r.samples, d - w - 1.0, d + 1.0, f);
+        format!("{name} {a_mean:.0} (max {a_max:.0}) → {b_mean:.0} (max {b_max:.0})")
+    };
     println!(
-        "\nfirst {w:.0} s vs last {w:.0} s (max of samples): RSS {:.1} → {:.1} MB, fds {:.0} → {:.0}, tasks {:.0} → {:.0}, threads {:.0} → {:.0}",
-        first(&|s| mib(s.rss)),
-        last(&|s| mib(s.rss)),
-        first(&|s| s.fds as f64),
-        last(&|s| s.fds as f64),
-        first(&|s| s.tasks as f64),
-        last(&|s| s.tasks as f64),
-        first(&|s| s.threads as f64),
-        last(&|s| s.threads as f64),
+        "\nfirst {w:.0} s vs last {w:.0} s, mean (max) of the samples: {}, {}, {}, {}",
+        show("RSS MB", &|s| mib(s.rss)),
+        show("fds", &|s| s.fds as f64),
+        show("tasks", &|s| s.tasks as f64),
+        show("threads", &|s| s.threads as f64),
     );
     let accounted = r.attempts == journal.requests;
     let complete = r.lost == 0 && ended == r.started;

@@ -44,6 +44,9 @@ pub struct SoakConfig {
     pub post_commit_cuts: bool,
     /// Seed of the fault plan.
     pub seed: u64,
+    /// After every call ended, wait this long (e.g. past the connection pool's 90 s idle
+    /// timeout) and take one more sample.
+    pub linger: Duration,
 }
 
 impl Default for SoakConfig {
@@ -59,6 +62,7 @@ impl Default for SoakConfig {
             grace: Duration::from_secs(60),
             post_commit_cuts: true,
             seed: 1,
+            linger: Duration::ZERO,
         }
     }
 }
@@ -374,6 +378,10 @@ pub async fn run(sim_url: &str, cfg: &SoakConfig) -> Result<SoakReport> {
             .unwrap_or_else(std::sync::PoisonError::into_inner),
     );
     samples.push(last);
+    if !cfg.linger.is_zero() {
+        tokio::time::sleep(cfg.linger).await;
+        samples.push(sample(t0, &in_flight, &finished));
+    }
     let lost = if drained.is_ok() {
         0
     } else {

@@ -24,6 +24,7 @@ fn config(post_commit_cuts: bool) -> SoakConfig {
         grace: Duration::from_secs(600),
         post_commit_cuts,
         seed: 7,
+        linger: Duration::ZERO,
     }
 }
 
