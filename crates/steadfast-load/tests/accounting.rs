@@ -19,7 +19,8 @@ fn config(post_commit_cuts: bool) -> SoakConfig {
         stream_share: 0.5,
         // Two attempts per target, so that falling back is common (about 8% of calls).
         max_attempts: 2,
-        first_byte_timeout: Duration::from_millis(300),
+        // Generous, so a slow CI machine does not time out requests the simulator has not read yet.
+        first_byte_timeout: Duration::from_secs(1),
         sample_every: Duration::from_secs(3600),
         grace: Duration::from_secs(600),
         post_commit_cuts,
