@@ -473,6 +473,36 @@ impl Error {
         self
     }
 
+    /// A copy for a history list: every fact, but the cause is kept only as its message (causes
+    /// are not cloneable).
+    pub(crate) fn clone_for_history(&self) -> Error {
+        let i = &self.inner;
+        Error {
+            inner: Box::new(Inner {
+                kind: i.kind,
+                message: i.message.clone(),
+                provider: i.provider.clone(),
+                model: i.model.clone(),
+                status: i.status,
+                code: i.code.clone(),
+                request_id: i.request_id.clone(),
+                retry_after: i.retry_after,
+                should_retry: i.should_retry,
+                body: i.body.clone(),
+                partial: i.partial.clone(),
+                validation: i.validation.clone(),
+                history: i.history.as_ref().map(|h| {
+                    Box::new(History {
+                        attempts: h.attempts.clone(),
+                        stopped: h.stopped.clone(),
+                        caught: h.caught.iter().map(Error::clone_for_history).collect(),
+                    })
+                }),
+                source: i.source.as_ref().map(|s| BoxError::from(s.to_string())),
+            }),
+        }
+    }
+
     pub(crate) fn with_attempts(mut self, attempts: Vec<AttemptSummary>) -> Self {
         self.inner
             .history

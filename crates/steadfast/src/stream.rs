@@ -355,7 +355,31 @@ impl futures_core::Stream for Stream {
                         return Poll::Ready(Some(Err(e)));
                     }
                 },
-                State::Delegate(inner) => return Pin::new(&mut **inner).poll_next(cx),
+                State::Delegate(inner) => {
+                    return match ready!(Pin::new(&mut **inner).poll_next(cx)) {
+                        // A failure after the commit point still reports every HTTP attempt
+                        // (the failed ones before, and this one) and what fallback caught.
+                        Some(Err(e)) => {
+                            let mut attempts = this.prior.clone();
+                            attempts.push(AttemptSummary::new(
+                                &inner.provider,
+                                &inner.model,
+                                Some(e.kind()),
+                                inner.status,
+                                inner.started.map(|s| s.elapsed()).unwrap_or_default(),
+                            ));
+                            let e = if this.caught.is_empty() {
+                                e
+                            } else {
+                                let caught =
+                                    this.caught.iter().map(Error::clone_for_history).collect();
+                                e.with_caught(caught)
+                            };
+                            Poll::Ready(Some(Err(e.with_attempts(attempts))))
+                        }
+                        other => Poll::Ready(other),
+                    };
+                }
                 State::Idle(_) => {
                     let State::Idle(boxed) = std::mem::replace(&mut this.state, State::Done) else {
                         return Poll::Ready(None);

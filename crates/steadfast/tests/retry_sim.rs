@@ -274,6 +274,37 @@ async fn after_the_commit_point_a_stream_is_never_replayed() {
         assert_eq!(e.kind(), ErrorKind::StreamInterrupted, "{}: {e}", t.name);
         assert!(!e.partial().unwrap().text.is_empty());
         assert_eq!(sim.journal().len(), 1, "{}: no silent replay", t.name);
+        assert_eq!(
+            e.attempts().len(),
+            1,
+            "the failed attempt is in the history"
+        );
+
+        // A retried failure before the commit point, then a cut after it: both attempts are listed.
+        let action = Action::text("alpha beta gamma delta epsilon zeta eta")
+            .chunk_delay_ms(2)
+            .cut_after(5);
+        let sim = common::sim(
+            Scenario::new()
+                .rule(rule(t).requests([1]).action(Action::rate_limit()))
+                .rule(rule(t).requests([2]).action(action)),
+        )
+        .await;
+        let (policy, _) = reference();
+        let e = call(t, &sim)
+            .retry(policy)
+            .stream("hi")
+            .collect()
+            .await
+            .unwrap_err();
+        let outcomes: Vec<&str> = e.attempts().iter().map(|a| a.outcome_str()).collect();
+        assert_eq!(
+            outcomes,
+            ["rate-limited", "stream-interrupted"],
+            "{}",
+            t.name
+        );
+        assert_eq!(sim.journal().len(), 2);
     }
 }
 
