@@ -43,13 +43,17 @@ impl SseHandler for OpenAiSse {
         if self.done {
             return Ok(());
         }
-        let value: serde_json::Value = serde_json::from_str(data).map_err(|e| {
-            Error::new(ErrorKind::Decode, "a stream chunk is not valid JSON").with_source(e)
+        // One parse, straight into the typed chunk; an in-band error arrives in its `error` field.
+        let chunk: ChatCompletionChunk = serde_json::from_str(data).map_err(|e| {
+            Error::new(
+                ErrorKind::Decode,
+                "a stream chunk is not a chat.completion.chunk",
+            )
+            .with_source(e)
         })?;
-        if value.get("error").is_some_and(|e| !e.is_null()) {
-            return Err(classify_value(200, &value));
+        if let Some(error) = chunk.error.filter(|e| !e.is_null()) {
+            return Err(classify_value(200, &serde_json::json!({ "error": error })));
         }
-        let chunk = ChatCompletionChunk::deserialize_from(&value)?;
         if !self.started {
             self.started = true;
             out.push_back(StreamEvent::Metadata {
@@ -111,17 +115,5 @@ impl SseHandler for OpenAiSse {
 
     fn terminator(&self) -> &'static str {
         "data: [DONE]"
-    }
-}
-
-impl ChatCompletionChunk {
-    fn deserialize_from(value: &serde_json::Value) -> Result<Self, Error> {
-        <ChatCompletionChunk as serde::Deserialize>::deserialize(value).map_err(|e| {
-            Error::new(
-                ErrorKind::Decode,
-                "a stream chunk is not a chat.completion.chunk",
-            )
-            .with_source(e)
-        })
     }
 }

@@ -174,6 +174,9 @@ pub(crate) struct ChatCompletionChunk {
     pub(crate) usage: Option<WireUsage>,
     #[serde(default)]
     pub(crate) x_groq: Option<XGroq>,
+    /// An in-band error (`data: {"error": {…}}`).
+    #[serde(default)]
+    pub(crate) error: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
