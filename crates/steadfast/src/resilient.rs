@@ -140,10 +140,7 @@ impl Resilient {
     /// # Errors
     /// The last error, with every attempt in [`Error::attempts`], when the policy gives up or does
     /// not retry it.
-    pub fn send<P: Into<Prompt>>(
-        &self,
-        prompt: P,
-    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<P> {
+    pub fn send<P: Into<Prompt>>(&self, prompt: P) -> BoxFuture<Result<Response, Error>> {
         self.send_source(PromptSource::Fixed(prompt.into()))
     }
 
@@ -151,20 +148,14 @@ impl Resilient {
     ///
     /// # Errors
     /// As [`send`](Resilient::send); an error from `prompt` ends the call at once.
-    pub fn send_with<P>(
-        &self,
-        prompt: P,
-    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<P>
+    pub fn send_with<P>(&self, prompt: P) -> BoxFuture<Result<Response, Error>>
     where
         P: Fn(&[Error]) -> Result<Prompt, Error> + Send + Sync + 'static,
     {
         self.send_source(PromptSource::Built(Arc::new(prompt)))
     }
 
-    fn send_source(
-        &self,
-        prompt: PromptSource,
-    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<> {
+    fn send_source(&self, prompt: PromptSource) -> BoxFuture<Result<Response, Error>> {
         let call = self.call.clone();
         let prompt = self.source(prompt);
         let policy = self.policy.clone();
@@ -179,7 +170,9 @@ impl Resilient {
                 .await
             }
         };
-        async move { with_fallback(chain, call, op).await.map(|((), r)| r) }
+        // Boxed: the future holds the whole retry and fallback state (kilobytes), which would
+        // otherwise be copied every time it moves.
+        Box::pin(async move { with_fallback(chain, call, op).await.map(|((), r)| r) })
     }
 
     /// Asks for structured output of type `T`, retrying per the policy; `.validate(..)` adds a check
