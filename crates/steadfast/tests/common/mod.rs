@@ -2,7 +2,10 @@
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
-use steadfast::{Call, llm};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+use steadfast::{Call, Message, OutputMode, Part, Role, Tool, ToolCall, ToolChoice, llm};
 use steadfast_sim::{Provider as SimProvider, Scenario, Simulator};
 
 /// A provider as the conformance suite sees it: Steadfast's name, a model, and the simulator
@@ -88,4 +91,121 @@ pub(crate) fn call(t: &Target, sim: &Simulator) -> Call {
         .unwrap()
         .base_url(sim.base_url(t.sim))
         .api_key(TEST_KEY)
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[allow(dead_code, reason = "only the schema is used")]
+pub(crate) struct Book {
+    pub(crate) title: String,
+    pub(crate) author: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[allow(dead_code, reason = "only the schema is used")]
+pub(crate) struct GetWeather {
+    pub(crate) city: String,
+    pub(crate) unit: Option<String>,
+}
+
+/// Sends a wide range of requests through `base`; every one must succeed.
+pub(crate) async fn exercise(base: &Call) {
+    let weather = Tool::of::<GetWeather>("get_weather", "Get the weather");
+    let history = vec![
+        Message::system("You are terse."),
+        Message::user("Weather in Paris?"),
+        Message::assistant_tool_calls(
+            Some("Checking.".into()),
+            vec![ToolCall::new(
+                "call_1",
+                "get_weather",
+                r#"{"city":"Paris"}"#,
+            )],
+        ),
+        Message::tool_result(
+            &ToolCall::new("call_1", "get_weather", "{}"),
+            r#"{"temp_c":21}"#,
+            false,
+        ),
+        Message::assistant("It is 21°C."),
+        Message::new(
+            Role::User,
+            vec![
+                Part::text("And this picture?"),
+                Part::image_url("https://example.com/cat.png"),
+                Part::image_base64("image/png", "iVBORw0KGgo="),
+            ],
+        ),
+    ];
+    let template = steadfast::Template::new("SYSTEM: Be {tone}.\nUSER: {q}").unwrap();
+    let prompt = template
+        .render(&steadfast::Vars::new().with("tone", "kind").with("q", "hi"))
+        .unwrap();
+
+    base.send("plain").await.unwrap();
+    base.send([Message::system("s"), Message::user("u")])
+        .await
+        .unwrap();
+    base.send(prompt).await.unwrap();
+    base.send(history.clone()).await.unwrap();
+    base.clone()
+        .temperature(0.3)
+        .top_p(0.9)
+        .max_tokens(64)
+        .stop(["\n\n", "END"])
+        .seed(7)
+        .frequency_penalty(0.5)
+        .presence_penalty(0.5)
+        .send("params")
+        .await
+        .unwrap();
+    for choice in [
+        ToolChoice::Auto,
+        ToolChoice::None,
+        ToolChoice::Required,
+        ToolChoice::Tool("get_weather".into()),
+    ] {
+        base.clone()
+            .tool(weather.clone())
+            .tool_choice(choice)
+            .send("weather")
+            .await
+            .unwrap();
+    }
+    base.clone()
+        .tool(weather.clone().strict(true))
+        .send("strict")
+        .await
+        .unwrap();
+    let _ = base.extract::<Book>("a book").await.unwrap();
+    let _ = base
+        .clone()
+        .output_mode(OutputMode::Tool)
+        .extract::<Book>("a book")
+        .await
+        .unwrap();
+    base.clone()
+        .tool(weather.clone())
+        .stream(history)
+        .collect()
+        .await
+        .unwrap();
+    base.stream("stream").collect().await.unwrap();
+}
+
+pub(crate) fn check_journal(sim: &Simulator, validator: &jsonschema::Validator) {
+    let journal = sim.journal();
+    assert!(journal.len() >= 14, "{} requests", journal.len());
+    for entry in journal {
+        assert_eq!(entry.status, 200, "request {} was refused", entry.seq);
+        let body: Value = entry.json().expect("JSON body");
+        let errors: Vec<String> = validator
+            .iter_errors(&body)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "request {} does not match the spec: {errors:#?}\n{body:#}",
+            entry.seq
+        );
+    }
 }
