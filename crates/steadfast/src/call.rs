@@ -343,8 +343,7 @@ impl Call {
         let request = self.request(prompt);
         let provider = Arc::clone(&self.provider);
         async move {
-            crate::prompt::Prompt::new(request.messages.clone())
-                .validate()
+            crate::prompt::validate_messages(&request.messages)
                 .map_err(|e| e.in_context(provider.name(), &request.model))?;
             provider.send(request).await
         }
@@ -477,8 +476,7 @@ where
             validator,
             ..
         } = self;
-        crate::prompt::Prompt::new(request.messages.clone())
-            .validate()
+        crate::prompt::validate_messages(&request.messages)
             .map_err(|e| e.in_context(provider.name(), &request.model))?;
         let format_name = request
             .output

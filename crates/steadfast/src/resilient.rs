@@ -496,7 +496,7 @@ where
                     let validator = validator.clone();
                     let name = format.name.clone();
                     async move {
-                        Prompt::new(request.messages.clone()).validate()?;
+                        crate::prompt::validate_messages(&request.messages)?;
                         let response = provider.send(request).await?;
                         let value = parse_output::<T>(&response, &name, validator.as_deref())?;
                         Ok((value, response))

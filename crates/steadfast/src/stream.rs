@@ -385,8 +385,7 @@ impl futures_core::Stream for Stream {
                         return Poll::Ready(None);
                     };
                     let (provider, request) = *boxed;
-                    if let Err(e) = crate::prompt::Prompt::new(request.messages.clone()).validate()
-                    {
+                    if let Err(e) = crate::prompt::validate_messages(&request.messages) {
                         return Poll::Ready(Some(Err(this.fail(e))));
                     }
                     this.started = Some(Instant::now());

@@ -48,13 +48,18 @@ impl Prompt {
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the prompt is empty or holds only
     /// system messages.
     pub fn validate(&self) -> Result<(), Error> {
-        if !self.messages.iter().any(|m| m.role != Role::System) {
-            return Err(Error::config(
-                "the prompt has no user or assistant message to send",
-            ));
-        }
-        Ok(())
+        validate_messages(&self.messages)
     }
+}
+
+/// [`Prompt::validate`] on a message slice (no copy).
+pub(crate) fn validate_messages(messages: &[Message]) -> Result<(), Error> {
+    if !messages.iter().any(|m| m.role != Role::System) {
+        return Err(Error::config(
+            "the prompt has no user or assistant message to send",
+        ));
+    }
+    Ok(())
 }
 
 impl From<&str> for Prompt {

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
 
-use crate::client::ClientConfig;
+use crate::client::{ClientConfig, Timeouts};
 use crate::codec::sse::{SseDecoder, SseEvent};
 use crate::error::{Error, ErrorKind};
 use crate::provider::{BoxFuture, Capabilities, ChatRequest, EventStream, Provider, StreamEvent};
@@ -231,6 +231,15 @@ fn redact_all(e: Error, secrets: &[String]) -> Error {
 /// The process-wide HTTP clients, one per distinct connect timeout (usually exactly one), so every
 /// call shares a connection pool.
 fn client_for(connect: Duration) -> Result<reqwest::Client, Error> {
+    // The default connect timeout (nearly every call) needs no lock.
+    static DEFAULT: OnceLock<reqwest::Client> = OnceLock::new();
+    if connect == Timeouts::default().connect {
+        if let Some(c) = DEFAULT.get() {
+            return Ok(c.clone());
+        }
+        let c = build_client(connect)?;
+        return Ok(DEFAULT.get_or_init(|| c).clone());
+    }
     static CLIENTS: OnceLock<Mutex<HashMap<Duration, reqwest::Client>>> = OnceLock::new();
     let map = CLIENTS.get_or_init(|| Mutex::new(HashMap::new()));
     let mut map = map
@@ -239,15 +248,19 @@ fn client_for(connect: Duration) -> Result<reqwest::Client, Error> {
     if let Some(c) = map.get(&connect) {
         return Ok(c.clone());
     }
-    let client = reqwest::Client::builder()
+    let client = build_client(connect)?;
+    map.insert(connect, client.clone());
+    Ok(client)
+}
+
+fn build_client(connect: Duration) -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
         .connect_timeout(connect)
         .pool_idle_timeout(Duration::from_secs(90))
         .tcp_nodelay(true)
         .user_agent(concat!("steadfast/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| Error::config("could not build the HTTP client").with_source(e))?;
-    map.insert(connect, client.clone());
-    Ok(client)
+        .map_err(|e| Error::config("could not build the HTTP client").with_source(e))
 }
 
 fn remaining(deadline: Option<Instant>) -> Option<Duration> {
@@ -367,11 +380,23 @@ async fn read_body(resp: &mut reqwest::Response) -> Result<Bytes, reqwest::Error
 }
 
 async fn send_once<W: Wire>(wire: &W, req: &ChatRequest) -> Result<Response, Error> {
-    let deadline = req.client.timeouts.total.map(|t| Instant::now() + t);
-    let mut resp = execute(wire, req, false, deadline).await?;
-    let body = with_timeout(remaining(deadline), "response body", read_body(&mut resp))
-        .await?
-        .map_err(map_reqwest)?;
+    // One timer for the whole attempt (headers and body) instead of one per phase.
+    let Some(total) = req.client.timeouts.total else {
+        return send_within(wire, req).await;
+    };
+    tokio::time::timeout(total, send_within(wire, req))
+        .await
+        .map_err(|_| {
+            Error::new(
+                ErrorKind::Timeout,
+                format!("no complete response within {total:?}"),
+            )
+        })?
+}
+
+async fn send_within<W: Wire>(wire: &W, req: &ChatRequest) -> Result<Response, Error> {
+    let mut resp = execute(wire, req, false, None).await?;
+    let body = read_body(&mut resp).await.map_err(map_reqwest)?;
     // The body is read: the headers can be moved out instead of cloned.
     let meta = ResponseMeta {
         headers: std::mem::take(resp.headers_mut()),
