@@ -406,6 +406,8 @@ async fn send_within<W: Wire>(wire: &W, req: &ChatRequest) -> Result<Response, E
     response.request_id =
         hints::first_of(&meta.headers, wire.request_id_headers()).or(response.request_id.take());
     response.tools = Arc::clone(&req.tools);
+    // The raw body is kept as received (a reference count, not a copy).
+    response.raw = Some(body);
     Ok(response)
 }
 

@@ -226,6 +226,5 @@ pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response,
         }
         r.raw_finish_reason = Some(raw);
     }
-    r.raw = Some(bytes::Bytes::copy_from_slice(body));
     Ok(r)
 }

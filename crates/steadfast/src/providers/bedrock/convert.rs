@@ -325,6 +325,5 @@ pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response,
         r.finish_reason = finish_reason(&raw);
         r.raw_finish_reason = Some(raw);
     }
-    r.raw = Some(bytes::Bytes::copy_from_slice(body));
     Ok(r)
 }

@@ -261,6 +261,5 @@ pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response,
             arguments: arguments.unwrap_or_default(),
         });
     }
-    r.raw = Some(bytes::Bytes::copy_from_slice(body));
     Ok(r)
 }

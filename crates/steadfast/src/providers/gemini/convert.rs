@@ -453,6 +453,5 @@ pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response,
         r.finish_reason = finish_with_calls(raw, !r.tool_calls.is_empty());
         r.raw_finish_reason = Some(raw.clone());
     }
-    r.raw = Some(bytes::Bytes::copy_from_slice(body));
     Ok(r)
 }

@@ -252,6 +252,5 @@ pub(crate) fn parse_response(
             arguments: c.function.arguments.unwrap_or_default(),
         });
     }
-    r.raw = Some(bytes::Bytes::copy_from_slice(body));
     Ok(r)
 }
