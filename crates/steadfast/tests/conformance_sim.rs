@@ -61,7 +61,11 @@ async fn text() {
             assert!(r.request_id().is_some(), "{}: request id", t.name);
         }
         assert_eq!(r.attempts()[0].outcome, None);
-        assert!(r.raw().is_some_and(|v| v.is_object()), "{}: the raw JSON body", t.name);
+        assert!(
+            r.raw().is_some_and(|v| v.is_object()),
+            "{}: the raw JSON body",
+            t.name
+        );
         let journal = sim.journal();
         assert_eq!(journal.len(), 1, "{}", t.name);
         assert!(!journal[0].stream);
