@@ -90,6 +90,18 @@ pub struct Capabilities {
     pub penalties: bool,
 }
 
+impl Capabilities {
+    /// Everything: tools (also streamed), JSON-schema output, images, seed and penalties.
+    pub const ALL: Capabilities = Capabilities {
+        tools: true,
+        streaming_tools: true,
+        json_schema_output: true,
+        images: true,
+        seed: true,
+        penalties: true,
+    };
+}
+
 /// One event of a streamed response.
 ///
 /// Providers emit `ToolCallStart`, `ToolCallDelta` and `ToolCallEnd`; a

@@ -38,12 +38,9 @@ impl Wire for AnthropicWire {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            tools: true,
-            streaming_tools: true,
-            json_schema_output: true,
-            images: true,
             seed: false,
             penalties: false,
+            ..Capabilities::ALL
         }
     }
 

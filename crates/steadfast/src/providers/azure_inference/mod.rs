@@ -96,14 +96,7 @@ impl Wire for AzureInferenceWire {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            tools: true,
-            streaming_tools: true,
-            json_schema_output: true,
-            images: true,
-            seed: true,
-            penalties: true,
-        }
+        Capabilities::ALL
     }
 
     fn client_from_env(&self) -> ClientConfig {

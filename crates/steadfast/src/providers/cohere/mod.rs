@@ -56,14 +56,7 @@ impl Wire for CohereWire {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            tools: true,
-            streaming_tools: true,
-            json_schema_output: true,
-            images: true,
-            seed: true,
-            penalties: true,
-        }
+        Capabilities::ALL
     }
 
     fn client_from_env(&self) -> ClientConfig {

@@ -132,14 +132,7 @@ impl Wire for OpenAiWire {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            tools: true,
-            streaming_tools: true,
-            json_schema_output: true,
-            images: true,
-            seed: true,
-            penalties: true,
-        }
+        Capabilities::ALL
     }
 
     fn client_from_env(&self) -> ClientConfig {
