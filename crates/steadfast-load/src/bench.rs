@@ -96,6 +96,15 @@ pub struct BenchArgs {
     /// Logical calls per Python run (Python is slower; 2,000 is the peers' own default).
     #[arg(long, default_value_t = 2_000)]
     pub peer_n: u64,
+    /// Run only this Rust target (with `--wrap`, to profile one side alone).
+    #[arg(long, value_enum)]
+    pub only: Option<Kind>,
+    /// A command that each Rust worker runs under, split on whitespace — a profiler, e.g.
+    /// `--wrap "perf record -g -o /tmp/worker.perf"` or
+    /// `--wrap "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p"`. The worker's own CPU
+    /// and memory figures then include the profiler's cost; use it for profiles, not for the table.
+    #[arg(long)]
+    pub wrap: Option<String>,
 }
 
 /// One run of one target.
@@ -169,7 +178,15 @@ fn run_worker(
         Kind::Library => "library",
         Kind::Floor => "floor",
     };
-    let mut cmd = Command::new(exe);
+    let mut wrap = args.wrap.as_deref().unwrap_or("").split_whitespace();
+    let mut cmd = match wrap.next() {
+        Some(program) => {
+            let mut c = Command::new(program);
+            c.args(wrap).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
     cmd.arg("worker")
         .args([
             "--mode",
@@ -363,6 +380,9 @@ pub fn run(args: &BenchArgs, mode: Mode) -> Result<Vec<Row>> {
             [Kind::Library, Kind::Floor]
         };
         for kind in order {
+            if args.only.is_some_and(|only| only != kind) {
+                continue;
+            }
             let run = run_worker(&rt, &sim, args, mode, kind, &body_file)?;
             eprintln!("run {} {}: {run:?}", i + 1, kind.name());
             match kind {

@@ -205,7 +205,7 @@ impl Acc {
         for a in attempts {
             *self
                 .attempts_by_provider
-                .entry(a.provider.clone())
+                .entry(a.provider.to_string())
                 .or_default() += 1;
         }
     }

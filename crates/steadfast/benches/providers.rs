@@ -34,6 +34,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 
+#[global_allocator]
+static ALLOC: divan::AllocProfiler = divan::AllocProfiler::system();
+
 fn main() {
     divan::main();
 }
@@ -354,6 +357,25 @@ fn send(bencher: Bencher, name: &str) {
     s.rt.block_on(call.send(&*PROMPT)).unwrap();
     bencher.bench_local(|| {
         let r = s.rt.block_on(call.send(&*PROMPT)).unwrap();
+        divan::black_box(r)
+    });
+}
+
+/// `call.retry(policy).send(prompt)` with the load harness's policy (up to 10 attempts, no wait,
+/// transient errors) on a call that succeeds at once: what the retry wrapper adds to `send`.
+#[divan::bench(args = ["openai"], sample_count = 1000)]
+fn resilient_send(bencher: Bencher, name: &str) {
+    use steadfast::resilience::retryable;
+    use steadfast::retry::{Retry, stop, wait};
+    let s = &*SETUP;
+    let policy = Retry::new()
+        .stop(stop::after_attempt(10))
+        .wait(wait::none())
+        .retry_if(retryable());
+    let resilient = s.calls[name].clone().retry(policy);
+    s.rt.block_on(resilient.send(&*PROMPT)).unwrap();
+    bencher.bench_local(|| {
+        let r = s.rt.block_on(resilient.send(&*PROMPT)).unwrap();
         divan::black_box(r)
     });
 }

@@ -36,13 +36,16 @@ use crate::tool::{Tool, ToolChoice, schema_of};
 #[derive(Clone)]
 pub struct Call {
     provider: Arc<dyn Provider>,
-    model: String,
-    params: Params,
+    /// The provider's name, shared by every attempt summary and error of this call.
+    provider_name: Arc<str>,
+    model: Arc<str>,
+    // Shared with every request built from this call; the builders copy on write.
+    params: Arc<Params>,
     tools: Arc<[Tool]>,
     tool_choice: ToolChoice,
     output_mode: OutputMode,
-    extra: Map<String, Value>,
-    client: ClientConfig,
+    extra: Arc<Map<String, Value>>,
+    client: Arc<ClientConfig>,
 }
 
 impl fmt::Debug for Call {
@@ -65,14 +68,15 @@ impl Call {
     pub fn new(provider: Arc<dyn Provider>, model: impl Into<String>) -> Self {
         let client = provider.client_from_env();
         Call {
+            provider_name: Arc::from(provider.name()),
             provider,
-            model: model.into(),
-            params: Params::default(),
-            tools: Arc::from(Vec::new()),
+            model: Arc::from(model.into()),
+            params: Arc::default(),
+            tools: crate::response::no_tools(),
             tool_choice: ToolChoice::Auto,
             output_mode: OutputMode::Auto,
-            extra: Map::new(),
-            client,
+            extra: Arc::default(),
+            client: Arc::new(client),
         }
     }
 
@@ -80,7 +84,17 @@ impl Call {
 
     /// The provider's name.
     pub fn provider_name(&self) -> &str {
-        self.provider.name()
+        &self.provider_name
+    }
+
+    /// The provider's name, shared.
+    pub(crate) fn provider_name_arc(&self) -> &Arc<str> {
+        &self.provider_name
+    }
+
+    /// The model, shared.
+    pub(crate) fn model_arc(&self) -> &Arc<str> {
+        &self.model
     }
 
     /// The provider.
@@ -132,7 +146,7 @@ impl Call {
     /// The same call with another model of the same provider.
     #[must_use]
     pub fn with_model(mut self, model: impl Into<String>) -> Self {
-        self.model = model.into();
+        self.model = Arc::from(model.into());
         self
     }
 
@@ -148,15 +162,16 @@ impl Call {
         let same = provider.name() == self.provider.name();
         let mut next = self.clone();
         next.client = if same {
-            self.client.clone()
+            Arc::clone(&self.client)
         } else {
-            provider.client_from_env()
+            Arc::new(provider.client_from_env())
         };
         if !same {
-            next.extra = Map::new();
+            next.extra = Arc::default();
         }
+        next.provider_name = Arc::from(provider.name());
         next.provider = provider;
-        next.model = model;
+        next.model = Arc::from(model);
         Ok(next)
     }
 
@@ -165,21 +180,21 @@ impl Call {
     /// Sets the sampling temperature.
     #[must_use]
     pub fn temperature(mut self, t: f64) -> Self {
-        self.params.temperature = Some(t);
+        Arc::make_mut(&mut self.params).temperature = Some(t);
         self
     }
 
     /// Sets the maximum number of output tokens.
     #[must_use]
     pub fn max_tokens(mut self, n: u32) -> Self {
-        self.params.max_tokens = Some(n);
+        Arc::make_mut(&mut self.params).max_tokens = Some(n);
         self
     }
 
     /// Sets nucleus sampling.
     #[must_use]
     pub fn top_p(mut self, p: f64) -> Self {
-        self.params.top_p = Some(p);
+        Arc::make_mut(&mut self.params).top_p = Some(p);
         self
     }
 
@@ -190,35 +205,35 @@ impl Call {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.params.stop = stop.into_iter().map(Into::into).collect();
+        Arc::make_mut(&mut self.params).stop = stop.into_iter().map(Into::into).collect();
         self
     }
 
     /// Sets the sampling seed.
     #[must_use]
     pub fn seed(mut self, seed: i64) -> Self {
-        self.params.seed = Some(seed);
+        Arc::make_mut(&mut self.params).seed = Some(seed);
         self
     }
 
     /// Sets the frequency penalty.
     #[must_use]
     pub fn frequency_penalty(mut self, p: f64) -> Self {
-        self.params.frequency_penalty = Some(p);
+        Arc::make_mut(&mut self.params).frequency_penalty = Some(p);
         self
     }
 
     /// Sets the presence penalty.
     #[must_use]
     pub fn presence_penalty(mut self, p: f64) -> Self {
-        self.params.presence_penalty = Some(p);
+        Arc::make_mut(&mut self.params).presence_penalty = Some(p);
         self
     }
 
     /// Replaces all common parameters.
     #[must_use]
     pub fn params_from(mut self, params: Params) -> Self {
-        self.params = params;
+        self.params = Arc::new(params);
         self
     }
 
@@ -226,7 +241,7 @@ impl Call {
     /// provider).
     #[must_use]
     pub fn extra_body(mut self, key: impl Into<String>, value: Value) -> Self {
-        self.extra.insert(key.into(), value);
+        Arc::make_mut(&mut self.extra).insert(key.into(), value);
         self
     }
 
@@ -269,49 +284,51 @@ impl Call {
     /// Sets the base URL (in the official SDK's convention for the provider).
     #[must_use]
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.client.base_url = Some(url.into());
+        Arc::make_mut(&mut self.client).base_url = Some(url.into());
         self
     }
 
     /// Sets the API key.
     #[must_use]
     pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
-        self.client.api_key = Some(key.into());
+        Arc::make_mut(&mut self.client).api_key = Some(key.into());
         self
     }
 
     /// Sets the API version (Azure `api-version`, Anthropic `anthropic-version`).
     #[must_use]
     pub fn api_version(mut self, version: impl Into<String>) -> Self {
-        self.client.api_version = Some(version.into());
+        Arc::make_mut(&mut self.client).api_version = Some(version.into());
         self
     }
 
     /// Sets the timeouts.
     #[must_use]
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.client.timeouts = timeouts;
+        Arc::make_mut(&mut self.client).timeouts = timeouts;
         self
     }
 
     /// Sets the total timeout of one attempt.
     #[must_use]
     pub fn timeout(mut self, total: Duration) -> Self {
-        self.client.timeouts.total = Some(total);
+        Arc::make_mut(&mut self.client).timeouts.total = Some(total);
         self
     }
 
     /// Adds a header sent with every request.
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.client.headers.push((name.into(), value.into()));
+        Arc::make_mut(&mut self.client)
+            .headers
+            .push((name.into(), value.into()));
         self
     }
 
     /// Replaces the client settings.
     #[must_use]
     pub fn client_from(mut self, client: ClientConfig) -> Self {
-        self.client = client;
+        self.client = Arc::new(client);
         self
     }
 
@@ -320,14 +337,14 @@ impl Call {
     /// The provider-independent request this call would send for `prompt`.
     pub fn request(&self, prompt: impl Into<Prompt>) -> ChatRequest {
         ChatRequest {
-            model: self.model.clone(),
+            model: Arc::clone(&self.model),
             messages: prompt.into().into_messages(),
-            params: self.params.clone(),
+            params: Arc::clone(&self.params),
             tools: Arc::clone(&self.tools),
             tool_choice: self.tool_choice.clone(),
             output: None,
-            extra: self.extra.clone(),
-            client: self.client.clone(),
+            extra: Arc::clone(&self.extra),
+            client: Arc::clone(&self.client),
         }
     }
 
@@ -341,12 +358,13 @@ impl Call {
         prompt: P,
     ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<P> {
         let request = self.request(prompt);
-        let provider = Arc::clone(&self.provider);
-        async move {
-            crate::prompt::validate_messages(&request.messages)
-                .map_err(|e| e.in_context(provider.name(), &request.model))?;
-            provider.send(request).await
-        }
+        // Checked now and the provider's (boxed) future made now, so the returned future is a
+        // few words however large the request: it is moved around by every caller.
+        let sending = match crate::prompt::validate_messages(&request.messages) {
+            Ok(()) => Ok(self.provider.send(request)),
+            Err(e) => Err(e.in_context(&self.provider_name, &self.model)),
+        };
+        async move { sending?.await }
     }
 
     /// Streams the answer to `prompt`. No request is sent until the stream is first polled.

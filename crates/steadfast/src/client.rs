@@ -40,25 +40,30 @@ impl From<String> for ApiKey {
 }
 
 impl ClientConfig {
-    /// Every secret these settings hold — the API key, bearer tokens in headers, and (Bedrock) the
-    /// AWS secret key and session token — so errors can be scrubbed of all of them.
-    pub(crate) fn secrets(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .api_key
-            .iter()
-            .map(|k| k.expose().to_string())
-            .collect();
+    /// Calls `f` with every secret these settings hold — the API key, bearer tokens in headers,
+    /// and (Bedrock) the AWS secret key and session token — so errors can be scrubbed of all of
+    /// them. Nothing is copied.
+    pub(crate) fn for_each_secret(&self, mut f: impl FnMut(&str)) {
+        if let Some(k) = &self.api_key {
+            f(k.expose());
+        }
         for (name, value) in &self.headers {
             if name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("api-key") {
-                let token = value.strip_prefix("Bearer ").unwrap_or(value);
-                out.push(token.to_string());
+                f(value.strip_prefix("Bearer ").unwrap_or(value));
             }
         }
         #[cfg(feature = "bedrock")]
         if let Some(aws) = &self.aws {
-            out.extend(aws.secrets().map(|k| k.expose().to_string()));
+            for k in aws.secrets() {
+                f(k.expose());
+            }
         }
-        out
+    }
+
+    /// `e` with every secret of these settings replaced by `***` in its message and body.
+    pub(crate) fn redact(&self, mut e: crate::Error) -> crate::Error {
+        self.for_each_secret(|s| e.redact_in_place(s));
+        e
     }
 }
 

@@ -29,12 +29,37 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::message::ToolCall;
 use crate::response::AttemptSummary;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A string that errors and attempt summaries can hold: an `Arc<str>` is shared (a reference
+/// count), a `str` is copied once.
+pub(crate) trait SharedStr {
+    fn share(&self) -> Arc<str>;
+}
+
+impl SharedStr for str {
+    fn share(&self) -> Arc<str> {
+        Arc::from(self)
+    }
+}
+
+impl SharedStr for String {
+    fn share(&self) -> Arc<str> {
+        Arc::from(self.as_str())
+    }
+}
+
+impl SharedStr for Arc<str> {
+    fn share(&self) -> Arc<str> {
+        Arc::clone(self)
+    }
+}
 
 /// What went wrong, in provider-independent terms.
 ///
@@ -231,8 +256,8 @@ pub struct Error {
 struct Inner {
     kind: ErrorKind,
     message: Cow<'static, str>,
-    provider: Option<String>,
-    model: Option<String>,
+    provider: Option<Arc<str>>,
+    model: Option<Arc<str>>,
     status: Option<u16>,
     code: Option<String>,
     request_id: Option<String>,
@@ -419,7 +444,7 @@ impl Error {
     // ---- builders used by providers and the transport ----
 
     pub(crate) fn with_provider(mut self, provider: impl Into<String>) -> Self {
-        self.inner.provider = Some(provider.into());
+        self.inner.provider = Some(Arc::from(provider.into()));
         self
     }
 
@@ -528,20 +553,24 @@ impl Error {
     }
 
     /// Fills provider and model when the error does not name them yet.
-    pub(crate) fn in_context(mut self, provider: &str, model: &str) -> Self {
+    pub(crate) fn in_context<P, M>(mut self, provider: &P, model: &M) -> Self
+    where
+        P: SharedStr + ?Sized,
+        M: SharedStr + ?Sized,
+    {
         if self.inner.provider.is_none() {
-            self.inner.provider = Some(provider.to_string());
+            self.inner.provider = Some(provider.share());
         }
         if self.inner.model.is_none() {
-            self.inner.model = Some(model.to_string());
+            self.inner.model = Some(model.share());
         }
         self
     }
 
     /// Replaces every occurrence of `secret` in the message and body with `***`.
-    pub(crate) fn redact(mut self, secret: &str) -> Self {
+    pub(crate) fn redact_in_place(&mut self, secret: &str) {
         if secret.len() < 4 {
-            return self;
+            return;
         }
         if self.inner.message.contains(secret) {
             self.inner.message = Cow::Owned(self.inner.message.replace(secret, "***"));
@@ -551,7 +580,6 @@ impl Error {
                 *body = body.replace(secret, "***");
             }
         }
-        self
     }
 }
 
@@ -768,12 +796,12 @@ mod tests {
 
     #[test]
     fn redact_removes_the_key_from_message_and_body() {
-        let e = Error::new(
+        let mut e = Error::new(
             ErrorKind::Auth,
             "Incorrect API key provided: sk-test-123456",
         )
-        .with_body(Some("key sk-test-123456".into()))
-        .redact("sk-test-123456");
+        .with_body(Some("key sk-test-123456".into()));
+        e.redact_in_place("sk-test-123456");
         assert!(!e.message().contains("sk-test-123456"));
         assert!(!e.body().unwrap().contains("sk-test-123456"));
     }

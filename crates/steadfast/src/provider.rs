@@ -51,15 +51,19 @@ pub struct Params {
 }
 
 /// Everything a provider needs for one request.
+///
+/// The settings a [`Call`](crate::Call) shares with every request it makes (model, parameters,
+/// tools, extra body fields, client settings) are reference-counted, so building a request for an
+/// attempt copies only the conversation. Change one with [`Arc::make_mut`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ChatRequest {
     /// The model id.
-    pub model: String,
+    pub model: Arc<str>,
     /// The conversation.
     pub messages: Vec<Message>,
     /// Common parameters.
-    pub params: Params,
+    pub params: Arc<Params>,
     /// Tools the model may call.
     pub tools: Arc<[Tool]>,
     /// How the model may use them.
@@ -67,9 +71,9 @@ pub struct ChatRequest {
     /// Structured output requested, if any.
     pub output: Option<OutputFormat>,
     /// Provider-specific body fields, merged into the request body as is.
-    pub extra: Map<String, Value>,
+    pub extra: Arc<Map<String, Value>>,
     /// Where and how to send it.
-    pub client: ClientConfig,
+    pub client: Arc<ClientConfig>,
 }
 
 /// What a provider can do.

@@ -159,20 +159,21 @@ impl Resilient {
         let call = self.call.clone();
         let prompt = self.source(prompt);
         let policy = self.policy.clone();
-        let chain = self.fallback.clone();
-        let op = move |call: Call| {
-            let (policy, prompt) = (policy.clone(), prompt.clone());
-            async move {
-                drive(&policy, &call, &prompt, |call, prompt| {
-                    let fut = call.send(prompt);
-                    async move { fut.await.map(|r| ((), r)) }
-                })
-                .await
-            }
+        // Boxed either way: the future holds the retry (and fallback) state, which would otherwise
+        // be copied every time it moves. Without a chain, the fallback machinery is left out of it.
+        let Some(chain) = self.fallback.clone() else {
+            return Box::pin(async move {
+                drive(&policy, &call, &prompt, send_attempt)
+                    .await
+                    .map(|((), r)| r)
+            });
         };
-        // Boxed: the future holds the whole retry and fallback state (kilobytes), which would
-        // otherwise be copied every time it moves.
-        Box::pin(async move { with_fallback(chain, call, op).await.map(|((), r)| r) })
+        let prompt = Arc::new(prompt);
+        let op = move |call: Call| {
+            let (policy, prompt) = (policy.clone(), Arc::clone(&prompt));
+            async move { drive(&policy, &call, &prompt, send_attempt).await }
+        };
+        Box::pin(async move { with_fallback(Some(chain), call, op).await.map(|((), r)| r) })
     }
 
     /// Asks for structured output of type `T`, retrying per the policy; `.validate(..)` adds a check
@@ -320,6 +321,15 @@ pub(crate) fn conversational_messages(errors: &[Error]) -> Vec<Message> {
     out
 }
 
+/// One attempt of [`Resilient::send`].
+fn send_attempt(
+    call: &Call,
+    prompt: Prompt,
+) -> impl Future<Output = Result<((), Response), Error>> + Send + use<> {
+    let fut = call.send(prompt);
+    async move { fut.await.map(|r| ((), r)) }
+}
+
 /// Runs `op` on the call, or along the fallback chain when there is one; on success the response
 /// lists every HTTP attempt of every target and the errors caught on the way.
 async fn with_fallback<T, F, Fut>(
@@ -396,10 +406,10 @@ pub(crate) fn record_failure(
     started: Instant,
     summaries: &mut Vec<AttemptSummary>,
 ) -> Result<std::time::Duration, Error> {
-    let e = e.in_context(call.provider_name(), call.model());
+    let e = e.in_context(call.provider_name_arc(), call.model_arc());
     let mut summary = AttemptSummary::new(
-        call.provider_name(),
-        call.model(),
+        call.provider_name_arc(),
+        call.model_arc(),
         Some(e.kind()),
         e.status(),
         started.elapsed(),

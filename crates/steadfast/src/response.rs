@@ -1,12 +1,12 @@
 //! What a call returns: [`Response`].
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, SharedStr};
 use crate::message::{Message, ToolCall};
 use crate::tool::{Tool, ToolUse, validate_calls};
 
@@ -73,9 +73,9 @@ impl Usage {
 #[non_exhaustive]
 pub struct AttemptSummary {
     /// The provider name.
-    pub provider: String,
+    pub provider: Arc<str>,
     /// The model.
-    pub model: String,
+    pub model: Arc<str>,
     /// `None` for success, or the error kind.
     #[serde(serialize_with = "ser_outcome")]
     pub outcome: Option<ErrorKind>,
@@ -92,16 +92,20 @@ pub struct AttemptSummary {
 }
 
 impl AttemptSummary {
-    pub(crate) fn new(
-        provider: &str,
-        model: &str,
+    pub(crate) fn new<P, M>(
+        provider: &P,
+        model: &M,
         outcome: Option<ErrorKind>,
         status: Option<u16>,
         duration: Duration,
-    ) -> Self {
+    ) -> Self
+    where
+        P: SharedStr + ?Sized,
+        M: SharedStr + ?Sized,
+    {
         AttemptSummary {
-            provider: provider.to_string(),
-            model: model.to_string(),
+            provider: provider.share(),
+            model: model.share(),
             outcome,
             status,
             duration,
@@ -129,6 +133,17 @@ fn ser_opt_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok,
         Some(d) => ser_ms(d, s),
         None => s.serialize_none(),
     }
+}
+
+/// The empty tool list, shared: a reference count instead of an allocation per response.
+pub(crate) fn no_tools() -> Arc<[Tool]> {
+    static EMPTY: LazyLock<Arc<[Tool]>> = LazyLock::new(|| Arc::from(Vec::new()));
+    Arc::clone(&EMPTY)
+}
+
+fn no_errors() -> Arc<[Error]> {
+    static EMPTY: LazyLock<Arc<[Error]>> = LazyLock::new(|| Arc::from(Vec::new()));
+    Arc::clone(&EMPTY)
 }
 
 /// A model's answer: text, tool calls, finish reason, usage, and where it came from.
@@ -165,10 +180,10 @@ impl Response {
             id: None,
             request_id: None,
             raw: None,
-            tools: Arc::from(Vec::new()),
+            tools: no_tools(),
             validated: OnceLock::new(),
             attempts: Vec::new(),
-            caught: Arc::from(Vec::new()),
+            caught: no_errors(),
         }
     }
 

@@ -83,8 +83,8 @@ pub struct Stream {
     acc: Accumulator,
     committed: bool,
     tools: Arc<[Tool]>,
-    provider: String,
-    model: String,
+    provider: Arc<str>,
+    model: Arc<str>,
     started: Option<Instant>,
     status: Option<u16>,
     /// Events already received (while looking for the commit point) and not yet yielded.
@@ -110,8 +110,8 @@ impl Stream {
     pub(crate) fn new(provider: Arc<dyn Provider>, request: ChatRequest) -> Self {
         Stream {
             tools: Arc::clone(&request.tools),
-            provider: provider.name().to_string(),
-            model: request.model.clone(),
+            provider: Arc::from(provider.name()),
+            model: Arc::clone(&request.model),
             state: State::Idle(Box::new((provider, request))),
             acc: Accumulator::default(),
             committed: false,

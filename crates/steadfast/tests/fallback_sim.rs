@@ -112,7 +112,7 @@ async fn rule_20_backups_run_in_order_and_the_first_success_wins() {
         ]
     );
     assert_eq!(counts(&sim), [1, 1, 1, 0], "later backups never run");
-    let targets: Vec<&str> = r.attempts().iter().map(|a| a.provider.as_str()).collect();
+    let targets: Vec<&str> = r.attempts().iter().map(|a| &*a.provider).collect();
     assert_eq!(
         targets,
         ["openai", "anthropic", "groq"],

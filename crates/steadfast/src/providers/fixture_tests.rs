@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::client::ClientConfig;
 use crate::error::{Error, ErrorKind};
-use crate::provider::{BoxFuture, Capabilities, ChatRequest, EventStream, Params, Provider};
+use crate::provider::{BoxFuture, Capabilities, ChatRequest, EventStream, Provider};
 use crate::response::{FinishReason, Response};
 use crate::stream::Stream;
 use crate::tool::{Tool, ToolChoice};
@@ -90,7 +90,7 @@ fn request(tools: &[String]) -> ChatRequest {
     ChatRequest {
         model: "fixture".into(),
         messages: vec![crate::Message::user("hi")],
-        params: Params::default(),
+        params: Default::default(),
         tools: tools
             .iter()
             .map(|n| Tool::from_schema(n.clone(), "", json!({"type": "object"})).unwrap())
@@ -99,7 +99,7 @@ fn request(tools: &[String]) -> ChatRequest {
         tool_choice: ToolChoice::Auto,
         output: None,
         extra: Default::default(),
-        client: ClientConfig::default(),
+        client: Default::default(),
     }
 }
 

@@ -165,11 +165,14 @@ pub(crate) trait Wire: Send + Sync + fmt::Debug + 'static {
 #[derive(Debug)]
 pub(crate) struct HttpProvider<W: Wire> {
     wire: Arc<W>,
+    /// The wire's name, shared by every attempt summary and error.
+    name: Arc<str>,
 }
 
 impl<W: Wire> HttpProvider<W> {
     pub(crate) fn new(wire: W) -> Self {
         HttpProvider {
+            name: Arc::from(wire.name()),
             wire: Arc::new(wire),
         }
     }
@@ -190,6 +193,7 @@ impl<W: Wire> Provider for HttpProvider<W> {
 
     fn send(&self, request: ChatRequest) -> BoxFuture<Result<Response, Error>> {
         let wire = Arc::clone(&self.wire);
+        let name = Arc::clone(&self.name);
         Box::pin(async move {
             let start = Instant::now();
             let result = send_once(&*wire, &request).await;
@@ -197,7 +201,7 @@ impl<W: Wire> Provider for HttpProvider<W> {
             match result {
                 Ok(mut r) => {
                     r.attempts.push(AttemptSummary::new(
-                        wire.name(),
+                        &name,
                         &request.model,
                         None,
                         Some(200),
@@ -205,27 +209,20 @@ impl<W: Wire> Provider for HttpProvider<W> {
                     ));
                     Ok(r)
                 }
-                Err(e) => Err(redact_all(
-                    e.in_context(wire.name(), &request.model),
-                    &request.client.secrets(),
-                )),
+                Err(e) => Err(request.client.redact(e.in_context(&name, &request.model))),
             }
         })
     }
 
     fn stream(&self, request: ChatRequest) -> BoxFuture<Result<EventStream, Error>> {
         let wire = Arc::clone(&self.wire);
+        let name = Arc::clone(&self.name);
         Box::pin(async move {
-            stream_once(wire, &request)
+            stream_once(wire, name, &request)
                 .await
-                .map_err(|e| redact_all(e, &request.client.secrets()))
+                .map_err(|e| request.client.redact(e))
         })
     }
-}
-
-/// Scrubs every secret from an error's message and body.
-fn redact_all(e: Error, secrets: &[String]) -> Error {
-    secrets.iter().fold(e, |e, s| e.redact(s))
 }
 
 /// The process-wide HTTP clients, one per distinct connect timeout (usually exactly one), so every
@@ -475,11 +472,15 @@ impl BodyState {
     }
 }
 
-async fn stream_once<W: Wire>(wire: Arc<W>, req: &ChatRequest) -> Result<EventStream, Error> {
+async fn stream_once<W: Wire>(
+    wire: Arc<W>,
+    name: Arc<str>,
+    req: &ChatRequest,
+) -> Result<EventStream, Error> {
     let deadline = req.client.timeouts.total.map(|t| Instant::now() + t);
     let resp = execute(&*wire, req, true, deadline)
         .await
-        .map_err(|e| e.in_context(wire.name(), &req.model))?;
+        .map_err(|e| e.in_context(&name, &req.model))?;
     let status = resp.status().as_u16();
     let request_id = hints::first_of(resp.headers(), wire.request_id_headers());
     let body: BodyStream = Box::pin(resp.bytes_stream().map(|r| {
@@ -504,8 +505,7 @@ async fn stream_once<W: Wire>(wire: Arc<W>, req: &ChatRequest) -> Result<EventSt
         request_id,
     };
     let events = futures_util::stream::iter([Ok(meta)]).chain(events);
-    let name = wire.name().to_string();
-    let model = req.model.clone();
+    let model = Arc::clone(&req.model);
     Ok(Box::pin(events.map(move |item| {
         item.map_err(|e| e.in_context(&name, &model))
     })))

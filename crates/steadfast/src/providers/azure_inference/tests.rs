@@ -8,6 +8,7 @@
 )]
 
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 use super::stream::AzureInferenceSse;
 use super::{AzureInferenceWire, chat_url};
@@ -70,12 +71,12 @@ fn key_version_and_body() {
         json!({"model":"mistral-large-2411","messages":[{"role":"user","content":"hi"}],"max_tokens":10,"seed":3})
     );
     let mut no_key = call().request("hi");
-    no_key.client.api_key = None;
+    Arc::make_mut(&mut no_key.client).api_key = None;
     let e = AzureInferenceWire.build(&no_key, false).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.message().contains("AZURE_INFERENCE_CREDENTIAL"));
     let mut token = call().header("authorization", "Bearer entra").request("hi");
-    token.client.api_key = None;
+    Arc::make_mut(&mut token.client).api_key = None;
     assert!(AzureInferenceWire.build(&token, false).is_ok());
 }
 

@@ -9,6 +9,7 @@
 )]
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
@@ -154,7 +155,7 @@ fn the_request_goes_to_v2_chat_with_a_bearer_key() {
     assert!(http.headers["authorization"].is_sensitive());
     assert_eq!(http.headers["accept"], "text/event-stream");
     let mut req = call().request("hi");
-    req.client.api_key = None;
+    Arc::make_mut(&mut req.client).api_key = None;
     let e = CohereWire.build(&req, false).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.message().contains("CO_API_KEY"));

@@ -8,6 +8,7 @@
 )]
 
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 use super::convert::{merge_extra, parse_response, request_body};
 use super::tests::request;
@@ -63,13 +64,13 @@ fn a_conversation_with_tools_maps_to_contents() {
         ),
         Message::assistant("Paris 21°C, Rome sunny."),
     ];
-    req.params.temperature = Some(0.2);
-    req.params.top_p = Some(0.9);
-    req.params.max_tokens = Some(256);
-    req.params.stop = vec!["###".into()];
-    req.params.seed = Some(7);
-    req.params.presence_penalty = Some(0.5);
-    req.params.frequency_penalty = Some(-0.5);
+    Arc::make_mut(&mut req.params).temperature = Some(0.2);
+    Arc::make_mut(&mut req.params).top_p = Some(0.9);
+    Arc::make_mut(&mut req.params).max_tokens = Some(256);
+    Arc::make_mut(&mut req.params).stop = vec!["###".into()];
+    Arc::make_mut(&mut req.params).seed = Some(7);
+    Arc::make_mut(&mut req.params).presence_penalty = Some(0.5);
+    Arc::make_mut(&mut req.params).frequency_penalty = Some(-0.5);
     let want = json!({
         "systemInstruction": {"parts": [{"text": "You are terse."}, {"text": "Answer in French."}]},
         "contents": [
@@ -234,7 +235,7 @@ fn what_gemini_cannot_take_is_unsupported() {
         ErrorKind::Unsupported
     );
     let mut req = request(&[]);
-    req.params.seed = Some(i64::from(i32::MAX) + 1);
+    Arc::make_mut(&mut req.params).seed = Some(i64::from(i32::MAX) + 1);
     assert_eq!(
         request_body(&req).unwrap_err().kind(),
         ErrorKind::Unsupported
@@ -244,7 +245,7 @@ fn what_gemini_cannot_take_is_unsupported() {
 #[test]
 fn extra_fields_merge_into_the_body() {
     let mut req = request(&[]);
-    req.params.temperature = Some(0.5);
+    Arc::make_mut(&mut req.params).temperature = Some(0.5);
     let mut v = body(&req);
     let extra = json!({
         "generationConfig": {"thinkingConfig": {"thinkingBudget": 0}},
@@ -280,13 +281,13 @@ fn urls_and_headers() {
     );
 
     let mut req = request(&[]);
-    req.client.base_url = Some("http://127.0.0.1:9".into());
+    Arc::make_mut(&mut req.client).base_url = Some("http://127.0.0.1:9".into());
     let e = GeminiWire.build(&req, false).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.message().contains("GEMINI_API_KEY"), "{e}");
 
-    req.client.api_key = Some(ApiKey::new("AIza-test-key"));
-    req.client.api_version = Some("v1".into());
+    Arc::make_mut(&mut req.client).api_key = Some(ApiKey::new("AIza-test-key"));
+    Arc::make_mut(&mut req.client).api_version = Some("v1".into());
     let http = GeminiWire.build(&req, true).unwrap();
     assert_eq!(
         http.url,
@@ -298,8 +299,8 @@ fn urls_and_headers() {
     assert!(http.headers.get("authorization").is_none());
 
     // A bearer token configured as a header stands in for the key.
-    req.client.api_key = None;
-    req.client
+    Arc::make_mut(&mut req.client).api_key = None;
+    Arc::make_mut(&mut req.client)
         .headers
         .push(("authorization".into(), "Bearer ya29.token".into()));
     assert!(GeminiWire.build(&req, false).is_ok());

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use super::stream::GeminiBody;
 use crate::client::ClientConfig;
 use crate::error::{Error, ErrorKind};
-use crate::provider::{BoxFuture, Capabilities, ChatRequest, EventStream, Params, Provider};
+use crate::provider::{BoxFuture, Capabilities, ChatRequest, EventStream, Provider};
 use crate::response::{FinishReason, Response};
 use crate::stream::Stream;
 use crate::tool::{Tool, ToolChoice};
@@ -309,7 +309,7 @@ pub(super) fn request(tools: &[String]) -> ChatRequest {
     ChatRequest {
         model: "gemini-2.0-flash".into(),
         messages: vec![crate::Message::user("hi")],
-        params: Params::default(),
+        params: Default::default(),
         tools: tools
             .iter()
             .map(|n| Tool::from_schema(n.clone(), "", json!({"type": "object"})).unwrap())
@@ -318,7 +318,7 @@ pub(super) fn request(tools: &[String]) -> ChatRequest {
         tool_choice: ToolChoice::Auto,
         output: None,
         extra: Default::default(),
-        client: ClientConfig::default(),
+        client: Default::default(),
     }
 }
 

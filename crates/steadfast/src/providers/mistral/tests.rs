@@ -8,6 +8,7 @@
 )]
 
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 use super::stream::MistralSse;
 use super::{MistralWire, convert, request_body};
@@ -110,7 +111,7 @@ fn the_request_goes_to_v1_chat_completions_with_a_bearer_key() {
     assert!(http.headers["authorization"].is_sensitive());
     assert_eq!(http.headers["accept"], "text/event-stream");
     let mut no_key = call().request("hi");
-    no_key.client.api_key = None;
+    Arc::make_mut(&mut no_key.client).api_key = None;
     let e = MistralWire.build(&no_key, false).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.message().contains("MISTRAL_API_KEY"));

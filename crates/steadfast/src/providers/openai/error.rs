@@ -5,6 +5,8 @@
 //! `"DeploymentNotFound"`, `"content_filter"`), xAI's flat `{"code","error"}` strings, and non-JSON
 //! gateway pages.
 
+use std::borrow::Cow;
+
 use http::HeaderMap;
 use serde_json::Value;
 
@@ -95,14 +97,47 @@ pub(crate) fn kind_of(status: u16, f: &ErrorFacts) -> ErrorKind {
 
 /// Classifies an HTTP error response (or, with status 200, an in-band stream error body).
 pub(crate) fn classify(status: u16, _headers: &HeaderMap, body: &[u8]) -> Error {
+    // The common shape is read straight into its fields; anything else goes through a `Value`.
+    if let Ok(common) = serde_json::from_slice::<Common<'_>>(body) {
+        return from_facts(
+            status,
+            ErrorFacts {
+                message: common.error.message.map(Cow::into_owned),
+                kind: common.error.kind.map(Cow::into_owned),
+                code: common.error.code.map(Cow::into_owned),
+            },
+        );
+    }
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return non_json_error(status, body);
     };
     classify_value(status, &value)
 }
 
+/// `{"error": {"message": "…", "type": "…", "code": "…", …}, …}` with string (or null) fields —
+/// what OpenAI, Groq, LiteLLM and Azure send. A body of another shape fails to parse as this and
+/// is read by [`facts`] instead, so both paths give the same facts.
+#[derive(serde::Deserialize)]
+struct Common<'a> {
+    #[serde(borrow)]
+    error: CommonFields<'a>,
+}
+
+#[derive(serde::Deserialize)]
+struct CommonFields<'a> {
+    #[serde(borrow, default)]
+    message: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    code: Option<Cow<'a, str>>,
+}
+
 pub(crate) fn classify_value(status: u16, value: &Value) -> Error {
-    let f = facts(value);
+    from_facts(status, facts(value))
+}
+
+fn from_facts(status: u16, f: ErrorFacts) -> Error {
     let kind = kind_of(status, &f);
     let message = f
         .message
@@ -163,6 +198,35 @@ mod tests {
         assert_eq!(kind(408, json!({})), ErrorKind::Timeout);
         assert_eq!(kind(409, json!({})), ErrorKind::Server);
         assert_eq!(kind(422, json!({})), ErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn the_typed_path_and_the_value_path_agree() {
+        let bodies = [
+            json!({"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}),
+            json!({"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}),
+            json!({"error":{"message":"escé \"quoted\"","type":null,"code":null}}),
+            json!({"error":{"message":null}}),
+            json!({"error":{}}),
+            json!({"error":{"message":"n","code":429}}),
+            json!({"error":{"message":{"nested":true},"code":"x"}}),
+            json!({"error":"flat","code":"xai"}),
+            json!({"message":"no envelope","code":"c"}),
+        ];
+        for body in bodies {
+            let raw = body.to_string();
+            let typed = classify(429, &HeaderMap::new(), raw.as_bytes());
+            let by_value = classify_value(429, &body);
+            assert_eq!(typed.kind(), by_value.kind(), "{raw}");
+            assert_eq!(typed.message(), by_value.message(), "{raw}");
+            assert_eq!(typed.code(), by_value.code(), "{raw}");
+        }
+        let e = classify(
+            429,
+            &HeaderMap::new(),
+            br#"{"error":{"message":"n","code":429}}"#,
+        );
+        assert_eq!(e.code(), Some("429"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Request bodies: the mapping, and validation against the Smithy model's shapes.
 
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 use super::super::convert::request_body;
 use super::super::{build_at, encode_segment};
@@ -190,13 +191,13 @@ fn conversation() -> Vec<Message> {
 
 fn rich_request() -> ChatRequest {
     let mut req = request("anthropic.claude-3-5-sonnet-20240620-v1:0", conversation());
-    req.params.max_tokens = Some(512);
-    req.params.temperature = Some(0.5);
-    req.params.top_p = Some(0.9);
-    req.params.stop = vec!["###".into()];
+    Arc::make_mut(&mut req.params).max_tokens = Some(512);
+    Arc::make_mut(&mut req.params).temperature = Some(0.5);
+    Arc::make_mut(&mut req.params).top_p = Some(0.9);
+    Arc::make_mut(&mut req.params).stop = vec!["###".into()];
     req.tools = vec![weather()].into();
     req.tool_choice = ToolChoice::Tool("get_weather".into());
-    req.extra
+    Arc::make_mut(&mut req.extra)
         .insert("additionalModelRequestFields".into(), json!({"top_k": 40}));
     req
 }
@@ -361,13 +362,13 @@ fn tool_choices() {
 #[test]
 fn unsupported_parameters_and_parts_are_errors() {
     let mut req = request("m", "hi");
-    req.params.seed = Some(1);
+    Arc::make_mut(&mut req.params).seed = Some(1);
     assert_eq!(
         request_body(&req).err().unwrap().kind(),
         ErrorKind::Unsupported
     );
     let mut req = request("m", "hi");
-    req.params.presence_penalty = Some(0.1);
+    Arc::make_mut(&mut req.params).presence_penalty = Some(0.1);
     assert_eq!(
         request_body(&req).err().unwrap().kind(),
         ErrorKind::Unsupported
@@ -389,7 +390,7 @@ fn unsupported_parameters_and_parts_are_errors() {
         ErrorKind::Unsupported
     );
     let mut req = request("m", "hi");
-    req.extra.insert("inferenceConfig".into(), json!({}));
+    Arc::make_mut(&mut req.extra).insert("inferenceConfig".into(), json!({}));
     assert_eq!(request_body(&req).err().unwrap().kind(), ErrorKind::Config);
     let req = request(
         "m",

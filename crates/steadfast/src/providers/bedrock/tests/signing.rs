@@ -1,6 +1,7 @@
 //! SigV4: the recorded vectors, the AWS signing test suite, and the auth-selection cases.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -255,8 +256,12 @@ fn double_encode_path_matches_the_recorded_canonical_request() {
 fn bedrock_requests_double_encode_the_model_id_in_the_canonical_path() {
     let creds = AwsCredentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
     let mut req = request("anthropic.claude-3-5-sonnet-20240620-v1:0", "hi");
-    req.client.api_key = None;
-    req.client.aws.as_mut().unwrap().credentials = Some(creds);
+    Arc::make_mut(&mut req.client).api_key = None;
+    Arc::make_mut(&mut req.client)
+        .aws
+        .as_mut()
+        .unwrap()
+        .credentials = Some(creds);
     let time = parse_time("2026-06-01T12:34:56Z");
     let http = build_at(&req, false, time).unwrap();
     assert_eq!(
@@ -301,7 +306,7 @@ fn session_token_is_signed_sent_and_hidden() {
         .client_from(client())
         .aws_credentials(creds.clone());
     let mut req = c.request("hi");
-    req.client.api_key = None;
+    Arc::make_mut(&mut req.client).api_key = None;
     let http = build_at(&req, true, parse_time("2026-06-01T12:34:56Z")).unwrap();
     assert!(
         http.url
@@ -433,23 +438,28 @@ fn environment_configuration() {
     assert_eq!(cfg.api_key, None);
     // No region, no endpoint: sending says which variables to set.
     let mut req = request("m", "hi");
-    req.client = config_from(&|_: &str| None);
-    req.client.api_key = Some(ApiKey::new("tok"));
+    req.client = Arc::new(config_from(&|_: &str| None));
+    Arc::make_mut(&mut req.client).api_key = Some(ApiKey::new("tok"));
     let e = build_at(&req, false, parse_time("2026-01-01T00:00:00Z")).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.message().contains("AWS_REGION") && e.message().contains("AWS_DEFAULT_REGION"));
     // No credentials at all.
-    req.client.api_key = None;
-    req.client.base_url = Some("http://127.0.0.1:9".into());
+    Arc::make_mut(&mut req.client).api_key = None;
+    Arc::make_mut(&mut req.client).base_url = Some("http://127.0.0.1:9".into());
     let e = build_at(&req, false, parse_time("2026-01-01T00:00:00Z")).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.message().contains("AWS_BEARER_TOKEN_BEDROCK"), "{e}");
     // SigV4 against a custom endpoint needs a region.
-    req.client.aws.as_mut().unwrap().credentials = Some(AwsCredentials::new("AKID", "s"));
+    Arc::make_mut(&mut req.client)
+        .aws
+        .as_mut()
+        .unwrap()
+        .credentials = Some(AwsCredentials::new("AKID", "s"));
     let e = build_at(&req, false, parse_time("2026-01-01T00:00:00Z")).unwrap_err();
     assert!(e.message().contains("AWS_REGION"), "{e}");
     // …which a standard endpoint's host provides.
-    req.client.base_url = Some("https://bedrock-runtime.ap-south-1.amazonaws.com".into());
+    Arc::make_mut(&mut req.client).base_url =
+        Some("https://bedrock-runtime.ap-south-1.amazonaws.com".into());
     let http = build_at(&req, false, parse_time("2026-01-01T00:00:00Z")).unwrap();
     assert!(
         http.headers["authorization"]
@@ -514,8 +524,12 @@ fn signing_never_logs_credentials_even_at_trace_level() {
         hits: hits.clone(),
     };
     let mut req = request("amazon.nova-lite-v1:0", "hi");
-    req.client.api_key = None;
-    req.client.aws.as_mut().unwrap().credentials = Some(
+    Arc::make_mut(&mut req.client).api_key = None;
+    Arc::make_mut(&mut req.client)
+        .aws
+        .as_mut()
+        .unwrap()
+        .credentials = Some(
         AwsCredentials::new("AKIDEXAMPLE", "secret")
             .with_session_token("session-token-0123456789abcdef"),
     );
