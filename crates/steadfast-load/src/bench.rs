@@ -408,6 +408,22 @@ pub fn run(args: &BenchArgs, mode: Mode) -> Result<Vec<Row>> {
             shown.join(", "),
             workload::median(&ratios)
         );
+        // Interference from the rest of the machine only ever adds CPU time, so the best run of
+        // each side is the steadiest estimate of its own cost.
+        let best = |row: &Row| {
+            row.runs
+                .iter()
+                .map(Run::cpu_us_per_request)
+                .filter(|x| x.is_finite() && *x > 0.0)
+                .fold(f64::INFINITY, f64::min)
+        };
+        let (l, f) = (best(library), best(floor));
+        if l.is_finite() && f.is_finite() {
+            println!(
+                "best run of each: steadfast {l:.1} µs, floor {f:.1} µs per request ({:.2}×)",
+                l / f
+            );
+        }
     }
     Ok(rows)
 }

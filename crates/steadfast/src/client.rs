@@ -1,25 +1,56 @@
 //! Client settings: where to send requests, with which key, and how long to wait.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// An API key or token. Its `Debug` prints `***`; it has no `Display`, so it cannot end up in a
 /// log line or an error message by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(Arc<str>);
+#[derive(Clone)]
+pub struct ApiKey(Arc<KeyInner>);
+
+struct KeyInner {
+    key: Box<str>,
+    /// `Bearer <key>` as a sensitive header value, made once on first use.
+    bearer: OnceLock<Option<http::HeaderValue>>,
+}
 
 impl ApiKey {
     /// Wraps a key.
     pub fn new(key: impl Into<String>) -> Self {
-        ApiKey(Arc::from(key.into()))
+        ApiKey(Arc::new(KeyInner {
+            key: key.into().into_boxed_str(),
+            bearer: OnceLock::new(),
+        }))
     }
 
     /// The key itself, for building the request header. Keep it out of logs.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.0.key
+    }
+
+    /// `Authorization: Bearer <key>`, marked sensitive; `None` when the key cannot be a header
+    /// value (a control character, say). Built once per key, then a reference count per request.
+    pub(crate) fn bearer(&self) -> Option<http::HeaderValue> {
+        self.0
+            .bearer
+            .get_or_init(|| {
+                let mut v =
+                    http::HeaderValue::from_str(&format!("Bearer {}", self.expose())).ok()?;
+                v.set_sensitive(true);
+                Some(v)
+            })
+            .clone()
     }
 }
+
+impl PartialEq for ApiKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.key == other.0.key
+    }
+}
+
+impl Eq for ApiKey {}
 
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -147,4 +178,30 @@ pub struct ClientConfig {
     /// `Debug`). See [`providers::bedrock`](crate::providers::bedrock).
     #[cfg(feature = "bedrock")]
     pub aws: Option<crate::providers::bedrock::AwsConfig>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_header_is_made_once_and_marked_sensitive() {
+        let key = ApiKey::new("sk-test-123456");
+        let v = key.bearer().unwrap();
+        assert_eq!(v.to_str().unwrap(), "Bearer sk-test-123456");
+        assert!(v.is_sensitive());
+        // A clone shares the cached value.
+        assert_eq!(key.clone().bearer(), Some(v));
+        assert_eq!(format!("{key:?}"), "ApiKey(***)");
+    }
+
+    #[test]
+    fn a_key_that_cannot_be_a_header_is_a_config_error_without_the_key() {
+        let key = ApiKey::new("sk-bad\nkey");
+        assert_eq!(key.bearer(), None);
+        let mut req = crate::transport::HttpRequest::json("http://x".into(), &1).unwrap();
+        let e = req.bearer(&key).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
+        assert!(!e.to_string().contains("sk-bad"));
+    }
 }

@@ -180,7 +180,7 @@ pub(crate) fn bearer_auth(
     env_var: &str,
 ) -> Result<(), Error> {
     match &req.client.api_key {
-        Some(k) => http.header("authorization", &format!("Bearer {}", k.expose()), true),
+        Some(k) => http.bearer(k),
         None if has_client_header(req, "authorization") => Ok(()),
         None => require_key(req, provider, env_var).map(|_| ()),
     }

@@ -44,6 +44,17 @@ impl HttpRequest {
         })
     }
 
+    /// Adds `Authorization: Bearer <key>`.
+    pub(crate) fn bearer(&mut self, key: &crate::client::ApiKey) -> Result<(), Error> {
+        let value = key.bearer().ok_or_else(|| {
+            Error::config(
+                "the value of header `authorization` (a credential) is not a valid header value",
+            )
+        })?;
+        self.headers.insert(http::header::AUTHORIZATION, value);
+        Ok(())
+    }
+
     /// Adds a header; `sensitive` ones are hidden from `Debug` of the HTTP stack.
     pub(crate) fn header(&mut self, name: &str, value: &str, sensitive: bool) -> Result<(), Error> {
         let name = HeaderName::from_bytes(name.as_bytes())

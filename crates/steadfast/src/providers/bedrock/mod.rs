@@ -128,7 +128,7 @@ pub(crate) fn build_at(
     match auth::select(&req.client)? {
         auth::Auth::Bearer(key, source) => {
             tracing::debug!(?source, "bedrock: bearer token authentication");
-            http.header("authorization", &format!("Bearer {}", key.expose()), true)?;
+            http.bearer(key)?;
         }
         auth::Auth::SigV4(creds, source) => {
             tracing::debug!(?source, "bedrock: SigV4 authentication");

@@ -202,9 +202,7 @@ impl Wire for OpenAiWire {
             .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
         match (&req.client.api_key, f) {
             (Some(k), Flavor::Azure) => http.header("api-key", k.expose(), true)?,
-            (Some(k), _) => {
-                http.header("authorization", &format!("Bearer {}", k.expose()), true)?
-            }
+            (Some(k), _) => http.bearer(k)?,
             (None, _) if f.key_required() && !has_auth_header => {
                 let var = f
                     .key_vars()
