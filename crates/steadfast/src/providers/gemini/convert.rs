@@ -399,6 +399,17 @@ pub(crate) fn parse_chunk(value: Value) -> Result<GenerateContentResponse, Error
     Ok(resp)
 }
 
+/// `body` as a response chunk when it plainly is one — a JSON object with no `error` member and
+/// some member of a `GenerateContentResponse` — in one parse. `None` sends the caller down the
+/// `Value` path, which classifies errors and explains malformed bodies.
+pub(crate) fn plain_chunk(body: &[u8]) -> Option<GenerateContentResponse> {
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return None;
+    }
+    let resp: GenerateContentResponse = serde_json::from_slice(body).ok()?;
+    (resp.error.is_none() && resp.is_recognisable()).then_some(resp)
+}
+
 /// The `google.rpc.Status` inside a body, in its plain or array-wrapped (`[{"error":…}]`) form.
 pub(crate) fn error_object(value: &Value) -> Option<&Value> {
     let v = match value {
@@ -410,13 +421,18 @@ pub(crate) fn error_object(value: &Value) -> Option<&Value> {
 
 /// Parses a successful `generateContent` body.
 pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response, Error> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        decode_error("the generateContent response is not valid JSON").with_source(e)
-    })?;
-    if let Some(err) = error_object(&value) {
-        return Err(classify_value(None, err));
-    }
-    let resp = parse_chunk(value)?;
+    let resp = match plain_chunk(body) {
+        Some(resp) => resp,
+        None => {
+            let value: Value = serde_json::from_slice(body).map_err(|e| {
+                decode_error("the generateContent response is not valid JSON").with_source(e)
+            })?;
+            if let Some(err) = error_object(&value) {
+                return Err(classify_value(None, err));
+            }
+            parse_chunk(value)?
+        }
+    };
     if let Some(e) = blocked(&resp) {
         return Err(e);
     }

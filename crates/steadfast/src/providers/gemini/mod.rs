@@ -144,20 +144,27 @@ impl Wire for GeminiWire {
     fn build(&self, req: &ChatRequest, stream: bool) -> Result<HttpRequest, Error> {
         let base = require_base(req, "gemini", "GEMINI_BASE_URL")?;
         let body = convert::request_body(req)?;
-        let mut value = serde_json::to_value(&body).map_err(|e| {
-            Error::new(
-                crate::ErrorKind::InvalidRequest,
-                "could not serialise the request",
-            )
-            .with_source(e)
-        })?;
-        convert::merge_extra(&mut value, &req.extra);
         let version = req
             .client
             .api_version
             .as_deref()
             .unwrap_or(DEFAULT_API_VERSION);
-        let mut http = HttpRequest::json(url(base, version, &req.model, stream), &value)?;
+        let url = url(base, version, &req.model, stream);
+        // Extra fields are merged into nested objects (`generationConfig`, …), which takes a
+        // `Value`; without any, the typed body is serialised directly.
+        let mut http = if req.extra.is_empty() {
+            HttpRequest::json(url, &body)?
+        } else {
+            let mut value = serde_json::to_value(&body).map_err(|e| {
+                Error::new(
+                    crate::ErrorKind::InvalidRequest,
+                    "could not serialise the request",
+                )
+                .with_source(e)
+            })?;
+            convert::merge_extra(&mut value, &req.extra);
+            HttpRequest::json(url, &value)?
+        };
         match &req.client.api_key {
             Some(k) => http.header("x-goog-api-key", k.expose(), true)?,
             None => {

@@ -20,9 +20,10 @@ use serde_json::Value;
 
 use super::convert::{
     arguments_text, blocked, decode_error, error_object, finish_with_calls, parse_chunk,
-    synthetic_id, usage,
+    plain_chunk, synthetic_id, usage,
 };
 use super::error::classify_value;
+use super::wire::GenerateContentResponse;
 use crate::codec::sse::{SseDecoder, SseError, SseItem};
 use crate::error::{Error, ErrorKind};
 use crate::provider::StreamEvent;
@@ -100,8 +101,14 @@ struct Chunks {
 }
 
 impl Chunks {
-    /// Handles one parsed JSON value: an error object or a response chunk.
-    fn value(&mut self, value: Value, out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+    /// Handles one event's data: a response chunk (read in one parse) or anything else (an error
+    /// object, a malformed chunk) through a `Value`.
+    fn data(&mut self, data: &str, out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+        if let Some(chunk) = plain_chunk(data.as_bytes()) {
+            return self.chunk(chunk, out);
+        }
+        let value: Value = serde_json::from_str(data)
+            .map_err(|e| decode_error("a stream chunk is not valid JSON").with_source(e))?;
         if let Some(err) = error_object(&value) {
             return Err(classify_value(None, err));
         }
@@ -110,7 +117,15 @@ impl Chunks {
                 "a stream chunk is a JSON array, not an object",
             ));
         }
-        let chunk = parse_chunk(value)?;
+        self.chunk(parse_chunk(value)?, out)
+    }
+
+    /// Handles one response chunk.
+    fn chunk(
+        &mut self,
+        chunk: GenerateContentResponse,
+        out: &mut VecDeque<StreamEvent>,
+    ) -> Result<(), Error> {
         if !self.started {
             self.started = true;
             // Gemini sends no request-id header: the response id identifies the exchange.
@@ -207,9 +222,7 @@ impl GeminiBody {
                 if data.is_empty() {
                     return Ok(());
                 }
-                let value: Value = serde_json::from_str(data)
-                    .map_err(|e| decode_error("a stream chunk is not valid JSON").with_source(e))?;
-                self.chunks.value(value, out)
+                self.chunks.data(data, out)
             }
             SseItem::Stray(line) => match self.stray.line(&line)? {
                 Some(text) => {

@@ -589,3 +589,25 @@ async fn a_blocked_prompt_stream_is_content_filtered() {
     assert_eq!(e.kind(), ErrorKind::ContentFiltered);
     assert_eq!(e.code(), Some("OTHER"));
 }
+
+#[test]
+fn only_plain_response_chunks_take_the_one_parse_path() {
+    use super::convert::{parse_response, plain_chunk};
+    let ok = json!({"candidates":[{"content":{"role":"model","parts":[{"text":"hi"}]},"finishReason":"STOP","index":0}],"responseId":"r1"});
+    assert!(plain_chunk(ok.to_string().as_bytes()).is_some());
+    // Errors, arrays and unrelated objects go through the `Value` path, which explains them.
+    let error = json!({"error":{"code":429,"message":"Resource has been exhausted","status":"RESOURCE_EXHAUSTED"}});
+    assert!(plain_chunk(error.to_string().as_bytes()).is_none());
+    let both = json!({"candidates":[], "error":{"code":500,"message":"x","status":"INTERNAL"}});
+    assert!(plain_chunk(both.to_string().as_bytes()).is_none());
+    assert!(plain_chunk(format!("[{error}]").as_bytes()).is_none());
+    assert!(plain_chunk(br#"{"unrelated":1}"#).is_none());
+    let req = request(&[]);
+    let e = parse_response(&req, both.to_string().as_bytes()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Server);
+    let e = parse_response(&req, format!("[{error}]").as_bytes()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+    let r = parse_response(&req, ok.to_string().as_bytes()).unwrap();
+    assert_eq!(r.text(), "hi");
+    assert_eq!(r.request_id(), Some("r1"));
+}

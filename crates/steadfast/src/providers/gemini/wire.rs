@@ -173,6 +173,9 @@ pub(crate) struct GenerateContentResponse {
     pub(crate) model_version: Option<String>,
     #[serde(default)]
     pub(crate) response_id: Option<String>,
+    /// An `error` member: present, the body is an error, read through a `Value` instead.
+    #[serde(default)]
+    pub(crate) error: Option<serde::de::IgnoredAny>,
 }
 
 impl GenerateContentResponse {
