@@ -5,7 +5,10 @@ pub(crate) mod hints;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -431,6 +434,10 @@ struct BodyState {
     failure: Option<Error>,
     idle: Option<Duration>,
     deadline: Option<Instant>,
+    /// One timer for the whole stream, moved forward before each read (moving a tokio timer
+    /// later is an atomic store, not a trip through the timer wheel as a new timeout per chunk
+    /// would be).
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
     done: bool,
     status: u16,
 }
@@ -445,6 +452,35 @@ impl BodyState {
         }
     }
 
+    /// The next chunk of the body, within the idle timeout and the deadline.
+    async fn read(&mut self) -> Result<Option<Result<Bytes, Error>>, Error> {
+        let Some(limit) = min_opt(self.idle, remaining(self.deadline)) else {
+            return Ok(self.body.next().await);
+        };
+        let until = Instant::now() + limit;
+        let timer = match &mut self.timer {
+            Some(t) => {
+                t.as_mut().reset(until);
+                t
+            }
+            None => self.timer.insert(Box::pin(tokio::time::sleep_until(until))),
+        };
+        let body = &mut self.body;
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(chunk) = body.poll_next_unpin(cx) {
+                return Poll::Ready(Ok(chunk));
+            }
+            match timer.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("no stream data within {limit:?}"),
+                ))),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await
+    }
+
     async fn next(&mut self) -> Option<Result<StreamEvent, Error>> {
         loop {
             if let Some(ev) = self.pending.pop_front() {
@@ -456,8 +492,7 @@ impl BodyState {
             if self.done {
                 return None;
             }
-            let limit = min_opt(self.idle, remaining(self.deadline));
-            let chunk = match with_timeout(limit, "stream data", self.body.next()).await {
+            let chunk = match self.read().await {
                 Ok(c) => c,
                 Err(e) => return Some(Err(self.fail(e))),
             };
@@ -538,6 +573,7 @@ pub(crate) fn body_events(
         failure: None,
         idle,
         deadline,
+        timer: None,
         done: false,
         status,
     };
@@ -556,4 +592,71 @@ pub(crate) fn join_url(base: &str, path: &str) -> String {
 /// Reads an environment variable, treating empty as absent.
 pub(crate) fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+#[cfg(all(test, feature = "openai"))]
+mod tests {
+    use super::*;
+    use crate::providers::openai::stream::OpenAiSse;
+
+    /// An OpenAI stream of `words` content chunks and `[DONE]`, each arriving `gap` after the
+    /// one before.
+    fn paced_body(words: usize, gap: Duration) -> BodyStream {
+        let chunks: Vec<Bytes> = (0..words)
+            .map(|i| {
+                Bytes::from(format!(
+                    "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"w{i} \"}}}}]}}\n\n"
+                ))
+            })
+            .chain([Bytes::from_static(b"data: [DONE]\n\n")])
+            .collect();
+        Box::pin(futures_util::stream::unfold(
+            chunks.into_iter(),
+            move |mut rest| async move {
+                let next = rest.next()?;
+                tokio::time::sleep(gap).await;
+                Some((Ok(next), rest))
+            },
+        ))
+    }
+
+    async fn text_of(body: BodyStream, idle: Duration) -> Result<String, Error> {
+        let decoder: Box<dyn BodyDecoder> = Box::new(SseBody::new(Box::new(OpenAiSse::default())));
+        let mut events = body_events(decoder, body, Some(idle), None, 200);
+        let mut text = String::new();
+        while let Some(ev) = events.next().await {
+            if let StreamEvent::Text(t) = ev? {
+                text.push_str(&t);
+            }
+        }
+        Ok(text)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_idle_timer_moves_forward_with_every_chunk() {
+        // 50 chunks 80 ms apart: 4 s in all, never 100 ms without data.
+        let started = Instant::now();
+        let text = text_of(
+            paced_body(50, Duration::from_millis(80)),
+            Duration::from_millis(100),
+        )
+        .await
+        .unwrap();
+        assert_eq!(text.split_whitespace().count(), 50);
+        assert_eq!(started.elapsed(), Duration::from_millis(80 * 51));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stall_longer_than_the_idle_timeout_fails_after_exactly_that_long() {
+        let started = Instant::now();
+        let e = text_of(
+            paced_body(3, Duration::from_millis(250)),
+            Duration::from_millis(100),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        assert!(e.message().contains("no stream data within 100ms"), "{e}");
+        assert_eq!(started.elapsed(), Duration::from_millis(100));
+    }
 }

@@ -32,6 +32,18 @@ impl MistralSse {
     }
 }
 
+/// `data` as a chunk in one parse when it plainly is one: it cannot be an error object (an error
+/// names `"error"` — as a key, or as the value of `object` or a finish reason — so a payload
+/// without that token is not one) and it has `choices`. `None` sends it down the `Value` path.
+fn plain_chunk(data: &str) -> Option<CompletionChunk> {
+    if data.contains("\"error\"") {
+        return None;
+    }
+    serde_json::from_str::<CompletionChunk>(data)
+        .ok()
+        .filter(|c| c.choices.is_some())
+}
+
 /// Whether a data payload is an error object rather than a completion chunk: Mistral's error shape
 /// (`"object": "error"`), an OpenAI-style `{"error": …}`, or anything without `choices`.
 fn is_error(value: &Value) -> bool {
@@ -51,19 +63,24 @@ impl SseHandler for MistralSse {
             self.done = true;
             return Ok(());
         }
-        let value: Value = serde_json::from_str(data).map_err(|e| {
-            Error::new(ErrorKind::Decode, "a stream chunk is not valid JSON").with_source(e)
-        })?;
-        if is_error(&value) {
-            return Err(classify_value(200, &value));
-        }
-        let chunk = CompletionChunk::deserialize(value).map_err(|e| {
-            Error::new(
-                ErrorKind::Decode,
-                "a stream chunk is not a chat.completion.chunk",
-            )
-            .with_source(e)
-        })?;
+        let chunk = match plain_chunk(data) {
+            Some(chunk) => chunk,
+            None => {
+                let value: Value = serde_json::from_str(data).map_err(|e| {
+                    Error::new(ErrorKind::Decode, "a stream chunk is not valid JSON").with_source(e)
+                })?;
+                if is_error(&value) {
+                    return Err(classify_value(200, &value));
+                }
+                CompletionChunk::deserialize(value).map_err(|e| {
+                    Error::new(
+                        ErrorKind::Decode,
+                        "a stream chunk is not a chat.completion.chunk",
+                    )
+                    .with_source(e)
+                })?
+            }
+        };
         if !self.started {
             self.started = true;
             out.push_back(StreamEvent::Metadata {
@@ -72,7 +89,7 @@ impl SseHandler for MistralSse {
                 request_id: None,
             });
         }
-        for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
+        for choice in chunk.choices.into_iter().flatten().filter(|c| c.index == 0) {
             if let Some(delta) = choice.delta {
                 if let Some(text) = delta.content.map(|c| c.into_text()) {
                     if !text.is_empty() {
@@ -131,5 +148,28 @@ impl SseHandler for MistralSse {
 impl CompletionChunk {
     fn deserialize(value: Value) -> Result<Self, serde_json::Error> {
         <CompletionChunk as serde::Deserialize>::deserialize(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_chunks_take_the_one_parse_path() {
+        let chunk = r#"{"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}"#;
+        assert!(plain_chunk(chunk).is_some());
+        for not_plain in [
+            r#"{"object":"error","message":"Service unavailable","type":"service_unavailable","code":"1000"}"#,
+            r#"{"error":{"message":"x"},"choices":[]}"#,
+            r#"{"id":"c1","choices":[{"index":0,"delta":{},"finish_reason":"error"}]}"#,
+            r#"{"id":"c1"}"#,
+            "[1]",
+        ] {
+            assert!(plain_chunk(not_plain).is_none(), "{not_plain}");
+        }
+        // A text that talks about errors is still a chunk.
+        let quoted = r#"{"choices":[{"index":0,"delta":{"content":"an \"error\" here"}}]}"#;
+        assert!(plain_chunk(quoted).is_some());
     }
 }

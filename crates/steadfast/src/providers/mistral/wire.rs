@@ -122,8 +122,9 @@ pub(crate) struct CompletionChunk {
     pub(crate) id: Option<String>,
     #[serde(default)]
     pub(crate) model: Option<String>,
+    /// `None` when the member is missing: then the payload is not a chunk.
     #[serde(default)]
-    pub(crate) choices: Vec<ChunkChoice>,
+    pub(crate) choices: Option<Vec<ChunkChoice>>,
     #[serde(default)]
     pub(crate) usage: Option<WireUsage>,
 }
