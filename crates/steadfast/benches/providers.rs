@@ -275,6 +275,8 @@ async fn connection(mut socket: TcpStream, answers: Arc<Vec<(String, Bytes)>>) {
 struct Setup {
     rt: Runtime,
     calls: HashMap<&'static str, Call>,
+    /// The simulator's answer to each provider's typical request.
+    responses: HashMap<&'static str, Bytes>,
     floor: HashMap<&'static str, FloorRequest>,
     http: reqwest::Client,
 }
@@ -316,6 +318,10 @@ static SETUP: LazyLock<Setup> = LazyLock::new(|| {
     rt.spawn(serve(listener, Arc::new(answers)));
     let mut calls = HashMap::new();
     let mut floor = HashMap::new();
+    let responses = captured
+        .iter()
+        .map(|(name, c)| (*name, c.response.clone()))
+        .collect();
     for &(name, registry, model, p) in PROVIDERS {
         let c = &captured[name];
         // The simulator's base URL for the protocol, re-rooted at the canned server.
@@ -340,6 +346,7 @@ static SETUP: LazyLock<Setup> = LazyLock::new(|| {
     Setup {
         rt,
         calls,
+        responses,
         floor,
         http: reqwest::Client::builder()
             .tcp_nodelay(true)
@@ -359,6 +366,29 @@ fn send(bencher: Bencher, name: &str) {
         let r = s.rt.block_on(call.send(&*PROMPT)).unwrap();
         divan::black_box(r)
     });
+}
+
+/// Building and serialising the provider's request for the typical prompt (`Call::preview`: the
+/// provider-independent request, the provider's body, URL and headers; SigV4 signing for
+/// `bedrock_sigv4`) — no I/O.
+#[divan::bench(args = NAMES, sample_count = 1000)]
+fn build(bencher: Bencher, name: &str) {
+    let call = &SETUP.calls[name];
+    bencher.bench_local(|| divan::black_box(call.preview(&*PROMPT).unwrap()));
+}
+
+/// Parsing the simulator's answer to that request into a `Response` (`Call::decode_response`).
+#[divan::bench(args = NAMES, sample_count = 1000)]
+fn parse(bencher: Bencher, name: &str) {
+    let (call, body) = (&SETUP.calls[name], &SETUP.responses[name]);
+    bencher.bench_local(|| divan::black_box(call.decode_response(body).unwrap()));
+}
+
+/// The reference for `parse`: the same body into a `serde_json::Value`.
+#[divan::bench(args = NAMES, sample_count = 1000)]
+fn parse_value(bencher: Bencher, name: &str) {
+    let body = &SETUP.responses[name];
+    bencher.bench_local(|| divan::black_box(serde_json::from_slice::<Value>(body).unwrap()));
 }
 
 /// `call.retry(policy).send(prompt)` with the load harness's policy (up to 10 attempts, no wait,

@@ -367,6 +367,60 @@ impl Call {
         async move { sending?.await }
     }
 
+    /// The URL and body [`send`](Call::send) would post for `prompt`, without sending anything —
+    /// for debugging, logging or snapshot tests. Headers are left out: they carry the key.
+    ///
+    /// ```
+    /// # fn run() -> Result<(), steadfast::Error> {
+    /// let call = steadfast::llm::call("openai:gpt-4o-mini")?
+    ///     .base_url("http://127.0.0.1:9/v1")
+    ///     .api_key("sk-example")
+    ///     .temperature(0.2);
+    /// let request = call.preview("Hello")?;
+    /// assert_eq!(request.url, "http://127.0.0.1:9/v1/chat/completions");
+    /// let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+    /// assert_eq!(body["temperature"], 0.2);
+    /// # Ok(()) }
+    /// # run().unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// What `send` would fail with before any I/O (an empty prompt, a missing key or base URL, an
+    /// unsupported parameter), or [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) for a
+    /// provider without an [`HttpCodec`](crate::HttpCodec).
+    pub fn preview(&self, prompt: impl Into<Prompt>) -> Result<crate::EncodedRequest, Error> {
+        let request = self.request(prompt);
+        crate::prompt::validate_messages(&request.messages)
+            .map_err(|e| e.in_context(&self.provider_name, &self.model))?;
+        self.codec()?.encode(&request, false)
+    }
+
+    /// Reads a complete response body — a recorded one, say — as this call's provider reads the
+    /// answer to a `send`, for offline tests. The response has no attempt history.
+    ///
+    /// # Errors
+    /// A decode error, the provider's error when the body is an error object, or
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) for a provider without an
+    /// [`HttpCodec`](crate::HttpCodec).
+    pub fn decode_response(&self, body: &[u8]) -> Result<Response, Error> {
+        self.codec()?.decode(
+            &self.request(Prompt::from(Vec::<crate::Message>::new())),
+            body,
+        )
+    }
+
+    fn codec(&self) -> Result<&dyn crate::HttpCodec, Error> {
+        self.provider.http_codec().ok_or_else(|| {
+            Error::new(
+                crate::ErrorKind::Unsupported,
+                format!(
+                    "the provider `{}` does not expose its HTTP encoding",
+                    self.provider_name
+                ),
+            )
+        })
+    }
+
     /// Streams the answer to `prompt`. No request is sent until the stream is first polled.
     pub fn stream(&self, prompt: impl Into<Prompt>) -> Stream {
         Stream::new(Arc::clone(&self.provider), self.request(prompt))

@@ -23,7 +23,9 @@ pub use error::{Error, ErrorKind, PartialOutput, Result, ValidationFailure};
 pub use message::{ImageSource, Message, Part, Role, ToolCall, ToolResult};
 pub use output::{OutputFormat, OutputMode};
 pub use prompt::{Prompt, Template, Vars};
-pub use provider::{Capabilities, ChatRequest, Params, Provider, StreamEvent};
+pub use provider::{
+    Capabilities, ChatRequest, EncodedRequest, HttpCodec, Params, Provider, StreamEvent,
+};
 pub use resilience::RetryExt;
 pub use resilient::{Resilient, ResilientExtract};
 pub use response::{AttemptSummary, FinishReason, Response, Usage};

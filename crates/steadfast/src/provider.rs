@@ -194,4 +194,38 @@ pub trait Provider: Send + Sync + fmt::Debug + 'static {
     ///
     /// The stream must end with an error when the provider's terminator never arrives.
     fn stream(&self, request: ChatRequest) -> BoxFuture<Result<EventStream, Error>>;
+
+    /// The provider's HTTP encoding, when it has one: what [`Call::preview`](crate::Call::preview)
+    /// and [`Call::decode_response`](crate::Call::decode_response) use. `None` (the default) for a
+    /// provider that does not expose it.
+    fn http_codec(&self) -> Option<&dyn HttpCodec> {
+        None
+    }
+}
+
+/// A provider's HTTP encoding: the request it would send, and its reading of a response body.
+pub trait HttpCodec: Send + Sync {
+    /// The URL and body of the request for `request` (with `stream`, the streaming form).
+    ///
+    /// # Errors
+    /// As sending would fail before any I/O: a missing key or base URL, a parameter the provider
+    /// does not support, an unserialisable body.
+    fn encode(&self, request: &ChatRequest, stream: bool) -> Result<EncodedRequest, Error>;
+
+    /// Reads a complete, successful (non-streaming) response body to `request`.
+    ///
+    /// # Errors
+    /// What a response with this body would fail with: a decode error, or the provider's error
+    /// when the body is an error object.
+    fn decode(&self, request: &ChatRequest, body: &[u8]) -> Result<Response, Error>;
+}
+
+/// A request as it would go on the wire, headers left out (they carry the credentials).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EncodedRequest {
+    /// The full URL.
+    pub url: String,
+    /// The body, as sent.
+    pub body: bytes::Bytes,
 }

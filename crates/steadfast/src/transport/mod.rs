@@ -19,7 +19,10 @@ use tokio::time::Instant;
 use crate::client::{ClientConfig, Timeouts};
 use crate::codec::sse::{SseDecoder, SseEvent};
 use crate::error::{Error, ErrorKind};
-use crate::provider::{BoxFuture, Capabilities, ChatRequest, EventStream, Provider, StreamEvent};
+use crate::provider::{
+    BoxFuture, Capabilities, ChatRequest, EncodedRequest, EventStream, HttpCodec, Provider,
+    StreamEvent,
+};
 use crate::response::{AttemptSummary, Response};
 
 /// A request ready to go on the wire.
@@ -228,6 +231,10 @@ impl<W: Wire> Provider for HttpProvider<W> {
         })
     }
 
+    fn http_codec(&self) -> Option<&dyn HttpCodec> {
+        Some(self)
+    }
+
     fn stream(&self, request: ChatRequest) -> BoxFuture<Result<EventStream, Error>> {
         let wire = Arc::clone(&self.wire);
         let name = Arc::clone(&self.name);
@@ -236,6 +243,34 @@ impl<W: Wire> Provider for HttpProvider<W> {
                 .await
                 .map_err(|e| request.client.redact(e))
         })
+    }
+}
+
+impl<W: Wire> HttpCodec for HttpProvider<W> {
+    fn encode(&self, request: &ChatRequest, stream: bool) -> Result<EncodedRequest, Error> {
+        let http = self.wire.build(request, stream).map_err(|e| {
+            request
+                .client
+                .redact(e.in_context(&self.name, &request.model))
+        })?;
+        Ok(EncodedRequest {
+            url: http.url,
+            body: http.body,
+        })
+    }
+
+    fn decode(&self, request: &ChatRequest, body: &[u8]) -> Result<Response, Error> {
+        let meta = ResponseMeta {
+            headers: HeaderMap::new(),
+        };
+        let mut response = self.wire.parse(request, &meta, body).map_err(|e| {
+            request
+                .client
+                .redact(e.in_context(&self.name, &request.model))
+        })?;
+        response.tools = Arc::clone(&request.tools);
+        response.raw = Some(Bytes::copy_from_slice(body));
+        Ok(response)
     }
 }
 
