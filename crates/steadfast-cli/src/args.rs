@@ -81,6 +81,10 @@ pub(crate) struct AskArgs {
     /// the transient kinds.
     #[arg(long, value_parser = crate::policy::parse_kinds)]
     pub(crate) fallback_on: Option<crate::policy::Kinds>,
+    /// Send nothing: print the request each target would be sent — method, URL and JSON body
+    /// (headers are left out: they carry the key).
+    #[arg(long, conflicts_with_all = ["schema", "stream"])]
+    pub(crate) dry_run: bool,
     /// The prompt; read from stdin when absent.
     pub(crate) prompt: Vec<String>,
 }

@@ -152,6 +152,9 @@ pub(crate) async fn run(args: AskArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    if args.dry_run {
+        return dry_run(&ask);
+    }
     match execute(&ask).await {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(Failure::Call(e)) => {
@@ -170,6 +173,47 @@ pub(crate) async fn run(args: AskArgs) -> anyhow::Result<ExitCode> {
         }
         Err(Failure::Other(e)) => Err(e),
     }
+}
+
+/// `--dry-run`: the request of every target, nothing sent.
+fn dry_run(ask: &Ask) -> anyhow::Result<ExitCode> {
+    let prompt = ask.prompt(&[]);
+    let mut previews = Vec::new();
+    for call in std::iter::once(&ask.call).chain(&ask.fallbacks) {
+        match call.preview(&prompt) {
+            Ok(p) => {
+                let body: Value =
+                    serde_json::from_slice(&p.body).context("the request body is not JSON")?;
+                previews.push((call.target(), p.url, body));
+            }
+            Err(e) => {
+                eprintln!("{}", error_line(&e));
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    if ask.json {
+        let doc: Vec<Value> = previews
+            .into_iter()
+            .map(|(target, url, body)| {
+                json!({"target": target, "method": "POST", "url": url, "body": body})
+            })
+            .collect();
+        println!("{}", Value::Array(doc));
+    } else {
+        for (i, (target, url, body)) in previews.into_iter().enumerate() {
+            if i > 0 {
+                println!();
+            }
+            println!("# {target}");
+            println!("POST {url}");
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&body).unwrap_or_default()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 enum Failure {

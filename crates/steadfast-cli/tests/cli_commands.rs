@@ -247,3 +247,61 @@ fn demo_runs_every_scenario_and_checks_it() {
     let o = steadfast(&["demo", "nope"]);
     assert!(!o.status.success());
 }
+
+#[test]
+fn dry_run_prints_each_targets_request_and_sends_nothing() {
+    let o = steadfast(&[
+        "ask",
+        "--sim",
+        "--dry-run",
+        "--json",
+        "--temperature",
+        "0.3",
+        "-m",
+        "openai:gpt-4o-mini",
+        "--fallback",
+        "anthropic:claude-3-5-sonnet-latest",
+        "Hello there",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let targets = doc.as_array().unwrap();
+    assert_eq!(targets.len(), 2);
+    assert_eq!(targets[0]["target"], "openai:gpt-4o-mini");
+    assert!(
+        targets[0]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/openai/v1/chat/completions")
+    );
+    assert_eq!(targets[0]["body"]["temperature"], 0.3);
+    assert_eq!(targets[0]["body"]["messages"][0]["content"], "Hello there");
+    assert!(
+        targets[1]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/anthropic/v1/messages")
+    );
+    assert_eq!(targets[1]["body"]["max_tokens"], 1024);
+
+    // Without a key there is nothing that could be sent: the same error `send` would give.
+    let o = steadfast(&["ask", "--dry-run", "-m", "openai:gpt-4o-mini", "hi"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("no API key for openai"),
+        "{}",
+        stderr(&o)
+    );
+
+    // A dry run shows plain requests only.
+    let o = steadfast(&[
+        "ask",
+        "--sim",
+        "--dry-run",
+        "--stream",
+        "-m",
+        "openai:x",
+        "hi",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
