@@ -52,6 +52,35 @@ def test_forced_function_call(sim):
     assert isinstance(r.function_calls[0].args["city"], str)
 
 
+def test_thinking_model_signs_calls_and_wants_them_back(sim):
+    # A simulated Gemini 3 model signs its function calls; the official SDK reads the signature
+    # (bytes) and gives it back in the next turn, which the simulator then accepts.
+    model = "gemini-3-pro-preview"
+    decl = types.FunctionDeclaration(name="now", parameters_json_schema={"type": "object"})
+    config = types.GenerateContentConfig(
+        tools=[types.Tool(function_declarations=[decl])],
+        tool_config=types.ToolConfig(function_calling_config=types.FunctionCallingConfig(mode="ANY")),
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True))
+    c = client(sim)
+    first = c.models.generate_content(model=model, contents="what time is it?", config=config)
+    part = first.candidates[0].content.parts[0]
+    assert part.function_call.name == "now"
+    assert part.thought_signature == b"sim-thought-signature"
+    history = [
+        types.Content(role="user", parts=[types.Part(text="what time is it?")]),
+        first.candidates[0].content,
+        types.Content(role="user", parts=[types.Part.from_function_response(name="now", response={"now": "09:00"})]),
+    ]
+    answer = c.models.generate_content(model=model, contents=history)
+    assert answer.text
+    # Without the signature the simulated model refuses the conversation, as Gemini 3 does.
+    unsigned = types.Content(role="model", parts=[types.Part(function_call=part.function_call)])
+    with pytest.raises(errors.ClientError) as e:
+        c.models.generate_content(model=model, contents=[history[0], unsigned, history[2]])
+    assert e.value.code == 400
+    assert "thought_signature" in e.value.message
+
+
 class Book(pydantic.BaseModel):
     title: str
     author: str

@@ -246,6 +246,9 @@ pub struct ValidationFailure {
     pub tool: Option<String>,
     /// The id of the failing tool call, when known (used to answer it in conversational reinsertion).
     pub tool_call_id: Option<String>,
+    /// The provider's signature of the failing tool call (Gemini's `thoughtSignature`), which
+    /// conversational reinsertion gives back with the call.
+    pub tool_call_signature: Option<String>,
 }
 
 /// The error type of every fallible operation in Steadfast. See the [module docs](self).
@@ -318,6 +321,7 @@ impl Error {
             raw: raw.into(),
             tool: None,
             tool_call_id: None,
+            tool_call_signature: None,
         });
         e
     }
@@ -334,6 +338,7 @@ impl Error {
             raw: call.arguments.clone(),
             tool: Some(call.name.clone()),
             tool_call_id: Some(call.id.clone()),
+            tool_call_signature: call.signature.clone(),
         });
         e
     }

@@ -62,6 +62,11 @@ pub struct ToolCall {
     pub name: String,
     /// The arguments, as raw JSON text (possibly invalid).
     pub arguments: String,
+    /// An opaque signature the provider attached to the call and wants back with it when the
+    /// conversation goes on (Gemini's `thoughtSignature`: thinking models reject a function call
+    /// sent back without it). `None` for most providers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 impl ToolCall {
@@ -75,7 +80,15 @@ impl ToolCall {
             id: id.into(),
             name: name.into(),
             arguments: arguments.into(),
+            signature: None,
         }
+    }
+
+    /// The same call with the provider's signature.
+    #[must_use]
+    pub fn with_signature(mut self, signature: impl Into<String>) -> Self {
+        self.signature = Some(signature.into());
+        self
     }
 }
 

@@ -143,6 +143,14 @@ pub enum StreamEvent {
         /// The fragment.
         arguments: String,
     },
+    /// The provider's signature of a tool call (Gemini's `thoughtSignature`), which goes back with
+    /// the call in the conversation: see [`ToolCall::signature`](crate::ToolCall::signature).
+    ToolCallSignature {
+        /// The position of the call it belongs to.
+        index: usize,
+        /// The opaque signature.
+        signature: String,
+    },
     /// The arguments of a tool call are complete (emitted by providers).
     ToolCallEnd {
         /// The position of the call.

@@ -289,13 +289,14 @@ pub(crate) fn conversational_messages(errors: &[Error]) -> Vec<Message> {
         };
         match &v.tool {
             Some(tool) => {
-                let call = ToolCall::new(
+                let mut call = ToolCall::new(
                     v.tool_call_id
                         .clone()
                         .unwrap_or_else(|| format!("call_retry_{}", i + 1)),
                     tool.clone(),
                     v.raw.clone(),
                 );
+                call.signature = v.tool_call_signature.clone();
                 out.push(Message::assistant_tool_calls(None, vec![call.clone()]));
                 out.push(Message::tool_result(
                     &call,

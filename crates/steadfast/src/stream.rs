@@ -60,6 +60,7 @@ struct PendingCall {
     id: String,
     name: String,
     arguments: String,
+    signature: Option<String>,
 }
 
 /// Everything received so far.
@@ -290,7 +291,21 @@ impl Stream {
                 id: id.clone(),
                 name: name.clone(),
                 arguments: String::new(),
+                signature: None,
             }),
+            StreamEvent::ToolCallSignature {
+                index,
+                ref signature,
+            } => match acc.pending.iter_mut().find(|p| p.index == index) {
+                Some(p) => p.signature = Some(signature.clone()),
+                None => {
+                    let e = Error::new(
+                        ErrorKind::Decode,
+                        format!("tool-call signature for unknown call {index}"),
+                    );
+                    return Some(Err(self.fail(e)));
+                }
+            },
             StreamEvent::ToolCallDelta {
                 index,
                 ref arguments,
@@ -307,7 +322,8 @@ impl Stream {
             StreamEvent::ToolCallEnd { index } => {
                 let pos = acc.pending.iter().position(|p| p.index == index)?;
                 let p = acc.pending.remove(pos);
-                let call = ToolCall::new(p.id, p.name, p.arguments);
+                let mut call = ToolCall::new(p.id, p.name, p.arguments);
+                call.signature = p.signature;
                 self.committed = true;
                 return Some(
                     match validate_calls(&self.tools, std::slice::from_ref(&call)) {

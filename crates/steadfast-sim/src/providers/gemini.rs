@@ -163,9 +163,11 @@ pub(crate) fn parse(req: &Req<'_>) -> Result<ChatRequest, Response<Body>> {
             chat.count(p.get("text").and_then(Value::as_str).unwrap_or(""));
         }
     }
+    let model_signs = signs_calls(&chat.model);
     for c in contents {
         let mut text = Vec::new();
         let mut result = None;
+        let from_model = c.get("role").and_then(Value::as_str) == Some("model");
         for p in c
             .get("parts")
             .and_then(Value::as_array)
@@ -174,6 +176,14 @@ pub(crate) fn parse(req: &Req<'_>) -> Result<ChatRequest, Response<Body>> {
         {
             if let Some(t) = p.get("text").and_then(Value::as_str) {
                 text.push(t);
+            }
+            if let (true, true, Some(f)) = (model_signs, from_model, get(p, "functionCall")) {
+                if get(p, "thoughtSignature").and_then(Value::as_str) != Some(THOUGHT_SIGNATURE) {
+                    let name = f.get("name").and_then(Value::as_str).unwrap_or("");
+                    return Err(invalid(&format!(
+                        "Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly. Additional data, function call `{name}`. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details."
+                    )));
+                }
             }
             if let Some(r) = get(p, "functionResponse") {
                 result = Some(r.get("response").map(Value::to_string).unwrap_or_default());
@@ -283,10 +293,26 @@ fn chunk(
         "responseId": id_alnum(req.seq, 5, 23)})
 }
 
-fn call_parts(a: &Answer) -> Vec<Value> {
+/// The `thoughtSignature` the simulated thinking models put on their function calls (valid
+/// base64, as real signatures are: `sim-thought-signature`).
+pub(crate) const THOUGHT_SIGNATURE: &str = "c2ltLXRob3VnaHQtc2lnbmF0dXJl";
+
+/// Whether `model` is a thinking model that signs its function calls and, like Gemini 3, rejects
+/// a conversation that gives one back without its signature.
+fn signs_calls(model: &str) -> bool {
+    model.starts_with("gemini-3")
+}
+
+fn call_parts(chat: &ChatRequest, a: &Answer) -> Vec<Value> {
     a.tool_calls
         .iter()
-        .map(|c| json!({"functionCall": {"name": c.name, "args": c.arguments_value()}}))
+        .map(|c| {
+            let mut part = json!({"functionCall": {"name": c.name, "args": c.arguments_value()}});
+            if signs_calls(&chat.model) {
+                part["thoughtSignature"] = json!(THOUGHT_SIGNATURE);
+            }
+            part
+        })
         .collect()
 }
 
@@ -296,7 +322,7 @@ pub(crate) fn render(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Response<
     if let Some(t) = a.text.as_deref().or(a.refusal.as_deref()) {
         parts.push(json!({ "text": t }));
     }
-    parts.extend(call_parts(a));
+    parts.extend(call_parts(chat, a));
     json_response(
         200,
         Vec::new(),
@@ -318,7 +344,7 @@ pub(crate) fn stream_events(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Ev
             .into_iter()
             .map(|t| vec![json!({ "text": t })])
             .collect();
-    let calls = call_parts(a);
+    let calls = call_parts(chat, a);
     if !calls.is_empty() {
         chunks.push(calls);
     }

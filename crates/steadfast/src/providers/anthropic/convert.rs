@@ -206,11 +206,7 @@ pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response,
                 } else {
                     input.to_string()
                 };
-                r.tool_calls.push(ToolCall {
-                    id,
-                    name,
-                    arguments,
-                });
+                r.tool_calls.push(ToolCall::new(id, name, arguments));
             }
             ContentBlock::Other => {}
         }

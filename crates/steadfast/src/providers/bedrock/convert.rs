@@ -314,11 +314,8 @@ pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response,
             } else {
                 t.input.to_string()
             };
-            r.tool_calls.push(ToolCall {
-                id: t.tool_use_id,
-                name: t.name,
-                arguments,
-            });
+            r.tool_calls
+                .push(ToolCall::new(t.tool_use_id, t.name, arguments));
         }
     }
     if let Some(raw) = resp.stop_reason {

@@ -255,11 +255,11 @@ pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response,
             Some(mut f) => (f.name.take(), f.arguments_text()),
             None => (None, None),
         };
-        r.tool_calls.push(ToolCall {
-            id: c.id.unwrap_or_else(|| format!("call_{i}")),
-            name: name.unwrap_or_default(),
-            arguments: arguments.unwrap_or_default(),
-        });
+        r.tool_calls.push(ToolCall::new(
+            c.id.unwrap_or_else(|| format!("call_{i}")),
+            name.unwrap_or_default(),
+            arguments.unwrap_or_default(),
+        ));
     }
     Ok(r)
 }

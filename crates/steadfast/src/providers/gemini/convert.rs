@@ -220,6 +220,7 @@ fn convert_messages(messages: &[Message]) -> Result<Converted<'_>, Error> {
                             name: &c.name,
                             args: call_args(c),
                         },
+                        thought_signature: c.signature.as_deref(),
                     });
                 }
                 Part::ToolResult(r) if m.role == Role::User => {
@@ -462,6 +463,7 @@ pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response,
                 id: fc.id.clone().unwrap_or_else(|| synthetic_id(index)),
                 name: fc.name.clone().unwrap_or_default(),
                 arguments: arguments_text(fc.args.as_ref()),
+                signature: part.thought_signature.clone(),
             });
         }
     }

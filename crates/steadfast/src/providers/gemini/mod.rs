@@ -26,6 +26,10 @@
 //!   function name comes from the result, or from the earlier call with the same id.
 //! - Gemini's API-key API gives function calls no ids: Steadfast numbers them `call_0`, `call_1`,
 //!   … per response, and never sends such ids back (ids Gemini does give are kept and echoed).
+//! - A function call's `thoughtSignature` (thinking models sign their calls; Gemini 3 rejects a
+//!   conversation that gives a call back without its signature) is kept in
+//!   [`ToolCall::signature`](crate::ToolCall::signature) — from unary responses and streams — and
+//!   sent back beside the call's `functionCall`, also by conversational reinsertion.
 //! - Params → `generationConfig`: `temperature`, `topP`, `maxOutputTokens`, `stopSequences`,
 //!   `seed` (32-bit; larger seeds are `Unsupported`), `presencePenalty`, `frequencyPenalty`.
 //! - Structured output defaults to the native `responseMimeType: application/json` +

@@ -151,6 +151,12 @@ impl Chunks {
                         id: fc.id.clone().unwrap_or_else(|| synthetic_id(index)),
                         name: fc.name.clone().unwrap_or_default(),
                     });
+                    if let Some(signature) = &part.thought_signature {
+                        out.push_back(StreamEvent::ToolCallSignature {
+                            index,
+                            signature: signature.clone(),
+                        });
+                    }
                     out.push_back(StreamEvent::ToolCallDelta {
                         index,
                         arguments: arguments_text(fc.args.as_ref()),

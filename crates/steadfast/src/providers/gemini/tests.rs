@@ -102,6 +102,8 @@ enum Outcome {
 struct Expected {
     text: String,
     calls: Vec<(String, Value)>,
+    /// The `thoughtSignature` of each function-call part.
+    signatures: Vec<Option<String>>,
     finish: Option<String>,
     usage: Option<(u64, u64)>,
 }
@@ -168,6 +170,8 @@ fn absorb(x: &mut Expected, v: &Value) {
                 };
                 x.calls
                     .push((fc["name"].as_str().unwrap().to_string(), args));
+                x.signatures
+                    .push(p["thoughtSignature"].as_str().map(str::to_string));
             }
         }
         if let Some(f) = c["finishReason"].as_str() {
@@ -345,6 +349,9 @@ fn check_response(name: &str, r: &Response, x: &Expected) {
         .map(|c| (c.name.clone(), serde_json::from_str(&c.arguments).unwrap()))
         .collect();
     assert_eq!(calls, x.calls, "{name}: function calls");
+    let signatures: Vec<Option<String>> =
+        r.tool_calls().iter().map(|c| c.signature.clone()).collect();
+    assert_eq!(signatures, x.signatures, "{name}: thought signatures");
     let ids: Vec<String> = (0..x.calls.len()).map(|i| format!("call_{i}")).collect();
     let got: Vec<&str> = r.tool_calls().iter().map(|c| c.id.as_str()).collect();
     assert_eq!(got, ids, "{name}: synthesised ids");
@@ -610,4 +617,57 @@ fn only_plain_response_chunks_take_the_one_parse_path() {
     let r = parse_response(&req, ok.to_string().as_bytes()).unwrap();
     assert_eq!(r.text(), "hi");
     assert_eq!(r.request_id(), Some("r1"));
+}
+
+#[tokio::test]
+async fn thought_signatures_of_function_calls_are_kept_and_sent_back() {
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/gemini/googleai");
+    let body = std::fs::read(
+        dir.join("unary-success-thinking-function-call-thought-summary-signature.json"),
+    )
+    .unwrap();
+    let recorded: Value = serde_json::from_slice(&body).unwrap();
+    let signature = recorded["candidates"][0]["content"]["parts"][1]["thoughtSignature"]
+        .as_str()
+        .unwrap();
+    let req = request(&["now".to_string()]);
+    let r = super::convert::parse_response(&req, &body).unwrap();
+    assert_eq!(r.tool_calls().len(), 1);
+    assert_eq!(r.tool_calls()[0].signature.as_deref(), Some(signature));
+
+    // The same call in a streamed answer.
+    let stream = std::fs::read_to_string(
+        dir.join("streaming-success-thinking-function-call-thought-summary-signature.txt"),
+    )
+    .unwrap();
+    let streamed = replay(stream.as_bytes(), 64, &["now".to_string()])
+        .await
+        .unwrap();
+    assert!(
+        streamed.tool_calls()[0]
+            .signature
+            .as_deref()
+            .is_some_and(|s| s.len() > 100),
+        "{:?}",
+        streamed.tool_calls()
+    );
+
+    // Sent back in the next turn, beside its functionCall; a call without one sends none.
+    let mut next = request(&["now".to_string()]);
+    next.messages = vec![
+        crate::Message::user("How many days until New Year's Eve?"),
+        crate::Message::new(
+            crate::Role::Assistant,
+            vec![
+                crate::Part::ToolCall(r.tool_calls()[0].clone()),
+                crate::Part::ToolCall(crate::ToolCall::new("call_1", "now", "{}")),
+            ],
+        ),
+    ];
+    let body = serde_json::to_value(super::convert::request_body(&next).unwrap()).unwrap();
+    let parts = &body["contents"][1]["parts"];
+    assert_eq!(parts[0]["thoughtSignature"], signature);
+    assert_eq!(parts[0]["functionCall"]["name"], "now");
+    assert!(parts[1].get("thoughtSignature").is_none(), "{parts}");
 }

@@ -52,6 +52,9 @@ pub(crate) enum WirePart<'a> {
     FunctionCall {
         #[serde(rename = "functionCall")]
         function_call: FunctionCallOut<'a>,
+        /// Given back exactly as the model sent it with the call.
+        #[serde(rename = "thoughtSignature", skip_serializing_if = "Option::is_none")]
+        thought_signature: Option<&'a str>,
     },
     FunctionResponse {
         #[serde(rename = "functionResponse")]
@@ -236,6 +239,9 @@ pub(crate) struct Part {
     pub(crate) thought: Option<bool>,
     #[serde(default)]
     pub(crate) function_call: Option<FunctionCallIn>,
+    /// The signature of the model's thinking, to send back with the part (function calls).
+    #[serde(default)]
+    pub(crate) thought_signature: Option<String>,
 }
 
 impl Part {

@@ -246,11 +246,11 @@ pub(crate) fn parse_response(
         .into_iter()
         .enumerate()
     {
-        r.tool_calls.push(crate::message::ToolCall {
-            id: c.id.unwrap_or_else(|| format!("call_{i}")),
-            name: c.function.name.unwrap_or_default(),
-            arguments: c.function.arguments.unwrap_or_default(),
-        });
+        r.tool_calls.push(crate::message::ToolCall::new(
+            c.id.unwrap_or_else(|| format!("call_{i}")),
+            c.function.name.unwrap_or_default(),
+            c.function.arguments.unwrap_or_default(),
+        ));
     }
     Ok(r)
 }
