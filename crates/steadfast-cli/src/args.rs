@@ -81,6 +81,10 @@ pub(crate) struct AskArgs {
     /// the transient kinds.
     #[arg(long, value_parser = crate::policy::parse_kinds)]
     pub(crate) fallback_on: Option<crate::policy::Kinds>,
+    /// With --stream: when the stream fails after the answer began, start it again from the
+    /// beginning, at most N times (announced on stderr; the answer starts on a new line).
+    #[arg(long, default_value_t = 0, requires = "stream", value_name = "N")]
+    pub(crate) restart_streams: u32,
     /// Send nothing: print the request each target would be sent — method, URL and JSON body
     /// (headers are left out: they carry the key).
     #[arg(long, conflicts_with_all = ["schema", "stream"])]

@@ -26,12 +26,16 @@ struct Ask {
     schema: Option<Value>,
     stream: bool,
     json: bool,
+    restarts: u32,
 }
 
 impl Ask {
     /// The call with its retry policy and fallback chain.
     fn resilient(&self) -> Resilient {
-        let r = self.call.retry(self.policy.clone());
+        let r = self
+            .call
+            .retry(self.policy.clone())
+            .restart_streams(self.restarts);
         if self.fallbacks.is_empty() {
             return r;
         }
@@ -132,6 +136,7 @@ fn resolve(args: &AskArgs) -> anyhow::Result<Ask> {
         schema,
         stream: args.stream,
         json: args.json,
+        restarts: args.restart_streams,
     })
 }
 
@@ -284,9 +289,18 @@ async fn execute(ask: &Ask) -> Result<(), Failure> {
     let response = if ask.stream {
         let mut stream = resilient.stream(prompt);
         while let Some(event) = stream.next().await {
-            if let (StreamEvent::Text(t), false) = (event?, ask.json) {
-                write!(out, "{t}")?;
-                out.flush()?;
+            match (event?, ask.json) {
+                (StreamEvent::Text(t), false) => {
+                    write!(out, "{t}")?;
+                    out.flush()?;
+                }
+                (StreamEvent::Restarted { reason }, json) => {
+                    if !json {
+                        writeln!(out)?;
+                    }
+                    eprintln!("[the stream was interrupted and starts again: {reason}]");
+                }
+                _ => {}
             }
         }
         if !ask.json {

@@ -305,3 +305,52 @@ fn dry_run_prints_each_targets_request_and_sends_nothing() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn restart_streams_starts_an_interrupted_stream_again() {
+    let streams = scenario("streams.toml");
+    let o = steadfast(&[
+        "ask",
+        "--sim-scenario",
+        &streams,
+        "--stream",
+        "--restart-streams",
+        "1",
+        "-m",
+        "openai:gpt-4o-mini",
+        "one two three four five",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(
+        out.lines().last(),
+        Some("Echo: one two three four five"),
+        "{out}"
+    );
+    assert!(stderr(&o).contains("starts again"), "{}", stderr(&o));
+
+    // Without it the interruption is the caller's error.
+    let o = steadfast(&[
+        "ask",
+        "--sim-scenario",
+        &streams,
+        "--stream",
+        "-m",
+        "openai:gpt-4o-mini",
+        "one two three four five",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("stream-interrupted"), "{}", stderr(&o));
+
+    // It only makes sense for streams.
+    let o = steadfast(&[
+        "ask",
+        "--sim",
+        "--restart-streams",
+        "1",
+        "-m",
+        "openai:x",
+        "hi",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

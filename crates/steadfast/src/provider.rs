@@ -151,6 +151,13 @@ pub enum StreamEvent {
         /// The opaque signature.
         signature: String,
     },
+    /// The stream failed after its commit point and starts again from the beginning (only with
+    /// [`Resilient::restart_streams`](crate::Resilient::restart_streams)): forget what was shown,
+    /// the new answer follows.
+    Restarted {
+        /// The failure that caused the restart (its kind, provider and message).
+        reason: String,
+    },
     /// The arguments of a tool call are complete (emitted by providers).
     ToolCallEnd {
         /// The position of the call.

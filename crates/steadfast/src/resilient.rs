@@ -61,6 +61,7 @@ pub struct Resilient {
     policy: Retry<Error>,
     fallback: Option<Chain>,
     conversational: bool,
+    restarts: u32,
 }
 
 /// A fallback chain over calls.
@@ -74,6 +75,7 @@ impl Call {
             policy,
             fallback: None,
             conversational: false,
+            restarts: 0,
         }
     }
 
@@ -115,6 +117,24 @@ impl Resilient {
     #[must_use]
     pub fn conversational(mut self, on: bool) -> Self {
         self.conversational = on;
+        self
+    }
+
+    /// Opt-in restarts of streams: when a stream fails **after** its commit point with
+    /// [`StreamInterrupted`](crate::ErrorKind::StreamInterrupted) (the connection dropped, the
+    /// stream was cut, the provider sent an error mid-answer), start it again from the beginning —
+    /// at most `max` times per stream — instead of ending with the error.
+    ///
+    /// A restart is never silent: the stream yields [`StreamEvent::Restarted`](crate::StreamEvent::Restarted)
+    /// first, so a UI can clear what it showed, and then the new answer from its first event.
+    /// [`Stream::text`] and [`Stream::collect`] hold the new answer only; the response's
+    /// [`attempts`](crate::Response::attempts) list every HTTP attempt, the interrupted ones
+    /// included. Each restart goes through the whole retry policy (and fallback chain) again up
+    /// to its commit point. Other errors after the commit point (a tool call that fails
+    /// validation, say) still end the stream. The default, 0, never restarts.
+    #[must_use]
+    pub fn restart_streams(mut self, max: u32) -> Self {
+        self.restarts = max;
         self
     }
 
@@ -269,6 +289,7 @@ impl Resilient {
             self.policy.clone(),
             self.fallback.clone(),
             prompt.into(),
+            self.restarts,
         )
     }
 }

@@ -14,6 +14,11 @@
 //! carrying the [partial output](crate::Error::partial), and its source is the underlying error.
 //! A stream that ends without the provider's terminator is interrupted, never a clean end.
 //!
+//! What then is the caller's choice: retry the whole consuming code (the reference pattern), or
+//! opt in to [`Resilient::restart_streams`](crate::Resilient::restart_streams), which starts an
+//! interrupted stream again after an explicit [`StreamEvent::Restarted`] (so a UI can clear what
+//! it showed) and keeps every HTTP attempt in the history.
+//!
 //! # Tool calls
 //!
 //! Tool-call fragments are assembled per call; when a call's arguments are complete the stream
@@ -94,6 +99,56 @@ pub struct Stream {
     prior: Vec<AttemptSummary>,
     /// The errors a fallback chain caught before this stream's target.
     caught: Vec<Error>,
+    /// How to start again after a failure past the commit point, when restarts are allowed.
+    restart: Option<Box<Restart>>,
+}
+
+/// What a restart needs: the whole retrying procedure, and how many restarts are left.
+struct Restart {
+    call: Call,
+    policy: Retry<Error>,
+    chain: Option<Fallback<Call, Error>>,
+    prompt: Prompt,
+    left: u32,
+}
+
+impl Restart {
+    fn commit(&self) -> BoxFuture<CommittedAfterFallback> {
+        commit_anywhere(
+            self.call.clone(),
+            self.policy.clone(),
+            self.chain.clone(),
+            self.prompt.clone(),
+        )
+    }
+}
+
+/// Retries (and falls back) until some attempt reaches its commit point.
+fn commit_anywhere(
+    call: Call,
+    policy: Retry<Error>,
+    chain: Option<Fallback<Call, Error>>,
+    prompt: Prompt,
+) -> BoxFuture<CommittedAfterFallback> {
+    Box::pin(async move {
+        let Some(chain) = chain else {
+            let (s, prior) = commit_with_retry(call, policy, prompt).await?;
+            return Ok((s, prior, Vec::new()));
+        };
+        let winner = chain
+            .run(&call, move |c| {
+                commit_with_retry(c, policy.clone(), prompt.clone())
+            })
+            .await
+            .map_err(Error::from)?;
+        let ((s, mut last), _target, caught) = winner.into_parts();
+        let mut prior: Vec<AttemptSummary> = caught
+            .iter()
+            .flat_map(|e| e.attempts().iter().cloned())
+            .collect();
+        prior.append(&mut last);
+        Ok((s, prior, caught))
+    })
 }
 
 impl fmt::Debug for Stream {
@@ -121,38 +176,32 @@ impl Stream {
             replay: VecDeque::new(),
             prior: Vec::new(),
             caught: Vec::new(),
+            restart: None,
         }
     }
 
-    /// A stream that retries under `policy` until an attempt reaches its commit point.
+    /// A stream that retries under `policy` until an attempt reaches its commit point, and starts
+    /// again (at most `restarts` times) after a failure past it.
     pub(crate) fn retrying(
         call: Call,
         policy: Retry<Error>,
         chain: Option<Fallback<Call, Error>>,
         prompt: Prompt,
+        restarts: u32,
     ) -> Self {
         let request = call.request(prompt.clone());
         let mut s = Stream::new(Arc::clone(call.provider()), request);
-        let fut = async move {
-            let Some(chain) = chain else {
-                let (s, prior) = commit_with_retry(call, policy, prompt).await?;
-                return Ok((s, prior, Vec::new()));
-            };
-            let winner = chain
-                .run(&call, move |c| {
-                    commit_with_retry(c, policy.clone(), prompt.clone())
-                })
-                .await
-                .map_err(Error::from)?;
-            let ((s, mut last), _target, caught) = winner.into_parts();
-            let mut prior: Vec<AttemptSummary> = caught
-                .iter()
-                .flat_map(|e| e.attempts().iter().cloned())
-                .collect();
-            prior.append(&mut last);
-            Ok((s, prior, caught))
+        let plan = Restart {
+            call,
+            policy,
+            chain,
+            prompt,
+            left: restarts,
         };
-        s.state = State::Retrying(Box::pin(fut));
+        s.state = State::Retrying(plan.commit());
+        if restarts > 0 {
+            s.restart = Some(Box::new(plan));
+        }
         s
     }
 
@@ -339,6 +388,8 @@ impl Stream {
                 );
             }
             StreamEvent::ToolCall(ref c) => acc.calls.push(c.clone()),
+            // Made by a restarting `Stream` itself, never by a provider: passed through as is.
+            StreamEvent::Restarted { .. } => {}
             StreamEvent::Usage(u) => acc.usage = Some(u),
             StreamEvent::Finish { reason, ref raw } => acc.finish = Some((reason, raw.clone())),
         }
@@ -361,9 +412,10 @@ impl futures_core::Stream for Stream {
             match &mut this.state {
                 State::Done => return Poll::Ready(None),
                 State::Retrying(fut) => match ready!(fut.as_mut().poll(cx)) {
-                    Ok((inner, prior, caught)) => {
-                        this.prior = prior;
-                        this.caught = caught;
+                    Ok((inner, mut prior, mut caught)) => {
+                        // After a restart, the attempts before it come first.
+                        this.prior.append(&mut prior);
+                        this.caught.append(&mut caught);
                         this.state = State::Delegate(Box::new(inner));
                     }
                     Err(e) => {
@@ -376,14 +428,32 @@ impl futures_core::Stream for Stream {
                         // A failure after the commit point still reports every HTTP attempt
                         // (the failed ones before, and this one) and what fallback caught.
                         Some(Err(e)) => {
-                            let mut attempts = this.prior.clone();
-                            attempts.push(AttemptSummary::new(
+                            let this_attempt = AttemptSummary::new(
                                 &inner.provider,
                                 &inner.model,
                                 Some(e.kind()),
                                 inner.status,
                                 inner.started.map(|s| s.elapsed()).unwrap_or_default(),
-                            ));
+                            );
+                            if let Some(plan) = this
+                                .restart
+                                .as_mut()
+                                .filter(|p| p.left > 0 && e.kind() == ErrorKind::StreamInterrupted)
+                            {
+                                plan.left -= 1;
+                                tracing::info!(
+                                    restarts_left = plan.left,
+                                    error = %e,
+                                    "steadfast: restarting an interrupted stream"
+                                );
+                                this.prior.push(this_attempt);
+                                this.state = State::Retrying(plan.commit());
+                                return Poll::Ready(Some(Ok(StreamEvent::Restarted {
+                                    reason: e.to_string(),
+                                })));
+                            }
+                            let mut attempts = this.prior.clone();
+                            attempts.push(this_attempt);
                             let e = if this.caught.is_empty() {
                                 e
                             } else {
