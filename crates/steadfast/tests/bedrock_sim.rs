@@ -158,3 +158,42 @@ async fn in_stream_exceptions_keep_their_kind_before_content() {
         assert_eq!(e.status(), Some(200));
     }
 }
+
+#[tokio::test]
+async fn the_millisecond_hint_is_awss_own_header() {
+    // AWS's millisecond retry hint is `x-amz-retry-after`; the simulator sends it under that name
+    // (not OpenAI's `retry-after-ms`), and the classifier reads it.
+    let sim = sim(Scenario::new().rule(
+        Rule::new()
+            .provider(Provider::Bedrock)
+            .action(Action::rate_limit().retry_after_ms(250)),
+    ))
+    .await;
+    let url = format!(
+        "{}/model/{}/converse",
+        sim.base_url(Provider::Bedrock),
+        MODEL.replace(':', "%3A")
+    );
+    let resp = reqwest::Client::new()
+        .post(url)
+        .bearer_auth("bedrock-api-key-test")
+        .header("content-type", "application/json")
+        .body(r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["x-amz-retry-after"], "250");
+    assert!(resp.headers().get("retry-after-ms").is_none());
+
+    let e = llm::call(("bedrock", MODEL))
+        .unwrap()
+        .base_url(sim.base_url(Provider::Bedrock))
+        .api_key("bedrock-api-key-test")
+        .aws_region("us-east-1")
+        .send("hi")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+    assert_eq!(e.retry_after(), Some(std::time::Duration::from_millis(250)));
+}

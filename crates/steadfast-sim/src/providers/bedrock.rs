@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::Response;
 use serde_json::{Value, json};
 
-use super::{Events, Req, Route, hint_headers, id_hex, json_response};
+use super::{Events, Req, Route, hint_headers_as, id_hex, json_response};
 use crate::action::{ErrorKind, ErrorSpec};
 use crate::eventstream;
 use crate::model::{
@@ -88,7 +88,8 @@ fn send(req: &Req<'_>, status: u16, code: &str, message: &str, spec: &ErrorSpec)
             format!("{code}:http://internal.amazon.com/coral/com.amazon.bedrock/"),
         ),
     ];
-    hint_headers(spec, &mut headers);
+    // AWS's millisecond hint is `x-amz-retry-after` (the newer AWS retry spec).
+    hint_headers_as(spec, &mut headers, "x-amz-retry-after");
     json_response(status, headers, &json!({ "message": message }))
 }
 

@@ -374,6 +374,16 @@ pub(crate) fn response(
 /// Adds the hint headers an error spec asks for (`retry-after`, `retry-after-ms`,
 /// `x-should-retry`, extra headers).
 pub(crate) fn hint_headers(spec: &ErrorSpec, headers: &mut Vec<(String, String)>) {
+    hint_headers_as(spec, headers, "retry-after-ms");
+}
+
+/// As [`hint_headers`], with the millisecond hint under the provider's own name (Bedrock:
+/// `x-amz-retry-after`).
+pub(crate) fn hint_headers_as(
+    spec: &ErrorSpec,
+    headers: &mut Vec<(String, String)>,
+    ms_header: &str,
+) {
     match spec.retry_after {
         Some(RetryAfter::Seconds(s)) => headers.push(("retry-after".into(), format_secs(s))),
         Some(RetryAfter::DateIn(s)) => {
@@ -383,7 +393,7 @@ pub(crate) fn hint_headers(spec: &ErrorSpec, headers: &mut Vec<(String, String)>
         None => {}
     }
     if let Some(ms) = spec.retry_after_ms {
-        headers.push(("retry-after-ms".into(), ms.to_string()));
+        headers.push((ms_header.into(), ms.to_string()));
     }
     if let Some(b) = spec.should_retry {
         headers.push(("x-should-retry".into(), b.to_string()));
