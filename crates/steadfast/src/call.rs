@@ -133,10 +133,19 @@ impl Call {
         self.provider.name() == other.provider.name()
             && self.model == other.model
             && self.client.base_url == other.client.base_url
+            && self.region() == other.region()
             && self.params == other.params
             && self.tools == other.tools
             && self.tool_choice == other.tool_choice
             && self.extra == other.extra
+    }
+
+    /// The AWS region, which places a Bedrock call without a base URL.
+    fn region(&self) -> Option<&str> {
+        #[cfg(feature = "bedrock")]
+        return self.client.aws.as_ref().and_then(|a| a.region.as_deref());
+        #[cfg(not(feature = "bedrock"))]
+        None
     }
 
     pub(crate) fn output_mode_setting(&self) -> OutputMode {

@@ -12,6 +12,10 @@ pub struct ApiKey(Arc<KeyInner>);
 struct KeyInner {
     key: Box<str>,
     /// `Bearer <key>` as a sensitive header value, made once on first use.
+    #[cfg_attr(
+        not(any(feature = "openai", feature = "bedrock", feature = "cohere")),
+        allow(dead_code, reason = "only bearer-token providers use it")
+    )]
     bearer: OnceLock<Option<http::HeaderValue>>,
 }
 
@@ -29,6 +33,10 @@ impl ApiKey {
         &self.0.key
     }
 
+    #[cfg_attr(
+        not(any(feature = "openai", feature = "bedrock", feature = "cohere")),
+        allow(dead_code, reason = "only bearer-token providers use it")
+    )]
     /// `Authorization: Bearer <key>`, marked sensitive; `None` when the key cannot be a header
     /// value (a control character, say). Built once per key, then a reference count per request.
     pub(crate) fn bearer(&self) -> Option<http::HeaderValue> {

@@ -1,5 +1,20 @@
 //! Pieces shared by several providers.
 
+// Each helper serves several providers but not all: a build with only some provider features
+// leaves some unused.
+#![cfg_attr(
+    not(all(
+        feature = "openai",
+        feature = "anthropic",
+        feature = "mistral",
+        feature = "cohere",
+        feature = "azure-inference",
+        feature = "gemini",
+        feature = "bedrock"
+    )),
+    allow(dead_code, reason = "helpers of the provider features that are off")
+)]
+
 use std::borrow::Cow;
 
 use crate::error::{Error, ErrorKind};

@@ -51,6 +51,10 @@ impl HttpRequest {
     }
 
     /// Adds `Authorization: Bearer <key>`.
+    #[cfg_attr(
+        not(any(feature = "openai", feature = "bedrock", feature = "cohere")),
+        allow(dead_code, reason = "only bearer-token providers use it")
+    )]
     pub(crate) fn bearer(&mut self, key: &crate::client::ApiKey) -> Result<(), Error> {
         let value = key.bearer().ok_or_else(|| {
             Error::config(
@@ -87,6 +91,10 @@ pub(crate) struct ResponseMeta {
 }
 
 /// Turns SSE events into stream events for one response.
+#[cfg_attr(
+    not(any(feature = "openai", feature = "anthropic", feature = "cohere")),
+    allow(dead_code, reason = "only the SSE providers use it")
+)]
 pub(crate) trait SseHandler: Send + 'static {
     /// Handles one event, pushing zero or more stream events.
     fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) -> Result<(), Error>;
@@ -108,12 +116,20 @@ pub(crate) trait BodyDecoder: Send + 'static {
 }
 
 /// The [`BodyDecoder`] of SSE protocols: an [`SseDecoder`] feeding an [`SseHandler`].
+#[cfg_attr(
+    not(any(feature = "openai", feature = "anthropic", feature = "cohere")),
+    allow(dead_code, reason = "only the SSE providers use it")
+)]
 pub(crate) struct SseBody {
     decoder: SseDecoder,
     handler: Box<dyn SseHandler>,
 }
 
 impl SseBody {
+    #[cfg_attr(
+        not(any(feature = "openai", feature = "anthropic", feature = "cohere")),
+        allow(dead_code, reason = "only the SSE providers use it")
+    )]
     pub(crate) fn new(handler: Box<dyn SseHandler>) -> Self {
         SseBody {
             decoder: SseDecoder::new(),
@@ -122,6 +138,10 @@ impl SseBody {
     }
 }
 
+#[cfg_attr(
+    not(any(feature = "openai", feature = "anthropic", feature = "cohere")),
+    allow(dead_code, reason = "only the SSE providers use it")
+)]
 fn sse_decode_error(e: crate::codec::sse::SseError) -> Error {
     Error::new(ErrorKind::Decode, "malformed event stream").with_source(e)
 }

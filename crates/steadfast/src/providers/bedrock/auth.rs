@@ -6,9 +6,13 @@
 //!    SigV4 credentials in code as well is a `Config` error (conflicting explicit modes);
 //! 2. SigV4 credentials configured in code ([`AwsConfig::credentials`]);
 //! 3. the bearer token of `AWS_BEARER_TOKEN_BEDROCK` (empty means absent);
-//! 4. the SigV4 credentials of `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
-//!    `AWS_SESSION_TOKEN` (the environment part of the AWS default chain; profiles, SSO and
-//!    instance roles are not read).
+//! 4. the default chain: the SigV4 credentials of `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`
+//!    and `AWS_SESSION_TOKEN`, else the static keys of the profile `AWS_PROFILE` (or `default`)
+//!    in the shared files (see [`profile`](super::profile); SSO, assumed roles, credential
+//!    processes and instance roles are not run).
+//!
+//! A profile named in code ([`BedrockCallExt::aws_profile`]) counts as SigV4 credentials
+//! configured in code (source `profile`).
 
 use std::fmt;
 use std::time::SystemTime;
@@ -18,6 +22,7 @@ use aws_sigv4::http_request::{
 };
 use aws_sigv4::sign::v4;
 
+use super::profile::{self, Profile};
 use crate::call::Call;
 use crate::client::{ApiKey, ClientConfig};
 use crate::error::{Error, ErrorKind};
@@ -62,9 +67,14 @@ impl AwsCredentials {
 impl AwsConfig {
     /// Every secret this configuration holds, for redaction.
     pub(crate) fn secrets(&self) -> impl Iterator<Item = &ApiKey> {
+        let profiles = [self.profile.as_ref(), self.env_profile.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.credentials.as_ref().ok());
         self.credentials
             .iter()
             .chain(self.env_credentials.iter())
+            .chain(profiles)
             .flat_map(AwsCredentials::secrets)
             .chain(self.env_bearer.iter())
     }
@@ -108,6 +118,10 @@ pub struct AwsConfig {
     pub(crate) env_credentials: Option<AwsCredentials>,
     /// The token of `AWS_BEARER_TOKEN_BEDROCK` as read, to tell it apart from a key set in code.
     pub(crate) env_bearer: Option<ApiKey>,
+    /// A profile named in code ([`BedrockCallExt::aws_profile`]).
+    pub(crate) profile: Option<Profile>,
+    /// The default chain's profile (`AWS_PROFILE`, else `default`), when it was needed and found.
+    pub(crate) env_profile: Option<Profile>,
 }
 
 impl AwsConfig {
@@ -152,6 +166,16 @@ pub trait BedrockCallExt: Sized {
     /// Signs requests with these SigV4 credentials (they win over `AWS_BEARER_TOKEN_BEDROCK`).
     #[must_use]
     fn aws_credentials(self, credentials: AwsCredentials) -> Self;
+
+    /// Signs requests with the static keys of this profile of the AWS shared files
+    /// (`~/.aws/credentials` and `~/.aws/config`, or `AWS_SHARED_CREDENTIALS_FILE` and
+    /// `AWS_CONFIG_FILE`), read now; its `region` applies unless one is set. Like
+    /// [`aws_credentials`](BedrockCallExt::aws_credentials) it wins over
+    /// `AWS_BEARER_TOKEN_BEDROCK`. A profile that does not exist, or that gets its credentials
+    /// through SSO, an assumed role or a credential process, makes sending a `Config` error
+    /// saying so.
+    #[must_use]
+    fn aws_profile(self, name: &str) -> Self;
 }
 
 impl BedrockCallExt for Call {
@@ -169,6 +193,38 @@ impl BedrockCallExt for Call {
             .credentials = Some(credentials);
         self.client_from(client)
     }
+
+    fn aws_profile(self, name: &str) -> Self {
+        let mut client = self.client().clone();
+        with_profile(
+            &mut client,
+            name,
+            &crate::transport::env,
+            &profile::read_file,
+        );
+        self.client_from(client)
+    }
+}
+
+/// Reads profile `name` (files found through `get`, read with `read`) into `client`.
+pub(crate) fn with_profile(
+    client: &mut ClientConfig,
+    name: &str,
+    get: &dyn Fn(&str) -> Option<String>,
+    read: &dyn Fn(&std::path::Path) -> Option<String>,
+) {
+    let found = profile::load(name, get, read).unwrap_or_else(|| Profile {
+        name: name.to_string(),
+        region: None,
+        credentials: Err(format!(
+            "no AWS profile `{name}` in the shared credentials or config file"
+        )),
+    });
+    let aws = client.aws.get_or_insert_with(AwsConfig::default);
+    if aws.region.is_none() {
+        aws.region = found.region.clone();
+    }
+    aws.profile = Some(found);
 }
 
 /// The default endpoint of a region.
@@ -181,14 +237,24 @@ pub(crate) fn default_base(region: &str) -> String {
     format!("https://bedrock-runtime.{region}.{domain}")
 }
 
-/// Client settings from environment variables read through `get` (empty values are absent).
+/// Client settings from environment variables read through `get` (empty values are absent), and
+/// the AWS shared files they point to.
 pub(crate) fn config_from(get: &dyn Fn(&str) -> Option<String>) -> ClientConfig {
+    config_from_files(get, &profile::read_file)
+}
+
+/// As [`config_from`], reading files with `read`.
+pub(crate) fn config_from_files(
+    get: &dyn Fn(&str) -> Option<String>,
+    read: &dyn Fn(&std::path::Path) -> Option<String>,
+) -> ClientConfig {
     let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-    let region = get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION"));
+    let mut region = get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION"));
+    // The endpoint follows the region unless set: it is derived when a request is built, so a
+    // region set later in code moves it too.
     let base_url = get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
         .or_else(|| get("BEDROCK_BASE_URL"))
-        .or_else(|| get("AWS_ENDPOINT_URL"))
-        .or_else(|| region.as_deref().map(default_base));
+        .or_else(|| get("AWS_ENDPOINT_URL"));
     let env_bearer = get("AWS_BEARER_TOKEN_BEDROCK").map(ApiKey::new);
     let env_credentials = match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
         (Some(id), Some(secret)) => {
@@ -200,6 +266,19 @@ pub(crate) fn config_from(get: &dyn Fn(&str) -> Option<String>) -> ClientConfig 
         }
         _ => None,
     };
+    // The shared files are read only for what the environment did not give: a region, or
+    // credentials.
+    let env_profile = if region.is_none() || (env_bearer.is_none() && env_credentials.is_none()) {
+        let name = get("AWS_PROFILE").unwrap_or_else(|| "default".to_string());
+        profile::load(&name, &get, read)
+    } else {
+        None
+    };
+    if region.is_none() {
+        region = env_profile.as_ref().and_then(|p| p.region.clone());
+    }
+    // A profile kept only for its region does not take part in choosing credentials.
+    let env_profile = env_profile.filter(|_| env_bearer.is_none() && env_credentials.is_none());
     ClientConfig {
         base_url,
         api_key: env_bearer.clone(),
@@ -208,6 +287,8 @@ pub(crate) fn config_from(get: &dyn Fn(&str) -> Option<String>) -> ClientConfig 
             credentials: None,
             env_credentials,
             env_bearer,
+            profile: None,
+            env_profile,
         }),
         ..ClientConfig::default()
     }
@@ -222,8 +303,10 @@ pub(crate) enum AuthSource {
     Static,
     /// `AWS_BEARER_TOKEN_BEDROCK`.
     Environment,
-    /// `AWS_ACCESS_KEY_ID` and friends.
+    /// `AWS_ACCESS_KEY_ID` and friends, else the profile of `AWS_PROFILE` (or `default`).
     Default,
+    /// A profile named in code.
+    Profile,
 }
 
 /// The credentials a request is sent with.
@@ -237,7 +320,26 @@ pub(crate) enum Auth<'a> {
 pub(crate) fn select(client: &ClientConfig) -> Result<Auth<'_>, Error> {
     let aws = client.aws.as_ref();
     let env_bearer = aws.and_then(|a| a.env_bearer.as_ref());
-    let explicit_sigv4 = aws.and_then(|a| a.credentials.as_ref());
+    let explicit_profile = aws.and_then(|a| a.profile.as_ref());
+    let explicit_sigv4 = match (aws.and_then(|a| a.credentials.as_ref()), explicit_profile) {
+        (Some(_), Some(p)) => {
+            return Err(Error::config(format!(
+                "bedrock: both SigV4 credentials and the AWS profile `{}` are configured in \
+                 code; configure only one",
+                p.name
+            ))
+            .with_code(Some("bedrock_conflicting_auth".into()))
+            .with_provider("bedrock"));
+        }
+        (Some(c), None) => Some(Ok((c, AuthSource::Static))),
+        (None, Some(p)) => Some(
+            p.credentials
+                .as_ref()
+                .map(|c| (c, AuthSource::Profile))
+                .map_err(|why| Error::config(why.clone()).with_provider("bedrock")),
+        ),
+        (None, None) => None,
+    };
     let bearer = client.api_key.as_ref().filter(|k| !k.expose().is_empty());
     let explicit_bearer = bearer.filter(|k| Some(*k) != env_bearer);
     match (explicit_bearer, explicit_sigv4) {
@@ -248,18 +350,24 @@ pub(crate) fn select(client: &ClientConfig) -> Result<Auth<'_>, Error> {
         .with_code(Some("bedrock_conflicting_auth".into()))
         .with_provider("bedrock")),
         (Some(k), None) => Ok(Auth::Bearer(k, AuthSource::Explicit)),
-        (None, Some(c)) => Ok(Auth::SigV4(c, AuthSource::Static)),
+        (None, Some(chosen)) => chosen.map(|(c, source)| Auth::SigV4(c, source)),
         (None, None) => {
             if let Some(k) = bearer {
                 Ok(Auth::Bearer(k, AuthSource::Environment))
             } else if let Some(c) = aws.and_then(|a| a.env_credentials.as_ref()) {
                 Ok(Auth::SigV4(c, AuthSource::Default))
+            } else if let Some(p) = aws.and_then(|a| a.env_profile.as_ref()) {
+                match &p.credentials {
+                    Ok(c) => Ok(Auth::SigV4(c, AuthSource::Default)),
+                    Err(why) => Err(Error::config(why.clone()).with_provider("bedrock")),
+                }
             } else {
                 Err(Error::config(
                     "no credentials for bedrock: set AWS_BEARER_TOKEN_BEDROCK, or \
                      AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (plus AWS_SESSION_TOKEN for \
-                     temporary credentials), or configure them with Call::api_key or \
-                     BedrockCallExt::aws_credentials",
+                     temporary credentials), or AWS_PROFILE for a profile with static keys in \
+                     ~/.aws/credentials, or configure them with Call::api_key, \
+                     BedrockCallExt::aws_credentials or BedrockCallExt::aws_profile",
                 )
                 .with_provider("bedrock"))
             }

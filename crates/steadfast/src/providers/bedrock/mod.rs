@@ -10,14 +10,18 @@
 //! | `AWS_REGION`, then `AWS_DEFAULT_REGION` | region: default base `https://bedrock-runtime.{region}.amazonaws.com` and the SigV4 scope |
 //! | `AWS_BEARER_TOKEN_BEDROCK` | Bedrock API key, sent as `Authorization: Bearer …` |
 //! | `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` | SigV4 credentials (signing name `bedrock`) |
+//! | `AWS_PROFILE` (else `default`), `AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE` | the profile of the AWS shared files: its static keys when the variables above give none, its `region` when no region variable is set |
 //!
 //! Without a base URL and a region, sending is a `Config` error naming the variables. A bearer
 //! token needs no region; SigV4 takes the region from the settings or from a standard endpoint's
 //! host. Which credentials win (the `auth_selection` cases of `fixtures/bedrock/cases.json`):
 //! a key set with [`Call::api_key`](crate::Call::api_key) first, then credentials set with
-//! [`BedrockCallExt::aws_credentials`], then `AWS_BEARER_TOKEN_BEDROCK`, then the SigV4
-//! variables; setting both a key and credentials in code is a `Config` error. Profiles, SSO and
-//! instance roles are not read. Every attempt is signed afresh (new `X-Amz-Date`).
+//! [`BedrockCallExt::aws_credentials`] or a profile named with [`BedrockCallExt::aws_profile`],
+//! then `AWS_BEARER_TOKEN_BEDROCK`, then the SigV4 variables, then the static keys of the
+//! `AWS_PROFILE` (or `default`) profile; setting both a key and credentials in code is a `Config`
+//! error. SSO, assumed roles, credential processes and instance roles are not run (a profile
+//! that needs one is a `Config` error saying so). Every attempt is signed afresh (new
+//! `X-Amz-Date`).
 //!
 //! Mapping and differences:
 //! - system messages → `system: [{"text"}]`; consecutive turns of one role are merged (Converse
@@ -49,6 +53,7 @@
 mod auth;
 mod convert;
 pub(crate) mod error;
+mod profile;
 pub(crate) mod stream;
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,8 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::super::auth::{
-    Auth, AuthSource, AwsCredentials, Signing, config_from, select, sign_request,
+    Auth, AuthSource, AwsCredentials, Signing, config_from, config_from_files, select,
+    sign_request, with_profile,
 };
 use super::super::{BedrockCallExt, build_at};
 use super::{base64_decode, client, fixture, fixture_json, parse_time, request};
@@ -358,11 +359,24 @@ fn selection(case: &serde_json::Value) -> Result<(&'static str, &'static str), S
             a["secret_access_key"].as_str().unwrap(),
         ));
     }
+    if let Some(name) = g["explicit"]["profile"].as_str() {
+        // The profile lives in a shared credentials file with static keys.
+        let credentials = format!(
+            "[{name}]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile-secret\n"
+        );
+        let get = |var: &str| (var == "HOME").then(|| "/home/fixture".to_string());
+        let read = |path: &std::path::Path| {
+            (path == std::path::Path::new("/home/fixture/.aws/credentials"))
+                .then(|| credentials.clone())
+        };
+        with_profile(&mut cfg, name, &get, &read);
+    }
     let source = |s: AuthSource| match s {
         AuthSource::Explicit => "explicit",
         AuthSource::Static => "static",
         AuthSource::Environment => "environment",
         AuthSource::Default => "default",
+        AuthSource::Profile => "profile",
     };
     match select(&cfg) {
         Ok(Auth::Bearer(_, s)) => Ok(("bearer", source(s))),
@@ -378,17 +392,11 @@ fn selection(case: &serde_json::Value) -> Result<(&'static str, &'static str), S
 fn auth_conformance_selection_cases() {
     let cases = fixture_json("cases.json");
     let mut ran = Vec::new();
-    let mut not_applicable = Vec::new();
     for case in cases["cases"].as_array().unwrap() {
         if case["kind"] != "auth_selection" {
             continue;
         }
         let id = case["id"].as_str().unwrap();
-        // Named profiles (~/.aws/config) are not read by Steadfast.
-        if case["given"]["explicit"].get("profile").is_some() {
-            not_applicable.push(id);
-            continue;
-        }
         let want = &case["expected"];
         match selection(case) {
             Ok((mode, source)) => {
@@ -399,11 +407,8 @@ fn auth_conformance_selection_cases() {
         }
         ran.push(id);
     }
-    assert_eq!(ran.len(), 6, "{ran:?}");
-    assert_eq!(
-        not_applicable,
-        ["auth.explicit-profile-over-environment-bearer"]
-    );
+    // Every case of the suite, the named profile included.
+    assert_eq!(ran.len(), 7, "{ran:?}");
 }
 
 #[test]
@@ -414,11 +419,22 @@ fn environment_configuration() {
     ]
     .into();
     let cfg = config_from(&|n: &str| env.get(n).map(|v| v.to_string()));
+    // No endpoint variable: the endpoint is the region's, derived when a request is built.
+    assert_eq!(cfg.base_url, None);
     assert_eq!(
-        cfg.base_url.as_deref(),
-        Some("https://bedrock-runtime.eu-west-3.amazonaws.com")
+        super::super::base_url(&cfg).unwrap(),
+        "https://bedrock-runtime.eu-west-3.amazonaws.com"
     );
     assert_eq!(cfg.api_key, Some(ApiKey::new("tok")));
+    // So a region set in code moves the endpoint with the signing scope.
+    let call = crate::llm::call("bedrock:m")
+        .unwrap()
+        .client_from(cfg.clone())
+        .aws_region("ap-southeast-2");
+    assert_eq!(
+        super::super::base_url(call.client()).unwrap(),
+        "https://bedrock-runtime.ap-southeast-2.amazonaws.com"
+    );
     let env: HashMap<&str, &str> = [
         ("AWS_REGION", "us-west-2"),
         ("AWS_DEFAULT_REGION", "eu-west-3"),
@@ -538,4 +554,118 @@ fn signing_never_logs_credentials_even_at_trace_level() {
     });
     assert!(http.headers.contains_key("x-amz-security-token"));
     assert_eq!(hits.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
+
+/// An environment with `vars`, its home at `/home/t` with these shared files.
+fn with_files(
+    vars: &'static [(&'static str, &'static str)],
+    credentials: &'static str,
+    config: &'static str,
+) -> crate::client::ClientConfig {
+    let get = |n: &str| {
+        vars.iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| v.to_string())
+            .or_else(|| (n == "HOME").then(|| "/home/t".to_string()))
+    };
+    let read = |p: &std::path::Path| match p.to_str()? {
+        "/home/t/.aws/credentials" => Some(credentials.to_string()),
+        "/home/t/.aws/config" => Some(config.to_string()),
+        _ => None,
+    };
+    config_from_files(&get, &read)
+}
+
+const SHARED_CREDENTIALS: &str = "[default]\naws_access_key_id = AKIDDEFAULTPROFILE\naws_secret_access_key = s1\n\n[work]\naws_access_key_id = AKIDWORK\naws_secret_access_key = s2\naws_session_token = t2\n";
+const SHARED_CONFIG: &str = "[default]\nregion = eu-central-1\n\n[profile work]\nregion = us-west-2\n\n[profile sso]\nsso_session = corp\nregion = us-east-2\n";
+
+#[test]
+fn the_default_chain_reads_the_shared_files_for_what_the_environment_lacks() {
+    // No keys in the environment: the `default` profile's keys and region.
+    let cfg = with_files(&[], SHARED_CREDENTIALS, SHARED_CONFIG);
+    assert_eq!(
+        cfg.aws.as_ref().unwrap().region.as_deref(),
+        Some("eu-central-1")
+    );
+    match select(&cfg).unwrap() {
+        Auth::SigV4(c, AuthSource::Default) => assert_eq!(c.access_key_id(), "AKIDDEFAULTPROFILE"),
+        other => panic!("{other:?}"),
+    }
+    // AWS_PROFILE picks another profile.
+    let cfg = with_files(
+        &[("AWS_PROFILE", "work")],
+        SHARED_CREDENTIALS,
+        SHARED_CONFIG,
+    );
+    assert_eq!(
+        cfg.aws.as_ref().unwrap().region.as_deref(),
+        Some("us-west-2")
+    );
+    match select(&cfg).unwrap() {
+        Auth::SigV4(c, AuthSource::Default) => assert_eq!(c.access_key_id(), "AKIDWORK"),
+        other => panic!("{other:?}"),
+    }
+    // Its secrets are scrubbed from errors like any other.
+    let mut secrets = Vec::new();
+    cfg.for_each_secret(|s| secrets.push(s.to_string()));
+    assert!(secrets.contains(&"s2".to_string()) && secrets.contains(&"t2".to_string()));
+    // Keys and region in the environment win; the files are then not needed.
+    let cfg = with_files(
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIDENV"),
+            ("AWS_SECRET_ACCESS_KEY", "e"),
+            ("AWS_REGION", "sa-east-1"),
+        ],
+        SHARED_CREDENTIALS,
+        SHARED_CONFIG,
+    );
+    assert_eq!(
+        cfg.aws.as_ref().unwrap().region.as_deref(),
+        Some("sa-east-1")
+    );
+    assert!(cfg.aws.as_ref().unwrap().env_profile.is_none());
+    match select(&cfg).unwrap() {
+        Auth::SigV4(c, AuthSource::Default) => assert_eq!(c.access_key_id(), "AKIDENV"),
+        other => panic!("{other:?}"),
+    }
+    // Keys in the environment, no region: the profile's region only.
+    let cfg = with_files(
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIDENV"),
+            ("AWS_SECRET_ACCESS_KEY", "e"),
+        ],
+        SHARED_CREDENTIALS,
+        SHARED_CONFIG,
+    );
+    assert_eq!(
+        cfg.aws.as_ref().unwrap().region.as_deref(),
+        Some("eu-central-1")
+    );
+    match select(&cfg).unwrap() {
+        Auth::SigV4(c, _) => assert_eq!(c.access_key_id(), "AKIDENV"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_profile_steadfast_cannot_use_is_a_config_error_that_says_why() {
+    let cfg = with_files(&[("AWS_PROFILE", "sso")], SHARED_CREDENTIALS, SHARED_CONFIG);
+    let e = select(&cfg).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(e.message().contains("`sso_session`"), "{e}");
+    // Named in code, a missing profile says so too.
+    let mut cfg = with_files(&[], SHARED_CREDENTIALS, SHARED_CONFIG);
+    let get = |n: &str| (n == "HOME").then(|| "/home/t".to_string());
+    with_profile(&mut cfg, "nope", &get, &|_: &std::path::Path| None);
+    let e = select(&cfg).unwrap_err();
+    assert!(e.message().contains("no AWS profile `nope`"), "{e}");
+    // A profile and SigV4 credentials both in code conflict.
+    let mut cfg = with_files(&[], SHARED_CREDENTIALS, SHARED_CONFIG);
+    with_profile(&mut cfg, "work", &get, &|p: &std::path::Path| {
+        p.ends_with("credentials")
+            .then(|| SHARED_CREDENTIALS.to_string())
+    });
+    cfg.aws.as_mut().unwrap().credentials = Some(AwsCredentials::new("AKIDCODE", "c"));
+    let e = select(&cfg).unwrap_err();
+    assert_eq!(e.code(), Some("bedrock_conflicting_auth"));
 }
