@@ -237,10 +237,10 @@ fn demo_runs_every_scenario_and_checks_it() {
     let out = stdout(&o);
     assert!(o.status.success(), "{out}\n{}", stderr(&o));
     assert!(out.contains("All scenarios behaved as specified"), "{out}");
-    assert_eq!(out.matches("━━ ").count(), 12);
+    assert_eq!(out.matches("━━ ").count(), 13);
     assert!(!out.contains('✗'), "{out}");
     let o = steadfast(&["demo", "--list"]);
-    assert_eq!(stdout(&o).lines().count(), 12);
+    assert_eq!(stdout(&o).lines().count(), 13);
     let o = steadfast(&["demo", "reinsertion", "--style", "template"]);
     assert!(o.status.success());
     assert!(stdout(&o).contains("reinserted \"Previous Error: author must be uppercase\""));

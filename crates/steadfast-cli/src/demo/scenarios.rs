@@ -44,6 +44,12 @@ pub(super) fn all() -> Vec<Demo> {
             run: streams_exhausted,
         },
         Demo {
+            name: "streams-restart",
+            title: "2. … or opted in: the interrupted stream restarts, announced",
+            scenario: include_str!("../../../../scenarios/streams.toml"),
+            run: streams_restart,
+        },
+        Demo {
             name: "tools",
             title: "3. tool arguments validated when read, the wrapper retried",
             scenario: include_str!("../../../../scenarios/tools.toml"),
@@ -214,6 +220,62 @@ fn streams(ctx: &mut Ctx) -> Fut<'_> {
 
 fn streams_exhausted(ctx: &mut Ctx) -> Fut<'_> {
     Box::pin(streams_common(ctx, false))
+}
+
+/// The opt-in alternative to the wrapper: `restart_streams(1)` starts the interrupted stream
+/// again, after a `Restarted` event that tells the consumer to forget what it showed.
+async fn streams_restart_run(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let question = "Tell me about The Name of the Wind";
+    ctx.line(format!(
+        "stream {OPENAI}: {question:?} — call.retry(policy).restart_streams(1).stream(..)"
+    ));
+    let call = ctx.call(OPENAI, Provider::OpenAi)?;
+    let prompt = ctx.style.prompt(SYSTEM, question, &[])?;
+    let mut stream = call
+        .retry(ctx.reference()?)
+        .restart_streams(1)
+        .stream(prompt);
+    let mut shown: Vec<String> = Vec::new();
+    let mut restarts = 0;
+    let mut failure = None;
+    while let Some(ev) = stream.next().await {
+        match ev {
+            Ok(StreamEvent::Text(t)) => shown.push(t),
+            Ok(StreamEvent::Restarted { reason }) => {
+                restarts += 1;
+                ctx.line(format!("shown {shown:?}, then Restarted: {reason}"));
+                ctx.line("(the consumer clears what it showed)");
+                shown.clear();
+            }
+            Ok(_) => {}
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    if let Some(e) = failure {
+        ctx.line(format!("error: {e}"));
+        ctx.expect(false, "the restarted stream completes");
+        return Ok(());
+    }
+    ctx.line(format!("shown {shown:?} — complete"));
+    let response = stream.collect().await?;
+    ctx.attempts(response.attempts());
+    ctx.expect(
+        restarts == 1 && response.text() == shown.concat(),
+        "one Restarted event; the response holds the new answer only",
+    );
+    let n = ctx.sim.requests_for(Provider::OpenAi);
+    ctx.expect(
+        n == 2 && response.attempts().len() == 2,
+        format!("the history lists both HTTP attempts; the simulator saw {n} (2 expected)"),
+    );
+    Ok(())
+}
+
+fn streams_restart(ctx: &mut Ctx) -> Fut<'_> {
+    Box::pin(streams_restart_run(ctx))
 }
 
 // ---- 3. tools ----
