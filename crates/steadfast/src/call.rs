@@ -36,10 +36,17 @@ use crate::tool::{Tool, ToolChoice, schema_of};
 #[derive(Clone)]
 pub struct Call {
     provider: Arc<dyn Provider>,
+    /// Everything else, behind one reference count: cloning a call is two counter increments.
+    s: Arc<Settings>,
+}
+
+/// A call's settings. The builders copy on write.
+#[derive(Clone)]
+struct Settings {
     /// The provider's name, shared by every attempt summary and error of this call.
     provider_name: Arc<str>,
     model: Arc<str>,
-    // Shared with every request built from this call; the builders copy on write.
+    // Shared with every request built from this call.
     params: Arc<Params>,
     tools: Arc<[Tool]>,
     tool_choice: ToolChoice,
@@ -52,31 +59,38 @@ impl fmt::Debug for Call {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Call")
             .field("provider", &self.provider.name())
-            .field("model", &self.model)
-            .field("params", &self.params)
-            .field("tools", &self.tools)
-            .field("tool_choice", &self.tool_choice)
-            .field("output_mode", &self.output_mode)
-            .field("client", &self.client)
+            .field("model", &self.s.model)
+            .field("params", &self.s.params)
+            .field("tools", &self.s.tools)
+            .field("tool_choice", &self.s.tool_choice)
+            .field("output_mode", &self.s.output_mode)
+            .field("client", &self.s.client)
             .finish_non_exhaustive()
     }
 }
 
 impl Call {
+    /// The settings, for a builder to change (copied first when shared).
+    fn settings(&mut self) -> &mut Settings {
+        Arc::make_mut(&mut self.s)
+    }
+
     /// A call to `model` through `provider`, with client settings from the provider's environment
     /// variables.
     pub fn new(provider: Arc<dyn Provider>, model: impl Into<String>) -> Self {
         let client = provider.client_from_env();
         Call {
-            provider_name: Arc::from(provider.name()),
+            s: Arc::new(Settings {
+                provider_name: Arc::from(provider.name()),
+                model: Arc::from(model.into()),
+                params: Arc::default(),
+                tools: crate::response::no_tools(),
+                tool_choice: ToolChoice::Auto,
+                output_mode: OutputMode::Auto,
+                extra: Arc::default(),
+                client: Arc::new(client),
+            }),
             provider,
-            model: Arc::from(model.into()),
-            params: Arc::default(),
-            tools: crate::response::no_tools(),
-            tool_choice: ToolChoice::Auto,
-            output_mode: OutputMode::Auto,
-            extra: Arc::default(),
-            client: Arc::new(client),
         }
     }
 
@@ -84,17 +98,17 @@ impl Call {
 
     /// The provider's name.
     pub fn provider_name(&self) -> &str {
-        &self.provider_name
+        &self.s.provider_name
     }
 
     /// The provider's name, shared.
     pub(crate) fn provider_name_arc(&self) -> &Arc<str> {
-        &self.provider_name
+        &self.s.provider_name
     }
 
     /// The model, shared.
     pub(crate) fn model_arc(&self) -> &Arc<str> {
-        &self.model
+        &self.s.model
     }
 
     /// The provider.
@@ -104,58 +118,58 @@ impl Call {
 
     /// The model.
     pub fn model(&self) -> &str {
-        &self.model
+        &self.s.model
     }
 
     /// `provider:model`.
     pub fn target(&self) -> String {
-        format!("{}:{}", self.provider.name(), self.model)
+        format!("{}:{}", self.provider.name(), self.s.model)
     }
 
     /// The common parameters.
     pub fn params(&self) -> &Params {
-        &self.params
+        &self.s.params
     }
 
     /// The client settings.
     pub fn client(&self) -> &ClientConfig {
-        &self.client
+        &self.s.client
     }
 
     /// The tools.
     pub fn tools(&self) -> &[Tool] {
-        &self.tools
+        &self.s.tools
     }
 
     /// Whether `other` would send the same request to the same place: same provider, model, base
     /// URL, parameters, tools and extra body fields.
     pub fn same_request_target(&self, other: &Call) -> bool {
         self.provider.name() == other.provider.name()
-            && self.model == other.model
-            && self.client.base_url == other.client.base_url
+            && self.s.model == other.s.model
+            && self.s.client.base_url == other.s.client.base_url
             && self.region() == other.region()
-            && self.params == other.params
-            && self.tools == other.tools
-            && self.tool_choice == other.tool_choice
-            && self.extra == other.extra
+            && self.s.params == other.s.params
+            && self.s.tools == other.s.tools
+            && self.s.tool_choice == other.s.tool_choice
+            && self.s.extra == other.s.extra
     }
 
     /// The AWS region, which places a Bedrock call without a base URL.
     fn region(&self) -> Option<&str> {
         #[cfg(feature = "bedrock")]
-        return self.client.aws.as_ref().and_then(|a| a.region.as_deref());
+        return self.s.client.aws.as_ref().and_then(|a| a.region.as_deref());
         #[cfg(not(feature = "bedrock"))]
         None
     }
 
     pub(crate) fn output_mode_setting(&self) -> OutputMode {
-        self.output_mode
+        self.s.output_mode
     }
 
     /// The same call with another model of the same provider.
     #[must_use]
     pub fn with_model(mut self, model: impl Into<String>) -> Self {
-        self.model = Arc::from(model.into());
+        self.settings().model = Arc::from(model.into());
         self
     }
 
@@ -170,17 +184,17 @@ impl Call {
         let provider = crate::llm::provider(&provider)?;
         let same = provider.name() == self.provider.name();
         let mut next = self.clone();
-        next.client = if same {
-            Arc::clone(&self.client)
+        next.settings().client = if same {
+            Arc::clone(&self.s.client)
         } else {
             Arc::new(provider.client_from_env())
         };
         if !same {
-            next.extra = Arc::default();
+            next.settings().extra = Arc::default();
         }
-        next.provider_name = Arc::from(provider.name());
+        next.settings().provider_name = Arc::from(provider.name());
         next.provider = provider;
-        next.model = Arc::from(model);
+        next.settings().model = Arc::from(model);
         Ok(next)
     }
 
@@ -189,21 +203,21 @@ impl Call {
     /// Sets the sampling temperature.
     #[must_use]
     pub fn temperature(mut self, t: f64) -> Self {
-        Arc::make_mut(&mut self.params).temperature = Some(t);
+        Arc::make_mut(&mut self.settings().params).temperature = Some(t);
         self
     }
 
     /// Sets the maximum number of output tokens.
     #[must_use]
     pub fn max_tokens(mut self, n: u32) -> Self {
-        Arc::make_mut(&mut self.params).max_tokens = Some(n);
+        Arc::make_mut(&mut self.settings().params).max_tokens = Some(n);
         self
     }
 
     /// Sets nucleus sampling.
     #[must_use]
     pub fn top_p(mut self, p: f64) -> Self {
-        Arc::make_mut(&mut self.params).top_p = Some(p);
+        Arc::make_mut(&mut self.settings().params).top_p = Some(p);
         self
     }
 
@@ -214,35 +228,36 @@ impl Call {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Arc::make_mut(&mut self.params).stop = stop.into_iter().map(Into::into).collect();
+        Arc::make_mut(&mut self.settings().params).stop =
+            stop.into_iter().map(Into::into).collect();
         self
     }
 
     /// Sets the sampling seed.
     #[must_use]
     pub fn seed(mut self, seed: i64) -> Self {
-        Arc::make_mut(&mut self.params).seed = Some(seed);
+        Arc::make_mut(&mut self.settings().params).seed = Some(seed);
         self
     }
 
     /// Sets the frequency penalty.
     #[must_use]
     pub fn frequency_penalty(mut self, p: f64) -> Self {
-        Arc::make_mut(&mut self.params).frequency_penalty = Some(p);
+        Arc::make_mut(&mut self.settings().params).frequency_penalty = Some(p);
         self
     }
 
     /// Sets the presence penalty.
     #[must_use]
     pub fn presence_penalty(mut self, p: f64) -> Self {
-        Arc::make_mut(&mut self.params).presence_penalty = Some(p);
+        Arc::make_mut(&mut self.settings().params).presence_penalty = Some(p);
         self
     }
 
     /// Replaces all common parameters.
     #[must_use]
     pub fn params_from(mut self, params: Params) -> Self {
-        self.params = Arc::new(params);
+        self.settings().params = Arc::new(params);
         self
     }
 
@@ -250,7 +265,7 @@ impl Call {
     /// provider).
     #[must_use]
     pub fn extra_body(mut self, key: impl Into<String>, value: Value) -> Self {
-        Arc::make_mut(&mut self.extra).insert(key.into(), value);
+        Arc::make_mut(&mut self.settings().extra).insert(key.into(), value);
         self
     }
 
@@ -259,32 +274,32 @@ impl Call {
     /// Adds a tool.
     #[must_use]
     pub fn tool(mut self, tool: Tool) -> Self {
-        let mut tools = self.tools.to_vec();
+        let mut tools = self.s.tools.to_vec();
         tools.push(tool);
-        self.tools = Arc::from(tools);
+        self.settings().tools = Arc::from(tools);
         self
     }
 
     /// Adds several tools.
     #[must_use]
     pub fn tools_from(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
-        let mut all = self.tools.to_vec();
+        let mut all = self.s.tools.to_vec();
         all.extend(tools);
-        self.tools = Arc::from(all);
+        self.settings().tools = Arc::from(all);
         self
     }
 
     /// Sets how the model may use the tools.
     #[must_use]
     pub fn tool_choice(mut self, choice: ToolChoice) -> Self {
-        self.tool_choice = choice;
+        self.settings().tool_choice = choice;
         self
     }
 
     /// Sets how structured output is requested by [`Call::extract`].
     #[must_use]
     pub fn output_mode(mut self, mode: OutputMode) -> Self {
-        self.output_mode = mode;
+        self.settings().output_mode = mode;
         self
     }
 
@@ -293,42 +308,42 @@ impl Call {
     /// Sets the base URL (in the official SDK's convention for the provider).
     #[must_use]
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        Arc::make_mut(&mut self.client).base_url = Some(url.into());
+        Arc::make_mut(&mut self.settings().client).base_url = Some(url.into());
         self
     }
 
     /// Sets the API key.
     #[must_use]
     pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
-        Arc::make_mut(&mut self.client).api_key = Some(key.into());
+        Arc::make_mut(&mut self.settings().client).api_key = Some(key.into());
         self
     }
 
     /// Sets the API version (Azure `api-version`, Anthropic `anthropic-version`).
     #[must_use]
     pub fn api_version(mut self, version: impl Into<String>) -> Self {
-        Arc::make_mut(&mut self.client).api_version = Some(version.into());
+        Arc::make_mut(&mut self.settings().client).api_version = Some(version.into());
         self
     }
 
     /// Sets the timeouts.
     #[must_use]
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        Arc::make_mut(&mut self.client).timeouts = timeouts;
+        Arc::make_mut(&mut self.settings().client).timeouts = timeouts;
         self
     }
 
     /// Sets the total timeout of one attempt.
     #[must_use]
     pub fn timeout(mut self, total: Duration) -> Self {
-        Arc::make_mut(&mut self.client).timeouts.total = Some(total);
+        Arc::make_mut(&mut self.settings().client).timeouts.total = Some(total);
         self
     }
 
     /// Adds a header sent with every request.
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        Arc::make_mut(&mut self.client)
+        Arc::make_mut(&mut self.settings().client)
             .headers
             .push((name.into(), value.into()));
         self
@@ -337,7 +352,7 @@ impl Call {
     /// Replaces the client settings.
     #[must_use]
     pub fn client_from(mut self, client: ClientConfig) -> Self {
-        self.client = Arc::new(client);
+        self.settings().client = Arc::new(client);
         self
     }
 
@@ -346,14 +361,14 @@ impl Call {
     /// The provider-independent request this call would send for `prompt`.
     pub fn request(&self, prompt: impl Into<Prompt>) -> ChatRequest {
         ChatRequest {
-            model: Arc::clone(&self.model),
+            model: Arc::clone(&self.s.model),
             messages: prompt.into().into_messages(),
-            params: Arc::clone(&self.params),
-            tools: Arc::clone(&self.tools),
-            tool_choice: self.tool_choice.clone(),
+            params: Arc::clone(&self.s.params),
+            tools: Arc::clone(&self.s.tools),
+            tool_choice: self.s.tool_choice.clone(),
             output: None,
-            extra: Arc::clone(&self.extra),
-            client: Arc::clone(&self.client),
+            extra: Arc::clone(&self.s.extra),
+            client: Arc::clone(&self.s.client),
         }
     }
 
@@ -371,7 +386,7 @@ impl Call {
         // few words however large the request: it is moved around by every caller.
         let sending = match crate::prompt::validate_messages(&request.messages) {
             Ok(()) => Ok(self.provider.send(request)),
-            Err(e) => Err(e.in_context(&self.provider_name, &self.model)),
+            Err(e) => Err(e.in_context(&self.s.provider_name, &self.s.model)),
         };
         async move { sending?.await }
     }
@@ -400,7 +415,7 @@ impl Call {
     pub fn preview(&self, prompt: impl Into<Prompt>) -> Result<crate::EncodedRequest, Error> {
         let request = self.request(prompt);
         crate::prompt::validate_messages(&request.messages)
-            .map_err(|e| e.in_context(&self.provider_name, &self.model))?;
+            .map_err(|e| e.in_context(&self.s.provider_name, &self.s.model))?;
         self.codec()?.encode(&request, false)
     }
 
@@ -424,7 +439,7 @@ impl Call {
                 crate::ErrorKind::Unsupported,
                 format!(
                     "the provider `{}` does not expose its HTTP encoding",
-                    self.provider_name
+                    self.s.provider_name
                 ),
             )
         })
@@ -455,7 +470,7 @@ impl Call {
     {
         let name = T::schema_name();
         let mut format = OutputFormat::new(&name, schema_of::<T>());
-        format.mode = self.output_mode;
+        format.mode = self.s.output_mode;
         let mut request = self.request(prompt);
         request.output = Some(format);
         Extract {
@@ -481,7 +496,7 @@ impl Call {
     ) -> Result<Extract<Value>, Error> {
         let check = schema_check(&schema)?;
         let mut format = OutputFormat::new(name, schema);
-        format.mode = self.output_mode;
+        format.mode = self.s.output_mode;
         let mut request = self.request(prompt);
         request.output = Some(format);
         Ok(Extract {

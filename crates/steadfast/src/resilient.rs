@@ -406,8 +406,11 @@ where
         let started = Instant::now();
         match exec(call, prompt).await {
             Ok((value, mut response)) => {
-                summaries.append(&mut response.attempts);
-                response.attempts = summaries;
+                // The common case, success at once, keeps the response's own list.
+                if !summaries.is_empty() {
+                    summaries.append(&mut response.attempts);
+                    response.attempts = summaries;
+                }
                 return Ok((value, response));
             }
             Err(e) => {
