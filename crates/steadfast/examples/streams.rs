@@ -1,6 +1,7 @@
 //! Reference scenario 2 — streams: a streaming call sends nothing until the stream is polled, so the
 //! retry goes around a wrapper that calls the model *and consumes the stream*; each retry makes a new
-//! request and a new stream. Chunks already shown are not taken back.
+//! request and a new stream. Chunks already shown are not taken back. Then the opt-in
+//! `restart_streams`, where the stream starts again itself and announces it.
 //!
 //! `cargo run -p steadfast --example streams` (simulator) — or with `OPENAI_API_KEY` set.
 
@@ -54,5 +55,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Err(e) => println!("    failed: {}", steadfast::Error::from(e)),
         }
     }
+
+    // The opt-in alternative: the stream itself starts again after an interruption past its
+    // first content, and says so with `StreamEvent::Restarted` so the output can be cleared.
+    env.reset();
+    println!("── restart_streams(1)");
+    let prompt = support::prompt(
+        support::STYLES[0],
+        "Tell me about The Name of the Wind",
+        &[],
+    )?;
+    let mut stream = call
+        .retry(env.reference())
+        .restart_streams(1)
+        .stream(prompt);
+    print!("    ");
+    while let Some(event) = stream.next().await {
+        match event? {
+            StreamEvent::Text(chunk) => {
+                print!("{chunk}");
+                let _ = std::io::stdout().flush();
+            }
+            StreamEvent::Restarted { reason } => print!(" ⟲ ({reason})\n    "),
+            _ => {}
+        }
+    }
+    let response = stream.collect().await?;
+    println!();
+    println!(
+        "    complete after {} HTTP attempts: {}",
+        response.attempts().len(),
+        response.text()
+    );
     Ok(())
 }
