@@ -129,9 +129,12 @@ impl Resilient {
     /// first, so a UI can clear what it showed, and then the new answer from its first event.
     /// [`Stream::text`] and [`Stream::collect`] hold the new answer only; the response's
     /// [`attempts`](crate::Response::attempts) list every HTTP attempt, the interrupted ones
-    /// included. Each restart goes through the whole retry policy (and fallback chain) again up
-    /// to its commit point. Other errors after the commit point (a tool call that fails
-    /// validation, say) still end the stream. The default, 0, never restarts.
+    /// included. The retry policy judges each interruption as if the interruptions were its
+    /// attempts: its `retry_if` must accept the error, and its wait (or the server's hint) is
+    /// waited before the new request; `max`, not the policy's stop, bounds the restarts. Each restart then goes through
+    /// the whole policy (and fallback chain) again up to its commit point. Other errors after the
+    /// commit point (a tool call that fails validation, say) still end the stream. The default,
+    /// 0, never restarts.
     #[must_use]
     pub fn restart_streams(mut self, max: u32) -> Self {
         self.restarts = max;

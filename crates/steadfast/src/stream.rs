@@ -35,7 +35,7 @@ use tokio::time::Instant;
 
 use std::collections::VecDeque;
 
-use steadfast_retry::{Fallback, Retry};
+use steadfast_retry::{Fallback, Retry, RetryState};
 
 use crate::call::Call;
 use crate::error::{Error, ErrorKind, PartialOutput};
@@ -110,6 +110,9 @@ struct Restart {
     chain: Option<Fallback<Call, Error>>,
     prompt: Prompt,
     left: u32,
+    /// The policy's view of the interruptions, one attempt each (without its stop): whether to
+    /// restart, and after which wait.
+    decisions: RetryState<Error>,
 }
 
 impl Restart {
@@ -120,6 +123,28 @@ impl Restart {
             self.chain.clone(),
             self.prompt.clone(),
         )
+    }
+
+    /// Whether to restart after `e`, and after which wait: restarts are left, and the policy
+    /// would retry `e` as the next of the interruptions.
+    fn decide(&mut self, e: &Error) -> Option<std::time::Duration> {
+        if self.left == 0 || e.kind() != ErrorKind::StreamInterrupted {
+            return None;
+        }
+        self.decisions.begin();
+        let wait = self.decisions.fail(e.clone_for_history()).ok()?;
+        self.left -= 1;
+        Some(wait)
+    }
+
+    /// Waits `wait` on the policy's clock, then commits again.
+    fn commit_after(&self, wait: std::time::Duration) -> BoxFuture<CommittedAfterFallback> {
+        let policy = self.policy.clone();
+        let commit = self.commit();
+        Box::pin(async move {
+            policy.start().sleep(wait).await;
+            commit.await
+        })
     }
 }
 
@@ -192,6 +217,9 @@ impl Stream {
         let request = call.request(prompt.clone());
         let mut s = Stream::new(Arc::clone(call.provider()), request);
         let plan = Restart {
+            // `restarts` bounds the restarts; the policy's own stop is for the attempts before
+            // each commit point.
+            decisions: policy.clone().stop(steadfast_retry::stop::never()).start(),
             call,
             policy,
             chain,
@@ -435,22 +463,28 @@ impl futures_core::Stream for Stream {
                                 inner.status,
                                 inner.started.map(|s| s.elapsed()).unwrap_or_default(),
                             );
-                            if let Some(plan) = this
-                                .restart
-                                .as_mut()
-                                .filter(|p| p.left > 0 && e.kind() == ErrorKind::StreamInterrupted)
-                            {
-                                plan.left -= 1;
-                                tracing::info!(
-                                    restarts_left = plan.left,
-                                    error = %e,
-                                    "steadfast: restarting an interrupted stream"
-                                );
-                                this.prior.push(this_attempt);
-                                this.state = State::Retrying(plan.commit());
-                                return Poll::Ready(Some(Ok(StreamEvent::Restarted {
-                                    reason: e.to_string(),
-                                })));
+                            let mut this_attempt = this_attempt;
+                            if let Some(plan) = this.restart.as_mut() {
+                                if let Some(wait) = plan.decide(&e) {
+                                    tracing::info!(
+                                        restarts_left = plan.left,
+                                        wait_ms = wait.as_millis() as u64,
+                                        error = %e,
+                                        "steadfast: restarting an interrupted stream"
+                                    );
+                                    this_attempt.wait = Some(wait);
+                                    this_attempt.wait_reason =
+                                        Some(if e.retry_after() == Some(wait) && !wait.is_zero() {
+                                            "server-hint"
+                                        } else {
+                                            "computed"
+                                        });
+                                    this.prior.push(this_attempt);
+                                    this.state = State::Retrying(plan.commit_after(wait));
+                                    return Poll::Ready(Some(Ok(StreamEvent::Restarted {
+                                        reason: e.to_string(),
+                                    })));
+                                }
                             }
                             let mut attempts = this.prior.clone();
                             attempts.push(this_attempt);

@@ -120,3 +120,77 @@ async fn restarts_are_bounded_and_off_by_default() {
 async fn sim_cut_once(t: &common::Target) -> steadfast_sim::Simulator {
     sim(cut_first(t, 1)).await
 }
+
+/// Records the waits instead of sleeping.
+#[derive(Debug, Default, Clone)]
+struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<std::time::Duration>>>);
+
+impl steadfast::retry::Sleeper for Recorder {
+    fn sleep(&self, duration: std::time::Duration) -> steadfast::retry::SleepFuture<'_> {
+        self.0.lock().unwrap().push(duration);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+#[tokio::test]
+async fn the_policy_decides_each_restart_and_its_wait() {
+    let t = &TARGETS[0];
+    // A fixed 2 s wait: the restart waits it first, and the history says so.
+    let sim = common::sim(cut_first(t, 1)).await;
+    let recorder = Recorder::default();
+    let policy = Retry::new()
+        .stop(stop::after_attempt(3))
+        .wait(wait::fixed(std::time::Duration::from_secs(2)))
+        .retry_if(retryable())
+        .sleeper(recorder.clone());
+    let r = call(t, &sim)
+        .retry(policy)
+        .restart_streams(2)
+        .stream(PROMPT)
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(r.text(), format!("Echo: {PROMPT}"));
+    assert_eq!(
+        *recorder.0.lock().unwrap(),
+        [std::time::Duration::from_secs(2)]
+    );
+    assert_eq!(
+        r.attempts()[0].wait,
+        Some(std::time::Duration::from_secs(2))
+    );
+
+    // A policy that does not retry interruptions does not restart them either.
+    let sim = common::sim(cut_first(t, 1)).await;
+    let policy = Retry::new()
+        .stop(stop::after_attempt(3))
+        .wait(wait::none())
+        .retry_if(steadfast::resilience::kinds([ErrorKind::RateLimited]));
+    let e = call(t, &sim)
+        .retry(policy)
+        .restart_streams(2)
+        .stream(PROMPT)
+        .collect()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::StreamInterrupted);
+    assert_eq!(sim.journal().len(), 1);
+
+    // Its stop is for the attempts before a commit point, not for restarts: one attempt per
+    // commit (no retries at all) still restarts as often as asked.
+    let sim = common::sim(cut_first(t, 2)).await;
+    let policy = Retry::new()
+        .stop(stop::after_attempt(1))
+        .wait(wait::none())
+        .retry_if(retryable());
+    let r = call(t, &sim)
+        .retry(policy)
+        .restart_streams(2)
+        .stream(PROMPT)
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(r.text(), format!("Echo: {PROMPT}"));
+    assert_eq!(sim.journal().len(), 3);
+    assert_eq!(r.attempts().len(), 3);
+}
