@@ -141,6 +141,11 @@ impl Call {
         &self.s.tools
     }
 
+    /// The tools, shared.
+    pub(crate) fn tools_arc(&self) -> &Arc<[Tool]> {
+        &self.s.tools
+    }
+
     /// Whether `other` would send the same request to the same place: same provider, model, base
     /// URL, parameters, tools and extra body fields.
     pub fn same_request_target(&self, other: &Call) -> bool {
@@ -381,14 +386,21 @@ impl Call {
         &self,
         prompt: P,
     ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<P> {
-        let request = self.request(prompt);
         // Checked now and the provider's (boxed) future made now, so the returned future is a
         // few words however large the request: it is moved around by every caller.
-        let sending = match crate::prompt::validate_messages(&request.messages) {
-            Ok(()) => Ok(self.provider.send(request)),
-            Err(e) => Err(e.in_context(&self.s.provider_name, &self.s.model)),
-        };
+        let sending = self
+            .checked_request(prompt)
+            .map(|request| self.provider.send(request));
         async move { sending?.await }
+    }
+
+    /// The request for `prompt`, refused (with this call's context) when the prompt cannot be
+    /// sent.
+    fn checked_request(&self, prompt: impl Into<Prompt>) -> Result<ChatRequest, Error> {
+        let request = self.request(prompt);
+        crate::prompt::validate_messages(&request.messages)
+            .map_err(|e| e.in_context(&self.s.provider_name, &self.s.model))?;
+        Ok(request)
     }
 
     /// The URL and body [`send`](Call::send) would post for `prompt`, without sending anything —
@@ -413,9 +425,7 @@ impl Call {
     /// unsupported parameter), or [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) for a
     /// provider without an [`HttpCodec`](crate::HttpCodec).
     pub fn preview(&self, prompt: impl Into<Prompt>) -> Result<crate::EncodedRequest, Error> {
-        let request = self.request(prompt);
-        crate::prompt::validate_messages(&request.messages)
-            .map_err(|e| e.in_context(&self.s.provider_name, &self.s.model))?;
+        let request = self.checked_request(prompt)?;
         self.codec()?.encode(&request, false)
     }
 

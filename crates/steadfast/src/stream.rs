@@ -214,8 +214,26 @@ impl Stream {
         prompt: Prompt,
         restarts: u32,
     ) -> Self {
-        let request = call.request(prompt.clone());
-        let mut s = Stream::new(Arc::clone(call.provider()), request);
+        // The outer stream only forwards the committed attempt's events: it needs the call's
+        // identity, not a request of its own.
+        let mut s = Stream {
+            tools: Arc::clone(call.tools_arc()),
+            provider: Arc::clone(call.provider_name_arc()),
+            model: Arc::clone(call.model_arc()),
+            state: State::Done,
+            acc: Accumulator::default(),
+            committed: false,
+            started: None,
+            status: None,
+            replay: VecDeque::new(),
+            prior: Vec::new(),
+            caught: Vec::new(),
+            restart: None,
+        };
+        if restarts == 0 {
+            s.state = State::Retrying(commit_anywhere(call, policy, chain, prompt));
+            return s;
+        }
         let plan = Restart {
             // `restarts` bounds the restarts; the policy's own stop is for the attempts before
             // each commit point.
@@ -227,9 +245,7 @@ impl Stream {
             left: restarts,
         };
         s.state = State::Retrying(plan.commit());
-        if restarts > 0 {
-            s.restart = Some(Box::new(plan));
-        }
+        s.restart = Some(Box::new(plan));
         s
     }
 

@@ -246,7 +246,7 @@ impl<W: Wire> Provider for HttpProvider<W> {
                     ));
                     Ok(r)
                 }
-                Err(e) => Err(request.client.redact(e.in_context(&name, &request.model))),
+                Err(e) => Err(failed(&name, &request, e)),
             }
         })
     }
@@ -268,11 +268,10 @@ impl<W: Wire> Provider for HttpProvider<W> {
 
 impl<W: Wire> HttpCodec for HttpProvider<W> {
     fn encode(&self, request: &ChatRequest, stream: bool) -> Result<EncodedRequest, Error> {
-        let http = self.wire.build(request, stream).map_err(|e| {
-            request
-                .client
-                .redact(e.in_context(&self.name, &request.model))
-        })?;
+        let http = self
+            .wire
+            .build(request, stream)
+            .map_err(|e| failed(&self.name, request, e))?;
         Ok(EncodedRequest {
             url: http.url,
             body: http.body,
@@ -283,15 +282,15 @@ impl<W: Wire> HttpCodec for HttpProvider<W> {
         let meta = ResponseMeta {
             headers: HeaderMap::new(),
         };
-        let mut response = self.wire.parse(request, &meta, body).map_err(|e| {
-            request
-                .client
-                .redact(e.in_context(&self.name, &request.model))
-        })?;
-        response.tools = Arc::clone(&request.tools);
-        response.raw = Some(Bytes::copy_from_slice(body));
-        Ok(response)
+        read_response(&*self.wire, request, &meta, Bytes::copy_from_slice(body))
+            .map_err(|e| failed(&self.name, request, e))
     }
+}
+
+/// `e` as the caller sees it: naming the provider and the model, scrubbed of every secret of
+/// the request's client settings.
+fn failed(name: &Arc<str>, req: &ChatRequest, e: Error) -> Error {
+    req.client.redact(e.in_context(name, &req.model))
 }
 
 /// The process-wide HTTP clients, one per distinct connect timeout (usually exactly one), so every
@@ -467,12 +466,22 @@ async fn send_within<W: Wire>(wire: &W, req: &ChatRequest) -> Result<Response, E
     let meta = ResponseMeta {
         headers: std::mem::take(resp.headers_mut()),
     };
-    let mut response = wire.parse(req, &meta, &body)?;
+    read_response(wire, req, &meta, body)
+}
+
+/// A successful response body read into a `Response`, which keeps the body as received (a
+/// reference count, not a copy).
+fn read_response<W: Wire>(
+    wire: &W,
+    req: &ChatRequest,
+    meta: &ResponseMeta,
+    body: Bytes,
+) -> Result<Response, Error> {
+    let mut response = wire.parse(req, meta, &body)?;
     // The header wins; a provider with none (Gemini) may have set one from the body.
     response.request_id =
         hints::first_of(&meta.headers, wire.request_id_headers()).or(response.request_id.take());
     response.tools = Arc::clone(&req.tools);
-    // The raw body is kept as received (a reference count, not a copy).
     response.raw = Some(body);
     Ok(response)
 }
