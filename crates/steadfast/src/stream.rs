@@ -189,11 +189,23 @@ impl fmt::Debug for Stream {
 
 impl Stream {
     pub(crate) fn new(provider: Arc<dyn Provider>, request: ChatRequest) -> Self {
+        let mut s = Stream::named(
+            Arc::from(provider.name()),
+            Arc::clone(&request.model),
+            Arc::clone(&request.tools),
+        );
+        s.state = State::Idle(Box::new((provider, request)));
+        s
+    }
+
+    /// A stream of this provider, model and tools that has received nothing and will yield
+    /// nothing until its state is set.
+    fn named(provider: Arc<str>, model: Arc<str>, tools: Arc<[Tool]>) -> Self {
         Stream {
-            tools: Arc::clone(&request.tools),
-            provider: Arc::from(provider.name()),
-            model: Arc::clone(&request.model),
-            state: State::Idle(Box::new((provider, request))),
+            tools,
+            provider,
+            model,
+            state: State::Done,
             acc: Accumulator::default(),
             committed: false,
             started: None,
@@ -216,20 +228,11 @@ impl Stream {
     ) -> Self {
         // The outer stream only forwards the committed attempt's events: it needs the call's
         // identity, not a request of its own.
-        let mut s = Stream {
-            tools: Arc::clone(call.tools_arc()),
-            provider: Arc::clone(call.provider_name_arc()),
-            model: Arc::clone(call.model_arc()),
-            state: State::Done,
-            acc: Accumulator::default(),
-            committed: false,
-            started: None,
-            status: None,
-            replay: VecDeque::new(),
-            prior: Vec::new(),
-            caught: Vec::new(),
-            restart: None,
-        };
+        let mut s = Stream::named(
+            Arc::clone(call.provider_name_arc()),
+            Arc::clone(call.model_arc()),
+            Arc::clone(call.tools_arc()),
+        );
         if restarts == 0 {
             s.state = State::Retrying(commit_anywhere(call, policy, chain, prompt));
             return s;
