@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use steadfast::resilience;
+use steadfast::resilient;
 use steadfast::retry::{Predicate, Retry};
 use steadfast::{AttemptSummary, Call, Message, Prompt, Resilient, Response, StreamEvent, llm};
 use steadfast_sim::Simulator;
@@ -39,7 +39,7 @@ impl Ask {
         if self.fallbacks.is_empty() {
             return r;
         }
-        let mut chain = resilience::fallback(self.fallback_on.clone());
+        let mut chain = resilient::fallback(self.fallback_on.clone());
         for f in &self.fallbacks {
             chain = chain.backup(f.clone(), self.fallback_on.clone());
         }
@@ -122,10 +122,10 @@ fn resolve(args: &AskArgs) -> anyhow::Result<Ask> {
         args.retry_on.as_ref(),
         args.reinsert,
     );
-    let fallback_on = args.fallback_on.as_ref().map_or_else(
-        || resilience::kinds(resilience::TRANSIENT),
-        Kinds::predicate,
-    );
+    let fallback_on = args
+        .fallback_on
+        .as_ref()
+        .map_or_else(|| resilient::kinds(resilient::TRANSIENT), Kinds::predicate);
     Ok(Ask {
         call,
         fallbacks,
@@ -267,9 +267,11 @@ async fn execute(ask: &Ask) -> Result<(), Failure> {
     if let Some(schema) = &ask.schema {
         let (system, question) = (ask.system.clone(), ask.question.clone());
         let (value, response) = resilient
-            .extract_json_with("output", schema.clone(), move |errors| {
-                Ok(prompt_for(system.as_deref(), &question, errors))
-            })?
+            .extract_json_with(
+                move |errors| Ok(prompt_for(system.as_deref(), &question, errors)),
+                "output",
+                schema.clone(),
+            )?
             .with_response()
             .await?;
         if ask.json {
@@ -306,7 +308,7 @@ async fn execute(ask: &Ask) -> Result<(), Failure> {
         if !ask.json {
             writeln!(out)?;
         }
-        stream.collect().await?
+        stream.into_response().await?
     } else {
         resilient.send(prompt).await?
     };
@@ -332,7 +334,7 @@ fn attempts_json(attempts: &[AttemptSummary]) -> Vec<Value> {
                 "status": a.status,
                 "duration_ms": u64::try_from(a.duration.as_millis()).unwrap_or(u64::MAX),
                 "wait_ms": a.wait.map(|w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX)),
-                "wait_reason": a.wait_reason,
+                "wait_reason": a.wait_reason.map(|r| r.as_str()),
             })
         })
         .collect()

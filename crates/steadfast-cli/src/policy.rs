@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use steadfast::resilience::{self, RetryExt};
+use steadfast::resilient;
 use steadfast::retry::wait::Wait;
 use steadfast::retry::{Predicate, Retry, stop, wait};
 use steadfast::{Error, ErrorKind};
@@ -74,7 +74,7 @@ impl Kinds {
     pub(crate) fn predicate(&self) -> Predicate<Error> {
         match &self.0 {
             None => Predicate::always(),
-            Some(k) => resilience::kinds(k.iter().copied()),
+            Some(k) => resilient::kinds(k.iter().copied()),
         }
     }
 }
@@ -111,14 +111,14 @@ pub(crate) fn retry_policy(
     retry_on: Option<&Kinds>,
     reinsert: bool,
 ) -> Retry<Error> {
-    let mut policy = Retry::llm_default().stop(stop::after_attempt(attempts));
+    let mut policy = steadfast::resilient::default_policy().stop(stop::after_attempt(attempts));
     if let Some(w) = wait {
         policy = policy.wait(w.0.clone());
     }
-    let mut retry_if = retry_on.map_or_else(resilience::retryable, Kinds::predicate);
+    let mut retry_if = retry_on.map_or_else(resilient::retryable, Kinds::predicate);
     if reinsert {
-        retry_if = retry_if.or(resilience::validation());
-        policy = policy.collect_errors(resilience::validation());
+        retry_if = retry_if.or(resilient::validation());
+        policy = policy.collect_errors(resilient::validation());
     }
     policy.retry_if(retry_if)
 }

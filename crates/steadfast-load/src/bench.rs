@@ -300,7 +300,7 @@ fn capture_body(rt: &Runtime, sim: &Sim, mode: Mode, max_attempts: u32) -> Resul
             Mode::Stream => {
                 let r = crate::calls::resilient(sim.url(), STREAM_MODEL, max_attempts)?;
                 r.stream(PROMPT)
-                    .collect()
+                    .into_response()
                     .await
                     .context("the probe stream")?;
             }

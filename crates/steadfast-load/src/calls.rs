@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use serde_json::Value;
-use steadfast::resilience::retryable;
+use steadfast::resilient::retryable;
 use steadfast::retry::{Retry, stop, wait};
 use steadfast::{Error, Resilient, llm};
 

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use steadfast::resilience::{self, Breakers, TRANSIENT, kinds, retryable};
+use steadfast::resilient::{self, Breakers, TRANSIENT, kinds, retryable};
 use steadfast::retry::{CircuitBreaker, Retry, stop, wait};
 use steadfast::{Error, Resilient, Timeouts, llm};
 use steadfast_sim::{Action, ErrorKind, Rule, Scenario};
@@ -240,7 +240,7 @@ pub fn soak_call(sim_url: &str, cfg: &SoakConfig) -> Result<Resilient> {
             .cooldown(Duration::from_secs(1)),
     )
     .context("circuit breaker configuration")?;
-    let chain = resilience::fallback(kinds(TRANSIENT))
+    let chain = resilient::fallback(kinds(TRANSIENT))
         .backup(backup, kinds(TRANSIENT))
         .backup(last, kinds(TRANSIENT))
         .breaker(breakers.lookup());
@@ -327,7 +327,7 @@ pub async fn run(sim_url: &str, cfg: &SoakConfig) -> Result<SoakReport> {
         );
         tokio::spawn(async move {
             let result = if stream {
-                r.stream(PROMPT).collect().await
+                r.stream(PROMPT).into_response().await
             } else {
                 r.send(PROMPT).await
             };

@@ -56,12 +56,13 @@ pub enum WaitReason {
 }
 
 impl WaitReason {
-    /// A short machine-friendly name: `computed` or `server_hint`.
+    /// A short machine-friendly name, kebab-case like every other name Steadfast prints:
+    /// `computed` or `server-hint`.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
             WaitReason::Computed => "computed",
-            WaitReason::ServerHint => "server_hint",
+            WaitReason::ServerHint => "server-hint",
         }
     }
 }

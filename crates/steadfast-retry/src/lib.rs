@@ -178,4 +178,4 @@ pub use hint::RetryHint;
 pub use policy::{DEFAULT_HINT_CAP, Retry};
 pub use predicate::Predicate;
 pub use sleep::{SleepFuture, Sleeper, TokioSleeper};
-pub use state::{Attempt, AttemptInfo, RetryState};
+pub use state::{Attempt, AttemptInfo, Decision, RetryState};

@@ -308,6 +308,20 @@ impl<E> Retry<E> {
         RetryState::new(self.clone())
     }
 
+    /// Sleeps for `wait` on this policy's sleeper (not at all for a zero wait): for a caller that
+    /// waits between its own attempts outside [`run`](Retry::run), such as a stream restarted
+    /// after the policy's [`Decision`](crate::Decision).
+    ///
+    /// # Panics
+    ///
+    /// As [`run`](Retry::run): with the default sleeper, outside a Tokio runtime with the time
+    /// driver.
+    pub async fn sleep(&self, wait: Duration) {
+        if !wait.is_zero() {
+            self.inner.sleeper.sleep(wait).await;
+        }
+    }
+
     /// Runs `op` until it succeeds or the policy gives up.
     ///
     /// `op` is called with the [`Attempt`] (number, elapsed time, collected errors) and returns
@@ -452,8 +466,8 @@ impl<E> Retry<E> {
             match op(state.begin()) {
                 Ok(value) => return Ok(value),
                 Err(error) => {
-                    let wait = state.fail(error)?;
-                    state.sleep_blocking(wait);
+                    let decision = state.fail(error)?;
+                    state.sleep_blocking(decision.wait);
                 }
             }
         }
@@ -481,7 +495,7 @@ where
             },
             Err(e) => e,
         };
-        let wait = state.fail(error)?;
-        state.sleep(wait).await;
+        let decision = state.fail(error)?;
+        state.sleep(decision.wait).await;
     }
 }

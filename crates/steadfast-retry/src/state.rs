@@ -10,6 +10,17 @@ use crate::hint::RetryHint;
 use crate::policy::Retry;
 use crate::wait::to_duration;
 
+/// What [`RetryState::fail`] decided when the operation is to be attempted again: how long to
+/// wait first, and why that long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Decision {
+    /// The wait before the next attempt.
+    pub wait: Duration,
+    /// Where it came from: the policy's wait strategy, or the server's longer hint.
+    pub reason: WaitReason,
+}
+
 /// What an operation sees of its attempt: its number, the time since the first attempt, and the
 /// errors collected for reinsertion.
 ///
@@ -123,7 +134,7 @@ struct Meta {
 ///     match result {
 ///         Ok(v) => break Ok(v),
 ///         Err(e) => match state.fail(e) {
-///             Ok(wait) => state.sleep(wait).await,
+///             Ok(decision) => state.sleep(decision.wait).await,
 ///             Err(stopped) => break Err(stopped),
 ///         },
 ///     }
@@ -215,8 +226,10 @@ impl<E> RetryState<E> {
     /// - Otherwise the `after` hook runs, then the wait is computed (never shorter than the
     ///   error's `retry_after` hint) and the stop condition, the hint cap and the budget are
     ///   checked: `Err(RunError::Exhausted(..))` with the full history when one of them stops,
-    ///   or `Ok(wait)` after the `before_sleep` hook. Sleep for `wait`, then call
-    ///   [`begin`](RetryState::begin).
+    ///   or `Ok(decision)` after the `before_sleep` hook: sleep for
+    ///   [`decision.wait`](Decision::wait), then call [`begin`](RetryState::begin).
+    ///   [`decision.reason`](Decision::reason) says where the wait came from — the one place that
+    ///   knows it, so callers never have to guess it from the hint.
     ///
     /// Allocates only to store the error (room for the policy's attempt limit, up to 16, is
     /// reserved the first time) and, when stopping, to assemble the history.
@@ -224,7 +237,7 @@ impl<E> RetryState<E> {
     /// # Errors
     ///
     /// When the operation must not be attempted again, as above.
-    pub fn fail(&mut self, error: E) -> Result<Duration, RunError<E>>
+    pub fn fail(&mut self, error: E) -> Result<Decision, RunError<E>>
     where
         E: RetryHint,
     {
@@ -320,7 +333,7 @@ impl<E> RetryState<E> {
             wait: Some((wait, reason)),
             collected,
         });
-        Ok(wait)
+        Ok(Decision { wait, reason })
     }
 
     /// Assembles the history: the stored errors back in attempt order, then `last`.

@@ -103,7 +103,7 @@ async fn one_event_per_attempt_and_per_sleep() {
         sleeps,
         [
             (Level::INFO, "1".into(), "4000".into(), "computed".into()),
-            (Level::INFO, "2".into(), "6000".into(), "server_hint".into()),
+            (Level::INFO, "2".into(), "6000".into(), "server-hint".into()),
         ]
     );
     let gave_up = events

@@ -395,7 +395,7 @@ fn parse_value(bencher: Bencher, name: &str) {
 /// transient errors) on a call that succeeds at once: what the retry wrapper adds to `send`.
 #[divan::bench(args = ["openai"], sample_count = 1000)]
 fn resilient_send(bencher: Bencher, name: &str) {
-    use steadfast::resilience::retryable;
+    use steadfast::resilient::retryable;
     use steadfast::retry::{Retry, stop, wait};
     let s = &*SETUP;
     let policy = Retry::new()

@@ -9,7 +9,7 @@
 mod support;
 
 use steadfast::ErrorKind::RateLimited;
-use steadfast::resilience::{fallback, kinds};
+use steadfast::resilient::{fallback, kinds};
 use steadfast_sim::Provider;
 
 #[tokio::main]

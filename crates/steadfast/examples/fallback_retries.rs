@@ -7,7 +7,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use steadfast::resilience::{TRANSIENT, fallback, kinds};
+use steadfast::resilient::{TRANSIENT, fallback, kinds};
 use steadfast_sim::Provider;
 
 #[tokio::main]

@@ -9,7 +9,7 @@ mod support;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use steadfast::resilience::validation;
+use steadfast::resilient::validation;
 use steadfast_sim::Provider;
 
 #[derive(Debug, Deserialize, JsonSchema)]

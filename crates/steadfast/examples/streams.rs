@@ -80,7 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => {}
         }
     }
-    let response = stream.collect().await?;
+    let response = stream.into_response().await?;
     println!();
     println!(
         "    complete after {} HTTP attempts: {}",

@@ -1,10 +1,19 @@
 //! [`Call`]: a provider, a model, parameters, tools and client settings — everything needed to send
-//! a prompt. Cheap to clone; `with_*` methods derive variants (this is how fallback switches
-//! provider or model, with no global state).
+//! a prompt. Cheap to clone (two reference counts).
+//!
+//! # Setters
+//!
+//! Every setter consumes the call and returns the changed one (`#[must_use]`); one rule names
+//! them: a bare name sets one parameter (`temperature`, `max_tokens`, `tool`, `base_url`,
+//! `api_key`, `header`, …), and `with_*` replaces a whole part that also has a getter of the bare
+//! name (`with_model`, `with_params`, `with_tools`, `with_client`; `with_target` derives the call
+//! for another provider). Fallback derives its backups this way: a call carries everything it
+//! sends, and no thread-local or global setting changes it. (The provider registry that
+//! [`llm::call`](crate::llm::call) and [`Call::with_target`] read maps names to providers; it holds
+//! no call settings.)
 
 use std::fmt;
-use std::future::{Future, IntoFuture};
-use std::marker::PhantomData;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,13 +23,14 @@ use serde_json::{Map, Value};
 
 use crate::client::{ApiKey, ClientConfig, Timeouts};
 use crate::error::Error;
-use crate::output::{OutputFormat, OutputMode};
+use crate::output::OutputMode;
 use crate::prompt::Prompt;
-use crate::provider::{BoxFuture, ChatRequest, Params, Provider};
+use crate::provider::{ChatRequest, Params, Provider};
+use crate::resilient::{Chain, Extract, PromptSource, Resilient};
 use crate::response::Response;
-use crate::stream::Stream;
-pub(crate) use crate::tool::schema_check;
-use crate::tool::{Tool, ToolChoice, schema_of};
+use crate::stream::{AttemptStream, ResponseStream};
+use crate::tool::{Tool, ToolChoice};
+use steadfast_retry::Retry;
 
 /// Everything needed to send a prompt. See the [module docs](self).
 ///
@@ -141,11 +151,6 @@ impl Call {
         &self.s.tools
     }
 
-    /// The tools, shared.
-    pub(crate) fn tools_arc(&self) -> &Arc<[Tool]> {
-        &self.s.tools
-    }
-
     /// Whether `other` would send the same request to the same place: same provider, model, base
     /// URL, parameters, tools and extra body fields.
     pub fn same_request_target(&self, other: &Call) -> bool {
@@ -160,7 +165,7 @@ impl Call {
     }
 
     /// The AWS region, which places a Bedrock call without a base URL.
-    fn region(&self) -> Option<&str> {
+    pub(crate) fn region(&self) -> Option<&str> {
         #[cfg(feature = "bedrock")]
         return self.s.client.aws.as_ref().and_then(|a| a.region.as_deref());
         #[cfg(not(feature = "bedrock"))]
@@ -261,7 +266,7 @@ impl Call {
 
     /// Replaces all common parameters.
     #[must_use]
-    pub fn params_from(mut self, params: Params) -> Self {
+    pub fn with_params(mut self, params: Params) -> Self {
         self.settings().params = Arc::new(params);
         self
     }
@@ -287,7 +292,7 @@ impl Call {
 
     /// Adds several tools.
     #[must_use]
-    pub fn tools_from(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
+    pub fn with_tools(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
         let mut all = self.s.tools.to_vec();
         all.extend(tools);
         self.settings().tools = Arc::from(all);
@@ -356,7 +361,7 @@ impl Call {
 
     /// Replaces the client settings.
     #[must_use]
-    pub fn client_from(mut self, client: ClientConfig) -> Self {
+    pub fn with_client(mut self, client: ClientConfig) -> Self {
         self.settings().client = Arc::new(client);
         self
     }
@@ -456,8 +461,13 @@ impl Call {
     }
 
     /// Streams the answer to `prompt`. No request is sent until the stream is first polled.
-    pub fn stream(&self, prompt: impl Into<Prompt>) -> Stream {
-        Stream::new(Arc::clone(&self.provider), self.request(prompt))
+    pub fn stream(&self, prompt: impl Into<Prompt>) -> ResponseStream {
+        ResponseStream::attempt(self.attempt_stream(prompt))
+    }
+
+    /// One streamed attempt for `prompt`.
+    pub(crate) fn attempt_stream(&self, prompt: impl Into<Prompt>) -> AttemptStream {
+        AttemptStream::new(Arc::clone(&self.provider), self.request(prompt))
     }
 
     /// Asks for structured output of type `T` and parses it; `.validate(..)` adds a check.
@@ -478,21 +488,9 @@ impl Call {
     where
         T: DeserializeOwned + JsonSchema + Send + 'static,
     {
-        let name = T::schema_name();
-        let mut format = OutputFormat::new(&name, schema_of::<T>());
-        format.mode = self.s.output_mode;
-        let mut request = self.request(prompt);
-        request.output = Some(format);
-        Extract {
-            provider: Arc::clone(&self.provider),
-            request,
-            validator: None,
-            _t: PhantomData,
-        }
+        Extract::typed(self.clone(), PromptSource::Fixed(prompt.into()))
     }
-}
 
-impl Call {
     /// Asks for structured output matching a JSON Schema given as a value (when there is no Rust
     /// type for it), and checks the output against the schema.
     ///
@@ -504,209 +502,34 @@ impl Call {
         name: &str,
         schema: Value,
     ) -> Result<Extract<Value>, Error> {
-        let check = schema_check(&schema)?;
-        let mut format = OutputFormat::new(name, schema);
-        format.mode = self.s.output_mode;
-        let mut request = self.request(prompt);
-        request.output = Some(format);
-        Ok(Extract {
-            provider: Arc::clone(&self.provider),
-            request,
-            validator: Some(Arc::new(check)),
-            _t: PhantomData,
-        })
-    }
-}
-
-pub(crate) type ValidatorFn<T> = dyn Fn(&T) -> Result<(), String> + Send + Sync;
-type Validator<T> = Arc<ValidatorFn<T>>;
-
-/// `previous` (if any), then `f`, as one validator.
-pub(crate) fn chain_validator<T, F, E>(previous: Option<Validator<T>>, f: F) -> Validator<T>
-where
-    T: 'static,
-    F: Fn(&T) -> Result<(), E> + Send + Sync + 'static,
-    E: fmt::Display,
-{
-    Arc::new(move |t: &T| {
-        if let Some(p) = &previous {
-            p(t)?;
-        }
-        f(t).map_err(|e| e.to_string())
-    })
-}
-
-/// A pending structured-output call: await it for `T`, or use [`Extract::with_response`].
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct Extract<T> {
-    provider: Arc<dyn Provider>,
-    request: ChatRequest,
-    validator: Option<Validator<T>>,
-    _t: PhantomData<fn() -> T>,
-}
-
-impl<T> fmt::Debug for Extract<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Extract")
-            .field("provider", &self.provider.name())
-            .field("model", &self.request.model)
-            .field("validated", &self.validator.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl<T> Extract<T>
-where
-    T: DeserializeOwned + Send + 'static,
-{
-    /// Adds a validator: its `Err` message becomes a [`Validation`](crate::ErrorKind::Validation) error
-    /// carrying the raw output.
-    pub fn validate<F, E>(mut self, f: F) -> Self
-    where
-        F: Fn(&T) -> Result<(), E> + Send + Sync + 'static,
-        E: fmt::Display,
-    {
-        self.validator = Some(chain_validator(self.validator.take(), f));
-        self
+        Extract::json(
+            self.clone(),
+            PromptSource::Fixed(prompt.into()),
+            name,
+            schema,
+        )
     }
 
-    /// Sends the request and returns the value together with the response it came from.
+    // ---- resilience ----
+
+    /// This call, retried with `policy`: see [`Resilient`].
     ///
-    /// # Errors
-    /// Any error of [`Call::send`], or [`ErrorKind::Validation`](crate::ErrorKind::Validation) when the output is a refusal, is
-    /// not valid JSON for `T`, or fails the validator.
-    pub async fn with_response(self) -> Result<(T, Response), Error> {
-        let Extract {
-            provider,
-            request,
-            validator,
-            ..
-        } = self;
-        crate::prompt::validate_messages(&request.messages)
-            .map_err(|e| e.in_context(provider.name(), &request.model))?;
-        let format_name = request
-            .output
-            .as_ref()
-            .map(|f| f.name.clone())
-            .unwrap_or_default();
-        let model = request.model.clone();
-        let response = provider.send(request).await?;
-        let value = parse_output::<T>(&response, &format_name, validator.as_deref())
-            .map_err(|e| e.in_context(provider.name(), &model))?;
-        Ok((value, response))
-    }
-}
-
-impl<T> IntoFuture for Extract<T>
-where
-    T: DeserializeOwned + Send + 'static,
-{
-    type Output = Result<T, Error>;
-    type IntoFuture = BoxFuture<Result<T, Error>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move { self.with_response().await.map(|(t, _)| t) })
-    }
-}
-
-/// Reads structured output from a response: the arguments of the output tool if the model called
-/// it, otherwise the text (a Markdown code fence around the JSON is tolerated).
-pub(crate) fn parse_output<T: DeserializeOwned>(
-    response: &Response,
-    format_name: &str,
-    validator: Option<&ValidatorFn<T>>,
-) -> Result<T, Error> {
-    if let Some(refusal) = response.refusal() {
-        return Err(Error::validation(
-            format!("the model refused: {refusal}"),
-            refusal,
-        ));
-    }
-    let tool_call = response.tool_calls().iter().find(|c| c.name == format_name);
-    let raw = match tool_call {
-        Some(call) => call.arguments.as_str(),
-        None => strip_fence(response.text()),
-    };
-    // A failure names the output tool call when the output came as one, so conversational
-    // reinsertion can answer that call.
-    let fail = |msg: String| match tool_call {
-        Some(call) => Error::tool_validation(call, msg),
-        None => Error::validation(msg, raw),
-    };
-    if raw.trim().is_empty() {
-        return Err(fail("the model returned no structured output".into()));
-    }
-    let value: T = serde_json::from_str(raw)
-        .map_err(|e| fail(format!("the output does not match the schema: {e}")))?;
-    if let Some(v) = validator {
-        v(&value).map_err(fail)?;
-    }
-    Ok(value)
-}
-
-fn strip_fence(text: &str) -> &str {
-    let t = text.trim();
-    let Some(rest) = t.strip_prefix("```") else {
-        return t;
-    };
-    let rest = rest.strip_prefix("json").unwrap_or(rest);
-    rest.strip_suffix("```").unwrap_or(rest).trim()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ErrorKind;
-    use crate::message::ToolCall;
-    use serde::Deserialize;
-
-    #[derive(Debug, Deserialize, JsonSchema, PartialEq)]
-    struct Book {
-        title: String,
-        author: String,
+    /// ```no_run
+    /// # async fn run() -> Result<(), steadfast::Error> {
+    /// let call = steadfast::llm::call("openai:gpt-4o-mini")?;
+    /// let response = call.retry(steadfast::resilient::default_policy()).send("Hello").await?;
+    /// # let _ = response; Ok(()) }
+    /// ```
+    #[must_use = "a resilient call does nothing until it sends"]
+    pub fn retry(&self, policy: Retry<Error>) -> Resilient {
+        Resilient::new(self.clone(), policy)
     }
 
-    fn upper(b: &Book) -> Result<(), String> {
-        if b.author == b.author.to_uppercase() {
-            Ok(())
-        } else {
-            Err("author must be uppercase".into())
-        }
-    }
-
-    #[test]
-    fn parses_text_tool_and_fenced_output() {
-        let mut r = Response::empty("openai", "m");
-        r.text = "```json\n{\"title\":\"T\",\"author\":\"A\"}\n```".into();
-        assert_eq!(parse_output::<Book>(&r, "Book", None).unwrap().title, "T");
-        let mut r = Response::empty("anthropic", "m");
-        r.tool_calls
-            .push(ToolCall::new("1", "Book", r#"{"title":"X","author":"Y"}"#));
-        assert_eq!(parse_output::<Book>(&r, "Book", None).unwrap().title, "X");
-    }
-
-    #[test]
-    fn validator_failure_carries_raw_output() {
-        let mut r = Response::empty("openai", "m");
-        r.text = r#"{"title":"The Name of the Wind","author":"patrick rothfuss"}"#.into();
-        let e = parse_output::<Book>(&r, "Book", Some(&upper)).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Validation);
-        let v = e.validation_failure().unwrap();
-        assert_eq!(v.message, "author must be uppercase");
-        assert_eq!(v.raw, r.text);
-    }
-
-    #[test]
-    fn refusal_and_garbage_are_validation_errors() {
-        let mut r = Response::empty("openai", "m");
-        r.refusal = Some("I can't help with that".into());
-        assert_eq!(
-            parse_output::<Book>(&r, "Book", None).unwrap_err().kind(),
-            ErrorKind::Validation
-        );
-        let mut r = Response::empty("openai", "m");
-        r.text = "not json".into();
-        let e = parse_output::<Book>(&r, "Book", None).unwrap_err();
-        assert_eq!(e.validation_failure().unwrap().raw, "not json");
+    /// This call with a fallback chain (and no retries: one attempt per target). See
+    /// [`Resilient::fallback`].
+    #[must_use = "a resilient call does nothing until it sends"]
+    pub fn fallback(&self, chain: Chain) -> Resilient {
+        self.retry(Retry::new().stop(steadfast_retry::stop::after_attempt(1)))
+            .fallback(chain)
     }
 }

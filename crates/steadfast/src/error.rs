@@ -703,10 +703,7 @@ impl From<steadfast_retry::RetryError<Error>> for Error {
                     a.duration(),
                 );
                 s.wait = a.wait();
-                s.wait_reason = a.wait_reason().map(|w| match w {
-                    steadfast_retry::WaitReason::ServerHint => "server-hint",
-                    _ => "computed",
-                });
+                s.wait_reason = a.wait_reason();
                 s
             })
             .collect();

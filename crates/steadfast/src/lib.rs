@@ -23,26 +23,25 @@ pub mod output;
 pub mod prompt;
 pub mod provider;
 pub mod providers;
-pub mod resilience;
 pub mod resilient;
 pub mod response;
 pub mod stream;
 pub mod tool;
 mod transport;
 
-pub use call::{Call, Extract};
+pub use call::Call;
 pub use client::{ApiKey, ClientConfig, Timeouts};
 pub use error::{Error, ErrorKind, PartialOutput, Result, ValidationFailure};
 pub use message::{ImageSource, Message, Part, Role, ToolCall, ToolResult};
 pub use output::{OutputFormat, OutputMode};
 pub use prompt::{Prompt, Template, Vars};
 pub use provider::{
-    Capabilities, ChatRequest, EncodedRequest, HttpCodec, Params, Provider, StreamEvent,
+    Capabilities, ChatRequest, EncodedRequest, HttpCodec, Params, Provider, ProviderEvent,
+    StreamEvent,
 };
-pub use resilience::RetryExt;
-pub use resilient::{Resilient, ResilientExtract};
+pub use resilient::{Extract, Resilient};
 pub use response::{AttemptSummary, FinishReason, Response, Usage};
-pub use stream::Stream;
+pub use stream::ResponseStream;
 pub use tool::{Tool, ToolChoice, ToolUse};
 
 /// Generic resilience (retry policies, fallback chains, budgets, circuit breakers): the

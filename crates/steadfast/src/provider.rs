@@ -1,9 +1,10 @@
 //! The [`Provider`] trait: one implementation per wire protocol.
 //!
-//! Steadfast ships providers for OpenAI (and its compatible family) and Anthropic; third parties can
+//! Steadfast ships providers for OpenAI (and its compatible family), Anthropic, Gemini, Mistral,
+//! Cohere, Azure AI Inference and Bedrock ([`providers`](crate::providers)); third parties can
 //! implement [`Provider`] for anything else and register it with
 //! [`llm::register`](crate::llm::register). A provider turns a provider-independent [`ChatRequest`]
-//! into a [`Response`] or a stream of [`StreamEvent`]s, and every failure into a classified
+//! into a [`Response`] or a stream of [`ProviderEvent`]s, and every failure into a classified
 //! [`Error`].
 
 use std::fmt;
@@ -25,7 +26,7 @@ use crate::tool::{Tool, ToolChoice};
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// The stream of events a provider produces for one streamed request.
-pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, Error>> + Send + 'static>>;
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<ProviderEvent, Error>> + Send + 'static>>;
 
 /// Sampling and length parameters common to every provider, mapped to each provider's names.
 ///
@@ -106,11 +107,13 @@ impl Capabilities {
     };
 }
 
-/// One event of a streamed response.
+/// One event of a streamed response, as the caller of a
+/// [`ResponseStream`](crate::ResponseStream) receives it.
 ///
-/// Providers emit `ToolCallStart`, `ToolCallDelta` and `ToolCallEnd`; a
-/// [`Stream`](crate::Stream) replaces each `ToolCallEnd` with the assembled, validated
-/// [`StreamEvent::ToolCall`].
+/// Tool calls arrive as [`ToolCallStart`](StreamEvent::ToolCallStart) and
+/// [`ToolCallDelta`](StreamEvent::ToolCallDelta) fragments (to show them live) and then as one
+/// assembled, validated [`ToolCall`](StreamEvent::ToolCall). Providers produce
+/// [`ProviderEvent`]s instead; the stream turns those into these.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum StreamEvent {
@@ -143,14 +146,8 @@ pub enum StreamEvent {
         /// The fragment.
         arguments: String,
     },
-    /// The provider's signature of a tool call (Gemini's `thoughtSignature`), which goes back with
-    /// the call in the conversation: see [`ToolCall::signature`](crate::ToolCall::signature).
-    ToolCallSignature {
-        /// The position of the call it belongs to.
-        index: usize,
-        /// The opaque signature.
-        signature: String,
-    },
+    /// A complete tool call whose arguments validated against the call's tools.
+    ToolCall(ToolCall),
     /// The stream failed after its commit point and starts again from the beginning (only with
     /// [`Resilient::restart_streams`](crate::Resilient::restart_streams)): forget what was shown,
     /// the new answer follows.
@@ -158,13 +155,6 @@ pub enum StreamEvent {
         /// The failure that caused the restart (its kind, provider and message).
         reason: String,
     },
-    /// The arguments of a tool call are complete (emitted by providers).
-    ToolCallEnd {
-        /// The position of the call.
-        index: usize,
-    },
-    /// A complete tool call whose arguments validated (emitted by [`Stream`](crate::Stream)).
-    ToolCall(ToolCall),
     /// Token usage.
     Usage(Usage),
     /// The model finished.
@@ -187,6 +177,95 @@ impl StreamEvent {
                 | StreamEvent::ToolCallStart { .. }
                 | StreamEvent::ToolCallDelta { .. }
                 | StreamEvent::ToolCall(_)
+        )
+    }
+}
+
+/// One event a [`Provider`]'s stream produces: what the wire said, decoded but not yet assembled.
+///
+/// A [`ResponseStream`](crate::ResponseStream) accumulates these into the response and turns them
+/// into the [`StreamEvent`]s its caller sees: tool-call fragments are assembled per `index`, and
+/// each [`ToolCallEnd`](ProviderEvent::ToolCallEnd) becomes a validated
+/// [`StreamEvent::ToolCall`]. A provider should emit `ToolCallStart` before the deltas and the end
+/// of the same `index`; fragments for an index never started are a decode error of the stream.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ProviderEvent {
+    /// Response metadata: any field may be `None`, and later values do not replace earlier ones.
+    Metadata {
+        /// The provider's response id.
+        id: Option<String>,
+        /// The model that answers.
+        model: Option<String>,
+        /// The provider's request id (from the response headers).
+        request_id: Option<String>,
+        /// The HTTP status of the response that carries the stream, for the attempt history.
+        status: Option<u16>,
+    },
+    /// A piece of text.
+    Text(String),
+    /// A piece of a refusal.
+    Refusal(String),
+    /// A tool call begins.
+    ToolCallStart {
+        /// Its position among the response's tool calls.
+        index: usize,
+        /// Its id.
+        id: String,
+        /// The tool's name.
+        name: String,
+    },
+    /// A fragment of a tool call's arguments.
+    ToolCallDelta {
+        /// The position of the call it belongs to.
+        index: usize,
+        /// The fragment.
+        arguments: String,
+    },
+    /// The provider's signature of a tool call (Gemini's `thoughtSignature`), which goes back with
+    /// the call in the conversation: see [`ToolCall::signature`](crate::ToolCall::signature).
+    ToolCallSignature {
+        /// The position of the call it belongs to.
+        index: usize,
+        /// The opaque signature.
+        signature: String,
+    },
+    /// The arguments of a tool call are complete.
+    ToolCallEnd {
+        /// The position of the call.
+        index: usize,
+    },
+    /// Token usage.
+    Usage(Usage),
+    /// The model finished.
+    Finish {
+        /// Normalised reason.
+        reason: FinishReason,
+        /// The provider's own value.
+        raw: Option<String>,
+    },
+}
+
+impl ProviderEvent {
+    /// Metadata carrying only the response id and the model.
+    pub fn metadata(id: Option<String>, model: Option<String>) -> Self {
+        ProviderEvent::Metadata {
+            id,
+            model,
+            request_id: None,
+            status: None,
+        }
+    }
+
+    /// Whether this event carries content (text, refusal or a piece of a tool call): the first
+    /// such event is the stream's commit point.
+    pub fn is_content(&self) -> bool {
+        matches!(
+            self,
+            ProviderEvent::Text(_)
+                | ProviderEvent::Refusal(_)
+                | ProviderEvent::ToolCallStart { .. }
+                | ProviderEvent::ToolCallDelta { .. }
         )
     }
 }

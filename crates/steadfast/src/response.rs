@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
+use steadfast_retry::WaitReason;
 
 use crate::error::{Error, ErrorKind, SharedStr};
 use crate::message::{Message, ToolCall};
@@ -87,8 +88,10 @@ pub struct AttemptSummary {
     /// The wait chosen after this attempt, when another attempt followed.
     #[serde(serialize_with = "ser_opt_ms")]
     pub wait: Option<Duration>,
-    /// Why that wait was chosen (`computed` or `server-hint`), when there was one.
-    pub wait_reason: Option<&'static str>,
+    /// Why that wait was chosen, as the retry policy decided it, when there was one. Serialised
+    /// as `computed` or `server-hint` ([`WaitReason::as_str`]).
+    #[serde(serialize_with = "ser_reason")]
+    pub wait_reason: Option<WaitReason>,
 }
 
 impl AttemptSummary {
@@ -122,6 +125,13 @@ impl AttemptSummary {
 
 fn ser_outcome<S: serde::Serializer>(o: &Option<ErrorKind>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(o.map_or("ok", ErrorKind::as_str))
+}
+
+fn ser_reason<S: serde::Serializer>(r: &Option<WaitReason>, s: S) -> Result<S::Ok, S::Error> {
+    match r {
+        Some(r) => s.serialize_str(r.as_str()),
+        None => s.serialize_none(),
+    }
 }
 
 fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -31,7 +31,7 @@ fn signed(sim: &Simulator, creds: AwsCredentials) -> Call {
     client.api_key = None;
     llm::call(("bedrock", MODEL))
         .unwrap()
-        .client_from(client)
+        .with_client(client)
         .base_url(sim.base_url(Provider::Bedrock))
         .aws_region("us-east-1")
         .aws_credentials(creds)
@@ -44,7 +44,7 @@ async fn sigv4_signed_requests_pass_the_simulators_verification() {
     let r = c.send("one two three").await.unwrap();
     assert_eq!(r.text(), "Echo: one two three");
     assert_eq!(r.finish_reason(), FinishReason::Stop);
-    let r = c.stream("four five six").collect().await.unwrap();
+    let r = c.stream("four five six").into_response().await.unwrap();
     assert_eq!(r.text(), "Echo: four five six");
     // Temporary credentials: the session token is sent and signed too.
     let c = signed(
@@ -91,7 +91,7 @@ async fn wrong_credentials_are_auth_errors() {
     assert_eq!(e.status(), Some(403));
     let e = signed(&sim, AwsCredentials::new("AKIDOTHER", SECRET))
         .stream("hi")
-        .collect()
+        .into_response()
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
@@ -151,7 +151,7 @@ async fn in_stream_exceptions_keep_their_kind_before_content() {
             &sim,
         )
         .stream("hi")
-        .collect()
+        .into_response()
         .await
         .unwrap_err();
         assert_eq!(e.kind(), want, "{kind:?}: {e}");

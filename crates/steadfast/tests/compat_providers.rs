@@ -68,7 +68,7 @@ async fn paths_auth_headers_and_body_fields() {
         sim.reset();
         let c = call(target(name), &sim).max_tokens(50);
         c.send("hi").await.unwrap();
-        c.stream("hi").collect().await.unwrap();
+        c.stream("hi").into_response().await.unwrap();
         let j = sim.journal();
         assert_eq!(j.len(), 2);
         assert_eq!(j[0].path, path, "{name}");
@@ -173,7 +173,7 @@ async fn missing_key_is_a_config_error_naming_the_variable() {
     client.base_url = Some(sim.base_url(steadfast_sim::Provider::Groq));
     let c = steadfast::llm::call("groq:llama")
         .unwrap()
-        .client_from(client);
+        .with_client(client);
     let e = c.send("hi").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.to_string().contains("GROQ_API_KEY"), "{e}");
@@ -190,7 +190,7 @@ async fn local_servers_need_no_key() {
         client.base_url = Some(sim.base_url(steadfast_sim::Provider::OpenAi));
         let c = steadfast::llm::call((name, "llama3.2"))
             .unwrap()
-            .client_from(client);
+            .with_client(client);
         let e = c.send("hi").await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Auth, "{name}: {e}");
         // With a key it is sent as a bearer token, as local servers behind a proxy expect.
@@ -224,6 +224,6 @@ async fn a_refused_connection_is_a_connect_error() {
     let e = c.send("hi").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
     assert!(e.is_retryable());
-    let e = c.stream("hi").collect().await.unwrap_err();
+    let e = c.stream("hi").into_response().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
 }

@@ -92,7 +92,7 @@ async fn stream_yields_chunks_and_collects_the_same_response() {
             "{}",
             t.name
         );
-        let r = s.collect().await.unwrap();
+        let r = s.into_response().await.unwrap();
         assert_eq!(r.text(), "Echo: one two three four five");
         assert_eq!(r.finish_reason(), FinishReason::Stop);
         assert!(r.usage().is_some(), "{}: usage", t.name);
@@ -118,7 +118,7 @@ async fn max_tokens_gives_length() {
         let r = call(t, &sim)
             .max_tokens(2)
             .stream("one two three four five")
-            .collect()
+            .into_response()
             .await
             .unwrap();
         assert_eq!(r.finish_reason(), FinishReason::Length, "{}", t.name);
@@ -147,7 +147,7 @@ async fn forced_tool_call_validates_and_parses() {
             }
         }
         assert_eq!(complete.len(), 1, "{}", t.name);
-        let r = s.collect().await.unwrap();
+        let r = s.into_response().await.unwrap();
         assert_eq!(r.tool_calls(), complete.as_slice());
         r.tools().unwrap()[0].parse::<GetWeather>().unwrap();
     }
@@ -162,7 +162,7 @@ async fn parallel_tool_calls() {
         let c = call(t, &sim).tool(weather());
         for r in [
             c.send("Weather?").await.unwrap(),
-            c.stream("Weather?").collect().await.unwrap(),
+            c.stream("Weather?").into_response().await.unwrap(),
         ] {
             let cities: Vec<String> = r
                 .tools()
@@ -303,7 +303,11 @@ async fn every_error_kind_is_classified_with_its_hints() {
             assert_eq!(e.kind(), *kind, "{} {:?}: {e}", t.name, action.label());
             assert_eq!(e.provider(), Some(t.name));
             assert!(e.status().is_some());
-            let s = call(t, &sim).stream("hi").collect().await.unwrap_err();
+            let s = call(t, &sim)
+                .stream("hi")
+                .into_response()
+                .await
+                .unwrap_err();
             assert_eq!(
                 s.kind(),
                 *kind,
@@ -394,7 +398,11 @@ async fn in_band_error_before_content_keeps_its_kind() {
             Action::text("alpha beta").error_after(0, SimKind::Overloaded),
         ))
         .await;
-        let e = call(t, &sim).stream("hi").collect().await.unwrap_err();
+        let e = call(t, &sim)
+            .stream("hi")
+            .into_response()
+            .await
+            .unwrap_err();
         assert_ne!(e.kind(), ErrorKind::StreamInterrupted, "{}: {e}", t.name);
         assert!(e.is_retryable(), "{}: {e}", t.name);
     }
@@ -408,7 +416,11 @@ async fn truncated_stream_is_interrupted_never_a_clean_end() {
             Action::text("alpha beta gamma delta").cut_after(3),
         ))
         .await;
-        let e = call(t, &sim).stream("hi").collect().await.unwrap_err();
+        let e = call(t, &sim)
+            .stream("hi")
+            .into_response()
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::StreamInterrupted, "{}: {e}", t.name);
     }
 }
@@ -421,7 +433,11 @@ async fn malformed_chunk_is_a_decode_failure() {
             Action::text("alpha beta gamma delta").malformed_after(3),
         ))
         .await;
-        let e = call(t, &sim).stream("hi").collect().await.unwrap_err();
+        let e = call(t, &sim)
+            .stream("hi")
+            .into_response()
+            .await
+            .unwrap_err();
         assert!(
             matches!(e.kind(), ErrorKind::StreamInterrupted | ErrorKind::Decode),
             "{}: {e}",
@@ -444,7 +460,11 @@ async fn connection_reset_is_a_connect_error() {
             .chunk_delay_ms(5)
             .reset_after(6);
         let sim = sim_with(t, action).await;
-        let e = call(t, &sim).stream("hi").collect().await.unwrap_err();
+        let e = call(t, &sim)
+            .stream("hi")
+            .into_response()
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::StreamInterrupted, "{}: {e}", t.name);
         assert!(
             !e.partial().expect("partial output").text.is_empty(),
@@ -469,7 +489,7 @@ async fn slow_first_byte_hits_the_timeout() {
         let e = call(t, &sim)
             .timeouts(idle)
             .stream("a b c")
-            .collect()
+            .into_response()
             .await
             .unwrap_err();
         assert!(

@@ -16,7 +16,7 @@ use std::time::Duration;
 use common::{TARGETS, Target, call, sim};
 use futures_util::StreamExt;
 use steadfast::ErrorKind::{self, InvalidRequest, RateLimited};
-use steadfast::resilience::{fallback, kinds};
+use steadfast::resilient::{fallback, kinds};
 use steadfast::retry::{
     Fallback, FallbackRunError, Retry, RunError, SleepFuture, Sleeper, stop, wait,
 };
@@ -329,7 +329,7 @@ async fn streams_fall_back_before_their_commit_point() {
         }
     }
     assert_eq!(text, "Echo: one two three");
-    let r = s.collect().await.unwrap();
+    let r = s.into_response().await.unwrap();
     assert_eq!(r.provider(), "anthropic");
     assert_eq!(r.caught().len(), 1);
     assert_eq!(counts(&sim), [1, 1, 0, 0]);
@@ -376,7 +376,7 @@ async fn structured_output_falls_back_too() {
 
 #[tokio::test]
 async fn rule_25_targets_whose_circuit_is_open_are_skipped() {
-    use steadfast::resilience::{Breakers, TRANSIENT};
+    use steadfast::resilient::{Breakers, TRANSIENT};
     use steadfast::retry::CircuitBreaker;
     let sim = sim(Scenario::new().rule(on(Provider::OpenAi, Action::overloaded()))).await;
     let (openai, anthropic, ..) = calls(&sim);

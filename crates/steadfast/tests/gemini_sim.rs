@@ -73,7 +73,7 @@ async fn a_signed_call_goes_back_with_its_signature() {
     );
 
     // Streamed, the call carries its signature too.
-    let streamed = call(&sim).stream(question).collect().await.unwrap();
+    let streamed = call(&sim).stream(question).into_response().await.unwrap();
     signed_call(&streamed);
 }
 
@@ -102,7 +102,7 @@ struct Book {
 
 #[tokio::test]
 async fn conversational_reinsertion_gives_the_failed_call_back_signed() {
-    use steadfast::resilience::validation;
+    use steadfast::resilient::validation;
     use steadfast::retry::{Retry, stop, wait};
     use steadfast_sim::{Action, Rule};
     let rule = || Rule::new().provider(SimProvider::Gemini);

@@ -63,7 +63,7 @@ fn preview_fails_as_send_would_before_any_io() {
     assert!(e.message().contains("no user or assistant message"), "{e}");
     let no_base = steadfast::llm::call("azure:my-deployment")
         .unwrap()
-        .client_from(ClientConfig::default())
+        .with_client(ClientConfig::default())
         .api_key(TEST_KEY);
     let e = no_base.preview("hi").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config, "{e}");

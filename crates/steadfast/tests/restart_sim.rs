@@ -13,7 +13,7 @@ mod common;
 
 use common::{TARGETS, call, sim};
 use futures_util::StreamExt;
-use steadfast::resilience::retryable;
+use steadfast::resilient::retryable;
 use steadfast::retry::{Retry, stop, wait};
 use steadfast::{ErrorKind, StreamEvent};
 use steadfast_sim::{Action, Rule, Scenario};
@@ -71,7 +71,7 @@ async fn an_interrupted_stream_restarts_once_announced_and_keeps_every_attempt()
         assert!(!before.is_empty(), "{}: content before the cut", t.name);
         assert_eq!(after, format!("Echo: {PROMPT}"), "{}", t.name);
         assert_eq!(stream.text(), after, "{}: only the new answer", t.name);
-        let r = stream.collect().await.unwrap();
+        let r = stream.into_response().await.unwrap();
         assert_eq!(r.text(), after, "{}", t.name);
         let outcomes: Vec<&str> = r.attempts().iter().map(|a| a.outcome_str()).collect();
         assert_eq!(outcomes, ["stream-interrupted", "ok"], "{}", t.name);
@@ -109,7 +109,7 @@ async fn restarts_are_bounded_and_off_by_default() {
     let e = call(t, &sim)
         .retry(policy())
         .stream(PROMPT)
-        .collect()
+        .into_response()
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::StreamInterrupted);
@@ -147,7 +147,7 @@ async fn the_policy_decides_each_restart_and_its_wait() {
         .retry(policy)
         .restart_streams(2)
         .stream(PROMPT)
-        .collect()
+        .into_response()
         .await
         .unwrap();
     assert_eq!(r.text(), format!("Echo: {PROMPT}"));
@@ -165,12 +165,12 @@ async fn the_policy_decides_each_restart_and_its_wait() {
     let policy = Retry::new()
         .stop(stop::after_attempt(3))
         .wait(wait::none())
-        .retry_if(steadfast::resilience::kinds([ErrorKind::RateLimited]));
+        .retry_if(steadfast::resilient::kinds([ErrorKind::RateLimited]));
     let e = call(t, &sim)
         .retry(policy)
         .restart_streams(2)
         .stream(PROMPT)
-        .collect()
+        .into_response()
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::StreamInterrupted);
@@ -187,7 +187,7 @@ async fn the_policy_decides_each_restart_and_its_wait() {
         .retry(policy)
         .restart_streams(2)
         .stream(PROMPT)
-        .collect()
+        .into_response()
         .await
         .unwrap();
     assert_eq!(r.text(), format!("Echo: {PROMPT}"));

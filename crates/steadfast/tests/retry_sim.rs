@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
-use steadfast::resilience::{RetryExt, kinds, validation};
+use steadfast::resilient::{kinds, validation};
 use steadfast::retry::{Retry, RunError, SleepFuture, Sleeper, stop, wait};
 use steadfast::{ErrorKind, Message, Part, Prompt, Role, StreamEvent, Template, Tool, Vars};
 use steadfast_sim::{Action, ErrorKind as SimKind, Rule, Scenario};
@@ -175,7 +175,10 @@ async fn server_hints_raise_the_wait_and_can_stop_retries() {
     let (policy, rec) = reference();
     let r = call(t, &sim).retry(policy).send("hi").await.unwrap();
     assert_eq!(rec.waits(), [secs(7), secs(7)]);
-    assert_eq!(r.attempts()[0].wait_reason, Some("server-hint"));
+    assert_eq!(
+        r.attempts()[0].wait_reason,
+        Some(steadfast::retry::WaitReason::ServerHint)
+    );
 
     // A hint above the cap (60 s) ends the retries at once.
     let sim = sim_with(Action::rate_limit().retry_after_secs(120)).await;
@@ -205,7 +208,7 @@ async fn sim_with(action: Action) -> steadfast_sim::Simulator {
 async fn llm_default_retries_transient_errors_only() {
     let t = openai();
     let rec = Recorder::default();
-    let policy = Retry::llm_default().sleeper(rec.clone());
+    let policy = steadfast::resilient::default_policy().sleeper(rec.clone());
     let sim = sim(Scenario::new()
         .rule(rule(t).requests([1]).action(Action::overloaded()))
         .rule(rule(t).requests([2]).action(Action::server_error())))
@@ -250,7 +253,7 @@ async fn streams_retry_transparently_before_the_commit_point() {
             assert!(text.starts_with("Echo: "), "{} {style}: {text}", t.name);
             assert_eq!(sim.journal().len(), 3, "{} {style}", t.name);
             assert_eq!(rec.waits(), [secs(4), secs(4)]);
-            let r = s.collect().await.unwrap();
+            let r = s.into_response().await.unwrap();
             assert_eq!(r.text(), text);
             assert_eq!(r.attempts().len(), 3);
         }
@@ -268,7 +271,7 @@ async fn after_the_commit_point_a_stream_is_never_replayed() {
         let e = call(t, &sim)
             .retry(policy)
             .stream("hi")
-            .collect()
+            .into_response()
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::StreamInterrupted, "{}: {e}", t.name);
@@ -294,7 +297,7 @@ async fn after_the_commit_point_a_stream_is_never_replayed() {
         let e = call(t, &sim)
             .retry(policy)
             .stream("hi")
-            .collect()
+            .into_response()
             .await
             .unwrap_err();
         let outcomes: Vec<&str> = e.attempts().iter().map(|a| a.outcome_str()).collect();

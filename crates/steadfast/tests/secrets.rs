@@ -101,7 +101,7 @@ async fn aws_secret_keys_and_session_tokens_are_scrubbed_from_errors() {
         .aws_credentials(AwsCredentials::new("AKIDEXAMPLE", secret).with_session_token(token));
     for e in [
         c.send("hi").await.unwrap_err(),
-        c.stream("hi").collect().await.unwrap_err(),
+        c.stream("hi").into_response().await.unwrap_err(),
     ] {
         assert_eq!(e.kind(), steadfast::ErrorKind::RateLimited, "{e}");
         for text in [

@@ -165,7 +165,7 @@ impl Ctx {
                     line,
                     "  → wait {:.2}s ({}; slept {:.2}s)",
                     w.as_secs_f64(),
-                    a.wait_reason.unwrap_or("computed"),
+                    a.wait_reason.map_or("computed", |r| r.as_str()),
                     self.sleeper.actual(w).as_secs_f64()
                 );
             }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use steadfast::resilience::{self, TRANSIENT, kinds, validation};
+use steadfast::resilient::{self, TRANSIENT, kinds, validation};
 use steadfast::{ErrorKind, StreamEvent, Tool};
 use steadfast_sim::Provider;
 
@@ -260,7 +260,7 @@ async fn streams_restart_run(ctx: &mut Ctx) -> anyhow::Result<()> {
         return Ok(());
     }
     ctx.line(format!("shown {shown:?} — complete"));
-    let response = stream.collect().await?;
+    let response = stream.into_response().await?;
     ctx.attempts(response.attempts());
     ctx.expect(
         restarts == 1 && response.text() == shown.concat(),
@@ -471,7 +471,7 @@ async fn fallback_common(ctx: &mut Ctx, retries: bool, expect_success: bool) -> 
     } else {
         kinds([ErrorKind::RateLimited])
     };
-    let chain = resilience::fallback(catch.clone()).backup(anthropic, catch);
+    let chain = resilient::fallback(catch.clone()).backup(anthropic, catch);
     let prompt = ctx.style.prompt(SYSTEM, question, &[])?;
     let resilient = if retries {
         ctx.line(format!("ask {OPENAI}, falling back to {ANTHROPIC}; each target retried 3 times (exponential 1/4/10)"));

@@ -225,7 +225,7 @@ pub(crate) mod testing {
     use std::collections::VecDeque;
 
     use crate::error::Error;
-    use crate::provider::StreamEvent;
+    use crate::provider::ProviderEvent;
     use crate::transport::{BodyDecoder, SseBody, SseHandler};
 
     /// Feeds `body` through an [`SseBody`] around `handler` in chunks of `chunk` bytes, then ends
@@ -234,7 +234,7 @@ pub(crate) mod testing {
         handler: Box<dyn SseHandler>,
         body: &[u8],
         chunk: usize,
-    ) -> (Vec<StreamEvent>, Result<(), Error>) {
+    ) -> (Vec<ProviderEvent>, Result<(), Error>) {
         let mut decoder = SseBody::new(handler);
         let mut out = VecDeque::new();
         for piece in body.chunks(chunk.max(1)) {

@@ -20,7 +20,6 @@ use crate::client::ClientConfig;
 use crate::error::{Error, ErrorKind};
 use crate::provider::{BoxFuture, Capabilities, ChatRequest, EventStream, Provider};
 use crate::response::{FinishReason, Response};
-use crate::stream::Stream;
 use crate::tool::{Tool, ToolChoice};
 use crate::transport::{BodyStream, SseBody, SseHandler, body_events};
 
@@ -114,7 +113,9 @@ async fn replay(
         chunk,
         anthropic,
     });
-    Stream::new(provider, request(tools)).collect().await
+    crate::ResponseStream::attempt(crate::stream::AttemptStream::new(provider, request(tools)))
+        .into_response()
+        .await
 }
 
 /// What a naive reader finds in a stream.

@@ -21,7 +21,7 @@ use crate::codec::sse::{SseDecoder, SseEvent};
 use crate::error::{Error, ErrorKind};
 use crate::provider::{
     BoxFuture, Capabilities, ChatRequest, EncodedRequest, EventStream, HttpCodec, Provider,
-    StreamEvent,
+    ProviderEvent,
 };
 use crate::response::{AttemptSummary, Response};
 
@@ -97,7 +97,11 @@ pub(crate) struct ResponseMeta {
 )]
 pub(crate) trait SseHandler: Send + 'static {
     /// Handles one event, pushing zero or more stream events.
-    fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) -> Result<(), Error>;
+    fn on_event(
+        &mut self,
+        event: &SseEvent,
+        out: &mut VecDeque<ProviderEvent>,
+    ) -> Result<(), Error>;
     /// Whether the protocol's terminator has been seen (`[DONE]`, `message_stop`, …).
     fn finished(&self) -> bool;
     /// The name of the terminator, for the truncation error message.
@@ -108,9 +112,9 @@ pub(crate) trait SseHandler: Send + 'static {
 /// eventstream).
 pub(crate) trait BodyDecoder: Send + 'static {
     /// Feeds one chunk of the body.
-    fn push(&mut self, chunk: &[u8], out: &mut VecDeque<StreamEvent>) -> Result<(), Error>;
+    fn push(&mut self, chunk: &[u8], out: &mut VecDeque<ProviderEvent>) -> Result<(), Error>;
     /// The body ended: handles what is left and fails unless the protocol's end was seen.
-    fn finish(&mut self, out: &mut VecDeque<StreamEvent>) -> Result<(), Error>;
+    fn finish(&mut self, out: &mut VecDeque<ProviderEvent>) -> Result<(), Error>;
     /// Whether the protocol's terminator has been seen (nothing more is read after it).
     fn finished(&self) -> bool;
 }
@@ -147,7 +151,7 @@ fn sse_decode_error(e: crate::codec::sse::SseError) -> Error {
 }
 
 impl BodyDecoder for SseBody {
-    fn push(&mut self, chunk: &[u8], out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+    fn push(&mut self, chunk: &[u8], out: &mut VecDeque<ProviderEvent>) -> Result<(), Error> {
         self.decoder.push(chunk);
         while let Some(ev) = self.decoder.next_event().map_err(sse_decode_error)? {
             self.handler.on_event(&ev, out)?;
@@ -158,7 +162,7 @@ impl BodyDecoder for SseBody {
         Ok(())
     }
 
-    fn finish(&mut self, out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+    fn finish(&mut self, out: &mut VecDeque<ProviderEvent>) -> Result<(), Error> {
         // An event left without its final blank line is still dispatched (some servers omit it);
         // then the protocol's terminator must have been seen.
         if !self.handler.finished() {
@@ -493,7 +497,7 @@ pub(crate) type BodyStream =
 struct BodyState {
     body: BodyStream,
     decoder: Box<dyn BodyDecoder>,
-    pending: VecDeque<StreamEvent>,
+    pending: VecDeque<ProviderEvent>,
     /// A failure to report once the events decoded before it have been delivered.
     failure: Option<Error>,
     idle: Option<Duration>,
@@ -545,7 +549,7 @@ impl BodyState {
         .await
     }
 
-    async fn next(&mut self) -> Option<Result<StreamEvent, Error>> {
+    async fn next(&mut self) -> Option<Result<ProviderEvent, Error>> {
         loop {
             if let Some(ev) = self.pending.pop_front() {
                 return Some(Ok(ev));
@@ -609,10 +613,11 @@ async fn stream_once<W: Wire>(
         deadline,
         status,
     );
-    let meta = StreamEvent::Metadata {
+    let meta = ProviderEvent::Metadata {
         id: None,
         model: None,
         request_id,
+        status: Some(status),
     };
     let events = futures_util::stream::iter([Ok(meta)]).chain(events);
     let model = Arc::clone(&req.model);
@@ -689,7 +694,7 @@ mod tests {
         let mut events = body_events(decoder, body, Some(idle), None, 200);
         let mut text = String::new();
         while let Some(ev) = events.next().await {
-            if let StreamEvent::Text(t) = ev? {
+            if let ProviderEvent::Text(t) = ev? {
                 text.push_str(&t);
             }
         }

@@ -186,10 +186,10 @@ pub(crate) async fn exercise(base: &Call) {
     base.clone()
         .tool(weather.clone())
         .stream(history)
-        .collect()
+        .into_response()
         .await
         .unwrap();
-    base.stream("stream").collect().await.unwrap();
+    base.stream("stream").into_response().await.unwrap();
 }
 
 pub(crate) fn check_journal(sim: &Simulator, validator: &jsonschema::Validator) {

@@ -8,7 +8,7 @@ use super::error::classify_value;
 use super::wire::{BlockDelta, StartBlock, StreamPayload};
 use crate::codec::sse::SseEvent;
 use crate::error::{Error, ErrorKind};
-use crate::provider::StreamEvent;
+use crate::provider::ProviderEvent;
 use crate::response::{FinishReason, Usage};
 use crate::transport::SseHandler;
 
@@ -21,7 +21,11 @@ pub(crate) struct AnthropicSse {
 }
 
 impl SseHandler for AnthropicSse {
-    fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+    fn on_event(
+        &mut self,
+        event: &SseEvent,
+        out: &mut VecDeque<ProviderEvent>,
+    ) -> Result<(), Error> {
         if self.done || event.data.trim().is_empty() {
             return Ok(());
         }
@@ -35,10 +39,11 @@ impl SseHandler for AnthropicSse {
         match payload {
             StreamPayload::MessageStart { message } => {
                 self.input_tokens = message.usage.and_then(|u| u.input_tokens).unwrap_or(0);
-                out.push_back(StreamEvent::Metadata {
+                out.push_back(ProviderEvent::Metadata {
                     id: message.id,
                     model: message.model,
                     request_id: None,
+                    status: None,
                 });
             }
             StreamPayload::ContentBlockStart {
@@ -46,20 +51,20 @@ impl SseHandler for AnthropicSse {
                 content_block,
             } => match content_block {
                 StartBlock::Text { text } if !text.is_empty() => {
-                    out.push_back(StreamEvent::Text(text))
+                    out.push_back(ProviderEvent::Text(text))
                 }
                 StartBlock::ToolUse { id, name } => {
                     self.tool_blocks.push(index);
-                    out.push_back(StreamEvent::ToolCallStart { index, id, name });
+                    out.push_back(ProviderEvent::ToolCallStart { index, id, name });
                 }
                 _ => {}
             },
             StreamPayload::ContentBlockDelta { index, delta } => match delta {
                 BlockDelta::TextDelta { text } if !text.is_empty() => {
-                    out.push_back(StreamEvent::Text(text))
+                    out.push_back(ProviderEvent::Text(text))
                 }
                 BlockDelta::InputJsonDelta { partial_json } if !partial_json.is_empty() => {
-                    out.push_back(StreamEvent::ToolCallDelta {
+                    out.push_back(ProviderEvent::ToolCallDelta {
                         index,
                         arguments: partial_json,
                     });
@@ -69,23 +74,23 @@ impl SseHandler for AnthropicSse {
             StreamPayload::ContentBlockStop { index } => {
                 if let Some(pos) = self.tool_blocks.iter().position(|&i| i == index) {
                     self.tool_blocks.remove(pos);
-                    out.push_back(StreamEvent::ToolCallEnd { index });
+                    out.push_back(ProviderEvent::ToolCallEnd { index });
                 }
             }
             StreamPayload::MessageDelta { delta, usage } => {
                 if let Some(raw) = delta.stop_reason {
                     let reason = finish_reason(&raw);
                     if reason == FinishReason::Refusal {
-                        out.push_back(StreamEvent::Refusal(String::new()));
+                        out.push_back(ProviderEvent::Refusal(String::new()));
                     }
-                    out.push_back(StreamEvent::Finish {
+                    out.push_back(ProviderEvent::Finish {
                         reason,
                         raw: Some(raw),
                     });
                 }
                 if let Some(u) = usage {
                     let input = u.input_tokens.unwrap_or(self.input_tokens);
-                    out.push_back(StreamEvent::Usage(Usage::new(
+                    out.push_back(ProviderEvent::Usage(Usage::new(
                         input,
                         u.output_tokens.unwrap_or(0),
                     )));

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::error::classify_value;
 use crate::codec::sse::SseEvent;
 use crate::error::Error;
-use crate::provider::StreamEvent;
+use crate::provider::ProviderEvent;
 use crate::providers::openai::stream::OpenAiSse;
 use crate::transport::SseHandler;
 
@@ -20,7 +20,11 @@ pub(crate) struct AzureInferenceSse {
 }
 
 impl SseHandler for AzureInferenceSse {
-    fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+    fn on_event(
+        &mut self,
+        event: &SseEvent,
+        out: &mut VecDeque<ProviderEvent>,
+    ) -> Result<(), Error> {
         // Only a payload that mentions `"error"` can be one; others go straight to the handler.
         if !self.inner.finished() && event.data.contains("\"error\"") {
             if let Ok(value) = serde_json::from_str::<Value>(event.data.trim()) {

@@ -14,7 +14,7 @@ use super::stream::AzureInferenceSse;
 use super::{AzureInferenceWire, chat_url};
 use crate::call::Call;
 use crate::error::ErrorKind;
-use crate::provider::StreamEvent;
+use crate::provider::ProviderEvent;
 use crate::providers::common::testing::decode_sse;
 use crate::response::{FinishReason, Usage};
 use crate::transport::{HttpRequest, ResponseMeta, Wire};
@@ -138,12 +138,12 @@ fn streams_decode_and_in_band_errors_use_azure_codes() {
     let text: String = events
         .iter()
         .filter_map(|e| match e {
-            StreamEvent::Text(t) => Some(t.as_str()),
+            ProviderEvent::Text(t) => Some(t.as_str()),
             _ => None,
         })
         .collect();
     assert_eq!(text, "Hello (no error)");
-    assert!(events.contains(&StreamEvent::Usage(Usage::new(1, 2))));
+    assert!(events.contains(&ProviderEvent::Usage(Usage::new(1, 2))));
 
     let failing = concat!(
         "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"He\"},\"finish_reason\":null}]}\n\n",

@@ -182,7 +182,7 @@ impl BedrockCallExt for Call {
     fn aws_region(self, region: impl Into<String>) -> Self {
         let mut client = self.client().clone();
         client.aws.get_or_insert_with(AwsConfig::default).region = Some(region.into());
-        self.client_from(client)
+        self.with_client(client)
     }
 
     fn aws_credentials(self, credentials: AwsCredentials) -> Self {
@@ -191,7 +191,7 @@ impl BedrockCallExt for Call {
             .aws
             .get_or_insert_with(AwsConfig::default)
             .credentials = Some(credentials);
-        self.client_from(client)
+        self.with_client(client)
     }
 
     fn aws_profile(self, name: &str) -> Self {
@@ -202,7 +202,7 @@ impl BedrockCallExt for Call {
             &crate::transport::env,
             &profile::read_file,
         );
-        self.client_from(client)
+        self.with_client(client)
     }
 }
 

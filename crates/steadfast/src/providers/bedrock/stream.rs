@@ -21,7 +21,7 @@ use super::wire::{
 };
 use crate::codec::eventstream::{EventStreamDecoder, EventStreamError, Message};
 use crate::error::{Error, ErrorKind};
-use crate::provider::StreamEvent;
+use crate::provider::ProviderEvent;
 use crate::transport::BodyDecoder;
 
 /// Per-stream state.
@@ -51,7 +51,11 @@ fn payload<T: DeserializeOwned>(msg: &Message, event: &str) -> Result<T, Error> 
 }
 
 impl ConverseStream {
-    fn on_message(&mut self, msg: &Message, out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+    fn on_message(
+        &mut self,
+        msg: &Message,
+        out: &mut VecDeque<ProviderEvent>,
+    ) -> Result<(), Error> {
         match msg.header_str(":message-type") {
             Some("event") => {}
             Some("exception") => {
@@ -86,7 +90,7 @@ impl ConverseStream {
                     if !self.open_tools.contains(&index) {
                         self.open_tools.push(index);
                     }
-                    out.push_back(StreamEvent::ToolCallStart {
+                    out.push_back(ProviderEvent::ToolCallStart {
                         index,
                         id: t.tool_use_id,
                         name: t.name,
@@ -96,7 +100,7 @@ impl ConverseStream {
             "contentBlockDelta" => {
                 let ev: BlockDeltaEvent = payload(msg, event)?;
                 if let Some(text) = ev.delta.text.filter(|t| !t.is_empty()) {
-                    out.push_back(StreamEvent::Text(text));
+                    out.push_back(ProviderEvent::Text(text));
                 }
                 if let Some(t) = ev.delta.tool_use {
                     let index = ev.content_block_index;
@@ -109,7 +113,7 @@ impl ConverseStream {
                         ));
                     }
                     if !t.input.is_empty() {
-                        out.push_back(StreamEvent::ToolCallDelta {
+                        out.push_back(ProviderEvent::ToolCallDelta {
                             index,
                             arguments: t.input,
                         });
@@ -121,13 +125,13 @@ impl ConverseStream {
                 let index = ev.content_block_index;
                 if let Some(pos) = self.open_tools.iter().position(|&i| i == index) {
                     self.open_tools.remove(pos);
-                    out.push_back(StreamEvent::ToolCallEnd { index });
+                    out.push_back(ProviderEvent::ToolCallEnd { index });
                 }
             }
             "messageStop" => {
                 let ev: MessageStopEvent = payload(msg, event)?;
                 self.stopped = true;
-                out.push_back(StreamEvent::Finish {
+                out.push_back(ProviderEvent::Finish {
                     reason: finish_reason(&ev.stop_reason),
                     raw: Some(ev.stop_reason),
                 });
@@ -135,7 +139,7 @@ impl ConverseStream {
             "metadata" => {
                 let ev: MetadataEvent = payload(msg, event)?;
                 if let Some(u) = ev.usage {
-                    out.push_back(StreamEvent::Usage(usage(u)));
+                    out.push_back(ProviderEvent::Usage(usage(u)));
                 }
                 self.done = true;
             }
@@ -147,7 +151,7 @@ impl ConverseStream {
 }
 
 impl BodyDecoder for ConverseStream {
-    fn push(&mut self, chunk: &[u8], out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+    fn push(&mut self, chunk: &[u8], out: &mut VecDeque<ProviderEvent>) -> Result<(), Error> {
         self.decoder.push(chunk);
         while !self.done {
             match self.decoder.next_message().map_err(decode_error)? {
@@ -158,7 +162,7 @@ impl BodyDecoder for ConverseStream {
         Ok(())
     }
 
-    fn finish(&mut self, _out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+    fn finish(&mut self, _out: &mut VecDeque<ProviderEvent>) -> Result<(), Error> {
         if self.done {
             return Ok(());
         }

@@ -14,7 +14,7 @@ use super::error::classify_message;
 use super::wire::StreamPayload;
 use crate::codec::sse::SseEvent;
 use crate::error::{Error, ErrorKind};
-use crate::provider::StreamEvent;
+use crate::provider::ProviderEvent;
 use crate::transport::SseHandler;
 
 /// Per-stream state.
@@ -26,10 +26,10 @@ pub(crate) struct CohereSse {
 }
 
 impl CohereSse {
-    fn close_calls(&mut self, out: &mut VecDeque<StreamEvent>) {
+    fn close_calls(&mut self, out: &mut VecDeque<ProviderEvent>) {
         self.open_calls.sort_unstable();
         for index in self.open_calls.drain(..) {
-            out.push_back(StreamEvent::ToolCallEnd { index });
+            out.push_back(ProviderEvent::ToolCallEnd { index });
         }
     }
 
@@ -41,7 +41,7 @@ impl CohereSse {
     fn message_end(
         &mut self,
         payload: StreamPayload,
-        out: &mut VecDeque<StreamEvent>,
+        out: &mut VecDeque<ProviderEvent>,
     ) -> Result<(), Error> {
         self.done = true;
         self.close_calls(out);
@@ -64,20 +64,24 @@ impl CohereSse {
                 }
                 Err(e) => return Err(e),
             };
-            out.push_back(StreamEvent::Finish {
+            out.push_back(ProviderEvent::Finish {
                 reason,
                 raw: Some(raw),
             });
         }
         if let Some(u) = delta.usage.and_then(usage) {
-            out.push_back(StreamEvent::Usage(u));
+            out.push_back(ProviderEvent::Usage(u));
         }
         Ok(())
     }
 }
 
 impl SseHandler for CohereSse {
-    fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+    fn on_event(
+        &mut self,
+        event: &SseEvent,
+        out: &mut VecDeque<ProviderEvent>,
+    ) -> Result<(), Error> {
         let data = event.data.trim();
         if data.is_empty() || self.done {
             return Ok(());
@@ -97,16 +101,17 @@ impl SseHandler for CohereSse {
             .unwrap_or_default();
         let message = payload.delta.as_mut().and_then(|d| d.message.take());
         match kind.as_str() {
-            "message-start" => out.push_back(StreamEvent::Metadata {
+            "message-start" => out.push_back(ProviderEvent::Metadata {
                 id: payload.id,
                 model: None,
                 request_id: None,
+                status: None,
             }),
             "content-start" | "content-delta" => {
                 if let Some(c) = message.and_then(|m| m.content) {
                     if c.is_text() {
                         if let Some(text) = c.text.filter(|t| !t.is_empty()) {
-                            out.push_back(StreamEvent::Text(text));
+                            out.push_back(ProviderEvent::Text(text));
                         }
                     }
                 }
@@ -114,7 +119,7 @@ impl SseHandler for CohereSse {
             "tool-plan-delta" => {
                 if let Some(plan) = message.and_then(|m| m.tool_plan) {
                     if !plan.is_empty() {
-                        out.push_back(StreamEvent::Text(plan));
+                        out.push_back(ProviderEvent::Text(plan));
                     }
                 }
             }
@@ -129,13 +134,13 @@ impl SseHandler for CohereSse {
                 let name = function.as_mut().and_then(|f| f.name.take());
                 let args = function.as_mut().and_then(|f| f.arguments_text());
                 self.open_calls.push(index);
-                out.push_back(StreamEvent::ToolCallStart {
+                out.push_back(ProviderEvent::ToolCallStart {
                     index,
                     id: id.unwrap_or_else(|| format!("call_{index}")),
                     name: name.unwrap_or_default(),
                 });
                 if let Some(a) = args.filter(|a| !a.is_empty()) {
-                    out.push_back(StreamEvent::ToolCallDelta {
+                    out.push_back(ProviderEvent::ToolCallDelta {
                         index,
                         arguments: a,
                     });
@@ -148,7 +153,7 @@ impl SseHandler for CohereSse {
                     .and_then(|c| c.function)
                     .and_then(|mut f| f.arguments_text());
                 if let Some(a) = args.filter(|a| !a.is_empty()) {
-                    out.push_back(StreamEvent::ToolCallDelta {
+                    out.push_back(ProviderEvent::ToolCallDelta {
                         index,
                         arguments: a,
                     });
@@ -158,7 +163,7 @@ impl SseHandler for CohereSse {
                 let index = self.call_index(payload.index);
                 if let Some(pos) = self.open_calls.iter().position(|&i| i == index) {
                     self.open_calls.remove(pos);
-                    out.push_back(StreamEvent::ToolCallEnd { index });
+                    out.push_back(ProviderEvent::ToolCallEnd { index });
                 }
             }
             "message-end" => self.message_end(payload, out)?,

@@ -22,7 +22,7 @@ use crate::call::Call;
 use crate::error::ErrorKind;
 use crate::message::{Message, ToolCall};
 use crate::output::{OutputFormat, OutputMode};
-use crate::provider::{ChatRequest, StreamEvent};
+use crate::provider::{ChatRequest, ProviderEvent};
 use crate::providers::common::testing::decode_sse;
 use crate::response::{FinishReason, Usage};
 use crate::tool::{Tool, ToolChoice};
@@ -235,16 +235,16 @@ fn done_ends_a_stream_and_calls_without_index_use_the_last_one() {
     assert_eq!(
         events,
         vec![
-            StreamEvent::ToolCallStart {
+            ProviderEvent::ToolCallStart {
                 index: 0,
                 id: "t1".into(),
                 name: "a".into()
             },
-            StreamEvent::ToolCallDelta {
+            ProviderEvent::ToolCallDelta {
                 index: 0,
                 arguments: "{}".into()
             },
-            StreamEvent::ToolCallEnd { index: 0 },
+            ProviderEvent::ToolCallEnd { index: 0 },
         ]
     );
 }
@@ -327,22 +327,22 @@ fn naive_stream(events: &[Value]) -> Expected {
     e
 }
 
-fn decoded(events: &[StreamEvent]) -> Expected {
+fn decoded(events: &[ProviderEvent]) -> Expected {
     let mut e = Expected::default();
     let mut ended = Vec::new();
     for ev in events {
         match ev {
-            StreamEvent::Text(t) => e.text.push_str(t),
-            StreamEvent::ToolCallStart { index, id, name } => {
+            ProviderEvent::Text(t) => e.text.push_str(t),
+            ProviderEvent::ToolCallStart { index, id, name } => {
                 e.calls
                     .insert(*index, (id.clone(), name.clone(), String::new()));
             }
-            StreamEvent::ToolCallDelta { index, arguments } => {
+            ProviderEvent::ToolCallDelta { index, arguments } => {
                 e.calls.get_mut(index).unwrap().2.push_str(arguments)
             }
-            StreamEvent::ToolCallEnd { index } => ended.push(*index),
-            StreamEvent::Finish { reason, .. } => e.finish = Some(*reason),
-            StreamEvent::Usage(u) => e.usage = Some(*u),
+            ProviderEvent::ToolCallEnd { index } => ended.push(*index),
+            ProviderEvent::Finish { reason, .. } => e.finish = Some(*reason),
+            ProviderEvent::Usage(u) => e.usage = Some(*u),
             _ => {}
         }
     }
@@ -378,7 +378,7 @@ fn every_streamed_example_of_the_spec_decodes() {
             end.unwrap();
             assert!(matches!(
                 out.first(),
-                Some(StreamEvent::Metadata { id: Some(_), .. })
+                Some(ProviderEvent::Metadata { id: Some(_), .. })
             ));
             assert_eq!(decoded(&out), expected, "chunk {chunk}");
         }

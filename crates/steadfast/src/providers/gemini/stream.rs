@@ -26,7 +26,7 @@ use super::error::classify_value;
 use super::wire::GenerateContentResponse;
 use crate::codec::sse::{SseDecoder, SseError, SseItem};
 use crate::error::{Error, ErrorKind};
-use crate::provider::StreamEvent;
+use crate::provider::ProviderEvent;
 use crate::response::Usage;
 use crate::transport::BodyDecoder;
 
@@ -103,7 +103,7 @@ struct Chunks {
 impl Chunks {
     /// Handles one event's data: a response chunk (read in one parse) or anything else (an error
     /// object, a malformed chunk) through a `Value`.
-    fn data(&mut self, data: &str, out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+    fn data(&mut self, data: &str, out: &mut VecDeque<ProviderEvent>) -> Result<(), Error> {
         if let Some(chunk) = plain_chunk(data.as_bytes()) {
             return self.chunk(chunk, out);
         }
@@ -124,15 +124,16 @@ impl Chunks {
     fn chunk(
         &mut self,
         chunk: GenerateContentResponse,
-        out: &mut VecDeque<StreamEvent>,
+        out: &mut VecDeque<ProviderEvent>,
     ) -> Result<(), Error> {
         if !self.started {
             self.started = true;
             // Gemini sends no request-id header: the response id identifies the exchange.
-            out.push_back(StreamEvent::Metadata {
+            out.push_back(ProviderEvent::Metadata {
                 id: chunk.response_id.clone(),
                 model: chunk.model_version.clone(),
                 request_id: chunk.response_id.clone(),
+                status: None,
             });
         }
         if let Some(e) = blocked(&chunk) {
@@ -141,27 +142,27 @@ impl Chunks {
         if let Some(cand) = chunk.first_candidate() {
             for part in cand.parts() {
                 if let Some(t) = part.answer_text().filter(|t| !t.is_empty()) {
-                    out.push_back(StreamEvent::Text(t.to_string()));
+                    out.push_back(ProviderEvent::Text(t.to_string()));
                 }
                 if let Some(fc) = &part.function_call {
                     let index = self.calls;
                     self.calls += 1;
-                    out.push_back(StreamEvent::ToolCallStart {
+                    out.push_back(ProviderEvent::ToolCallStart {
                         index,
                         id: fc.id.clone().unwrap_or_else(|| synthetic_id(index)),
                         name: fc.name.clone().unwrap_or_default(),
                     });
                     if let Some(signature) = &part.thought_signature {
-                        out.push_back(StreamEvent::ToolCallSignature {
+                        out.push_back(ProviderEvent::ToolCallSignature {
                             index,
                             signature: signature.clone(),
                         });
                     }
-                    out.push_back(StreamEvent::ToolCallDelta {
+                    out.push_back(ProviderEvent::ToolCallDelta {
                         index,
                         arguments: arguments_text(fc.args.as_ref()),
                     });
-                    out.push_back(StreamEvent::ToolCallEnd { index });
+                    out.push_back(ProviderEvent::ToolCallEnd { index });
                 }
             }
             if let Some(raw) = &cand.finish_reason {
@@ -175,7 +176,7 @@ impl Chunks {
     }
 
     /// The body ended: the finish reason and usage, or the interruption.
-    fn end(&mut self, out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+    fn end(&mut self, out: &mut VecDeque<ProviderEvent>) -> Result<(), Error> {
         let Some(raw) = self.finish.take() else {
             return Err(Error::new(
                 ErrorKind::StreamInterrupted,
@@ -183,9 +184,9 @@ impl Chunks {
             ));
         };
         if let Some(u) = self.usage.take() {
-            out.push_back(StreamEvent::Usage(u));
+            out.push_back(ProviderEvent::Usage(u));
         }
-        out.push_back(StreamEvent::Finish {
+        out.push_back(ProviderEvent::Finish {
             reason: finish_with_calls(&raw, self.calls > 0),
             raw: Some(raw),
         });
@@ -216,7 +217,7 @@ fn sse_error(e: SseError) -> Error {
 }
 
 impl GeminiBody {
-    fn item(&mut self, item: SseItem, out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+    fn item(&mut self, item: SseItem, out: &mut VecDeque<ProviderEvent>) -> Result<(), Error> {
         match item {
             SseItem::Event(ev) => {
                 if self.stray.started() {
@@ -250,7 +251,7 @@ impl GeminiBody {
 }
 
 impl BodyDecoder for GeminiBody {
-    fn push(&mut self, chunk: &[u8], out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+    fn push(&mut self, chunk: &[u8], out: &mut VecDeque<ProviderEvent>) -> Result<(), Error> {
         self.sse.push(chunk);
         while let Some(item) = self.sse.next_item().map_err(sse_error)? {
             self.item(item, out)?;
@@ -258,7 +259,7 @@ impl BodyDecoder for GeminiBody {
         Ok(())
     }
 
-    fn finish(&mut self, out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+    fn finish(&mut self, out: &mut VecDeque<ProviderEvent>) -> Result<(), Error> {
         while let Some(item) = self.sse.finish_item().map_err(sse_error)? {
             self.item(item, out)?;
         }

@@ -25,7 +25,6 @@ use crate::client::ClientConfig;
 use crate::error::{Error, ErrorKind};
 use crate::provider::{BoxFuture, Capabilities, ChatRequest, EventStream, Provider};
 use crate::response::{FinishReason, Response};
-use crate::stream::Stream;
 use crate::tool::{Tool, ToolChoice};
 use crate::transport::{BodyStream, body_events};
 
@@ -331,7 +330,9 @@ pub(super) async fn replay(body: &[u8], chunk: usize, tools: &[String]) -> Resul
         body: Bytes::copy_from_slice(body),
         chunk,
     });
-    Stream::new(provider, request(tools)).collect().await
+    crate::ResponseStream::attempt(crate::stream::AttemptStream::new(provider, request(tools)))
+        .into_response()
+        .await
 }
 
 fn tool_names(o: &Outcome) -> Vec<String> {

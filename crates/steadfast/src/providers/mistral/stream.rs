@@ -11,7 +11,7 @@ use super::error::classify_value;
 use super::wire::CompletionChunk;
 use crate::codec::sse::SseEvent;
 use crate::error::{Error, ErrorKind};
-use crate::provider::StreamEvent;
+use crate::provider::ProviderEvent;
 use crate::response::Usage;
 use crate::transport::SseHandler;
 
@@ -24,10 +24,10 @@ pub(crate) struct MistralSse {
 }
 
 impl MistralSse {
-    fn close_calls(&mut self, out: &mut VecDeque<StreamEvent>) {
+    fn close_calls(&mut self, out: &mut VecDeque<ProviderEvent>) {
         self.open_calls.sort_unstable();
         for index in self.open_calls.drain(..) {
-            out.push_back(StreamEvent::ToolCallEnd { index });
+            out.push_back(ProviderEvent::ToolCallEnd { index });
         }
     }
 }
@@ -53,7 +53,11 @@ fn is_error(value: &Value) -> bool {
 }
 
 impl SseHandler for MistralSse {
-    fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+    fn on_event(
+        &mut self,
+        event: &SseEvent,
+        out: &mut VecDeque<ProviderEvent>,
+    ) -> Result<(), Error> {
         let data = event.data.trim();
         if data.is_empty() || self.done {
             return Ok(());
@@ -83,17 +87,18 @@ impl SseHandler for MistralSse {
         };
         if !self.started {
             self.started = true;
-            out.push_back(StreamEvent::Metadata {
+            out.push_back(ProviderEvent::Metadata {
                 id: chunk.id.filter(|s| !s.is_empty()),
                 model: chunk.model.filter(|s| !s.is_empty()),
                 request_id: None,
+                status: None,
             });
         }
         for choice in chunk.choices.into_iter().flatten().filter(|c| c.index == 0) {
             if let Some(delta) = choice.delta {
                 if let Some(text) = delta.content.map(|c| c.into_text()) {
                     if !text.is_empty() {
-                        out.push_back(StreamEvent::Text(text));
+                        out.push_back(ProviderEvent::Text(text));
                     }
                 }
                 for (pos, tc) in delta.tool_calls.unwrap_or_default().into_iter().enumerate() {
@@ -104,14 +109,14 @@ impl SseHandler for MistralSse {
                     };
                     if !self.open_calls.contains(&index) {
                         self.open_calls.push(index);
-                        out.push_back(StreamEvent::ToolCallStart {
+                        out.push_back(ProviderEvent::ToolCallStart {
                             index,
                             id: tc.id.unwrap_or_else(|| format!("call_{index}")),
                             name: name.unwrap_or_default(),
                         });
                     }
                     if let Some(a) = args.filter(|a| !a.is_empty()) {
-                        out.push_back(StreamEvent::ToolCallDelta {
+                        out.push_back(ProviderEvent::ToolCallDelta {
                             index,
                             arguments: a,
                         });
@@ -121,14 +126,14 @@ impl SseHandler for MistralSse {
             if let Some(raw) = choice.finish_reason {
                 let reason = finish_reason(&raw).ok_or_else(generation_failed)?;
                 self.close_calls(out);
-                out.push_back(StreamEvent::Finish {
+                out.push_back(ProviderEvent::Finish {
                     reason,
                     raw: Some(raw),
                 });
             }
         }
         if let Some(u) = chunk.usage {
-            out.push_back(StreamEvent::Usage(Usage::new(
+            out.push_back(ProviderEvent::Usage(Usage::new(
                 u.prompt_tokens,
                 u.completion_tokens,
             )));

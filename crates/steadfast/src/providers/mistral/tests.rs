@@ -15,7 +15,7 @@ use super::{MistralWire, convert, request_body};
 use crate::call::Call;
 use crate::error::ErrorKind;
 use crate::output::{OutputFormat, OutputMode};
-use crate::provider::{ChatRequest, StreamEvent};
+use crate::provider::{ChatRequest, ProviderEvent};
 use crate::providers::common::testing::decode_sse;
 use crate::response::{FinishReason, Usage};
 use crate::tool::{Tool, ToolChoice};
@@ -192,18 +192,19 @@ fn the_documented_stream_decodes_in_any_chunking() {
         assert_eq!(
             events,
             vec![
-                StreamEvent::Metadata {
+                ProviderEvent::Metadata {
                     id: Some("f798ebd5c41a45d88bb079635121cade".into()),
                     model: Some("mistral-large-latest".into()),
-                    request_id: None
+                    request_id: None,
+                    status: None,
                 },
-                StreamEvent::Text("C".into()),
-                StreamEvent::Text("izable".into()),
-                StreamEvent::Finish {
+                ProviderEvent::Text("C".into()),
+                ProviderEvent::Text("izable".into()),
+                ProviderEvent::Finish {
                     reason: FinishReason::Length,
                     raw: Some("length".into())
                 },
-                StreamEvent::Usage(Usage::new(34, 100)),
+                ProviderEvent::Usage(Usage::new(34, 100)),
             ],
             "chunk {chunk}"
         );
@@ -224,31 +225,31 @@ fn whole_tool_calls_in_one_delta_are_kept_apart_by_index() {
     let (events, end) = decode_sse(Box::new(MistralSse::default()), stream.as_bytes(), 13);
     end.unwrap();
     let expected = [
-        StreamEvent::ToolCallStart {
+        ProviderEvent::ToolCallStart {
             index: 0,
             id: "abc123def".into(),
             name: "get_weather".into(),
         },
-        StreamEvent::ToolCallDelta {
+        ProviderEvent::ToolCallDelta {
             index: 0,
             arguments: "{\"city\": \"Paris\"}".into(),
         },
-        StreamEvent::ToolCallStart {
+        ProviderEvent::ToolCallStart {
             index: 1,
             id: "ghi456jkl".into(),
             name: "get_weather".into(),
         },
-        StreamEvent::ToolCallDelta {
+        ProviderEvent::ToolCallDelta {
             index: 1,
             arguments: "{\"city\":\"Rome\"}".into(),
         },
-        StreamEvent::ToolCallEnd { index: 0 },
-        StreamEvent::ToolCallEnd { index: 1 },
-        StreamEvent::Finish {
+        ProviderEvent::ToolCallEnd { index: 0 },
+        ProviderEvent::ToolCallEnd { index: 1 },
+        ProviderEvent::Finish {
             reason: FinishReason::ToolCalls,
             raw: Some("tool_calls".into()),
         },
-        StreamEvent::Usage(Usage::new(3, 4)),
+        ProviderEvent::Usage(Usage::new(3, 4)),
     ];
     assert_eq!(events[1..], expected[..]);
 }
@@ -261,7 +262,7 @@ fn in_band_errors_and_error_finishes_fail_the_stream() {
         "data: [DONE]\n\n",
     );
     let (events, end) = decode_sse(Box::new(MistralSse::default()), stream.as_bytes(), 4096);
-    assert_eq!(events.last(), Some(&StreamEvent::Text("Hi".into())));
+    assert_eq!(events.last(), Some(&ProviderEvent::Text("Hi".into())));
     assert_eq!(end.unwrap_err().kind(), ErrorKind::RateLimited);
 
     let stream = "data: {\"id\":\"a\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"finish_reason\":\"error\"}]}\n\ndata: [DONE]\n\n";

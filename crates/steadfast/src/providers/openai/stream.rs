@@ -8,7 +8,7 @@ use super::error::classify_value;
 use super::wire::ChatCompletionChunk;
 use crate::codec::sse::SseEvent;
 use crate::error::{Error, ErrorKind};
-use crate::provider::StreamEvent;
+use crate::provider::ProviderEvent;
 use crate::response::Usage;
 use crate::transport::SseHandler;
 
@@ -21,16 +21,20 @@ pub(crate) struct OpenAiSse {
 }
 
 impl OpenAiSse {
-    fn close_calls(&mut self, out: &mut VecDeque<StreamEvent>) {
+    fn close_calls(&mut self, out: &mut VecDeque<ProviderEvent>) {
         self.open_calls.sort_unstable();
         for index in self.open_calls.drain(..) {
-            out.push_back(StreamEvent::ToolCallEnd { index });
+            out.push_back(ProviderEvent::ToolCallEnd { index });
         }
     }
 }
 
 impl SseHandler for OpenAiSse {
-    fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) -> Result<(), Error> {
+    fn on_event(
+        &mut self,
+        event: &SseEvent,
+        out: &mut VecDeque<ProviderEvent>,
+    ) -> Result<(), Error> {
         let data = event.data.trim();
         if data.is_empty() {
             return Ok(());
@@ -56,19 +60,20 @@ impl SseHandler for OpenAiSse {
         }
         if !self.started {
             self.started = true;
-            out.push_back(StreamEvent::Metadata {
+            out.push_back(ProviderEvent::Metadata {
                 id: chunk.id.filter(|s| !s.is_empty()),
                 model: chunk.model.filter(|s| !s.is_empty()),
                 request_id: None,
+                status: None,
             });
         }
         for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
             if let Some(delta) = choice.delta {
                 if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
-                    out.push_back(StreamEvent::Text(text));
+                    out.push_back(ProviderEvent::Text(text));
                 }
                 if let Some(r) = delta.refusal.filter(|t| !t.is_empty()) {
-                    out.push_back(StreamEvent::Refusal(r));
+                    out.push_back(ProviderEvent::Refusal(r));
                 }
                 for (pos, tc) in delta.tool_calls.unwrap_or_default().into_iter().enumerate() {
                     let index = tc.index.unwrap_or(pos);
@@ -78,14 +83,14 @@ impl SseHandler for OpenAiSse {
                     };
                     if !self.open_calls.contains(&index) {
                         self.open_calls.push(index);
-                        out.push_back(StreamEvent::ToolCallStart {
+                        out.push_back(ProviderEvent::ToolCallStart {
                             index,
                             id: tc.id.unwrap_or_else(|| format!("call_{index}")),
                             name: name.unwrap_or_default(),
                         });
                     }
                     if let Some(a) = args.filter(|a| !a.is_empty()) {
-                        out.push_back(StreamEvent::ToolCallDelta {
+                        out.push_back(ProviderEvent::ToolCallDelta {
                             index,
                             arguments: a,
                         });
@@ -94,14 +99,14 @@ impl SseHandler for OpenAiSse {
             }
             if let Some(raw) = choice.finish_reason {
                 self.close_calls(out);
-                out.push_back(StreamEvent::Finish {
+                out.push_back(ProviderEvent::Finish {
                     reason: finish_reason(&raw),
                     raw: Some(raw),
                 });
             }
         }
         if let Some(u) = chunk.usage.or(chunk.x_groq.and_then(|g| g.usage)) {
-            out.push_back(StreamEvent::Usage(Usage::new(
+            out.push_back(ProviderEvent::Usage(Usage::new(
                 u.prompt_tokens,
                 u.completion_tokens,
             )));

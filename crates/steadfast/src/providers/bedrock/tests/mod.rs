@@ -79,7 +79,7 @@ pub(super) fn client() -> ClientConfig {
 pub(super) fn request(model: &str, prompt: impl Into<Prompt>) -> ChatRequest {
     crate::llm::call(("bedrock", model))
         .unwrap()
-        .client_from(client())
+        .with_client(client())
         .request(prompt)
 }
 

@@ -304,7 +304,7 @@ fn session_token_is_signed_sent_and_hidden() {
         .with_session_token("session-token-0123456789abcdef");
     let c = crate::llm::call("bedrock:amazon.nova-lite-v1:0")
         .unwrap()
-        .client_from(client())
+        .with_client(client())
         .aws_credentials(creds.clone());
     let mut req = c.request("hi");
     Arc::make_mut(&mut req.client).api_key = None;
@@ -429,7 +429,7 @@ fn environment_configuration() {
     // So a region set in code moves the endpoint with the signing scope.
     let call = crate::llm::call("bedrock:m")
         .unwrap()
-        .client_from(cfg.clone())
+        .with_client(cfg.clone())
         .aws_region("ap-southeast-2");
     assert_eq!(
         super::super::base_url(call.client()).unwrap(),

@@ -8,7 +8,7 @@ use super::super::stream::ConverseStream;
 use super::FIXTURES;
 use crate::codec::eventstream::{Header, HeaderValue, encode_message};
 use crate::error::{Error, ErrorKind};
-use crate::provider::StreamEvent;
+use crate::provider::ProviderEvent;
 use crate::response::{FinishReason, Usage};
 use crate::transport::BodyDecoder;
 
@@ -45,7 +45,7 @@ fn exception_frame(member: &str, payload: Value) -> Vec<u8> {
 }
 
 /// Decodes `body` fed in chunks of `size` bytes: the events, and the error if any.
-fn decode(body: &[u8], size: usize) -> (Vec<StreamEvent>, Option<Error>) {
+fn decode(body: &[u8], size: usize) -> (Vec<ProviderEvent>, Option<Error>) {
     let mut d = ConverseStream::default();
     let mut out = VecDeque::new();
     for chunk in body.chunks(size.max(1)) {
@@ -78,29 +78,29 @@ fn tool_stream() -> Vec<u8> {
     .concat()
 }
 
-fn expected_tool_events() -> Vec<StreamEvent> {
+fn expected_tool_events() -> Vec<ProviderEvent> {
     vec![
-        StreamEvent::Text("Let me ".into()),
-        StreamEvent::Text("check.".into()),
-        StreamEvent::ToolCallStart {
+        ProviderEvent::Text("Let me ".into()),
+        ProviderEvent::Text("check.".into()),
+        ProviderEvent::ToolCallStart {
             index: 1,
             id: "tooluse_a".into(),
             name: "get_weather".into(),
         },
-        StreamEvent::ToolCallDelta {
+        ProviderEvent::ToolCallDelta {
             index: 1,
             arguments: "{\"city\": \"Pa".into(),
         },
-        StreamEvent::ToolCallDelta {
+        ProviderEvent::ToolCallDelta {
             index: 1,
             arguments: "ris\"}".into(),
         },
-        StreamEvent::ToolCallEnd { index: 1 },
-        StreamEvent::Finish {
+        ProviderEvent::ToolCallEnd { index: 1 },
+        ProviderEvent::Finish {
             reason: FinishReason::ToolCalls,
             raw: Some("tool_use".into()),
         },
-        StreamEvent::Usage(Usage::new(30, 12)),
+        ProviderEvent::Usage(Usage::new(30, 12)),
     ]
 }
 
@@ -141,7 +141,7 @@ fn a_corrupt_frame_is_a_decode_error_after_the_events_before_it() {
     .concat();
     for size in [1, 7, body.len()] {
         let (events, err) = decode(&body, size);
-        assert_eq!(events, [StreamEvent::Text("ok".into())]);
+        assert_eq!(events, [ProviderEvent::Text("ok".into())]);
         let err = err.unwrap();
         assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
         assert!(std::error::Error::source(&err).is_some());
@@ -166,7 +166,7 @@ fn truncated_bodies_are_interrupted() {
     ]
     .concat();
     let (events, err) = decode(&upto, 3);
-    assert_eq!(events, [StreamEvent::Text("a".into())]);
+    assert_eq!(events, [ProviderEvent::Text("a".into())]);
     assert_eq!(err.unwrap().kind(), ErrorKind::StreamInterrupted);
     // messageStop without metadata.
     let no_meta = [
@@ -206,7 +206,7 @@ fn exception_frames_are_classified() {
         ]
         .concat();
         let (events, err) = decode(&body, 5);
-        assert_eq!(events, [StreamEvent::Text("a".into())]);
+        assert_eq!(events, [ProviderEvent::Text("a".into())]);
         let err = err.unwrap();
         assert_eq!(err.kind(), want, "{member}");
         assert_eq!(err.code(), Some(member));

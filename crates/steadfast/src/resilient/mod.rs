@@ -1,4 +1,7 @@
-//! [`Resilient`]: a [`Call`] with a retry policy, for users who prefer no closures.
+//! The closure-free resilient forms and their vocabulary: [`Resilient`] (a [`Call`] with a retry
+//! policy and, optionally, a fallback chain), the structured-output [`Extract`], the predicates
+//! ([`kinds`], [`retryable`], [`validation`], [`TRANSIENT`]), [`default_policy`], [`fallback`]
+//! and per-target [`Breakers`].
 //!
 //! `call.retry(policy)` gives a call whose [`send`](Resilient::send),
 //! [`extract`](Resilient::extract) and [`stream`](Resilient::stream) apply the policy:
@@ -17,30 +20,43 @@
 //! wait and its reason). When the policy gives up, the last error is returned with the same list
 //! in [`Error::attempts`], why it stopped in [`Error::retry_stopped`], and a `Display` that names the
 //! attempt count; an error the policy does not retry is returned at once.
+//!
+//! These are the main API. The closure forms of [`steadfast::retry`](crate::retry)
+//! (`policy.run(|attempt| ..)`, `chain.run(&call, |call| ..)`) are the escape hatch for code that
+//! must retry more than one call — a wrapper that streams *and* consumes, say; their errors convert
+//! into [`Error`] with `?`.
+
+pub(crate) mod attempts;
+mod breakers;
+mod extract;
+mod predicates;
 
 use std::fmt;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
-use steadfast_retry::{Fallback, Retry, RetryState, RunError};
+use steadfast_retry::{Fallback, Retry};
 use tokio::time::Instant;
 
-use crate::call::{Call, ValidatorFn, parse_output};
+use crate::call::Call;
 use crate::error::Error;
 use crate::message::{Message, Part, Role, ToolCall};
-use crate::output::OutputFormat;
 use crate::prompt::Prompt;
 use crate::provider::BoxFuture;
 use crate::response::{AttemptSummary, Response};
-use crate::stream::Stream;
-use crate::tool::schema_of;
+use crate::stream::ResponseStream;
+
+pub(crate) use attempts::record_failure;
+pub use breakers::Breakers;
+pub use extract::Extract;
+pub(crate) use extract::ValidatorFn;
+pub use predicates::{TRANSIENT, default_policy, fallback, kinds, retryable, validation};
 
 /// Builds the prompt of an attempt from the errors collected so far (oldest first).
 pub type PromptFn = Arc<dyn Fn(&[Error]) -> Result<Prompt, Error> + Send + Sync>;
 
 #[derive(Clone)]
-enum PromptSource {
+pub(crate) enum PromptSource {
     Fixed(Prompt),
     Built(PromptFn),
 }
@@ -67,11 +83,10 @@ pub struct Resilient {
 /// A fallback chain over calls.
 pub type Chain = Fallback<Call, Error>;
 
-impl Call {
-    /// This call, retried with `policy`. See [`Resilient`].
-    pub fn retry(&self, policy: Retry<Error>) -> Resilient {
+impl Resilient {
+    pub(crate) fn new(call: Call, policy: Retry<Error>) -> Self {
         Resilient {
-            call: self.clone(),
+            call,
             policy,
             fallback: None,
             conversational: false,
@@ -79,15 +94,6 @@ impl Call {
         }
     }
 
-    /// This call with a fallback chain (and no retries: one attempt per target). See
-    /// [`Resilient::fallback`].
-    pub fn fallback(&self, chain: Chain) -> Resilient {
-        self.retry(Retry::new().stop(steadfast_retry::stop::after_attempt(1)))
-            .fallback(chain)
-    }
-}
-
-impl Resilient {
     /// The call.
     pub fn call(&self) -> &Call {
         &self.call
@@ -98,7 +104,7 @@ impl Resilient {
         &self.policy
     }
 
-    /// Falls back along `chain` (built with [`resilience::fallback`](crate::resilience::fallback)
+    /// Falls back along `chain` (built with [`fallback`]
     /// or [`Fallback::new`]): this call is the primary target and each target gets the whole retry
     /// policy. On success [`Response::caught`] lists what was caught on the way; when every target
     /// fails, the last error comes back with the others in [`Error::caught`] (primary first). A
@@ -113,7 +119,7 @@ impl Resilient {
     /// the conversation plus the model's invalid output and the validation message, in the
     /// provider's native shape (for a tool call: the assistant's call and a tool result marked as an
     /// error; for text: the assistant's answer and a user message). The policy must collect the
-    /// validation errors (`collect_errors(resilience::validation())`).
+    /// validation errors (`collect_errors(resilient::validation())`).
     #[must_use]
     pub fn conversational(mut self, on: bool) -> Self {
         self.conversational = on;
@@ -127,7 +133,7 @@ impl Resilient {
     ///
     /// A restart is never silent: the stream yields [`StreamEvent::Restarted`](crate::StreamEvent::Restarted)
     /// first, so a UI can clear what it showed, and then the new answer from its first event.
-    /// [`Stream::text`] and [`Stream::collect`] hold the new answer only; the response's
+    /// [`ResponseStream::text`] and [`ResponseStream::into_response`] hold the new answer only; the response's
     /// [`attempts`](crate::Response::attempts) list every HTTP attempt, the interrupted ones
     /// included. The retry policy judges each interruption as if the interruptions were its
     /// attempts: its `retry_if` must accept the error, and its wait (or the server's hint) is
@@ -201,9 +207,9 @@ impl Resilient {
 
     /// Asks for structured output of type `T`, retrying per the policy; `.validate(..)` adds a check
     /// whose failures are attempt failures.
-    pub fn extract<T>(&self, prompt: impl Into<Prompt>) -> ResilientExtract<T>
+    pub fn extract<T>(&self, prompt: impl Into<Prompt>) -> Extract<T>
     where
-        T: DeserializeOwned + schemars::JsonSchema + Send + 'static,
+        T: serde::de::DeserializeOwned + schemars::JsonSchema + Send + 'static,
     {
         self.extract_source(PromptSource::Fixed(prompt.into()))
     }
@@ -214,7 +220,7 @@ impl Resilient {
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), steadfast::Error> {
-    /// use steadfast::resilience::validation;
+    /// use steadfast::resilient::validation;
     /// use steadfast::retry::{Retry, stop};
     /// use steadfast::{Template, Vars, llm};
     ///
@@ -232,62 +238,71 @@ impl Resilient {
     ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub fn extract_with<T, P>(&self, prompt: P) -> ResilientExtract<T>
+    pub fn extract_with<T, P>(&self, prompt: P) -> Extract<T>
     where
-        T: DeserializeOwned + schemars::JsonSchema + Send + 'static,
+        T: serde::de::DeserializeOwned + schemars::JsonSchema + Send + 'static,
         P: Fn(&[Error]) -> Result<Prompt, Error> + Send + Sync + 'static,
     {
         self.extract_source(PromptSource::Built(Arc::new(prompt)))
     }
 
-    /// Like [`extract_with`](Resilient::extract_with) for a JSON Schema given as a value: the output
-    /// is checked against the schema, and a mismatch is a [`Validation`](crate::ErrorKind::Validation)
-    /// attempt failure.
+    /// Asks for structured output matching a JSON Schema given as a value, retrying per the
+    /// policy: the output is checked against the schema, and a mismatch is a
+    /// [`Validation`](crate::ErrorKind::Validation) attempt failure. The arguments come in the
+    /// order of [`Call::extract_json`].
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when `schema` is not a valid JSON Schema.
+    pub fn extract_json(
+        &self,
+        prompt: impl Into<Prompt>,
+        name: &str,
+        schema: serde_json::Value,
+    ) -> Result<Extract<serde_json::Value>, Error> {
+        self.extract_json_source(PromptSource::Fixed(prompt.into()), name, schema)
+    }
+
+    /// Like [`extract_json`](Resilient::extract_json) with a prompt built for each attempt from the
+    /// errors collected so far.
     ///
     /// # Errors
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when `schema` is not a valid JSON Schema.
     pub fn extract_json_with<P>(
         &self,
+        prompt: P,
         name: &str,
         schema: serde_json::Value,
-        prompt: P,
-    ) -> Result<ResilientExtract<serde_json::Value>, Error>
+    ) -> Result<Extract<serde_json::Value>, Error>
     where
         P: Fn(&[Error]) -> Result<Prompt, Error> + Send + Sync + 'static,
     {
-        let check = crate::call::schema_check(&schema)?;
-        let mut format = OutputFormat::new(name, schema);
-        format.mode = self.call.output_mode_setting();
-        Ok(ResilientExtract {
-            call: self.call.clone(),
-            policy: self.policy.clone(),
-            fallback: self.fallback.clone(),
-            prompt: self.source(PromptSource::Built(Arc::new(prompt))),
-            format,
-            validator: Some(Arc::new(check)),
-        })
+        self.extract_json_source(PromptSource::Built(Arc::new(prompt)), name, schema)
     }
 
-    fn extract_source<T>(&self, prompt: PromptSource) -> ResilientExtract<T>
+    fn extract_json_source(
+        &self,
+        prompt: PromptSource,
+        name: &str,
+        schema: serde_json::Value,
+    ) -> Result<Extract<serde_json::Value>, Error> {
+        Ok(
+            Extract::json(self.call.clone(), self.source(prompt), name, schema)?
+                .with_policy(self.policy.clone(), self.fallback.clone()),
+        )
+    }
+
+    fn extract_source<T>(&self, prompt: PromptSource) -> Extract<T>
     where
-        T: DeserializeOwned + schemars::JsonSchema + Send + 'static,
+        T: serde::de::DeserializeOwned + schemars::JsonSchema + Send + 'static,
     {
-        let mut format = OutputFormat::new(&T::schema_name(), schema_of::<T>());
-        format.mode = self.call.output_mode_setting();
-        ResilientExtract {
-            call: self.call.clone(),
-            policy: self.policy.clone(),
-            fallback: self.fallback.clone(),
-            prompt: self.source(prompt),
-            format,
-            validator: None,
-        }
+        Extract::typed(self.call.clone(), self.source(prompt))
+            .with_policy(self.policy.clone(), self.fallback.clone())
     }
 
     /// Streams the answer, retrying transparently until the first content event arrives (see the
     /// [module docs](self)). No request is sent until the stream is first polled.
-    pub fn stream(&self, prompt: impl Into<Prompt>) -> Stream {
-        Stream::retrying(
+    pub fn stream(&self, prompt: impl Into<Prompt>) -> ResponseStream {
+        ResponseStream::retrying(
             self.call.clone(),
             self.policy.clone(),
             self.fallback.clone(),
@@ -297,7 +312,7 @@ impl Resilient {
     }
 }
 
-fn prompt_for(source: &PromptSource, errors: &[Error]) -> Result<Prompt, Error> {
+pub(crate) fn prompt_for(source: &PromptSource, errors: &[Error]) -> Result<Prompt, Error> {
     match source {
         PromptSource::Fixed(p) => Ok(p.clone()),
         PromptSource::Built(f) => f(errors),
@@ -357,7 +372,7 @@ fn send_attempt(
 
 /// Runs `op` on the call, or along the fallback chain when there is one; on success the response
 /// lists every HTTP attempt of every target and the errors caught on the way.
-async fn with_fallback<T, F, Fut>(
+pub(crate) async fn with_fallback<T, F, Fut>(
     chain: Option<Chain>,
     call: Call,
     mut op: F,
@@ -385,7 +400,7 @@ where
 
 /// Runs attempts under `policy` until one succeeds: builds each attempt's prompt from the collected
 /// errors, records every attempt, and attaches the history to the final error.
-async fn drive<T, F, Fut>(
+pub(crate) async fn drive<T, F, Fut>(
     policy: &Retry<Error>,
     call: &Call,
     prompt: &PromptSource,
@@ -417,145 +432,10 @@ where
                 return Ok((value, response));
             }
             Err(e) => {
-                let wait = record_failure(&mut state, call, e, started, &mut summaries)?;
-                state.sleep(wait).await;
+                let decision = record_failure(&mut state, call, e, started, &mut summaries)?;
+                state.sleep(decision.wait).await;
             }
         }
-    }
-}
-
-/// Records a failed attempt in `summaries` and asks the policy what next: `Ok(wait)` to sleep
-/// before the next attempt, or the error to return (with every attempt attached, and why the
-/// retries stopped).
-pub(crate) fn record_failure(
-    state: &mut RetryState<Error>,
-    call: &Call,
-    e: Error,
-    started: Instant,
-    summaries: &mut Vec<AttemptSummary>,
-) -> Result<std::time::Duration, Error> {
-    let e = e.in_context(call.provider_name_arc(), call.model_arc());
-    let mut summary = AttemptSummary::new(
-        call.provider_name_arc(),
-        call.model_arc(),
-        Some(e.kind()),
-        e.status(),
-        started.elapsed(),
-    );
-    let hint = e.retry_after();
-    match state.fail(e) {
-        Ok(wait) => {
-            summary.wait = Some(wait);
-            summary.wait_reason = Some(if hint == Some(wait) && !wait.is_zero() {
-                "server-hint"
-            } else {
-                "computed"
-            });
-            summaries.push(summary);
-            Ok(wait)
-        }
-        Err(RunError::Rejected(e)) => {
-            summaries.push(summary);
-            Err(e.with_attempts(std::mem::take(summaries)))
-        }
-        Err(RunError::Exhausted(history)) => {
-            summaries.push(summary);
-            let reason = history.reason().to_string();
-            Err(history
-                .into_last()
-                .with_attempts(std::mem::take(summaries))
-                .with_retry_stopped(reason))
-        }
-    }
-}
-
-/// A pending resilient structured-output call: await it for `T`, or use
-/// [`with_response`](ResilientExtract::with_response).
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct ResilientExtract<T> {
-    call: Call,
-    policy: Retry<Error>,
-    fallback: Option<Chain>,
-    prompt: PromptSource,
-    format: OutputFormat,
-    validator: Option<Arc<ValidatorFn<T>>>,
-}
-
-impl<T> fmt::Debug for ResilientExtract<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResilientExtract")
-            .field("call", &self.call)
-            .field("prompt", &self.prompt)
-            .field("validated", &self.validator.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl<T> ResilientExtract<T>
-where
-    T: DeserializeOwned + Send + 'static,
-{
-    /// Adds a validator; its `Err` message becomes a [`Validation`](crate::ErrorKind::Validation) error
-    /// (an attempt failure, collected for reinsertion when the policy says so).
-    pub fn validate<F, E>(mut self, f: F) -> Self
-    where
-        F: Fn(&T) -> Result<(), E> + Send + Sync + 'static,
-        E: fmt::Display,
-    {
-        self.validator = Some(crate::call::chain_validator(self.validator.take(), f));
-        self
-    }
-
-    /// Runs the attempts and returns the value with the response it came from.
-    ///
-    /// # Errors
-    /// As [`Resilient::send`].
-    pub async fn with_response(self) -> Result<(T, Response), Error> {
-        let ResilientExtract {
-            call,
-            policy,
-            fallback,
-            prompt,
-            format,
-            validator,
-        } = self;
-        let op = move |call: Call| {
-            let (policy, prompt, format, validator) = (
-                policy.clone(),
-                prompt.clone(),
-                format.clone(),
-                validator.clone(),
-            );
-            async move {
-                drive(&policy, &call, &prompt, |call, prompt| {
-                    let mut request = call.request(prompt);
-                    request.output = Some(format.clone());
-                    let provider = Arc::clone(call.provider());
-                    let validator = validator.clone();
-                    let name = format.name.clone();
-                    async move {
-                        crate::prompt::validate_messages(&request.messages)?;
-                        let response = provider.send(request).await?;
-                        let value = parse_output::<T>(&response, &name, validator.as_deref())?;
-                        Ok((value, response))
-                    }
-                })
-                .await
-            }
-        };
-        with_fallback(fallback, call, op).await
-    }
-}
-
-impl<T> IntoFuture for ResilientExtract<T>
-where
-    T: DeserializeOwned + Send + 'static,
-{
-    type Output = Result<T, Error>;
-    type IntoFuture = BoxFuture<Result<T, Error>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move { self.with_response().await.map(|(t, _)| t) })
     }
 }
 

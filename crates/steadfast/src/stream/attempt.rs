@@ -1,0 +1,320 @@
+//! One streamed HTTP attempt: it opens the provider's stream, accumulates what arrives and turns
+//! [`ProviderEvent`]s into the caller's [`StreamEvent`]s, judging the commit point.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use tokio::time::Instant;
+
+use crate::error::{Error, ErrorKind, PartialOutput};
+use crate::message::ToolCall;
+use crate::provider::{BoxFuture, ChatRequest, EventStream, Provider, ProviderEvent, StreamEvent};
+use crate::response::{AttemptSummary, FinishReason, Response, Usage};
+use crate::tool::{Tool, validate_calls};
+
+enum State {
+    Idle(Box<(Arc<dyn Provider>, ChatRequest)>),
+    Connecting(BoxFuture<Result<EventStream, Error>>),
+    Streaming(EventStream),
+    Done,
+}
+
+#[derive(Debug, Default)]
+struct PendingCall {
+    index: usize,
+    id: String,
+    name: String,
+    arguments: String,
+    signature: Option<String>,
+}
+
+/// Everything received so far.
+#[derive(Debug, Default)]
+struct Accumulator {
+    id: Option<String>,
+    model: Option<String>,
+    request_id: Option<String>,
+    status: Option<u16>,
+    text: String,
+    refusal: Option<String>,
+    pending: Vec<PendingCall>,
+    calls: Vec<ToolCall>,
+    finish: Option<(FinishReason, Option<String>)>,
+    usage: Option<Usage>,
+}
+
+/// One streamed attempt. Sends no request until first polled.
+pub(crate) struct AttemptStream {
+    state: State,
+    acc: Accumulator,
+    committed: bool,
+    tools: Arc<[Tool]>,
+    pub(super) provider: Arc<str>,
+    pub(super) model: Arc<str>,
+    started: Option<Instant>,
+    /// Events already received (while a retrying stream looked for the commit point) and not yet
+    /// yielded.
+    replay: VecDeque<Result<StreamEvent, Error>>,
+}
+
+impl fmt::Debug for AttemptStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttemptStream")
+            .field("provider", &self.provider)
+            .field("model", &self.model)
+            .field("committed", &self.committed)
+            .field("text_len", &self.acc.text.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AttemptStream {
+    pub(crate) fn new(provider: Arc<dyn Provider>, request: ChatRequest) -> Self {
+        AttemptStream {
+            tools: Arc::clone(&request.tools),
+            provider: Arc::from(provider.name()),
+            model: Arc::clone(&request.model),
+            state: State::Idle(Box::new((provider, request))),
+            acc: Accumulator::default(),
+            committed: false,
+            started: None,
+            replay: VecDeque::new(),
+        }
+    }
+
+    /// Queues events received before the caller saw them, to be yielded first.
+    pub(crate) fn set_replay(&mut self, seen: VecDeque<Result<StreamEvent, Error>>) {
+        self.replay = seen;
+    }
+
+    /// Whether content has reached the caller (the commit point has passed).
+    pub(crate) fn is_committed(&self) -> bool {
+        self.committed
+    }
+
+    /// The text received so far.
+    pub(crate) fn text(&self) -> &str {
+        &self.acc.text
+    }
+
+    /// What has been received so far: the text and the complete tool calls.
+    pub(crate) fn partial(&self) -> PartialOutput {
+        PartialOutput {
+            text: self.acc.text.clone(),
+            tool_calls: self.acc.calls.clone(),
+        }
+    }
+
+    /// This attempt's summary with `outcome`, for the history.
+    pub(crate) fn summary(&self, outcome: Option<ErrorKind>) -> AttemptSummary {
+        AttemptSummary::new(
+            &self.provider,
+            &self.model,
+            outcome,
+            self.acc.status,
+            self.started.map(|s| s.elapsed()).unwrap_or_default(),
+        )
+    }
+
+    /// The whole response, once the stream has finished.
+    pub(crate) fn finish_response(&mut self) -> Result<Response, Error> {
+        let summary = self.summary(None);
+        let acc = std::mem::take(&mut self.acc);
+        let Some((reason, raw)) = acc.finish else {
+            return Err(
+                Error::new(ErrorKind::StreamInterrupted, "the stream has not finished")
+                    .in_context(&self.provider, &self.model),
+            );
+        };
+        let mut r = Response::empty(&self.provider, acc.model.as_deref().unwrap_or(&self.model));
+        r.id = acc.id;
+        r.request_id = acc.request_id;
+        r.text = acc.text;
+        r.refusal = acc.refusal;
+        r.tool_calls = acc.calls;
+        r.finish_reason = reason;
+        r.raw_finish_reason = raw;
+        r.usage = acc.usage;
+        r.tools = Arc::clone(&self.tools);
+        r.attempts.push(summary);
+        Ok(r)
+    }
+
+    /// Turns a provider error into what the caller sees, given the commit point.
+    fn fail(&mut self, e: Error) -> Error {
+        self.state = State::Done;
+        let e = e.in_context(&self.provider, &self.model);
+        if !self.committed || e.kind() == ErrorKind::StreamInterrupted {
+            let partial = self.partial();
+            return if self.committed {
+                e.with_partial(partial)
+            } else {
+                e
+            };
+        }
+        let message = format!(
+            "the stream failed after content was delivered: {}",
+            e.message()
+        );
+        let status = e.status();
+        let code = e.code().map(str::to_string);
+        let request_id = e.request_id().map(str::to_string);
+        let retry_after = e.retry_after();
+        let mut out = Error::new(ErrorKind::StreamInterrupted, message)
+            .in_context(&self.provider, &self.model)
+            .with_code(code)
+            .with_request_id(request_id)
+            .with_retry_after(retry_after)
+            .with_partial(self.partial());
+        if let Some(s) = status {
+            out = out.with_status(s);
+        }
+        out.with_source(e)
+    }
+
+    /// A decode error for a tool-call fragment that names no started call.
+    fn unknown_call(&mut self, what: &str, index: usize) -> Option<Result<StreamEvent, Error>> {
+        let e = Error::new(
+            ErrorKind::Decode,
+            format!("{what} for unknown call {index}"),
+        );
+        Some(Err(self.fail(e)))
+    }
+
+    /// Handles one provider event; returns the event to yield, if any.
+    fn absorb(&mut self, ev: ProviderEvent) -> Option<Result<StreamEvent, Error>> {
+        let acc = &mut self.acc;
+        let out = match ev {
+            ProviderEvent::Metadata {
+                id,
+                model,
+                request_id,
+                status,
+            } => {
+                acc.id = acc.id.take().or(id);
+                acc.model = acc.model.take().or(model);
+                acc.request_id = acc.request_id.take().or(request_id);
+                acc.status = acc.status.or(status);
+                return None;
+            }
+            ProviderEvent::Text(t) => {
+                acc.text.push_str(&t);
+                StreamEvent::Text(t)
+            }
+            ProviderEvent::Refusal(t) => {
+                acc.refusal.get_or_insert_with(String::new).push_str(&t);
+                StreamEvent::Refusal(t)
+            }
+            ProviderEvent::ToolCallStart { index, id, name } => {
+                acc.pending.push(PendingCall {
+                    index,
+                    id: id.clone(),
+                    name: name.clone(),
+                    arguments: String::new(),
+                    signature: None,
+                });
+                StreamEvent::ToolCallStart { index, id, name }
+            }
+            ProviderEvent::ToolCallSignature { index, signature } => {
+                match acc.pending.iter_mut().find(|p| p.index == index) {
+                    Some(p) => p.signature = Some(signature),
+                    None => return self.unknown_call("tool-call signature", index),
+                }
+                return None;
+            }
+            ProviderEvent::ToolCallDelta { index, arguments } => {
+                match acc.pending.iter_mut().find(|p| p.index == index) {
+                    Some(p) => p.arguments.push_str(&arguments),
+                    None => return self.unknown_call("tool-call fragment", index),
+                }
+                StreamEvent::ToolCallDelta { index, arguments }
+            }
+            ProviderEvent::ToolCallEnd { index } => {
+                let pos = acc.pending.iter().position(|p| p.index == index)?;
+                let p = acc.pending.remove(pos);
+                let mut call = ToolCall::new(p.id, p.name, p.arguments);
+                call.signature = p.signature;
+                self.committed = true;
+                return Some(
+                    match validate_calls(&self.tools, std::slice::from_ref(&call)) {
+                        Ok(_) => {
+                            self.acc.calls.push(call.clone());
+                            Ok(StreamEvent::ToolCall(call))
+                        }
+                        Err(e) => {
+                            self.acc.calls.push(call);
+                            Err(e.in_context(&self.provider, &self.model))
+                        }
+                    },
+                );
+            }
+            ProviderEvent::Usage(u) => {
+                acc.usage = Some(u);
+                StreamEvent::Usage(u)
+            }
+            ProviderEvent::Finish { reason, raw } => {
+                acc.finish = Some((reason, raw.clone()));
+                StreamEvent::Finish { reason, raw }
+            }
+        };
+        if out.is_content() {
+            self.committed = true;
+        }
+        Some(Ok(out))
+    }
+
+    /// The next event of this attempt.
+    pub(crate) fn poll_event(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<StreamEvent, Error>>> {
+        loop {
+            if let Some(item) = self.replay.pop_front() {
+                return Poll::Ready(Some(item));
+            }
+            match &mut self.state {
+                State::Done => return Poll::Ready(None),
+                State::Idle(_) => {
+                    let State::Idle(boxed) = std::mem::replace(&mut self.state, State::Done) else {
+                        return Poll::Ready(None);
+                    };
+                    let (provider, request) = *boxed;
+                    if let Err(e) = crate::prompt::validate_messages(&request.messages) {
+                        return Poll::Ready(Some(Err(self.fail(e))));
+                    }
+                    self.started = Some(Instant::now());
+                    self.state = State::Connecting(provider.stream(request));
+                }
+                State::Connecting(fut) => match ready!(fut.as_mut().poll(cx)) {
+                    Ok(s) => self.state = State::Streaming(s),
+                    Err(e) => {
+                        self.acc.status = self.acc.status.or(e.status());
+                        return Poll::Ready(Some(Err(self.fail(e))));
+                    }
+                },
+                State::Streaming(s) => match ready!(Pin::as_mut(s).poll_next(cx)) {
+                    Some(Ok(ev)) => {
+                        if let Some(out) = self.absorb(ev) {
+                            return Poll::Ready(Some(out));
+                        }
+                    }
+                    Some(Err(e)) => return Poll::Ready(Some(Err(self.fail(e)))),
+                    None => {
+                        self.state = State::Done;
+                        if self.acc.finish.is_none() {
+                            let e = Error::new(
+                                ErrorKind::StreamInterrupted,
+                                "the stream ended without a finish reason",
+                            );
+                            return Poll::Ready(Some(Err(self.fail(e))));
+                        }
+                        return Poll::Ready(None);
+                    }
+                },
+            }
+        }
+    }
+}
