@@ -1,6 +1,8 @@
 //! Provider implementations, one module and one cargo feature each.
 
 pub(crate) mod common;
+#[cfg(any(feature = "openai", feature = "cohere"))]
+pub(crate) mod tool_calls;
 
 #[cfg(feature = "anthropic")]
 pub mod anthropic;

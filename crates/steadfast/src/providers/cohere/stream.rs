@@ -15,24 +15,18 @@ use super::wire::StreamPayload;
 use crate::codec::sse::SseEvent;
 use crate::error::{Error, ErrorKind};
 use crate::provider::ProviderEvent;
+use crate::providers::tool_calls::ToolCalls;
 use crate::transport::SseHandler;
 
 /// Per-stream state.
 #[derive(Debug, Default)]
 pub(crate) struct CohereSse {
     done: bool,
-    open_calls: Vec<usize>,
+    calls: ToolCalls,
     calls_started: usize,
 }
 
 impl CohereSse {
-    fn close_calls(&mut self, out: &mut VecDeque<ProviderEvent>) {
-        self.open_calls.sort_unstable();
-        for index in self.open_calls.drain(..) {
-            out.push_back(ProviderEvent::ToolCallEnd { index });
-        }
-    }
-
     /// The call an event is about: its `index`, else the call started last.
     fn call_index(&self, index: Option<usize>) -> usize {
         index.unwrap_or_else(|| self.calls_started.saturating_sub(1))
@@ -44,7 +38,7 @@ impl CohereSse {
         out: &mut VecDeque<ProviderEvent>,
     ) -> Result<(), Error> {
         self.done = true;
-        self.close_calls(out);
+        self.calls.end_all(out);
         let Some(delta) = payload.delta else {
             return Ok(());
         };
@@ -87,7 +81,7 @@ impl SseHandler for CohereSse {
             return Ok(());
         }
         if data.starts_with("[DONE]") {
-            self.close_calls(out);
+            self.calls.end_all(out);
             self.done = true;
             return Ok(());
         }
@@ -133,18 +127,7 @@ impl SseHandler for CohereSse {
                 };
                 let name = function.as_mut().and_then(|f| f.name.take());
                 let args = function.as_mut().and_then(|f| f.arguments_text());
-                self.open_calls.push(index);
-                out.push_back(ProviderEvent::ToolCallStart {
-                    index,
-                    id: id.unwrap_or_else(|| format!("call_{index}")),
-                    name: name.unwrap_or_default(),
-                });
-                if let Some(a) = args.filter(|a| !a.is_empty()) {
-                    out.push_back(ProviderEvent::ToolCallDelta {
-                        index,
-                        arguments: a,
-                    });
-                }
+                self.calls.fragment(index, id, name, args, out);
             }
             "tool-call-delta" => {
                 let index = self.call_index(payload.index);
@@ -152,19 +135,11 @@ impl SseHandler for CohereSse {
                     .and_then(|m| m.tool_calls)
                     .and_then(|c| c.function)
                     .and_then(|mut f| f.arguments_text());
-                if let Some(a) = args.filter(|a| !a.is_empty()) {
-                    out.push_back(ProviderEvent::ToolCallDelta {
-                        index,
-                        arguments: a,
-                    });
-                }
+                ToolCalls::arguments(index, args, out);
             }
             "tool-call-end" => {
                 let index = self.call_index(payload.index);
-                if let Some(pos) = self.open_calls.iter().position(|&i| i == index) {
-                    self.open_calls.remove(pos);
-                    out.push_back(ProviderEvent::ToolCallEnd { index });
-                }
+                self.calls.end(index, out);
             }
             "message-end" => self.message_end(payload, out)?,
             // content-end, citation-start/end, debug, and event types added later carry nothing

@@ -12,6 +12,7 @@ use super::wire::CompletionChunk;
 use crate::codec::sse::SseEvent;
 use crate::error::{Error, ErrorKind};
 use crate::provider::ProviderEvent;
+use crate::providers::tool_calls::ToolCalls;
 use crate::response::Usage;
 use crate::transport::SseHandler;
 
@@ -20,16 +21,7 @@ use crate::transport::SseHandler;
 pub(crate) struct MistralSse {
     done: bool,
     started: bool,
-    open_calls: Vec<usize>,
-}
-
-impl MistralSse {
-    fn close_calls(&mut self, out: &mut VecDeque<ProviderEvent>) {
-        self.open_calls.sort_unstable();
-        for index in self.open_calls.drain(..) {
-            out.push_back(ProviderEvent::ToolCallEnd { index });
-        }
-    }
+    calls: ToolCalls,
 }
 
 /// `data` as a chunk in one parse when it plainly is one: it cannot be an error object (an error
@@ -63,7 +55,7 @@ impl SseHandler for MistralSse {
             return Ok(());
         }
         if data.starts_with("[DONE]") {
-            self.close_calls(out);
+            self.calls.end_all(out);
             self.done = true;
             return Ok(());
         }
@@ -107,25 +99,12 @@ impl SseHandler for MistralSse {
                         Some(f) => (f.name, f.arguments.map(|a| a.into_text())),
                         None => (None, None),
                     };
-                    if !self.open_calls.contains(&index) {
-                        self.open_calls.push(index);
-                        out.push_back(ProviderEvent::ToolCallStart {
-                            index,
-                            id: tc.id.unwrap_or_else(|| format!("call_{index}")),
-                            name: name.unwrap_or_default(),
-                        });
-                    }
-                    if let Some(a) = args.filter(|a| !a.is_empty()) {
-                        out.push_back(ProviderEvent::ToolCallDelta {
-                            index,
-                            arguments: a,
-                        });
-                    }
+                    self.calls.fragment(index, tc.id, name, args, out);
                 }
             }
             if let Some(raw) = choice.finish_reason {
                 let reason = finish_reason(&raw).ok_or_else(generation_failed)?;
-                self.close_calls(out);
+                self.calls.end_all(out);
                 out.push_back(ProviderEvent::Finish {
                     reason,
                     raw: Some(raw),

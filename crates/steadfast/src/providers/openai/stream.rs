@@ -9,6 +9,7 @@ use super::wire::ChatCompletionChunk;
 use crate::codec::sse::SseEvent;
 use crate::error::{Error, ErrorKind};
 use crate::provider::ProviderEvent;
+use crate::providers::tool_calls::ToolCalls;
 use crate::response::Usage;
 use crate::transport::SseHandler;
 
@@ -17,16 +18,7 @@ use crate::transport::SseHandler;
 pub(crate) struct OpenAiSse {
     done: bool,
     started: bool,
-    open_calls: Vec<usize>,
-}
-
-impl OpenAiSse {
-    fn close_calls(&mut self, out: &mut VecDeque<ProviderEvent>) {
-        self.open_calls.sort_unstable();
-        for index in self.open_calls.drain(..) {
-            out.push_back(ProviderEvent::ToolCallEnd { index });
-        }
-    }
+    calls: ToolCalls,
 }
 
 impl SseHandler for OpenAiSse {
@@ -40,7 +32,7 @@ impl SseHandler for OpenAiSse {
             return Ok(());
         }
         if data.starts_with("[DONE]") {
-            self.close_calls(out);
+            self.calls.end_all(out);
             self.done = true;
             return Ok(());
         }
@@ -81,24 +73,11 @@ impl SseHandler for OpenAiSse {
                         Some(f) => (f.name, f.arguments),
                         None => (None, None),
                     };
-                    if !self.open_calls.contains(&index) {
-                        self.open_calls.push(index);
-                        out.push_back(ProviderEvent::ToolCallStart {
-                            index,
-                            id: tc.id.unwrap_or_else(|| format!("call_{index}")),
-                            name: name.unwrap_or_default(),
-                        });
-                    }
-                    if let Some(a) = args.filter(|a| !a.is_empty()) {
-                        out.push_back(ProviderEvent::ToolCallDelta {
-                            index,
-                            arguments: a,
-                        });
-                    }
+                    self.calls.fragment(index, tc.id, name, args, out);
                 }
             }
             if let Some(raw) = choice.finish_reason {
-                self.close_calls(out);
+                self.calls.end_all(out);
                 out.push_back(ProviderEvent::Finish {
                     reason: finish_reason(&raw),
                     raw: Some(raw),
