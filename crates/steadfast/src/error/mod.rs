@@ -35,6 +35,11 @@ use std::time::Duration;
 use crate::message::ToolCall;
 use crate::response::AttemptSummary;
 
+mod convert;
+mod kind;
+
+pub use kind::{ErrorKind, UnknownErrorKind};
+
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// A string that errors and attempt summaries can hold: an `Arc<str>` is shared (a reference
@@ -58,169 +63,6 @@ impl SharedStr for String {
 impl SharedStr for Arc<str> {
     fn share(&self) -> Arc<str> {
         Arc::clone(self)
-    }
-}
-
-/// What went wrong, in provider-independent terms.
-///
-/// New kinds may be added in minor releases, so `match` on it with a wildcard arm.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    /// Too many requests for the current rate limit (HTTP 429 and equivalents). Transient.
-    RateLimited,
-    /// The account's quota or credit is used up (OpenAI `insufficient_quota`, Anthropic 402). Retrying
-    /// will not help until someone pays or the quota resets.
-    QuotaExhausted,
-    /// The provider is overloaded (Anthropic 529 `overloaded_error`, HTTP 503). Transient.
-    Overloaded,
-    /// The provider failed internally (HTTP 5xx, 409). Transient.
-    Server,
-    /// A timeout: connect, first byte, idle between stream chunks, total, or the server's 408/504.
-    Timeout,
-    /// The connection could not be established or was reset before a response arrived.
-    Connect,
-    /// The credentials were missing or rejected (HTTP 401, invalid API key).
-    Auth,
-    /// The credentials are valid but not allowed to do this (HTTP 403).
-    PermissionDenied,
-    /// The model, deployment or endpoint does not exist (HTTP 404).
-    NotFound,
-    /// The provider rejected the request as malformed (HTTP 400, 413, 422).
-    InvalidRequest,
-    /// The prompt plus the requested output do not fit the model's context window.
-    ContextWindowExceeded,
-    /// The provider's content filter blocked the prompt or the output.
-    ContentFiltered,
-    /// The model's output did not validate: malformed tool arguments, structured output that does not
-    /// match its schema or fails a validator, or a refusal where output was required.
-    Validation,
-    /// A response could not be decoded (invalid JSON, malformed SSE or eventstream frame).
-    Decode,
-    /// A stream failed after it had started delivering content; see [`Error::partial`].
-    StreamInterrupted,
-    /// The provider cannot do what was asked (for example a parameter it does not support).
-    Unsupported,
-    /// Steadfast was configured incorrectly (unknown provider, missing API key, bad base URL).
-    Config,
-    /// The operation was cancelled.
-    Cancelled,
-}
-
-impl ErrorKind {
-    /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 18] = [
-        ErrorKind::RateLimited,
-        ErrorKind::QuotaExhausted,
-        ErrorKind::Overloaded,
-        ErrorKind::Server,
-        ErrorKind::Timeout,
-        ErrorKind::Connect,
-        ErrorKind::Auth,
-        ErrorKind::PermissionDenied,
-        ErrorKind::NotFound,
-        ErrorKind::InvalidRequest,
-        ErrorKind::ContextWindowExceeded,
-        ErrorKind::ContentFiltered,
-        ErrorKind::Validation,
-        ErrorKind::Decode,
-        ErrorKind::StreamInterrupted,
-        ErrorKind::Unsupported,
-        ErrorKind::Config,
-        ErrorKind::Cancelled,
-    ];
-
-    /// The kebab-case name used by the CLI and in JSON output, e.g. `"rate-limited"`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::RateLimited => "rate-limited",
-            ErrorKind::QuotaExhausted => "quota-exhausted",
-            ErrorKind::Overloaded => "overloaded",
-            ErrorKind::Server => "server",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Connect => "connect",
-            ErrorKind::Auth => "auth",
-            ErrorKind::PermissionDenied => "permission-denied",
-            ErrorKind::NotFound => "not-found",
-            ErrorKind::InvalidRequest => "invalid-request",
-            ErrorKind::ContextWindowExceeded => "context-window-exceeded",
-            ErrorKind::ContentFiltered => "content-filtered",
-            ErrorKind::Validation => "validation",
-            ErrorKind::Decode => "decode",
-            ErrorKind::StreamInterrupted => "stream-interrupted",
-            ErrorKind::Unsupported => "unsupported",
-            ErrorKind::Config => "config",
-            ErrorKind::Cancelled => "cancelled",
-        }
-    }
-
-    /// Whether errors of this kind are worth retrying when the server gives no other advice.
-    pub const fn is_transient(self) -> bool {
-        matches!(
-            self,
-            ErrorKind::RateLimited
-                | ErrorKind::Overloaded
-                | ErrorKind::Server
-                | ErrorKind::Timeout
-                | ErrorKind::Connect
-                | ErrorKind::StreamInterrupted
-        )
-    }
-
-    /// A short human description, used in `Display`.
-    const fn describe(self) -> &'static str {
-        match self {
-            ErrorKind::RateLimited => "rate limited",
-            ErrorKind::QuotaExhausted => "quota exhausted",
-            ErrorKind::Overloaded => "overloaded",
-            ErrorKind::Server => "server error",
-            ErrorKind::Timeout => "timed out",
-            ErrorKind::Connect => "connection failed",
-            ErrorKind::Auth => "authentication failed",
-            ErrorKind::PermissionDenied => "permission denied",
-            ErrorKind::NotFound => "not found",
-            ErrorKind::InvalidRequest => "invalid request",
-            ErrorKind::ContextWindowExceeded => "context window exceeded",
-            ErrorKind::ContentFiltered => "content filtered",
-            ErrorKind::Validation => "validation failed",
-            ErrorKind::Decode => "could not decode response",
-            ErrorKind::StreamInterrupted => "stream interrupted",
-            ErrorKind::Unsupported => "unsupported",
-            ErrorKind::Config => "configuration error",
-            ErrorKind::Cancelled => "cancelled",
-        }
-    }
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Returned when a string names no [`ErrorKind`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown error kind `{0}` (expected one of: {list})", list = kind_list())]
-pub struct UnknownErrorKind(pub String);
-
-fn kind_list() -> String {
-    ErrorKind::ALL
-        .iter()
-        .map(|k| k.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-impl std::str::FromStr for ErrorKind {
-    type Err = UnknownErrorKind;
-
-    /// Parses the kebab-case name (`rate-limited`); `_` is accepted for `-` and case is ignored.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let norm = s.trim().to_ascii_lowercase().replace('_', "-");
-        ErrorKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == norm)
-            .ok_or_else(|| UnknownErrorKind(s.to_string()))
     }
 }
 
@@ -676,109 +518,12 @@ impl std::error::Error for Error {
     }
 }
 
-impl steadfast_retry::RetryHint for Error {
-    fn retry_after(&self) -> Option<Duration> {
-        self.inner.retry_after
-    }
-
-    fn should_retry(&self) -> Option<bool> {
-        self.inner.should_retry
-    }
-}
-
-impl From<steadfast_retry::RetryError<Error>> for Error {
-    /// The last error, with every attempt's outcome in [`Error::attempts`] and why the policy
-    /// stopped in [`Error::retry_stopped`].
-    fn from(r: steadfast_retry::RetryError<Error>) -> Self {
-        let reason = r.reason().to_string();
-        let attempts: Vec<AttemptSummary> = r
-            .attempts()
-            .map(|a| {
-                let e = a.error();
-                let mut s = AttemptSummary::new(
-                    e.provider().unwrap_or(""),
-                    e.model().unwrap_or(""),
-                    Some(e.kind()),
-                    e.status(),
-                    a.duration(),
-                );
-                s.wait = a.wait();
-                s.wait_reason = a.wait_reason().map(|w| match w {
-                    steadfast_retry::WaitReason::ServerHint => "server-hint",
-                    _ => "computed",
-                });
-                s
-            })
-            .collect();
-        let last = r.into_last();
-        let last = if last.attempts().is_empty() {
-            last.with_attempts(attempts)
-        } else {
-            last
-        };
-        last.with_retry_stopped(reason)
-    }
-}
-
-impl From<steadfast_retry::RunError<Error>> for Error {
-    /// A rejected error as is; an exhausted policy as by `From<RetryError<Error>>`.
-    fn from(r: steadfast_retry::RunError<Error>) -> Self {
-        match r {
-            steadfast_retry::RunError::Rejected(e) => e,
-            steadfast_retry::RunError::Exhausted(h) => Error::from(h),
-        }
-    }
-}
-
-impl From<steadfast_retry::FallbackError<Error>> for Error {
-    /// The last target's error, with the errors caught before it in [`Error::caught`] (primary
-    /// first). With no error at all (every target skipped by its circuit breaker), an
-    /// [`ErrorKind::Overloaded`] error saying so.
-    fn from(f: steadfast_retry::FallbackError<Error>) -> Self {
-        let mut errors = f.into_errors();
-        let attempts: Vec<AttemptSummary> = errors
-            .iter()
-            .flat_map(|e| e.attempts().iter().cloned())
-            .collect();
-        match errors.pop() {
-            Some(last) => last.with_caught(errors).with_attempts(attempts),
-            None => Error::new(
-                ErrorKind::Overloaded,
-                "no fallback target available: every target's circuit is open",
-            ),
-        }
-    }
-}
-
-impl From<steadfast_retry::FallbackRunError<Error>> for Error {
-    /// An uncaught error as is; an exhausted chain as by `From<FallbackError<Error>>`.
-    fn from(f: steadfast_retry::FallbackRunError<Error>) -> Self {
-        match f {
-            steadfast_retry::FallbackRunError::Uncaught(e) => e,
-            steadfast_retry::FallbackRunError::Exhausted(e) => Error::from(e),
-        }
-    }
-}
-
 /// A convenient alias: `Result<T, steadfast::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn kinds_round_trip_through_their_names() {
-        for k in ErrorKind::ALL {
-            assert_eq!(k.as_str().parse::<ErrorKind>().unwrap(), k);
-        }
-        assert_eq!(
-            "RATE_LIMITED".parse::<ErrorKind>().unwrap(),
-            ErrorKind::RateLimited
-        );
-        let err = "nope".parse::<ErrorKind>().unwrap_err();
-        assert!(err.to_string().contains("rate-limited"));
-    }
 
     #[test]
     fn display_names_kind_provider_status_and_message_only() {
