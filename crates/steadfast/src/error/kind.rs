@@ -188,7 +188,6 @@ impl std::str::FromStr for ErrorKind {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

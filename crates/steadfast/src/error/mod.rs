@@ -26,6 +26,17 @@
 //! `Display` covers only this error's own level (the cause is reachable through
 //! [`std::error::Error::source`]) and never contains the prompt, a response body or an API key.
 //! The raw body is kept apart, in [`Error::body`], for logging by callers who choose to.
+//!
+//! # Errors of a custom provider
+//!
+//! A [`Provider`](crate::Provider) outside this crate states the same facts as the built-in ones
+//! with the `with_*` setters: [`with_status`](Error::with_status),
+//! [`with_retry_after`](Error::with_retry_after) (the server's hint, which retry policies honour),
+//! [`with_should_retry`](Error::with_should_retry), [`with_request_id`](Error::with_request_id),
+//! [`with_code`](Error::with_code), [`with_body`](Error::with_body) (after
+//! [`redacted`](Error::redacted)), [`with_source`](Error::with_source), and
+//! [`with_provider`](Error::with_provider) / [`with_model`](Error::with_model). The history of a
+//! resilient call (attempts, why retries stopped, what fallback caught) is kept by the crate.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -288,39 +299,87 @@ impl Error {
         self.kind() == ErrorKind::Timeout
     }
 
-    // ---- builders used by providers and the transport ----
+    // ---- facts, set by providers (built in or third-party) ----
 
-    pub(crate) fn with_provider(mut self, provider: impl Into<String>) -> Self {
+    /// Names the provider that reported the error (replacing any name already set).
+    ///
+    /// A [`Call`](crate::Call) fills in its own provider and model when the error names none,
+    /// so a provider rarely needs this or [`with_model`](Error::with_model).
+    pub fn with_provider(mut self, provider: impl Into<String>) -> Self {
         self.inner.provider = Some(Arc::from(provider.into()));
         self
     }
 
-    pub(crate) fn with_status(mut self, status: u16) -> Self {
+    /// Names the model the failing request was for (replacing any model already set).
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.inner.model = Some(Arc::from(model.into()));
+        self
+    }
+
+    /// Sets the HTTP status of the failing response; [`Error::status`] reports it, and so does the
+    /// attempt's [`AttemptSummary::status`] in a resilient call.
+    ///
+    /// # Example
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast::{Error, ErrorKind};
+    ///
+    /// // What a custom provider returns for a 429 with `retry-after: 2`.
+    /// let e = Error::new(ErrorKind::RateLimited, "slow down")
+    ///     .with_status(429)
+    ///     .with_retry_after(Some(Duration::from_secs(2)))
+    ///     .with_request_id(Some("req-42".into()))
+    ///     .with_code(Some("rate_limit_exceeded".into()));
+    /// assert_eq!(e.status(), Some(429));
+    /// assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
+    /// assert_eq!(e.request_id(), Some("req-42"));
+    /// assert!(e.is_retryable());
+    /// ```
+    pub fn with_status(mut self, status: u16) -> Self {
         self.inner.status = Some(status);
         self
     }
 
-    pub(crate) fn with_code(mut self, code: Option<String>) -> Self {
+    /// Sets (or with `None` clears) the provider's own error type or code.
+    pub fn with_code(mut self, code: Option<String>) -> Self {
         self.inner.code = code;
         self
     }
 
-    pub(crate) fn with_request_id(mut self, id: Option<String>) -> Self {
+    /// Sets (or with `None` clears) the provider's request id, for support tickets.
+    pub fn with_request_id(mut self, id: Option<String>) -> Self {
         self.inner.request_id = id;
         self
     }
 
-    pub(crate) fn with_retry_after(mut self, d: Option<Duration>) -> Self {
-        self.inner.retry_after = d;
+    /// Sets (or with `None` clears) the server's hint: the minimum wait before trying again.
+    ///
+    /// Retry policies honour it: the wait after this attempt is at least the hint, and a policy
+    /// with a [`hint_cap`](crate::retry::Retry::hint_cap) gives up when the hint is above the cap.
+    pub fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
+        self.inner.retry_after = wait;
         self
     }
 
-    pub(crate) fn with_should_retry(mut self, v: Option<bool>) -> Self {
-        self.inner.should_retry = v;
+    /// Sets (or with `None` clears) the server's explicit verdict on retrying, which overrides the
+    /// kind in [`Error::is_retryable`].
+    ///
+    /// # Example
+    /// ```
+    /// use steadfast::{Error, ErrorKind};
+    ///
+    /// let e = Error::new(ErrorKind::Server, "maintenance").with_should_retry(Some(false));
+    /// assert!(!e.is_retryable(), "the server said no, whatever the kind");
+    /// ```
+    pub fn with_should_retry(mut self, should_retry: Option<bool>) -> Self {
+        self.inner.should_retry = should_retry;
         self
     }
 
-    pub(crate) fn with_body(mut self, body: Option<String>) -> Self {
+    /// Keeps the raw response body (truncated to 64 KiB on a character boundary) in
+    /// [`Error::body`]. `Display` never shows it; remove credentials from it first, or with
+    /// [`redacted`](Error::redacted).
+    pub fn with_body(mut self, body: Option<String>) -> Self {
         const MAX: usize = 64 * 1024;
         self.inner.body = body.map(|mut b| {
             if b.len() > MAX {
@@ -335,13 +394,45 @@ impl Error {
         self
     }
 
-    pub(crate) fn with_partial(mut self, partial: PartialOutput) -> Self {
-        self.inner.partial = Some(partial);
+    /// Sets the underlying cause, reachable through [`std::error::Error::source`] (not part of
+    /// `Display`).
+    ///
+    /// # Example
+    /// ```
+    /// use std::error::Error as _;
+    /// use steadfast::{Error, ErrorKind};
+    ///
+    /// let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+    /// let e = Error::new(ErrorKind::Connect, "the connection was reset").with_source(io);
+    /// assert_eq!(e.source().unwrap().to_string(), "reset by peer");
+    /// ```
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.inner.source = Some(source.into());
         self
     }
 
-    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
-        self.inner.source = Some(source.into());
+    /// Replaces every occurrence of `secret` (an API key, a token) in the message and the body
+    /// with `***`. Secrets shorter than 4 bytes are left alone.
+    ///
+    /// # Example
+    /// ```
+    /// use steadfast::{Error, ErrorKind};
+    ///
+    /// let e = Error::new(ErrorKind::Auth, "bad key sk-abc123")
+    ///     .with_body(Some(r#"{"key":"sk-abc123"}"#.into()))
+    ///     .redacted("sk-abc123");
+    /// assert_eq!(e.message(), "bad key ***");
+    /// assert_eq!(e.body(), Some(r#"{"key":"***"}"#));
+    /// ```
+    pub fn redacted(mut self, secret: &str) -> Self {
+        self.redact_in_place(secret);
+        self
+    }
+
+    // ---- history and context, kept by the crate's own layers ----
+
+    pub(crate) fn with_partial(mut self, partial: PartialOutput) -> Self {
+        self.inner.partial = Some(partial);
         self
     }
 
