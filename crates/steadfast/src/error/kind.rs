@@ -38,7 +38,7 @@ pub enum ErrorKind {
     Validation,
     /// A response could not be decoded (invalid JSON, malformed SSE or eventstream frame).
     Decode,
-    /// A stream failed after it had started delivering content; see [`Error::partial`].
+    /// A stream failed after it had started delivering content; see [`Error::partial`](crate::Error::partial).
     StreamInterrupted,
     /// The provider cannot do what was asked (for example a parameter it does not support).
     Unsupported,
