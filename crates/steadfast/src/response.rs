@@ -487,6 +487,30 @@ mod tests {
     }
 
     #[test]
+    fn a_builder_starts_empty_and_joins_text_parts() {
+        let r = Response::builder().build();
+        assert_eq!(r.text(), "");
+        assert_eq!(r.finish_reason(), FinishReason::Other);
+        assert!(r.tool_calls().is_empty() && r.attempts().is_empty() && r.caught().is_empty());
+        assert_eq!(r.target(), ":");
+
+        let r = Response::builder()
+            .provider("acme")
+            .model("m")
+            .text("replaced")
+            .text("Hel")
+            .push_text("lo")
+            .refusal("no")
+            .tool_calls([ToolCall::new("c1", "add", r#"{"a":1,"b":2}"#)])
+            .tools(Arc::from(vec![Tool::of::<Add>("add", "add")]))
+            .build();
+        assert_eq!(r.text(), "Hello");
+        assert_eq!(r.refusal(), Some("no"));
+        assert_eq!(r.tools().unwrap()[0].parse::<Add>().unwrap().b, 2);
+        assert_eq!(r.raw_bytes(), None);
+    }
+
+    #[test]
     fn tools_validation_is_cached_on_success_only() {
         let r = response(r#"{"a":1,"b":2}"#);
         let uses = r.tools().unwrap();

@@ -303,8 +303,10 @@ impl Error {
 
     /// Names the provider that reported the error (replacing any name already set).
     ///
-    /// A [`Call`](crate::Call) fills in its own provider and model when the error names none,
-    /// so a provider rarely needs this or [`with_model`](Error::with_model).
+    /// The resilient forms ([`Call::retry`](crate::Call::retry),
+    /// [`Call::fallback`](crate::Call::fallback)) and streams fill in the call's provider and model
+    /// when the error names none; a plain [`Call::send`](crate::Call::send) returns the provider's
+    /// error as it is.
     pub fn with_provider(mut self, provider: impl Into<String>) -> Self {
         self.inner.provider = Some(Arc::from(provider.into()));
         self
