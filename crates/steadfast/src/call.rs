@@ -393,10 +393,37 @@ impl Call {
     ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<P> {
         // Checked now and the provider's (boxed) future made now, so the returned future is a
         // few words however large the request: it is moved around by every caller.
-        let sending = self
-            .checked_request(prompt)
-            .map(|request| self.provider.send(request));
+        let sending = self.checked_request(prompt).map(|r| self.send_request(r));
         async move { sending?.await }
+    }
+
+    /// Sends `request` through the provider and completes what a provider may leave out: the
+    /// error's provider and model, the request's tools (for [`Response::tools`]) and, when the
+    /// provider recorded no attempt, this one (the built-in providers record their own, with the
+    /// HTTP status).
+    pub(crate) fn send_request(
+        &self,
+        request: ChatRequest,
+    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<> {
+        let (name, model) = (Arc::clone(&self.s.provider_name), Arc::clone(&self.s.model));
+        let tools = Arc::clone(&request.tools);
+        let started = tokio::time::Instant::now();
+        let sending = self.provider.send(request);
+        async move {
+            let mut r = sending.await.map_err(|e| e.in_context(&name, &model))?;
+            if r.tools.is_empty() && !tools.is_empty() {
+                r.tools = tools;
+            }
+            if r.attempts.is_empty() {
+                r.attempts.push(crate::response::AttemptSummary::success(
+                    name,
+                    model,
+                    None,
+                    started.elapsed(),
+                ));
+            }
+            Ok(r)
+        }
     }
 
     /// The request for `prompt`, refused (with this call's context) when the prompt cannot be

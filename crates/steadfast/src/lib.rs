@@ -31,7 +31,7 @@ mod transport;
 
 pub use call::Call;
 pub use client::{ApiKey, ClientConfig, Timeouts};
-pub use error::{Error, ErrorKind, PartialOutput, Result, ValidationFailure};
+pub use error::{Error, ErrorKind, PartialOutput, Result, UnknownErrorKind, ValidationFailure};
 pub use message::{ImageSource, Message, Part, Role, ToolCall, ToolResult};
 pub use output::{OutputFormat, OutputMode};
 pub use prompt::{Prompt, Template, Vars};
@@ -40,7 +40,7 @@ pub use provider::{
     StreamEvent,
 };
 pub use resilient::{Extract, Resilient};
-pub use response::{AttemptSummary, FinishReason, Response, Usage};
+pub use response::{AttemptSummary, FinishReason, Response, ResponseBuilder, Usage};
 pub use stream::ResponseStream;
 pub use tool::{Tool, ToolChoice, ToolUse};
 

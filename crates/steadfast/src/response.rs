@@ -117,6 +117,36 @@ impl AttemptSummary {
         }
     }
 
+    /// A successful attempt at `provider:model` that took `duration`: what a custom
+    /// [`Provider`](crate::Provider) records in its response with
+    /// [`ResponseBuilder::attempt`]. (Failed attempts are recorded by the resilient forms.)
+    ///
+    /// # Example
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast::AttemptSummary;
+    ///
+    /// let a = AttemptSummary::success("acme", "acme-1", Some(200), Duration::from_millis(120));
+    /// assert_eq!(a.outcome_str(), "ok");
+    /// assert_eq!(a.status, Some(200));
+    /// ```
+    pub fn success(
+        provider: impl Into<Arc<str>>,
+        model: impl Into<Arc<str>>,
+        status: Option<u16>,
+        duration: Duration,
+    ) -> Self {
+        AttemptSummary {
+            provider: provider.into(),
+            model: model.into(),
+            outcome: None,
+            status,
+            duration,
+            wait: None,
+            wait_reason: None,
+        }
+    }
+
     /// `"ok"` or the kebab-case error kind.
     pub fn outcome_str(&self) -> &'static str {
         self.outcome.map_or("ok", ErrorKind::as_str)
@@ -195,6 +225,12 @@ impl Response {
             attempts: Vec::new(),
             caught: no_errors(),
         }
+    }
+
+    /// A builder for a response: what a [`Provider`](crate::Provider) outside this crate returns
+    /// from [`send`](crate::Provider::send). See [`ResponseBuilder`].
+    pub fn builder() -> ResponseBuilder {
+        ResponseBuilder::default()
     }
 
     /// The text of the answer (all text parts joined).
@@ -297,6 +333,150 @@ impl Response {
     }
 }
 
+/// Builds a [`Response`]: the way a [`Provider`](crate::Provider) outside this crate answers
+/// [`send`](crate::Provider::send).
+///
+/// Everything is optional. A new builder has no text, no tool calls, finish reason
+/// [`FinishReason::Other`], no usage, and empty provider and model names (set both).
+///
+/// # Example
+/// ```
+/// use std::time::Duration;
+/// use steadfast::{AttemptSummary, FinishReason, Response, ToolCall, Usage};
+///
+/// let r = Response::builder()
+///     .provider("acme")
+///     .model("acme-1")
+///     .text("Checking the weather.")
+///     .tool_call(ToolCall::new("call-1", "weather", r#"{"city":"Oslo"}"#))
+///     .finish_reason(FinishReason::ToolCalls)
+///     .raw_finish_reason("tool_use")
+///     .usage(Usage::new(12, 7))
+///     .id("resp-1")
+///     .request_id("req-1")
+///     .attempt(AttemptSummary::success("acme", "acme-1", Some(200), Duration::from_millis(80)))
+///     .build();
+/// assert_eq!(r.target(), "acme:acme-1");
+/// assert_eq!(r.tool_calls()[0].name, "weather");
+/// assert_eq!(r.finish_reason(), FinishReason::ToolCalls);
+/// assert_eq!(r.attempts().len(), 1);
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ResponseBuilder {
+    response: Response,
+}
+
+impl Default for ResponseBuilder {
+    fn default() -> Self {
+        ResponseBuilder {
+            response: Response::empty("", ""),
+        }
+    }
+}
+
+impl ResponseBuilder {
+    /// The provider name (`Provider::name`), as [`Response::provider`] reports it.
+    pub fn provider(mut self, provider: impl Into<String>) -> Self {
+        self.response.provider = provider.into();
+        self
+    }
+
+    /// The model that answered (or the requested one), as [`Response::model`] reports it.
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.response.model = model.into();
+        self
+    }
+
+    /// The whole text of the answer, replacing any text set before.
+    pub fn text(mut self, text: impl Into<String>) -> Self {
+        self.response.text = text.into();
+        self
+    }
+
+    /// Appends one text part to the answer (parts are joined without a separator, as
+    /// [`Response::text`] reports them).
+    pub fn push_text(mut self, part: impl AsRef<str>) -> Self {
+        self.response.text.push_str(part.as_ref());
+        self
+    }
+
+    /// The model's refusal message.
+    pub fn refusal(mut self, refusal: impl Into<String>) -> Self {
+        self.response.refusal = Some(refusal.into());
+        self
+    }
+
+    /// Appends a tool call, arguments as received (they are validated by [`Response::tools`]).
+    pub fn tool_call(mut self, call: ToolCall) -> Self {
+        self.response.tool_calls.push(call);
+        self
+    }
+
+    /// Appends tool calls, in order.
+    pub fn tool_calls(mut self, calls: impl IntoIterator<Item = ToolCall>) -> Self {
+        self.response.tool_calls.extend(calls);
+        self
+    }
+
+    /// The tools the request offered ([`ChatRequest::tools`](crate::ChatRequest::tools)), which
+    /// [`Response::tools`] validates the tool calls against. Without them every call names an
+    /// unknown tool.
+    pub fn tools(mut self, tools: Arc<[Tool]>) -> Self {
+        self.response.tools = tools;
+        self
+    }
+
+    /// Why the model stopped, normalised.
+    pub fn finish_reason(mut self, reason: FinishReason) -> Self {
+        self.response.finish_reason = reason;
+        self
+    }
+
+    /// The provider's own finish reason (`end_turn`, `STOP`, …).
+    pub fn raw_finish_reason(mut self, raw: impl Into<String>) -> Self {
+        self.response.raw_finish_reason = Some(raw.into());
+        self
+    }
+
+    /// Token usage.
+    pub fn usage(mut self, usage: Usage) -> Self {
+        self.response.usage = Some(usage);
+        self
+    }
+
+    /// The provider's response id.
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.response.id = Some(id.into());
+        self
+    }
+
+    /// The provider's request id (from the response headers).
+    pub fn request_id(mut self, id: impl Into<String>) -> Self {
+        self.response.request_id = Some(id.into());
+        self
+    }
+
+    /// The raw response body, as received (reported by [`Response::raw`] and
+    /// [`Response::raw_bytes`]).
+    pub fn raw(mut self, body: impl Into<bytes::Bytes>) -> Self {
+        self.response.raw = Some(body.into());
+        self
+    }
+
+    /// Records an HTTP attempt (normally the one that produced this response; see
+    /// [`AttemptSummary::success`]). Resilient calls put the failed attempts before it.
+    pub fn attempt(mut self, attempt: AttemptSummary) -> Self {
+        self.response.attempts.push(attempt);
+        self
+    }
+
+    /// The response.
+    pub fn build(self) -> Response {
+        self.response
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +494,30 @@ mod tests {
         r.tools = Arc::from(vec![Tool::of::<Add>("add", "add")]);
         r.tool_calls = vec![ToolCall::new("c1", "add", args)];
         r
+    }
+
+    #[test]
+    fn a_builder_starts_empty_and_joins_text_parts() {
+        let r = Response::builder().build();
+        assert_eq!(r.text(), "");
+        assert_eq!(r.finish_reason(), FinishReason::Other);
+        assert!(r.tool_calls().is_empty() && r.attempts().is_empty() && r.caught().is_empty());
+        assert_eq!(r.target(), ":");
+
+        let r = Response::builder()
+            .provider("acme")
+            .model("m")
+            .text("replaced")
+            .text("Hel")
+            .push_text("lo")
+            .refusal("no")
+            .tool_calls([ToolCall::new("c1", "add", r#"{"a":1,"b":2}"#)])
+            .tools(Arc::from(vec![Tool::of::<Add>("add", "add")]))
+            .build();
+        assert_eq!(r.text(), "Hello");
+        assert_eq!(r.refusal(), Some("no"));
+        assert_eq!(r.tools().unwrap()[0].parse::<Add>().unwrap().b, 2);
+        assert_eq!(r.raw_bytes(), None);
     }
 
     #[test]

@@ -150,12 +150,12 @@ where
                 drive(&policy, &call, &prompt, |call, prompt| {
                     let mut request = call.request(prompt);
                     request.output = Some(format.clone());
-                    let provider = Arc::clone(call.provider());
+                    let checked = crate::prompt::validate_messages(&request.messages)
+                        .map(|()| call.send_request(request));
                     let validator = validator.clone();
                     let name = format.name.clone();
                     async move {
-                        crate::prompt::validate_messages(&request.messages)?;
-                        let response = provider.send(request).await?;
+                        let response = checked?.await?;
                         let value = parse_output::<T>(&response, &name, validator.as_deref())?;
                         Ok((value, response))
                     }
@@ -178,7 +178,7 @@ async fn once<T: DeserializeOwned>(
     let mut request = call.request(prompt);
     request.output = Some(format.clone());
     crate::prompt::validate_messages(&request.messages).map_err(in_context)?;
-    let response = call.provider().send(request).await?;
+    let response = call.send_request(request).await?;
     let value = parse_output::<T>(&response, &format.name, validator).map_err(in_context)?;
     Ok((value, response))
 }

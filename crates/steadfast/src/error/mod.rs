@@ -26,6 +26,17 @@
 //! `Display` covers only this error's own level (the cause is reachable through
 //! [`std::error::Error::source`]) and never contains the prompt, a response body or an API key.
 //! The raw body is kept apart, in [`Error::body`], for logging by callers who choose to.
+//!
+//! # Errors of a custom provider
+//!
+//! A [`Provider`](crate::Provider) outside this crate states the same facts as the built-in ones
+//! with the `with_*` setters: [`with_status`](Error::with_status),
+//! [`with_retry_after`](Error::with_retry_after) (the server's hint, which retry policies honour),
+//! [`with_should_retry`](Error::with_should_retry), [`with_request_id`](Error::with_request_id),
+//! [`with_code`](Error::with_code), [`with_body`](Error::with_body) (after
+//! [`redacted`](Error::redacted)), [`with_source`](Error::with_source), and
+//! [`with_provider`](Error::with_provider) / [`with_model`](Error::with_model). The history of a
+//! resilient call (attempts, why retries stopped, what fallback caught) is kept by the crate.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -34,6 +45,11 @@ use std::time::Duration;
 
 use crate::message::ToolCall;
 use crate::response::AttemptSummary;
+
+mod convert;
+mod kind;
+
+pub use kind::{ErrorKind, UnknownErrorKind};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -58,169 +74,6 @@ impl SharedStr for String {
 impl SharedStr for Arc<str> {
     fn share(&self) -> Arc<str> {
         Arc::clone(self)
-    }
-}
-
-/// What went wrong, in provider-independent terms.
-///
-/// New kinds may be added in minor releases, so `match` on it with a wildcard arm.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    /// Too many requests for the current rate limit (HTTP 429 and equivalents). Transient.
-    RateLimited,
-    /// The account's quota or credit is used up (OpenAI `insufficient_quota`, Anthropic 402). Retrying
-    /// will not help until someone pays or the quota resets.
-    QuotaExhausted,
-    /// The provider is overloaded (Anthropic 529 `overloaded_error`, HTTP 503). Transient.
-    Overloaded,
-    /// The provider failed internally (HTTP 5xx, 409). Transient.
-    Server,
-    /// A timeout: connect, first byte, idle between stream chunks, total, or the server's 408/504.
-    Timeout,
-    /// The connection could not be established or was reset before a response arrived.
-    Connect,
-    /// The credentials were missing or rejected (HTTP 401, invalid API key).
-    Auth,
-    /// The credentials are valid but not allowed to do this (HTTP 403).
-    PermissionDenied,
-    /// The model, deployment or endpoint does not exist (HTTP 404).
-    NotFound,
-    /// The provider rejected the request as malformed (HTTP 400, 413, 422).
-    InvalidRequest,
-    /// The prompt plus the requested output do not fit the model's context window.
-    ContextWindowExceeded,
-    /// The provider's content filter blocked the prompt or the output.
-    ContentFiltered,
-    /// The model's output did not validate: malformed tool arguments, structured output that does not
-    /// match its schema or fails a validator, or a refusal where output was required.
-    Validation,
-    /// A response could not be decoded (invalid JSON, malformed SSE or eventstream frame).
-    Decode,
-    /// A stream failed after it had started delivering content; see [`Error::partial`].
-    StreamInterrupted,
-    /// The provider cannot do what was asked (for example a parameter it does not support).
-    Unsupported,
-    /// Steadfast was configured incorrectly (unknown provider, missing API key, bad base URL).
-    Config,
-    /// The operation was cancelled.
-    Cancelled,
-}
-
-impl ErrorKind {
-    /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 18] = [
-        ErrorKind::RateLimited,
-        ErrorKind::QuotaExhausted,
-        ErrorKind::Overloaded,
-        ErrorKind::Server,
-        ErrorKind::Timeout,
-        ErrorKind::Connect,
-        ErrorKind::Auth,
-        ErrorKind::PermissionDenied,
-        ErrorKind::NotFound,
-        ErrorKind::InvalidRequest,
-        ErrorKind::ContextWindowExceeded,
-        ErrorKind::ContentFiltered,
-        ErrorKind::Validation,
-        ErrorKind::Decode,
-        ErrorKind::StreamInterrupted,
-        ErrorKind::Unsupported,
-        ErrorKind::Config,
-        ErrorKind::Cancelled,
-    ];
-
-    /// The kebab-case name used by the CLI and in JSON output, e.g. `"rate-limited"`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::RateLimited => "rate-limited",
-            ErrorKind::QuotaExhausted => "quota-exhausted",
-            ErrorKind::Overloaded => "overloaded",
-            ErrorKind::Server => "server",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Connect => "connect",
-            ErrorKind::Auth => "auth",
-            ErrorKind::PermissionDenied => "permission-denied",
-            ErrorKind::NotFound => "not-found",
-            ErrorKind::InvalidRequest => "invalid-request",
-            ErrorKind::ContextWindowExceeded => "context-window-exceeded",
-            ErrorKind::ContentFiltered => "content-filtered",
-            ErrorKind::Validation => "validation",
-            ErrorKind::Decode => "decode",
-            ErrorKind::StreamInterrupted => "stream-interrupted",
-            ErrorKind::Unsupported => "unsupported",
-            ErrorKind::Config => "config",
-            ErrorKind::Cancelled => "cancelled",
-        }
-    }
-
-    /// Whether errors of this kind are worth retrying when the server gives no other advice.
-    pub const fn is_transient(self) -> bool {
-        matches!(
-            self,
-            ErrorKind::RateLimited
-                | ErrorKind::Overloaded
-                | ErrorKind::Server
-                | ErrorKind::Timeout
-                | ErrorKind::Connect
-                | ErrorKind::StreamInterrupted
-        )
-    }
-
-    /// A short human description, used in `Display`.
-    const fn describe(self) -> &'static str {
-        match self {
-            ErrorKind::RateLimited => "rate limited",
-            ErrorKind::QuotaExhausted => "quota exhausted",
-            ErrorKind::Overloaded => "overloaded",
-            ErrorKind::Server => "server error",
-            ErrorKind::Timeout => "timed out",
-            ErrorKind::Connect => "connection failed",
-            ErrorKind::Auth => "authentication failed",
-            ErrorKind::PermissionDenied => "permission denied",
-            ErrorKind::NotFound => "not found",
-            ErrorKind::InvalidRequest => "invalid request",
-            ErrorKind::ContextWindowExceeded => "context window exceeded",
-            ErrorKind::ContentFiltered => "content filtered",
-            ErrorKind::Validation => "validation failed",
-            ErrorKind::Decode => "could not decode response",
-            ErrorKind::StreamInterrupted => "stream interrupted",
-            ErrorKind::Unsupported => "unsupported",
-            ErrorKind::Config => "configuration error",
-            ErrorKind::Cancelled => "cancelled",
-        }
-    }
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Returned when a string names no [`ErrorKind`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown error kind `{0}` (expected one of: {list})", list = kind_list())]
-pub struct UnknownErrorKind(pub String);
-
-fn kind_list() -> String {
-    ErrorKind::ALL
-        .iter()
-        .map(|k| k.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-impl std::str::FromStr for ErrorKind {
-    type Err = UnknownErrorKind;
-
-    /// Parses the kebab-case name (`rate-limited`); `_` is accepted for `-` and case is ignored.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let norm = s.trim().to_ascii_lowercase().replace('_', "-");
-        ErrorKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == norm)
-            .ok_or_else(|| UnknownErrorKind(s.to_string()))
     }
 }
 
@@ -446,39 +299,89 @@ impl Error {
         self.kind() == ErrorKind::Timeout
     }
 
-    // ---- builders used by providers and the transport ----
+    // ---- facts, set by providers (built in or third-party) ----
 
-    pub(crate) fn with_provider(mut self, provider: impl Into<String>) -> Self {
+    /// Names the provider that reported the error (replacing any name already set).
+    ///
+    /// The resilient forms ([`Call::retry`](crate::Call::retry),
+    /// [`Call::fallback`](crate::Call::fallback)) and streams fill in the call's provider and model
+    /// when the error names none; a plain [`Call::send`](crate::Call::send) returns the provider's
+    /// error as it is.
+    pub fn with_provider(mut self, provider: impl Into<String>) -> Self {
         self.inner.provider = Some(Arc::from(provider.into()));
         self
     }
 
-    pub(crate) fn with_status(mut self, status: u16) -> Self {
+    /// Names the model the failing request was for (replacing any model already set).
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.inner.model = Some(Arc::from(model.into()));
+        self
+    }
+
+    /// Sets the HTTP status of the failing response; [`Error::status`] reports it, and so does the
+    /// attempt's [`AttemptSummary::status`] in a resilient call.
+    ///
+    /// # Example
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast::{Error, ErrorKind};
+    ///
+    /// // What a custom provider returns for a 429 with `retry-after: 2`.
+    /// let e = Error::new(ErrorKind::RateLimited, "slow down")
+    ///     .with_status(429)
+    ///     .with_retry_after(Some(Duration::from_secs(2)))
+    ///     .with_request_id(Some("req-42".into()))
+    ///     .with_code(Some("rate_limit_exceeded".into()));
+    /// assert_eq!(e.status(), Some(429));
+    /// assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
+    /// assert_eq!(e.request_id(), Some("req-42"));
+    /// assert!(e.is_retryable());
+    /// ```
+    pub fn with_status(mut self, status: u16) -> Self {
         self.inner.status = Some(status);
         self
     }
 
-    pub(crate) fn with_code(mut self, code: Option<String>) -> Self {
+    /// Sets (or with `None` clears) the provider's own error type or code.
+    pub fn with_code(mut self, code: Option<String>) -> Self {
         self.inner.code = code;
         self
     }
 
-    pub(crate) fn with_request_id(mut self, id: Option<String>) -> Self {
+    /// Sets (or with `None` clears) the provider's request id, for support tickets.
+    pub fn with_request_id(mut self, id: Option<String>) -> Self {
         self.inner.request_id = id;
         self
     }
 
-    pub(crate) fn with_retry_after(mut self, d: Option<Duration>) -> Self {
-        self.inner.retry_after = d;
+    /// Sets (or with `None` clears) the server's hint: the minimum wait before trying again.
+    ///
+    /// Retry policies honour it: the wait after this attempt is at least the hint, and a policy
+    /// with a [`hint_cap`](crate::retry::Retry::hint_cap) gives up when the hint is above the cap.
+    pub fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
+        self.inner.retry_after = wait;
         self
     }
 
-    pub(crate) fn with_should_retry(mut self, v: Option<bool>) -> Self {
-        self.inner.should_retry = v;
+    /// Sets (or with `None` clears) the server's explicit verdict on retrying, which overrides the
+    /// kind in [`Error::is_retryable`].
+    ///
+    /// # Example
+    /// ```
+    /// use steadfast::{Error, ErrorKind};
+    ///
+    /// let e = Error::new(ErrorKind::Server, "maintenance").with_should_retry(Some(false));
+    /// assert!(!e.is_retryable(), "the server said no, whatever the kind");
+    /// ```
+    pub fn with_should_retry(mut self, should_retry: Option<bool>) -> Self {
+        self.inner.should_retry = should_retry;
         self
     }
 
-    pub(crate) fn with_body(mut self, body: Option<String>) -> Self {
+    /// Keeps the raw response body (truncated to 64 KiB on a character boundary) in
+    /// [`Error::body`]. `Display` never shows it; remove credentials from it first, or with
+    /// [`redacted`](Error::redacted).
+    pub fn with_body(mut self, body: Option<String>) -> Self {
         const MAX: usize = 64 * 1024;
         self.inner.body = body.map(|mut b| {
             if b.len() > MAX {
@@ -493,13 +396,45 @@ impl Error {
         self
     }
 
-    pub(crate) fn with_partial(mut self, partial: PartialOutput) -> Self {
-        self.inner.partial = Some(partial);
+    /// Sets the underlying cause, reachable through [`std::error::Error::source`] (not part of
+    /// `Display`).
+    ///
+    /// # Example
+    /// ```
+    /// use std::error::Error as _;
+    /// use steadfast::{Error, ErrorKind};
+    ///
+    /// let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+    /// let e = Error::new(ErrorKind::Connect, "the connection was reset").with_source(io);
+    /// assert_eq!(e.source().unwrap().to_string(), "reset by peer");
+    /// ```
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.inner.source = Some(source.into());
         self
     }
 
-    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
-        self.inner.source = Some(source.into());
+    /// Replaces every occurrence of `secret` (an API key, a token) in the message and the body
+    /// with `***`. Secrets shorter than 4 bytes are left alone.
+    ///
+    /// # Example
+    /// ```
+    /// use steadfast::{Error, ErrorKind};
+    ///
+    /// let e = Error::new(ErrorKind::Auth, "bad key sk-abc123")
+    ///     .with_body(Some(r#"{"key":"sk-abc123"}"#.into()))
+    ///     .redacted("sk-abc123");
+    /// assert_eq!(e.message(), "bad key ***");
+    /// assert_eq!(e.body(), Some(r#"{"key":"***"}"#));
+    /// ```
+    pub fn redacted(mut self, secret: &str) -> Self {
+        self.redact_in_place(secret);
+        self
+    }
+
+    // ---- history and context, kept by the crate's own layers ----
+
+    pub(crate) fn with_partial(mut self, partial: PartialOutput) -> Self {
+        self.inner.partial = Some(partial);
         self
     }
 
@@ -676,106 +611,12 @@ impl std::error::Error for Error {
     }
 }
 
-impl steadfast_retry::RetryHint for Error {
-    fn retry_after(&self) -> Option<Duration> {
-        self.inner.retry_after
-    }
-
-    fn should_retry(&self) -> Option<bool> {
-        self.inner.should_retry
-    }
-}
-
-impl From<steadfast_retry::RetryError<Error>> for Error {
-    /// The last error, with every attempt's outcome in [`Error::attempts`] and why the policy
-    /// stopped in [`Error::retry_stopped`].
-    fn from(r: steadfast_retry::RetryError<Error>) -> Self {
-        let reason = r.reason().to_string();
-        let attempts: Vec<AttemptSummary> = r
-            .attempts()
-            .map(|a| {
-                let e = a.error();
-                let mut s = AttemptSummary::new(
-                    e.provider().unwrap_or(""),
-                    e.model().unwrap_or(""),
-                    Some(e.kind()),
-                    e.status(),
-                    a.duration(),
-                );
-                s.wait = a.wait();
-                s.wait_reason = a.wait_reason();
-                s
-            })
-            .collect();
-        let last = r.into_last();
-        let last = if last.attempts().is_empty() {
-            last.with_attempts(attempts)
-        } else {
-            last
-        };
-        last.with_retry_stopped(reason)
-    }
-}
-
-impl From<steadfast_retry::RunError<Error>> for Error {
-    /// A rejected error as is; an exhausted policy as by `From<RetryError<Error>>`.
-    fn from(r: steadfast_retry::RunError<Error>) -> Self {
-        match r {
-            steadfast_retry::RunError::Rejected(e) => e,
-            steadfast_retry::RunError::Exhausted(h) => Error::from(h),
-        }
-    }
-}
-
-impl From<steadfast_retry::FallbackError<Error>> for Error {
-    /// The last target's error, with the errors caught before it in [`Error::caught`] (primary
-    /// first). With no error at all (every target skipped by its circuit breaker), an
-    /// [`ErrorKind::Overloaded`] error saying so.
-    fn from(f: steadfast_retry::FallbackError<Error>) -> Self {
-        let mut errors = f.into_errors();
-        let attempts: Vec<AttemptSummary> = errors
-            .iter()
-            .flat_map(|e| e.attempts().iter().cloned())
-            .collect();
-        match errors.pop() {
-            Some(last) => last.with_caught(errors).with_attempts(attempts),
-            None => Error::new(
-                ErrorKind::Overloaded,
-                "no fallback target available: every target's circuit is open",
-            ),
-        }
-    }
-}
-
-impl From<steadfast_retry::FallbackRunError<Error>> for Error {
-    /// An uncaught error as is; an exhausted chain as by `From<FallbackError<Error>>`.
-    fn from(f: steadfast_retry::FallbackRunError<Error>) -> Self {
-        match f {
-            steadfast_retry::FallbackRunError::Uncaught(e) => e,
-            steadfast_retry::FallbackRunError::Exhausted(e) => Error::from(e),
-        }
-    }
-}
-
 /// A convenient alias: `Result<T, steadfast::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn kinds_round_trip_through_their_names() {
-        for k in ErrorKind::ALL {
-            assert_eq!(k.as_str().parse::<ErrorKind>().unwrap(), k);
-        }
-        assert_eq!(
-            "RATE_LIMITED".parse::<ErrorKind>().unwrap(),
-            ErrorKind::RateLimited
-        );
-        let err = "nope".parse::<ErrorKind>().unwrap_err();
-        assert!(err.to_string().contains("rate-limited"));
-    }
 
     #[test]
     fn display_names_kind_provider_status_and_message_only() {
