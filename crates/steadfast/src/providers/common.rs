@@ -1,21 +1,11 @@
 //! Pieces shared by several providers.
 
-// Each helper serves several providers but not all: a build with only some provider features
-// leaves some unused.
-#![cfg_attr(
-    not(all(
-        feature = "openai",
-        feature = "anthropic",
-        feature = "mistral",
-        feature = "cohere",
-        feature = "azure-inference",
-        feature = "gemini",
-        feature = "bedrock"
-    )),
-    allow(dead_code, reason = "helpers of the provider features that are off")
-)]
+// The module is compiled when any built-in provider is (`providers/mod.rs`); helpers that serve
+// only some providers carry their own `#[cfg]`.
 
 use std::borrow::Cow;
+
+use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
 use crate::output::{OutputFormat, OutputMode};
@@ -72,6 +62,46 @@ fn looks_like_html(body: &[u8]) -> bool {
     let head = &body[..body.len().min(256)];
     let s = String::from_utf8_lossy(head).to_ascii_lowercase();
     s.contains("<html") || s.contains("<!doctype") || s.contains("<head") || s.contains("<body")
+}
+
+/// The facts a JSON error body carries, read by a provider's `facts` function and turned into an
+/// [`Error`] by [`facts_to_error`]. Each provider keeps its own `kind_of` table over them.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct ErrorFacts {
+    /// The human-readable message.
+    pub(crate) message: Option<String>,
+    /// The error's type (`"invalid_request_error"`, `"rate_limited"`, …).
+    pub(crate) kind: Option<String>,
+    /// The error's code (`"context_length_exceeded"`, `"1300"`, …).
+    pub(crate) code: Option<String>,
+    /// The status the body itself reports, for in-band errors (Mistral's `raw_status_code`).
+    pub(crate) raw_status: Option<u16>,
+    /// The request id the body carries.
+    pub(crate) request_id: Option<String>,
+}
+
+/// A JSON string or number as text. An empty string is no value: `"code": ""` says nothing, and
+/// keeping it would hide the `type` that [`facts_to_error`] falls back to.
+pub(crate) fn as_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The error of `kind` the facts describe: the shortened message (or a fixed text without one),
+/// the code (or else the type) as [`Error::code`], and the request id.
+pub(crate) fn facts_to_error(kind: ErrorKind, f: ErrorFacts) -> Error {
+    let message = f
+        .message
+        .as_deref()
+        .filter(|m| !m.is_empty())
+        .map(short_message)
+        .unwrap_or_else(|| "the provider returned an error without a message".into());
+    Error::new(kind, message)
+        .with_code(f.code.or(f.kind))
+        .with_request_id(f.request_id)
 }
 
 /// Whether a message talks about the context window being exceeded.
@@ -247,5 +277,56 @@ pub(crate) mod testing {
         }
         let end = decoder.finish(&mut out);
         (out.into(), end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_empty_string_is_no_value() {
+        assert_eq!(as_string(&json!("")), None);
+        assert_eq!(as_string(&json!("rate_limited")), Some("rate_limited".into()));
+        assert_eq!(as_string(&json!(1300)), Some("1300".into()));
+        assert_eq!(as_string(&json!(null)), None);
+        assert_eq!(as_string(&json!({"a": 1})), None);
+    }
+
+    #[test]
+    fn facts_to_error_falls_back_to_the_type_and_a_fixed_message() {
+        let e = facts_to_error(
+            ErrorKind::RateLimited,
+            ErrorFacts {
+                message: Some(String::new()),
+                kind: Some("rate_limited".into()),
+                request_id: Some("req-1".into()),
+                ..ErrorFacts::default()
+            },
+        );
+        assert_eq!(e.kind(), ErrorKind::RateLimited);
+        assert_eq!(e.code(), Some("rate_limited"));
+        assert_eq!(e.request_id(), Some("req-1"));
+        assert!(e.to_string().contains("without a message"), "{e}");
+    }
+
+    #[cfg(feature = "openai")]
+    #[test]
+    fn an_empty_code_gives_way_to_the_type_in_openai_and_mistral_alike() {
+        let body = json!({"error": {"message": "slow down", "type": "requests", "code": ""}});
+        let openai = crate::providers::openai::error::classify(
+            429,
+            &http::HeaderMap::new(),
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(openai.code(), Some("requests"));
+        let via_value = crate::providers::openai::error::classify_value(429, &body);
+        assert_eq!(via_value.code(), Some("requests"));
+        #[cfg(feature = "mistral")]
+        {
+            let mistral = crate::providers::mistral::error::classify_value(429, &body);
+            assert_eq!(mistral.code(), Some("requests"));
+        }
     }
 }
