@@ -7,10 +7,12 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
+use crate::client::{ApiKey, ClientConfig};
 use crate::error::{Error, ErrorKind};
 use crate::output::{OutputFormat, OutputMode};
 use crate::provider::ChatRequest;
 use crate::tool::ToolChoice;
+use crate::transport::env;
 
 /// Longest provider message kept in an error's `Display`.
 const MAX_MESSAGE: usize = 500;
@@ -175,36 +177,119 @@ pub(crate) fn check_tool_choice(req: &ChatRequest, plan: &OutputPlan<'_>) -> Res
     Ok(())
 }
 
-/// The API key, or a configuration error naming the variable that should hold it.
-pub(crate) fn require_key<'a>(
-    req: &'a ChatRequest,
-    provider: &str,
-    env_var: &str,
-) -> Result<&'a str, Error> {
-    req.client
-        .api_key
-        .as_ref()
-        .map(|k| k.expose())
-        .ok_or_else(|| {
-            Error::config(format!(
-                "no API key for {provider}: set {env_var} or configure one with Call::api_key"
-            ))
-            .with_provider(provider)
-        })
+/// Where a provider finds its configuration in the environment, and the variables its
+/// configuration errors name. The first variable set (and not blank) wins; the first of each list
+/// is the one an error names.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EnvSpec {
+    /// The provider's name, for errors.
+    pub(crate) provider: &'static str,
+    /// The variables holding the base URL.
+    pub(crate) base_vars: &'static [&'static str],
+    /// The base URL when no variable is set.
+    pub(crate) default_base: Option<&'static str>,
+    /// The variables holding the API key.
+    pub(crate) key_vars: &'static [&'static str],
 }
 
-/// The base URL, or a configuration error naming the variable that should hold it.
-pub(crate) fn require_base<'a>(
-    req: &'a ChatRequest,
-    provider: &str,
-    env_var: &str,
-) -> Result<&'a str, Error> {
-    req.client.base_url.as_deref().ok_or_else(|| {
-        Error::config(format!(
-            "no base URL for {provider}: set {env_var} or configure one with Call::base_url"
-        ))
-        .with_provider(provider)
-    })
+impl EnvSpec {
+    /// The base URL from the environment, or the default.
+    pub(crate) fn base_url(&self) -> Option<String> {
+        first_env(self.base_vars).or_else(|| self.default_base.map(str::to_string))
+    }
+
+    /// The API key from the environment.
+    pub(crate) fn api_key(&self) -> Option<ApiKey> {
+        first_env(self.key_vars).map(ApiKey::new)
+    }
+
+    /// A client configuration with the base URL and the API key from the environment.
+    pub(crate) fn client(&self) -> ClientConfig {
+        ClientConfig {
+            base_url: self.base_url(),
+            api_key: self.api_key(),
+            ..ClientConfig::default()
+        }
+    }
+
+    fn base_var(&self) -> &'static str {
+        self.base_vars
+            .first()
+            .copied()
+            .unwrap_or("the base URL variable")
+    }
+
+    fn key_var(&self) -> &'static str {
+        self.key_vars
+            .first()
+            .copied()
+            .unwrap_or("the API key variable")
+    }
+
+    /// The base URL, or a configuration error naming the variable that should hold it.
+    pub(crate) fn require_base<'a>(&self, req: &'a ChatRequest) -> Result<&'a str, Error> {
+        req.client.base_url.as_deref().ok_or_else(|| {
+            Error::config(format!(
+                "no base URL for {}: set {} or configure one with Call::base_url",
+                self.provider,
+                self.base_var()
+            ))
+            .with_provider(self.provider)
+        })
+    }
+
+    /// The API key, or a configuration error naming the variable that should hold it.
+    pub(crate) fn require_key<'a>(&self, req: &'a ChatRequest) -> Result<&'a str, Error> {
+        req.client
+            .api_key
+            .as_ref()
+            .map(|k| k.expose())
+            .ok_or_else(|| {
+                Error::config(format!(
+                    "no API key for {}: set {} or configure one with Call::api_key",
+                    self.provider,
+                    self.key_var()
+                ))
+                .with_provider(self.provider)
+            })
+    }
+
+    /// Sends the API key in `header` (marked sensitive). Without a key it is a configuration
+    /// error naming the key variable, unless the call configured one of the `own` headers itself.
+    #[cfg(any(feature = "anthropic", feature = "gemini", feature = "azure-inference"))]
+    pub(crate) fn key_header(
+        &self,
+        http: &mut crate::transport::HttpRequest,
+        req: &ChatRequest,
+        header: &str,
+        own: &[&str],
+    ) -> Result<(), Error> {
+        match &req.client.api_key {
+            Some(k) => http.header(header, k.expose(), true),
+            None if own.iter().any(|h| has_client_header(req, h)) => Ok(()),
+            None => self.require_key(req).map(|_| ()),
+        }
+    }
+
+    /// Adds `Authorization: Bearer <key>` (marked sensitive). Without a key it is a configuration
+    /// error naming the key variable, unless the call configured its own `authorization` header.
+    #[cfg(any(feature = "mistral", feature = "cohere"))]
+    pub(crate) fn bearer_auth(
+        &self,
+        http: &mut crate::transport::HttpRequest,
+        req: &ChatRequest,
+    ) -> Result<(), Error> {
+        match &req.client.api_key {
+            Some(k) => http.bearer(k),
+            None if has_client_header(req, "authorization") => Ok(()),
+            None => self.require_key(req).map(|_| ()),
+        }
+    }
+}
+
+/// The first of `vars` that is set and not blank.
+fn first_env(vars: &[&str]) -> Option<String> {
+    vars.iter().find_map(|v| env(v))
 }
 
 /// Whether the call configured its own header `name` (say, an `authorization` token).
@@ -215,38 +300,17 @@ pub(crate) fn has_client_header(req: &ChatRequest, name: &str) -> bool {
         .any(|(k, _)| k.eq_ignore_ascii_case(name))
 }
 
-/// Adds `Authorization: Bearer <key>` (marked sensitive). Without a key it is a configuration error
-/// naming `env_var`, unless the call configured its own `authorization` header.
-#[cfg(any(feature = "mistral", feature = "cohere"))]
-pub(crate) fn bearer_auth(
-    http: &mut crate::transport::HttpRequest,
-    req: &ChatRequest,
-    provider: &str,
-    env_var: &str,
-) -> Result<(), Error> {
-    match &req.client.api_key {
-        Some(k) => http.bearer(k),
-        None if has_client_header(req, "authorization") => Ok(()),
-        None => require_key(req, provider, env_var).map(|_| ()),
-    }
-}
-
 /// The OpenAI chat body in its plain form — `max_tokens`, no `stream_options` — for providers that
 /// speak a subset of OpenAI Chat Completions (Mistral, Azure AI Inference). Messages, tools, tool
-/// choice, `response_format` and `req.extra` are built exactly as for OpenAI.
-#[cfg(feature = "openai")]
+/// choice, `response_format` and `req.extra` are built exactly as for OpenAI; no member of the
+/// OpenAI family lends its flavour.
+#[cfg(any(feature = "mistral", feature = "azure-inference"))]
 pub(crate) fn openai_subset_body(
     req: &ChatRequest,
     stream: bool,
 ) -> Result<crate::providers::openai::wire::ChatCompletionRequest<'_>, Error> {
-    use crate::providers::openai::{Flavor, request_body};
-    // Groq's flavor is the plain form; normalise anyway so a change there cannot leak through.
-    let mut body = request_body(Flavor::Groq, req, stream)?;
-    if let Some(n) = body.max_completion_tokens.take() {
-        body.max_tokens = Some(n);
-    }
-    body.stream_options = None;
-    Ok(body)
+    use crate::providers::openai::{BodyOptions, request_body};
+    request_body(BodyOptions::PLAIN, req, stream)
 }
 
 /// Test helpers shared by the provider unit tests.
@@ -288,7 +352,10 @@ mod tests {
     #[test]
     fn an_empty_string_is_no_value() {
         assert_eq!(as_string(&json!("")), None);
-        assert_eq!(as_string(&json!("rate_limited")), Some("rate_limited".into()));
+        assert_eq!(
+            as_string(&json!("rate_limited")),
+            Some("rate_limited".into())
+        );
         assert_eq!(as_string(&json!(1300)), Some("1300".into()));
         assert_eq!(as_string(&json!(null)), None);
         assert_eq!(as_string(&json!({"a": 1})), None);

@@ -2,7 +2,6 @@
 
 use serde_json::{Value, json};
 
-use super::Flavor;
 use super::wire::*;
 use crate::error::{Error, ErrorKind};
 use crate::message::{ImageSource, Message, Part, Role};
@@ -136,9 +135,27 @@ fn tool_choice_value(choice: &ToolChoice, forced_word: &'static str) -> Option<V
     }
 }
 
+/// The differences between the request bodies of the OpenAI family's members. Each provider
+/// names its own options, so a quirk of one member cannot change another's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BodyOptions {
+    /// `max_completion_tokens` instead of `max_tokens`.
+    pub(crate) max_completion_tokens: bool,
+    /// `stream_options.include_usage` on streamed requests.
+    pub(crate) stream_options: bool,
+}
+
+impl BodyOptions {
+    /// The plain Chat Completions body: `max_tokens`, no `stream_options`.
+    pub(crate) const PLAIN: BodyOptions = BodyOptions {
+        max_completion_tokens: false,
+        stream_options: false,
+    };
+}
+
 /// Builds the JSON body of a chat completion request.
 pub(crate) fn request_body(
-    flavor: Flavor,
+    opts: BodyOptions,
     req: &ChatRequest,
     stream: bool,
 ) -> Result<ChatCompletionRequest<'_>, Error> {
@@ -188,10 +205,8 @@ pub(crate) fn request_body(
         messages: convert_messages(&req.messages)?,
         temperature: p.temperature,
         top_p: p.top_p,
-        max_completion_tokens: p.max_tokens.filter(|_| flavor.uses_max_completion_tokens()),
-        max_tokens: p
-            .max_tokens
-            .filter(|_| !flavor.uses_max_completion_tokens()),
+        max_completion_tokens: p.max_tokens.filter(|_| opts.max_completion_tokens),
+        max_tokens: p.max_tokens.filter(|_| !opts.max_completion_tokens),
         stop: (!p.stop.is_empty()).then_some(p.stop.as_slice()),
         seed: p.seed,
         frequency_penalty: p.frequency_penalty,
@@ -200,7 +215,7 @@ pub(crate) fn request_body(
         tool_choice,
         response_format,
         stream: stream.then_some(true),
-        stream_options: (stream && flavor.sends_stream_options()).then_some(StreamOptions {
+        stream_options: (stream && opts.stream_options).then_some(StreamOptions {
             include_usage: true,
         }),
         extra: &req.extra,
