@@ -132,6 +132,46 @@ pub(crate) enum OutputPlan<'a> {
     Tool(&'a OutputFormat),
 }
 
+/// The description of the tool that structured output forces.
+const OUTPUT_TOOL_DESCRIPTION: &str = "Respond with the structured output.";
+
+/// A tool as a request declares it, whether one of the call's tools or the output tool.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ToolDecl<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) description: &'a str,
+    pub(crate) schema: &'a Value,
+    pub(crate) strict: bool,
+}
+
+impl<'a> OutputPlan<'a> {
+    /// The call's tools, then the output tool when structured output forces a tool: what a
+    /// provider declares, each mapped to its own wire type.
+    pub(crate) fn tools(
+        &self,
+        req: &'a ChatRequest,
+    ) -> impl Iterator<Item = ToolDecl<'a>> + use<'a> {
+        let output = match self {
+            OutputPlan::Tool(f) => Some(ToolDecl {
+                name: &f.name,
+                description: OUTPUT_TOOL_DESCRIPTION,
+                schema: &f.schema,
+                strict: f.strict,
+            }),
+            _ => None,
+        };
+        req.tools
+            .iter()
+            .map(|t| ToolDecl {
+                name: t.name(),
+                description: t.description(),
+                schema: t.parameters(),
+                strict: t.is_strict(),
+            })
+            .chain(output)
+    }
+}
+
 /// Resolves `Auto` to the provider's preferred mode.
 pub(crate) fn output_plan(req: &ChatRequest, auto: OutputMode) -> OutputPlan<'_> {
     match &req.output {

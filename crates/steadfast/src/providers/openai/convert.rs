@@ -162,37 +162,27 @@ pub(crate) fn request_body(
     let plan = output_plan(req, OutputMode::JsonSchema);
     check_tool_choice(req, &plan)?;
     let p = &req.params;
-    let mut tools: Vec<WireTool<'_>> = req
-        .tools
-        .iter()
+    let tools: Vec<WireTool<'_>> = plan
+        .tools(req)
         .map(|t| WireTool {
             kind: "function",
             function: WireFunctionDef {
-                name: t.name(),
-                description: t.description(),
-                parameters: t.parameters(),
-                strict: t.is_strict(),
+                name: t.name,
+                description: t.description,
+                parameters: t.schema,
+                strict: t.strict,
             },
         })
         .collect();
     let mut response_format = None;
     match &plan {
-        OutputPlan::None => {}
+        OutputPlan::None | OutputPlan::Tool(_) => {}
         OutputPlan::Schema(f) => {
             response_format = Some(json!({
                 "type": "json_schema",
                 "json_schema": {"name": f.name, "schema": f.schema, "strict": f.strict},
             }));
         }
-        OutputPlan::Tool(f) => tools.push(WireTool {
-            kind: "function",
-            function: WireFunctionDef {
-                name: &f.name,
-                description: "Respond with the structured output.",
-                parameters: &f.schema,
-                strict: f.strict,
-            },
-        }),
     }
     let choice = effective_tool_choice(req, &plan);
     let tool_choice = if tools.is_empty() {
