@@ -1,17 +1,29 @@
 //! Pieces shared by several providers.
 
-// The module is compiled when any built-in provider is (`providers/mod.rs`); helpers that serve
-// only some providers carry their own `#[cfg]`.
+// The module is compiled when any built-in provider is (`providers/mod.rs`); the helpers that
+// serve only some providers carry their own `#[cfg]`.
 
 use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::client::{ApiKey, ClientConfig};
+#[cfg(any(
+    feature = "openai",
+    feature = "anthropic",
+    feature = "cohere",
+    feature = "gemini"
+))]
+use crate::client::ApiKey;
 use crate::error::{Error, ErrorKind};
 use crate::output::{OutputFormat, OutputMode};
 use crate::provider::ChatRequest;
 use crate::tool::ToolChoice;
+#[cfg(any(
+    feature = "openai",
+    feature = "anthropic",
+    feature = "cohere",
+    feature = "gemini"
+))]
 use crate::transport::env;
 
 /// Longest provider message kept in an error's `Display`.
@@ -66,6 +78,7 @@ fn looks_like_html(body: &[u8]) -> bool {
     s.contains("<html") || s.contains("<!doctype") || s.contains("<head") || s.contains("<body")
 }
 
+#[cfg(any(feature = "openai", feature = "anthropic", feature = "gemini"))]
 /// The facts a JSON error body carries, read by a provider's `facts` function and turned into an
 /// [`Error`] by [`facts_to_error`]. Each provider keeps its own `kind_of` table over them.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -82,6 +95,7 @@ pub(crate) struct ErrorFacts {
     pub(crate) request_id: Option<String>,
 }
 
+#[cfg(feature = "openai")]
 /// A JSON string or number as text. An empty string is no value: `"code": ""` says nothing, and
 /// keeping it would hide the `type` that [`facts_to_error`] falls back to.
 pub(crate) fn as_string(v: &Value) -> Option<String> {
@@ -92,6 +106,7 @@ pub(crate) fn as_string(v: &Value) -> Option<String> {
     }
 }
 
+#[cfg(any(feature = "openai", feature = "anthropic", feature = "gemini"))]
 /// The error of `kind` the facts describe: the shortened message (or a fixed text without one),
 /// the code (or else the type) as [`Error::code`], and the request id.
 pub(crate) fn facts_to_error(kind: ErrorKind, f: ErrorFacts) -> Error {
@@ -141,6 +156,15 @@ pub(crate) struct ToolDecl<'a> {
     pub(crate) name: &'a str,
     pub(crate) description: &'a str,
     pub(crate) schema: &'a Value,
+    #[cfg_attr(
+        not(any(
+            feature = "openai",
+            feature = "anthropic",
+            feature = "cohere",
+            feature = "bedrock"
+        )),
+        expect(dead_code, reason = "Gemini declares no strictness")
+    )]
     pub(crate) strict: bool,
 }
 
@@ -187,6 +211,12 @@ pub(crate) fn output_plan(req: &ChatRequest, auto: OutputMode) -> OutputPlan<'_>
     }
 }
 
+#[cfg(any(
+    feature = "openai",
+    feature = "anthropic",
+    feature = "cohere",
+    feature = "gemini"
+))]
 /// The effective tool choice: forced to the output tool when structured output uses tool forcing.
 pub(crate) fn effective_tool_choice<'a>(
     req: &'a ChatRequest,
@@ -217,6 +247,12 @@ pub(crate) fn check_tool_choice(req: &ChatRequest, plan: &OutputPlan<'_>) -> Res
     Ok(())
 }
 
+#[cfg(any(
+    feature = "openai",
+    feature = "anthropic",
+    feature = "cohere",
+    feature = "gemini"
+))]
 /// Where a provider finds its configuration in the environment, and the variables its
 /// configuration errors name. The first variable set (and not blank) wins; the first of each list
 /// is the one an error names.
@@ -232,6 +268,12 @@ pub(crate) struct EnvSpec {
     pub(crate) key_vars: &'static [&'static str],
 }
 
+#[cfg(any(
+    feature = "openai",
+    feature = "anthropic",
+    feature = "cohere",
+    feature = "gemini"
+))]
 impl EnvSpec {
     /// The base URL from the environment, or the default.
     pub(crate) fn base_url(&self) -> Option<String> {
@@ -244,11 +286,12 @@ impl EnvSpec {
     }
 
     /// A client configuration with the base URL and the API key from the environment.
-    pub(crate) fn client(&self) -> ClientConfig {
-        ClientConfig {
+    #[cfg(any(feature = "gemini", feature = "cohere", feature = "mistral"))]
+    pub(crate) fn client(&self) -> crate::client::ClientConfig {
+        crate::client::ClientConfig {
             base_url: self.base_url(),
             api_key: self.api_key(),
-            ..ClientConfig::default()
+            ..crate::client::ClientConfig::default()
         }
     }
 
@@ -327,11 +370,23 @@ impl EnvSpec {
     }
 }
 
+#[cfg(any(
+    feature = "openai",
+    feature = "anthropic",
+    feature = "cohere",
+    feature = "gemini"
+))]
 /// The first of `vars` that is set and not blank.
 fn first_env(vars: &[&str]) -> Option<String> {
     vars.iter().find_map(|v| env(v))
 }
 
+#[cfg(any(
+    feature = "openai",
+    feature = "anthropic",
+    feature = "cohere",
+    feature = "gemini"
+))]
 /// Whether the call configured its own header `name` (say, an `authorization` token).
 pub(crate) fn has_client_header(req: &ChatRequest, name: &str) -> bool {
     req.client
@@ -354,7 +409,10 @@ pub(crate) fn openai_subset_body(
 }
 
 /// Test helpers shared by the provider unit tests.
-#[cfg(test)]
+#[cfg(all(
+    test,
+    any(feature = "cohere", feature = "mistral", feature = "azure-inference")
+))]
 pub(crate) mod testing {
     use std::collections::VecDeque;
 
@@ -384,7 +442,7 @@ pub(crate) mod testing {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "openai"))]
 mod tests {
     use super::*;
     use serde_json::json;

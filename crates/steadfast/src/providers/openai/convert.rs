@@ -147,6 +147,7 @@ pub(crate) struct BodyOptions {
 
 impl BodyOptions {
     /// The plain Chat Completions body: `max_tokens`, no `stream_options`.
+    #[cfg(any(feature = "mistral", feature = "azure-inference"))]
     pub(crate) const PLAIN: BodyOptions = BodyOptions {
         max_completion_tokens: false,
         stream_options: false,

@@ -27,7 +27,9 @@ use crate::providers::common::{EnvSpec, has_client_header};
 use crate::response::Response;
 use crate::transport::{BodyDecoder, HttpRequest, ResponseMeta, SseBody, Wire, env, join_url};
 
-pub(crate) use convert::{BodyOptions, parse_response, request_body};
+#[cfg(feature = "azure-inference")]
+pub(crate) use convert::parse_response;
+pub(crate) use convert::{BodyOptions, request_body};
 
 /// Which member of the OpenAI family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
