@@ -494,4 +494,65 @@ mod tests {
             assert_eq!(mistral.code(), Some("requests"));
         }
     }
+
+    #[test]
+    fn the_output_tool_comes_after_the_calls_tools() {
+        let tool = crate::tool::Tool::from_schema(
+            "get_weather",
+            "Get the weather",
+            json!({"type": "object"}),
+        )
+        .unwrap();
+        let mut req = crate::llm::call(("openai", "gpt-4o-mini"))
+            .unwrap()
+            .tool(tool)
+            .request("hi");
+        let names = |req: &ChatRequest| -> Vec<(String, String)> {
+            let plan = output_plan(req, OutputMode::JsonSchema);
+            plan.tools(req)
+                .map(|t| (t.name.to_string(), t.description.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            names(&req),
+            [("get_weather".into(), "Get the weather".into())]
+        );
+        let mut format = OutputFormat::new("Book", json!({"type": "object"}));
+        format.mode = OutputMode::Tool;
+        req.output = Some(format.clone());
+        assert_eq!(
+            names(&req),
+            [
+                ("get_weather".into(), "Get the weather".into()),
+                ("Book".into(), OUTPUT_TOOL_DESCRIPTION.into())
+            ]
+        );
+        // A schema plan declares no tool of its own.
+        format.mode = OutputMode::JsonSchema;
+        req.output = Some(format);
+        assert_eq!(names(&req).len(), 1);
+    }
+
+    #[test]
+    fn env_spec_errors_name_the_first_variable_and_the_provider() {
+        const SPEC: EnvSpec = EnvSpec {
+            provider: "example",
+            base_vars: &["STEADFAST_TEST_UNSET_BASE", "STEADFAST_TEST_UNSET_BASE_2"],
+            default_base: Some("https://example.invalid"),
+            key_vars: &["STEADFAST_TEST_UNSET_KEY"],
+        };
+        assert_eq!(SPEC.base_url().as_deref(), Some("https://example.invalid"));
+        assert!(SPEC.api_key().is_none());
+        let mut req = crate::llm::call(("openai", "m")).unwrap().request("hi");
+        let client = std::sync::Arc::make_mut(&mut req.client);
+        client.base_url = None;
+        client.api_key = None;
+        let e = SPEC.require_base(&req).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.message().contains("set STEADFAST_TEST_UNSET_BASE or"), "{e}");
+        assert!(e.message().contains("example"), "{e}");
+        let e = SPEC.require_key(&req).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.message().contains("STEADFAST_TEST_UNSET_KEY"), "{e}");
+    }
 }
