@@ -78,7 +78,12 @@ fn looks_like_html(body: &[u8]) -> bool {
     s.contains("<html") || s.contains("<!doctype") || s.contains("<head") || s.contains("<body")
 }
 
-#[cfg(any(feature = "openai", feature = "anthropic", feature = "gemini"))]
+#[cfg(any(
+    feature = "openai",
+    feature = "anthropic",
+    feature = "cohere",
+    feature = "gemini"
+))]
 /// The facts a JSON error body carries, read by a provider's `facts` function and turned into an
 /// [`Error`] by [`facts_to_error`]. Each provider keeps its own `kind_of` table over them.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -106,7 +111,12 @@ pub(crate) fn as_string(v: &Value) -> Option<String> {
     }
 }
 
-#[cfg(any(feature = "openai", feature = "anthropic", feature = "gemini"))]
+#[cfg(any(
+    feature = "openai",
+    feature = "anthropic",
+    feature = "cohere",
+    feature = "gemini"
+))]
 /// The error of `kind` the facts describe: the shortened message (or a fixed text without one),
 /// the code (or else the type) as [`Error::code`], and the request id.
 pub(crate) fn facts_to_error(kind: ErrorKind, f: ErrorFacts) -> Error {
@@ -549,7 +559,10 @@ mod tests {
         client.api_key = None;
         let e = SPEC.require_base(&req).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);
-        assert!(e.message().contains("set STEADFAST_TEST_UNSET_BASE or"), "{e}");
+        assert!(
+            e.message().contains("set STEADFAST_TEST_UNSET_BASE or"),
+            "{e}"
+        );
         assert!(e.message().contains("example"), "{e}");
         let e = SPEC.require_key(&req).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);
