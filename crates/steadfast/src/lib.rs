@@ -1,16 +1,3 @@
-#![cfg_attr(
-    not(any(
-        feature = "openai",
-        feature = "anthropic",
-        feature = "cohere",
-        feature = "gemini",
-        feature = "bedrock"
-    )),
-    allow(
-        dead_code,
-        reason = "without a provider feature the HTTP transport serves only custom providers"
-    )
-)]
 #![doc = include_str!("../README.md")]
 
 pub mod call;

@@ -1,5 +1,13 @@
 //! Provider implementations, one module and one cargo feature each.
 
+// Mistral and Azure AI Inference turn on `openai`, so these five cover every built-in provider.
+#[cfg(any(
+    feature = "openai",
+    feature = "anthropic",
+    feature = "cohere",
+    feature = "gemini",
+    feature = "bedrock"
+))]
 pub(crate) mod common;
 #[cfg(any(feature = "openai", feature = "cohere"))]
 pub(crate) mod tool_calls;

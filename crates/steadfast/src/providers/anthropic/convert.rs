@@ -130,28 +130,21 @@ pub(crate) fn request_body(req: &ChatRequest, stream: bool) -> Result<MessagesRe
     let plan = output_plan(req, OutputMode::Tool);
     check_tool_choice(req, &plan)?;
     let (system, messages) = convert_messages(&req.messages)?;
-    let mut tools: Vec<WireTool<'_>> = req
-        .tools
-        .iter()
+    let tools: Vec<WireTool<'_>> = plan
+        .tools(req)
         .map(|t| WireTool {
-            name: t.name(),
-            description: t.description(),
-            input_schema: t.parameters(),
-            strict: t.is_strict(),
+            name: t.name,
+            description: t.description,
+            input_schema: t.schema,
+            strict: t.strict,
         })
         .collect();
     let mut output_config = None;
     match &plan {
-        OutputPlan::None => {}
+        OutputPlan::None | OutputPlan::Tool(_) => {}
         OutputPlan::Schema(f) => {
             output_config = Some(json!({"format": {"type": "json_schema", "schema": f.schema}}));
         }
-        OutputPlan::Tool(f) => tools.push(WireTool {
-            name: &f.name,
-            description: "Respond with the structured output.",
-            input_schema: &f.schema,
-            strict: f.strict,
-        }),
     }
     let choice = effective_tool_choice(req, &plan);
     let tool_choice = if tools.is_empty() {

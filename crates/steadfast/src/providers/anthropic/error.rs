@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
 use crate::providers::common::{
-    kind_for_status, mentions_content_filter, mentions_context_window, non_json_error,
-    short_message,
+    ErrorFacts, facts_to_error, kind_for_status, mentions_content_filter, mentions_context_window,
+    non_json_error,
 };
 
 /// The kind an Anthropic `error.type` means.
@@ -37,19 +37,16 @@ pub(crate) fn classify_value(status: u16, value: &Value) -> Error {
     let typ = err.get("type").and_then(Value::as_str).unwrap_or("");
     let message = err.get("message").and_then(Value::as_str).unwrap_or("");
     let kind = kind_of_type(typ, message, status);
-    let text = if message.is_empty() {
-        "the provider returned an error without a message".to_string()
-    } else {
-        short_message(message)
+    let facts = ErrorFacts {
+        message: Some(message.to_string()),
+        code: (!typ.is_empty()).then(|| typ.to_string()),
+        request_id: value
+            .get("request_id")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        ..ErrorFacts::default()
     };
-    Error::new(kind, text)
-        .with_code((!typ.is_empty()).then(|| typ.to_string()))
-        .with_request_id(
-            value
-                .get("request_id")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        )
+    facts_to_error(kind, facts)
 }
 
 /// Classifies an HTTP error response.

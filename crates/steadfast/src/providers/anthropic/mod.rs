@@ -17,15 +17,23 @@ use http::HeaderMap;
 pub use convert::DEFAULT_MAX_TOKENS;
 pub(crate) use convert::request_body;
 
-use crate::client::{ApiKey, ClientConfig};
+use crate::client::ClientConfig;
 use crate::error::Error;
 use crate::provider::{Capabilities, ChatRequest};
-use crate::providers::common::{require_base, require_key};
+use crate::providers::common::EnvSpec;
 use crate::response::Response;
 use crate::transport::{BodyDecoder, HttpRequest, ResponseMeta, SseBody, Wire, env, join_url};
 
 /// The `anthropic-version` sent when none is configured.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// Where Anthropic's configuration comes from.
+const ENV: EnvSpec = EnvSpec {
+    provider: "anthropic",
+    base_vars: &["ANTHROPIC_BASE_URL"],
+    default_base: Some("https://api.anthropic.com"),
+    key_vars: &["ANTHROPIC_API_KEY"],
+};
 
 /// The Anthropic Messages protocol.
 #[derive(Debug, Default)]
@@ -46,10 +54,8 @@ impl Wire for AnthropicWire {
 
     fn client_from_env(&self) -> ClientConfig {
         let mut c = ClientConfig {
-            base_url: Some(
-                env("ANTHROPIC_BASE_URL").unwrap_or_else(|| "https://api.anthropic.com".into()),
-            ),
-            api_key: env("ANTHROPIC_API_KEY").map(ApiKey::new),
+            base_url: ENV.base_url(),
+            api_key: ENV.api_key(),
             api_version: Some(ANTHROPIC_VERSION.into()),
             ..ClientConfig::default()
         };
@@ -63,22 +69,10 @@ impl Wire for AnthropicWire {
     }
 
     fn build(&self, req: &ChatRequest, stream: bool) -> Result<HttpRequest, Error> {
-        let base = require_base(req, "anthropic", "ANTHROPIC_BASE_URL")?;
+        let base = ENV.require_base(req)?;
         let body = request_body(req, stream)?;
         let mut http = HttpRequest::json(join_url(base, "/v1/messages"), &body)?;
-        match &req.client.api_key {
-            Some(k) => http.header("x-api-key", k.expose(), true)?,
-            None => {
-                let has_auth = req
-                    .client
-                    .headers
-                    .iter()
-                    .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
-                if !has_auth {
-                    require_key(req, "anthropic", "ANTHROPIC_API_KEY")?;
-                }
-            }
-        }
+        ENV.key_header(&mut http, req, "x-api-key", &["authorization"])?;
         http.header(
             "anthropic-version",
             req.client

@@ -12,9 +12,8 @@ use crate::error::Error;
 use crate::provider::ChatRequest;
 use crate::providers::common::openai_subset_body;
 use crate::providers::openai::wire::{ChatCompletionRequest, StreamOptions};
-use crate::providers::openai::{Flavor, OpenAiWire};
 use crate::response::Response;
-use crate::transport::{ResponseMeta, Wire};
+use crate::transport::ResponseMeta;
 
 /// Builds the JSON body; `stream_usage` asks a streamed response for its usage chunk.
 pub(crate) fn request_body(
@@ -34,10 +33,8 @@ pub(crate) fn request_body(
 /// Parses a successful chat completion body (the OpenAI shape).
 pub(crate) fn parse_response(
     req: &ChatRequest,
-    meta: &ResponseMeta,
+    _meta: &ResponseMeta,
     body: &[u8],
 ) -> Result<Response, Error> {
-    let mut r = OpenAiWire::new(Flavor::Groq).parse(req, meta, body)?;
-    r.provider = PROVIDER.to_string();
-    Ok(r)
+    crate::providers::openai::parse_response(PROVIDER, req, body)
 }

@@ -11,7 +11,7 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
-use crate::providers::common::{kind_for_status, non_json_error, short_message};
+use crate::providers::common::{ErrorFacts, facts_to_error, kind_for_status, non_json_error};
 use crate::providers::openai::error::{facts, kind_of as openai_kind_of};
 use crate::transport::hints;
 
@@ -71,12 +71,7 @@ pub(crate) fn classify_value(status: u16, value: &Value, header_code: Option<&st
     } else {
         kind_for_status(status)
     };
-    let message = f
-        .message
-        .as_deref()
-        .map(short_message)
-        .unwrap_or_else(|| "the provider returned an error without a message".into());
-    Error::new(kind, message).with_code(code.or(f.kind))
+    facts_to_error(kind, ErrorFacts { code, ..f })
 }
 
 /// Classifies an HTTP error response.

@@ -38,16 +38,24 @@ mod tests;
 
 use http::HeaderMap;
 
-use crate::client::{ApiKey, ClientConfig};
+use crate::client::ClientConfig;
 use crate::error::Error;
 use crate::provider::{Capabilities, ChatRequest};
-use crate::providers::common::{has_client_header, require_base, require_key};
+use crate::providers::common::EnvSpec;
 use crate::providers::openai::encode_segment;
 use crate::response::Response;
 use crate::transport::{BodyDecoder, HttpRequest, ResponseMeta, SseBody, Wire, env};
 
 /// The registry name.
 pub(crate) const PROVIDER: &str = "azure-inference";
+
+/// Where Azure AI Inference's configuration comes from (no default endpoint: each is a resource).
+const ENV: EnvSpec = EnvSpec {
+    provider: PROVIDER,
+    base_vars: &["AZURE_INFERENCE_ENDPOINT", "AZURE_AI_INFERENCE_ENDPOINT"],
+    default_base: None,
+    key_vars: &["AZURE_INFERENCE_CREDENTIAL", "AZURE_AI_INFERENCE_API_KEY"],
+};
 
 /// The API version used when `AZURE_INFERENCE_API_VERSION` is not set.
 pub const DEFAULT_API_VERSION: &str = "2024-05-01-preview";
@@ -101,11 +109,8 @@ impl Wire for AzureInferenceWire {
 
     fn client_from_env(&self) -> ClientConfig {
         let mut c = ClientConfig {
-            base_url: env("AZURE_INFERENCE_ENDPOINT")
-                .or_else(|| env("AZURE_AI_INFERENCE_ENDPOINT")),
-            api_key: env("AZURE_INFERENCE_CREDENTIAL")
-                .or_else(|| env("AZURE_AI_INFERENCE_API_KEY"))
-                .map(ApiKey::new),
+            base_url: ENV.base_url(),
+            api_key: ENV.api_key(),
             api_version: Some(
                 env("AZURE_INFERENCE_API_VERSION").unwrap_or_else(|| DEFAULT_API_VERSION.into()),
             ),
@@ -121,7 +126,7 @@ impl Wire for AzureInferenceWire {
     }
 
     fn build(&self, req: &ChatRequest, stream: bool) -> Result<HttpRequest, Error> {
-        let base = require_base(req, PROVIDER, "AZURE_INFERENCE_ENDPOINT")?;
+        let base = ENV.require_base(req)?;
         let version = req
             .client
             .api_version
@@ -130,13 +135,7 @@ impl Wire for AzureInferenceWire {
         let body = convert::request_body(req, stream, stream_usage_allowed(req))?;
         let pass_through = !req.extra.is_empty() || body.stream_options.is_some();
         let mut http = HttpRequest::json(chat_url(base, version), &body)?;
-        match &req.client.api_key {
-            Some(k) => http.header("api-key", k.expose(), true)?,
-            None if has_client_header(req, "authorization") => {}
-            None => {
-                require_key(req, PROVIDER, "AZURE_INFERENCE_CREDENTIAL")?;
-            }
-        }
+        ENV.key_header(&mut http, req, "api-key", &["authorization"])?;
         if pass_through {
             http.header("extra-parameters", "pass-through", false)?;
         }

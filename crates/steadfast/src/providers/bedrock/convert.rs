@@ -194,17 +194,14 @@ pub(crate) fn request_body(req: &ChatRequest) -> Result<ConverseRequest<'_>, Err
     check_tool_choice(req, &plan)?;
     let (system, messages) = convert_messages(&req.messages)?;
 
-    let mut tools: Vec<WireTool<'_>> = req
-        .tools
-        .iter()
+    let tools: Vec<WireTool<'_>> = plan
+        .tools(req)
         .map(|t| {
             WireTool::ToolSpec(ToolSpec {
-                name: t.name(),
-                description: t.description(),
-                input_schema: InputSchema {
-                    json: t.parameters(),
-                },
-                strict: t.is_strict().then_some(true),
+                name: t.name,
+                description: t.description,
+                input_schema: InputSchema { json: t.schema },
+                strict: t.strict.then_some(true),
             })
         })
         .collect();
@@ -222,12 +219,7 @@ pub(crate) fn request_body(req: &ChatRequest) -> Result<ConverseRequest<'_>, Err
                 },
             });
         }
-        OutputPlan::Tool(f) => tools.push(WireTool::ToolSpec(ToolSpec {
-            name: &f.name,
-            description: "Respond with the structured output.",
-            input_schema: InputSchema { json: &f.schema },
-            strict: f.strict.then_some(true),
-        })),
+        OutputPlan::Tool(_) => {}
     }
     // Tool forcing for structured output overrides the call's choice.
     let forced = match &plan {

@@ -159,34 +159,24 @@ pub(crate) fn request_body(req: &ChatRequest, stream: bool) -> Result<CohereRequ
     let plan = output_plan(req, OutputMode::JsonSchema);
     check_tool_choice(req, &plan)?;
     let p = &req.params;
-    let mut tools: Vec<Tool<'_>> = req
-        .tools
-        .iter()
+    let mut tools: Vec<Tool<'_>> = plan
+        .tools(req)
         .map(|t| Tool {
             kind: "function",
             function: FunctionDef {
-                name: t.name(),
-                description: t.description(),
-                parameters: t.parameters(),
+                name: t.name,
+                description: t.description,
+                parameters: t.schema,
             },
-            strict: t.is_strict(),
+            strict: t.strict,
         })
         .collect();
     let mut response_format = None;
     match &plan {
-        OutputPlan::None => {}
+        OutputPlan::None | OutputPlan::Tool(_) => {}
         OutputPlan::Schema(f) => {
             response_format = Some(json!({"type": "json_object", "json_schema": f.schema}));
         }
-        OutputPlan::Tool(f) => tools.push(Tool {
-            kind: "function",
-            function: FunctionDef {
-                name: &f.name,
-                description: "Respond with the structured output.",
-                parameters: &f.schema,
-            },
-            strict: f.strict,
-        }),
     }
     let choice = effective_tool_choice(req, &plan);
     let tool_choice = if tools.is_empty() {

@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
 use crate::providers::common::{
-    kind_for_status, mentions_content_filter, mentions_context_window, non_json_error,
-    short_message,
+    ErrorFacts, facts_to_error, kind_for_status, mentions_content_filter, mentions_context_window,
+    non_json_error, short_message,
 };
 use crate::transport::hints;
 
@@ -84,17 +84,15 @@ pub(crate) fn classify(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
         Some(Value::Null) | None => String::new(),
         Some(other) => other.to_string(),
     };
-    let e = if message.is_empty() {
-        Error::new(
-            kind_of(status, ""),
-            "the provider returned an error without a message",
-        )
-    } else {
-        classify_message(status, &message)
-    };
     let request_id = hints::first_of(headers, REQUEST_ID_HEADERS)
         .or_else(|| obj.get("id").and_then(Value::as_str).map(str::to_string));
-    e.with_request_id(request_id)
+    let kind = kind_of(status, &message);
+    let facts = ErrorFacts {
+        message: Some(message),
+        request_id,
+        ..ErrorFacts::default()
+    };
+    facts_to_error(kind, facts)
 }
 
 #[cfg(test)]

@@ -36,15 +36,23 @@ use http::HeaderMap;
 
 pub(crate) use convert::request_body;
 
-use crate::client::{ApiKey, ClientConfig};
+use crate::client::ClientConfig;
 use crate::error::Error;
 use crate::provider::{Capabilities, ChatRequest};
-use crate::providers::common::{bearer_auth, require_base};
+use crate::providers::common::EnvSpec;
 use crate::response::Response;
-use crate::transport::{BodyDecoder, HttpRequest, ResponseMeta, SseBody, Wire, env, join_url};
+use crate::transport::{BodyDecoder, HttpRequest, ResponseMeta, SseBody, Wire, join_url};
 
 /// The base URL used when neither `CO_API_URL` nor `COHERE_BASE_URL` is set.
 pub const DEFAULT_BASE_URL: &str = "https://api.cohere.com";
+
+/// Where Cohere's configuration comes from.
+const ENV: EnvSpec = EnvSpec {
+    provider: "cohere",
+    base_vars: &["CO_API_URL", "COHERE_BASE_URL"],
+    default_base: Some(DEFAULT_BASE_URL),
+    key_vars: &["CO_API_KEY", "COHERE_API_KEY"],
+};
 
 /// The Cohere v2 chat protocol.
 #[derive(Debug, Default)]
@@ -60,24 +68,14 @@ impl Wire for CohereWire {
     }
 
     fn client_from_env(&self) -> ClientConfig {
-        ClientConfig {
-            base_url: Some(
-                env("CO_API_URL")
-                    .or_else(|| env("COHERE_BASE_URL"))
-                    .unwrap_or_else(|| DEFAULT_BASE_URL.into()),
-            ),
-            api_key: env("CO_API_KEY")
-                .or_else(|| env("COHERE_API_KEY"))
-                .map(ApiKey::new),
-            ..ClientConfig::default()
-        }
+        ENV.client()
     }
 
     fn build(&self, req: &ChatRequest, stream: bool) -> Result<HttpRequest, Error> {
-        let base = require_base(req, "cohere", "CO_API_URL")?;
+        let base = ENV.require_base(req)?;
         let body = request_body(req, stream)?;
         let mut http = HttpRequest::json(join_url(base, "/v2/chat"), &body)?;
-        bearer_auth(&mut http, req, "cohere", "CO_API_KEY")?;
+        ENV.bearer_auth(&mut http, req)?;
         if stream {
             http.header("accept", "text/event-stream", false)?;
         }

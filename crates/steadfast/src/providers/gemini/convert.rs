@@ -272,13 +272,12 @@ pub(crate) fn request_body(req: &ChatRequest) -> Result<GenerateContentRequest<'
     let plan = output_plan(req, OutputMode::JsonSchema);
     check_tool_choice(req, &plan)?;
     let (system_instruction, contents) = convert_messages(&req.messages)?;
-    let mut declarations: Vec<FunctionDeclaration<'_>> = req
-        .tools
-        .iter()
+    let declarations: Vec<FunctionDeclaration<'_>> = plan
+        .tools(req)
         .map(|t| FunctionDeclaration {
-            name: t.name(),
-            description: t.description(),
-            parameters_json_schema: t.parameters(),
+            name: t.name,
+            description: t.description,
+            parameters_json_schema: t.schema,
         })
         .collect();
     let mut generation_config = GenerationConfig {
@@ -292,16 +291,11 @@ pub(crate) fn request_body(req: &ChatRequest) -> Result<GenerateContentRequest<'
         ..GenerationConfig::default()
     };
     match &plan {
-        OutputPlan::None => {}
+        OutputPlan::None | OutputPlan::Tool(_) => {}
         OutputPlan::Schema(f) => {
             generation_config.response_mime_type = Some("application/json");
             generation_config.response_json_schema = Some(&f.schema);
         }
-        OutputPlan::Tool(f) => declarations.push(FunctionDeclaration {
-            name: &f.name,
-            description: "Respond with the structured output.",
-            parameters_json_schema: &f.schema,
-        }),
     }
     let choice = effective_tool_choice(req, &plan);
     let tool_config = if declarations.is_empty() {

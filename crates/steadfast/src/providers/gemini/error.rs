@@ -43,8 +43,8 @@ use serde_json::Value;
 use super::convert::error_object;
 use crate::error::{Error, ErrorKind};
 use crate::providers::common::{
-    kind_for_status, mentions_content_filter, mentions_context_window, non_json_error,
-    short_message,
+    ErrorFacts, facts_to_error, kind_for_status, mentions_content_filter, mentions_context_window,
+    non_json_error,
 };
 
 /// What the typed `details` of a `google.rpc.Status` say.
@@ -214,19 +214,17 @@ pub(crate) fn classify_value(http_status: Option<u16>, err: &Value) -> Error {
     let message = err.get("message").and_then(Value::as_str).unwrap_or("");
     let d = details(err);
     let kind = kind_of(status, code, message, &d);
-    let text = if message.is_empty() {
-        "the provider returned an error without a message".to_string()
-    } else {
-        short_message(message)
-    };
     let code_text = if status.is_empty() {
         code.map(|c| c.to_string())
     } else {
         Some(status.to_string())
     };
-    Error::new(kind, text)
-        .with_code(code_text)
-        .with_retry_after(d.retry_delay)
+    let facts = ErrorFacts {
+        message: Some(message.to_string()),
+        code: code_text,
+        ..ErrorFacts::default()
+    };
+    facts_to_error(kind, facts).with_retry_after(d.retry_delay)
 }
 
 /// Classifies an HTTP error response.

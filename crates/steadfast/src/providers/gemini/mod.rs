@@ -65,18 +65,26 @@ pub(crate) mod wire;
 
 use http::HeaderMap;
 
-use crate::client::{ApiKey, ClientConfig};
+use crate::client::ClientConfig;
 use crate::error::Error;
 use crate::provider::{Capabilities, ChatRequest};
-use crate::providers::common::{require_base, require_key};
+use crate::providers::common::EnvSpec;
 use crate::response::Response;
-use crate::transport::{BodyDecoder, HttpRequest, ResponseMeta, Wire, env, join_url};
+use crate::transport::{BodyDecoder, HttpRequest, ResponseMeta, Wire, join_url};
 
 /// The Gemini Developer API endpoint, without a version.
 pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
 
 /// The API version used when none is configured (the one python-genai uses).
 pub const DEFAULT_API_VERSION: &str = "v1beta";
+
+/// Where Gemini's configuration comes from.
+const ENV: EnvSpec = EnvSpec {
+    provider: "gemini",
+    base_vars: &["GEMINI_BASE_URL", "GOOGLE_GEMINI_BASE_URL"],
+    default_base: Some(DEFAULT_BASE_URL),
+    key_vars: &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
+};
 
 /// The Gemini `generateContent` protocol.
 #[derive(Debug, Default)]
@@ -132,21 +140,11 @@ impl Wire for GeminiWire {
     }
 
     fn client_from_env(&self) -> ClientConfig {
-        ClientConfig {
-            base_url: Some(
-                env("GEMINI_BASE_URL")
-                    .or_else(|| env("GOOGLE_GEMINI_BASE_URL"))
-                    .unwrap_or_else(|| DEFAULT_BASE_URL.into()),
-            ),
-            api_key: env("GEMINI_API_KEY")
-                .or_else(|| env("GOOGLE_API_KEY"))
-                .map(ApiKey::new),
-            ..ClientConfig::default()
-        }
+        ENV.client()
     }
 
     fn build(&self, req: &ChatRequest, stream: bool) -> Result<HttpRequest, Error> {
-        let base = require_base(req, "gemini", "GEMINI_BASE_URL")?;
+        let base = ENV.require_base(req)?;
         let body = convert::request_body(req)?;
         let version = req
             .client
@@ -169,18 +167,12 @@ impl Wire for GeminiWire {
             convert::merge_extra(&mut value, &req.extra);
             HttpRequest::json(url, &value)?
         };
-        match &req.client.api_key {
-            Some(k) => http.header("x-goog-api-key", k.expose(), true)?,
-            None => {
-                let has_auth = req.client.headers.iter().any(|(k, _)| {
-                    k.eq_ignore_ascii_case("authorization")
-                        || k.eq_ignore_ascii_case("x-goog-api-key")
-                });
-                if !has_auth {
-                    require_key(req, "gemini", "GEMINI_API_KEY")?;
-                }
-            }
-        }
+        ENV.key_header(
+            &mut http,
+            req,
+            "x-goog-api-key",
+            &["authorization", "x-goog-api-key"],
+        )?;
         Ok(http)
     }
 

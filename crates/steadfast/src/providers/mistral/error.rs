@@ -11,27 +11,9 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
 use crate::providers::common::{
-    kind_for_status, mentions_content_filter, mentions_context_window, non_json_error,
-    short_message,
+    ErrorFacts, as_string, facts_to_error, kind_for_status, mentions_content_filter,
+    mentions_context_window, non_json_error,
 };
-
-/// The facts a Mistral error body carries.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct Facts {
-    pub(crate) message: Option<String>,
-    pub(crate) kind: Option<String>,
-    pub(crate) code: Option<String>,
-    pub(crate) raw_status: Option<u16>,
-    pub(crate) request_id: Option<String>,
-}
-
-fn as_string(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
 
 /// FastAPI's `detail`: a string, or a list of `{type, loc, msg, input}` rendered as
 /// `loc.path: msg` joined with `; `.
@@ -65,7 +47,7 @@ fn detail_text(detail: &Value) -> Option<String> {
 }
 
 /// Reads the facts from a parsed body.
-pub(crate) fn facts(body: &Value) -> Facts {
+pub(crate) fn facts(body: &Value) -> ErrorFacts {
     let obj = body.get("error").filter(|e| e.is_object()).unwrap_or(body);
     let message = match obj.get("message") {
         Some(Value::String(s)) => Some(s.clone()),
@@ -76,7 +58,7 @@ pub(crate) fn facts(body: &Value) -> Facts {
         Some(Value::Null) | None => obj.get("detail").and_then(detail_text),
         Some(other) => Some(other.to_string()),
     };
-    Facts {
+    ErrorFacts {
         message,
         kind: obj.get("type").and_then(as_string),
         code: obj.get("code").and_then(as_string),
@@ -89,7 +71,7 @@ pub(crate) fn facts(body: &Value) -> Facts {
 }
 
 /// Chooses the kind from the status (200 for an in-band stream error) and the facts.
-pub(crate) fn kind_of(status: u16, f: &Facts) -> ErrorKind {
+pub(crate) fn kind_of(status: u16, f: &ErrorFacts) -> ErrorKind {
     let status = match (status, f.raw_status) {
         (200, Some(raw)) => raw,
         _ => status,
@@ -133,15 +115,7 @@ pub(crate) fn kind_of(status: u16, f: &Facts) -> ErrorKind {
 /// Classifies a parsed error body; `status` is 200 for an in-band stream error.
 pub(crate) fn classify_value(status: u16, value: &Value) -> Error {
     let f = facts(value);
-    let kind = kind_of(status, &f);
-    let message = f
-        .message
-        .as_deref()
-        .map(short_message)
-        .unwrap_or_else(|| "the provider returned an error without a message".into());
-    Error::new(kind, message)
-        .with_code(f.code.or(f.kind))
-        .with_request_id(f.request_id)
+    facts_to_error(kind_of(status, &f), f)
 }
 
 /// Classifies an HTTP error response.

@@ -34,15 +34,23 @@ use http::HeaderMap;
 
 pub(crate) use convert::request_body;
 
-use crate::client::{ApiKey, ClientConfig};
+use crate::client::ClientConfig;
 use crate::error::Error;
 use crate::provider::{Capabilities, ChatRequest};
-use crate::providers::common::{bearer_auth, require_base};
+use crate::providers::common::EnvSpec;
 use crate::response::Response;
-use crate::transport::{BodyDecoder, HttpRequest, ResponseMeta, SseBody, Wire, env, join_url};
+use crate::transport::{BodyDecoder, HttpRequest, ResponseMeta, SseBody, Wire, join_url};
 
 /// The base URL used when `MISTRAL_BASE_URL` is not set.
 pub const DEFAULT_BASE_URL: &str = "https://api.mistral.ai";
+
+/// Where Mistral's configuration comes from.
+const ENV: EnvSpec = EnvSpec {
+    provider: "mistral",
+    base_vars: &["MISTRAL_BASE_URL"],
+    default_base: Some(DEFAULT_BASE_URL),
+    key_vars: &["MISTRAL_API_KEY"],
+};
 
 /// The Mistral chat completions protocol.
 #[derive(Debug, Default)]
@@ -58,18 +66,14 @@ impl Wire for MistralWire {
     }
 
     fn client_from_env(&self) -> ClientConfig {
-        ClientConfig {
-            base_url: Some(env("MISTRAL_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.into())),
-            api_key: env("MISTRAL_API_KEY").map(ApiKey::new),
-            ..ClientConfig::default()
-        }
+        ENV.client()
     }
 
     fn build(&self, req: &ChatRequest, stream: bool) -> Result<HttpRequest, Error> {
-        let base = require_base(req, "mistral", "MISTRAL_BASE_URL")?;
+        let base = ENV.require_base(req)?;
         let body = request_body(req, stream)?;
         let mut http = HttpRequest::json(join_url(base, "/v1/chat/completions"), &body)?;
-        bearer_auth(&mut http, req, "mistral", "MISTRAL_API_KEY")?;
+        ENV.bearer_auth(&mut http, req)?;
         if stream {
             http.header("accept", "text/event-stream", false)?;
         }

@@ -2,7 +2,6 @@
 
 use serde_json::{Value, json};
 
-use super::Flavor;
 use super::wire::*;
 use crate::error::{Error, ErrorKind};
 use crate::message::{ImageSource, Message, Part, Role};
@@ -136,46 +135,55 @@ fn tool_choice_value(choice: &ToolChoice, forced_word: &'static str) -> Option<V
     }
 }
 
+/// The differences between the request bodies of the OpenAI family's members. Each provider
+/// names its own options, so a quirk of one member cannot change another's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BodyOptions {
+    /// `max_completion_tokens` instead of `max_tokens`.
+    pub(crate) max_completion_tokens: bool,
+    /// `stream_options.include_usage` on streamed requests.
+    pub(crate) stream_options: bool,
+}
+
+impl BodyOptions {
+    /// The plain Chat Completions body: `max_tokens`, no `stream_options`.
+    #[cfg(any(feature = "mistral", feature = "azure-inference"))]
+    pub(crate) const PLAIN: BodyOptions = BodyOptions {
+        max_completion_tokens: false,
+        stream_options: false,
+    };
+}
+
 /// Builds the JSON body of a chat completion request.
 pub(crate) fn request_body(
-    flavor: Flavor,
+    opts: BodyOptions,
     req: &ChatRequest,
     stream: bool,
 ) -> Result<ChatCompletionRequest<'_>, Error> {
     let plan = output_plan(req, OutputMode::JsonSchema);
     check_tool_choice(req, &plan)?;
     let p = &req.params;
-    let mut tools: Vec<WireTool<'_>> = req
-        .tools
-        .iter()
+    let tools: Vec<WireTool<'_>> = plan
+        .tools(req)
         .map(|t| WireTool {
             kind: "function",
             function: WireFunctionDef {
-                name: t.name(),
-                description: t.description(),
-                parameters: t.parameters(),
-                strict: t.is_strict(),
+                name: t.name,
+                description: t.description,
+                parameters: t.schema,
+                strict: t.strict,
             },
         })
         .collect();
     let mut response_format = None;
     match &plan {
-        OutputPlan::None => {}
+        OutputPlan::None | OutputPlan::Tool(_) => {}
         OutputPlan::Schema(f) => {
             response_format = Some(json!({
                 "type": "json_schema",
                 "json_schema": {"name": f.name, "schema": f.schema, "strict": f.strict},
             }));
         }
-        OutputPlan::Tool(f) => tools.push(WireTool {
-            kind: "function",
-            function: WireFunctionDef {
-                name: &f.name,
-                description: "Respond with the structured output.",
-                parameters: &f.schema,
-                strict: f.strict,
-            },
-        }),
     }
     let choice = effective_tool_choice(req, &plan);
     let tool_choice = if tools.is_empty() {
@@ -188,10 +196,8 @@ pub(crate) fn request_body(
         messages: convert_messages(&req.messages)?,
         temperature: p.temperature,
         top_p: p.top_p,
-        max_completion_tokens: p.max_tokens.filter(|_| flavor.uses_max_completion_tokens()),
-        max_tokens: p
-            .max_tokens
-            .filter(|_| !flavor.uses_max_completion_tokens()),
+        max_completion_tokens: p.max_tokens.filter(|_| opts.max_completion_tokens),
+        max_tokens: p.max_tokens.filter(|_| !opts.max_completion_tokens),
         stop: (!p.stop.is_empty()).then_some(p.stop.as_slice()),
         seed: p.seed,
         frequency_penalty: p.frequency_penalty,
@@ -200,7 +206,7 @@ pub(crate) fn request_body(
         tool_choice,
         response_format,
         stream: stream.then_some(true),
-        stream_options: (stream && flavor.sends_stream_options()).then_some(StreamOptions {
+        stream_options: (stream && opts.stream_options).then_some(StreamOptions {
             include_usage: true,
         }),
         extra: &req.extra,

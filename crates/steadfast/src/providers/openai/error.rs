@@ -12,25 +12,9 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
 use crate::providers::common::{
-    kind_for_status, mentions_content_filter, mentions_context_window, non_json_error,
-    short_message,
+    ErrorFacts, as_string, facts_to_error, kind_for_status, mentions_content_filter,
+    mentions_context_window, non_json_error,
 };
-
-/// The facts an OpenAI-style error body carries.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct ErrorFacts {
-    pub(crate) message: Option<String>,
-    pub(crate) kind: Option<String>,
-    pub(crate) code: Option<String>,
-}
-
-fn as_string(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
 
 /// Reads an OpenAI-style error object from a parsed body.
 pub(crate) fn facts(body: &Value) -> ErrorFacts {
@@ -44,12 +28,13 @@ pub(crate) fn facts(body: &Value) -> ErrorFacts {
             }),
             kind: o.get("type").and_then(as_string),
             code: o.get("code").and_then(as_string),
+            ..ErrorFacts::default()
         },
         // xAI: {"code": "...", "error": "message"}
         Value::String(s) => ErrorFacts {
             message: Some(s.clone()),
-            kind: None,
             code: body.get("code").and_then(as_string),
+            ..ErrorFacts::default()
         },
         _ => ErrorFacts::default(),
     }
@@ -103,8 +88,17 @@ pub(crate) fn classify(status: u16, _headers: &HeaderMap, body: &[u8]) -> Error 
             status,
             ErrorFacts {
                 message: common.error.message.map(Cow::into_owned),
-                kind: common.error.kind.map(Cow::into_owned),
-                code: common.error.code.map(Cow::into_owned),
+                kind: common
+                    .error
+                    .kind
+                    .map(Cow::into_owned)
+                    .filter(|k| !k.is_empty()),
+                code: common
+                    .error
+                    .code
+                    .map(Cow::into_owned)
+                    .filter(|c| !c.is_empty()),
+                ..ErrorFacts::default()
             },
         );
     }
@@ -138,13 +132,7 @@ pub(crate) fn classify_value(status: u16, value: &Value) -> Error {
 }
 
 fn from_facts(status: u16, f: ErrorFacts) -> Error {
-    let kind = kind_of(status, &f);
-    let message = f
-        .message
-        .as_deref()
-        .map(short_message)
-        .unwrap_or_else(|| "the provider returned an error without a message".into());
-    Error::new(kind, message).with_code(f.code.or(f.kind))
+    facts_to_error(kind_of(status, &f), f)
 }
 
 #[cfg(test)]

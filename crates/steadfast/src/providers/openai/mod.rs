@@ -20,14 +20,16 @@ pub(crate) mod wire;
 
 use http::HeaderMap;
 
-use crate::client::{ApiKey, ClientConfig};
+use crate::client::ClientConfig;
 use crate::error::Error;
 use crate::provider::{Capabilities, ChatRequest};
-use crate::providers::common::{require_base, require_key};
+use crate::providers::common::{EnvSpec, has_client_header};
 use crate::response::Response;
 use crate::transport::{BodyDecoder, HttpRequest, ResponseMeta, SseBody, Wire, env, join_url};
 
-pub(crate) use convert::request_body;
+#[cfg(feature = "azure-inference")]
+pub(crate) use convert::parse_response;
+pub(crate) use convert::{BodyOptions, request_body};
 
 /// Which member of the OpenAI family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,15 +95,29 @@ impl Flavor {
         }
     }
 
+    /// Where this member's configuration comes from.
+    const fn env_spec(self) -> EnvSpec {
+        EnvSpec {
+            provider: self.name(),
+            base_vars: self.base_vars(),
+            default_base: self.default_base(),
+            key_vars: self.key_vars(),
+        }
+    }
+
     const fn key_required(self) -> bool {
         !matches!(self, Flavor::LiteLlm | Flavor::Ollama | Flavor::Vllm)
     }
 
-    pub(crate) const fn uses_max_completion_tokens(self) -> bool {
-        matches!(self, Flavor::OpenAi | Flavor::Azure)
+    /// This member's request-body options.
+    pub(crate) const fn body_options(self) -> BodyOptions {
+        BodyOptions {
+            max_completion_tokens: matches!(self, Flavor::OpenAi | Flavor::Azure),
+            stream_options: self.sends_stream_options(),
+        }
     }
 
-    pub(crate) const fn sends_stream_options(self) -> bool {
+    const fn sends_stream_options(self) -> bool {
         matches!(
             self,
             Flavor::OpenAi
@@ -138,12 +154,8 @@ impl Wire for OpenAiWire {
     fn client_from_env(&self) -> ClientConfig {
         let f = self.flavor;
         let mut c = ClientConfig {
-            base_url: f
-                .base_vars()
-                .iter()
-                .find_map(|v| env(v))
-                .or_else(|| f.default_base().map(str::to_string)),
-            api_key: f.key_vars().iter().find_map(|v| env(v)).map(ApiKey::new),
+            base_url: f.env_spec().base_url(),
+            api_key: f.env_spec().api_key(),
             ..ClientConfig::default()
         };
         if f == Flavor::Azure {
@@ -169,14 +181,9 @@ impl Wire for OpenAiWire {
 
     fn build(&self, req: &ChatRequest, stream: bool) -> Result<HttpRequest, Error> {
         let f = self.flavor;
-        let name = f.name();
-        let base_var = f
-            .base_vars()
-            .first()
-            .copied()
-            .unwrap_or("the base URL variable");
-        let base = require_base(req, name, base_var)?;
-        let body = request_body(f, req, stream)?;
+        let spec = f.env_spec();
+        let base = spec.require_base(req)?;
+        let body = request_body(f.body_options(), req, stream)?;
         let url = if f == Flavor::Azure {
             let version = req
                 .client
@@ -195,21 +202,12 @@ impl Wire for OpenAiWire {
             join_url(base, "/chat/completions")
         };
         let mut http = HttpRequest::json(url, &body)?;
-        let has_auth_header = req
-            .client
-            .headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
+        let has_auth_header = has_client_header(req, "authorization");
         match (&req.client.api_key, f) {
             (Some(k), Flavor::Azure) => http.header("api-key", k.expose(), true)?,
             (Some(k), _) => http.bearer(k)?,
             (None, _) if f.key_required() && !has_auth_header => {
-                let var = f
-                    .key_vars()
-                    .first()
-                    .copied()
-                    .unwrap_or("the API key variable");
-                require_key(req, name, var)?;
+                spec.require_key(req)?;
             }
             (None, _) => {}
         }
