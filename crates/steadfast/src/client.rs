@@ -78,6 +78,7 @@ impl From<String> for ApiKey {
     }
 }
 
+#[cfg(feature = "__http")]
 impl ClientConfig {
     /// Calls `f` with every secret these settings hold — the API key, bearer tokens in headers,
     /// and (Bedrock) the AWS secret key and session token — so errors can be scrubbed of all of
@@ -188,7 +189,7 @@ pub struct ClientConfig {
     pub aws: Option<crate::providers::bedrock::AwsConfig>,
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "__bearer"))]
 mod tests {
     use super::*;
 

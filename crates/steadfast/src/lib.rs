@@ -14,6 +14,7 @@ pub mod resilient;
 pub mod response;
 pub mod stream;
 pub mod tool;
+#[cfg(feature = "__http")]
 mod transport;
 
 pub use call::Call;
