@@ -90,7 +90,8 @@ pub struct BenchArgs {
     /// Repeatable. Calls only.
     #[arg(long = "peer")]
     pub peers: Vec<String>,
-    /// The Python peers' benchmark script.
+    /// The Python peers' benchmark script (not part of this repository: it ships with the peers,
+    /// in `../shared/peers/` beside a checkout).
     #[arg(long, default_value = "../shared/peers/bench_peer.py")]
     pub peer_script: PathBuf,
     /// Logical calls per Python run (Python is slower; 2,000 is the peers' own default).
@@ -245,6 +246,12 @@ fn run_worker(
 }
 
 fn run_peer(rt: &Runtime, sim: &Sim, args: &BenchArgs, target: &str, python: &str) -> Result<Run> {
+    // The script is the peers' own (outside this repository, in `../shared/peers/` by default).
+    anyhow::ensure!(
+        args.peer_script.is_file(),
+        "the Python peers' benchmark script is not at {}: pass --peer-script PATH",
+        args.peer_script.display()
+    );
     rt.block_on(sim.reset())?;
     let out = Command::new(python)
         .arg(&args.peer_script)

@@ -58,10 +58,10 @@ mod tests {
 
     #[test]
     fn matches_the_no_headers_vector() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures/bedrock/eventstream_test_data/valid_no_headers"
-        );
+        let Some(root) = steadfast_fixtures::require() else {
+            return;
+        };
+        let path = root.join("bedrock/eventstream_test_data/valid_no_headers");
         let expected = std::fs::read(path).unwrap();
         // The vector's payload is the 16 bytes after the 12-byte prelude.
         let payload = &expected[12..expected.len() - 4];

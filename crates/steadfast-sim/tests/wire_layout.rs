@@ -14,19 +14,21 @@ use common::{decode_frames, post, send, sse};
 use serde_json::{Value, json};
 use steadfast_sim::{Provider, Scenario, Simulator};
 
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/bedrock/eventstream_test_data/"
-);
+fn vectors() -> std::path::PathBuf {
+    steadfast_fixtures::location().join("bedrock/eventstream_test_data")
+}
 
 #[test]
 fn the_test_decoder_agrees_with_the_smithy_vectors() {
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
     for name in [
         "valid_no_headers",
         "valid_empty_payload",
         "valid_with_all_headers_and_payload",
     ] {
-        let bytes = std::fs::read(format!("{VECTORS}{name}")).unwrap();
+        let bytes = std::fs::read(vectors().join(name)).unwrap();
         let frames = decode_frames(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(frames.len(), 1, "{name}");
     }
@@ -40,7 +42,7 @@ fn the_test_decoder_agrees_with_the_smithy_vectors() {
         "invalid_header_value_type",
         "invalid_headers_length",
     ] {
-        let bytes = std::fs::read(format!("{VECTORS}{name}")).unwrap();
+        let bytes = std::fs::read(vectors().join(name)).unwrap();
         assert!(decode_frames(&bytes).is_err(), "{name} should be rejected");
     }
 }

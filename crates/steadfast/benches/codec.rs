@@ -24,10 +24,18 @@ use steadfast::codec::eventstream::{EventStreamDecoder, Header, HeaderValue, enc
 use steadfast::codec::sse::SseDecoder;
 
 fn main() {
+    // The inputs are the recorded streams, which live outside the repository.
+    let fixtures = steadfast_fixtures::location();
+    if !fixtures.is_dir() {
+        eprintln!(
+            "skipped: the codec benches read the recorded fixtures, not found at {} (set {})",
+            fixtures.display(),
+            steadfast_fixtures::DIR_VAR
+        );
+        return;
+    }
     divan::main();
 }
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures");
 
 /// Roughly this many bytes per input.
 const TARGET_LEN: usize = 4 << 20;
@@ -39,7 +47,7 @@ const CHUNKS: &[usize] = &[16 * 1024, 1024];
 static SSE_INPUT: LazyLock<(Vec<u8>, usize)> = LazyLock::new(|| {
     let mut one_pass = Vec::new();
     for dir in ["openai/sse", "anthropic/streaming"] {
-        let mut paths: Vec<_> = std::fs::read_dir(format!("{FIXTURES}/{dir}"))
+        let mut paths: Vec<_> = std::fs::read_dir(steadfast_fixtures::location().join(dir))
             .unwrap()
             .map(|entry| entry.unwrap().path())
             .collect();

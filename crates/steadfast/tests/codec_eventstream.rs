@@ -4,21 +4,18 @@
 // Tests abort on the first unexpected value: unwrap/expect/panic are the assertion mechanism here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
-
 use bytes::Bytes;
 use proptest::prelude::*;
 use steadfast::codec::eventstream::{
     EventStreamDecoder, EventStreamError, Header, HeaderValue, Message, encode_message,
 };
 
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/bedrock/eventstream_test_data"
-);
+fn vectors() -> std::path::PathBuf {
+    steadfast_fixtures::location().join("bedrock/eventstream_test_data")
+}
 
 fn vector(name: &str) -> Vec<u8> {
-    std::fs::read(Path::new(VECTORS).join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    std::fs::read(vectors().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// Everything the decoder yields for `chunks`, draining after each push, then `finish`.
@@ -83,6 +80,9 @@ fn all_headers() -> Vec<Header> {
 
 #[test]
 fn valid_vectors_decode_and_re_encode_byte_exactly() {
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
     let cases = [
         (
             "valid_with_all_headers_and_payload",
@@ -112,6 +112,9 @@ fn valid_vectors_decode_and_re_encode_byte_exactly() {
 
 #[test]
 fn invalid_vectors_fail_as_named() {
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
     let name = |s: &str| s.to_owned();
     let cases = [
         (
@@ -171,9 +174,12 @@ fn invalid_vectors_fail_as_named() {
 
 #[test]
 fn every_vector_is_classified_like_the_reference_decoder() {
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
     use aws_smithy_eventstream::frame::read_message_from;
 
-    for entry in std::fs::read_dir(VECTORS).unwrap() {
+    for entry in std::fs::read_dir(vectors()).unwrap() {
         let path = entry.unwrap().path();
         let file = path.file_name().unwrap().to_str().unwrap().to_owned();
         let bytes = std::fs::read(&path).unwrap();

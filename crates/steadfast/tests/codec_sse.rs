@@ -10,10 +10,8 @@ use proptest::prelude::*;
 use serde_json::Value;
 use steadfast::codec::sse::{SseDecoder, SseError, SseEvent, SseItem};
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures");
-
 fn fixture_files(dir: &str, prefix: &str) -> Vec<PathBuf> {
-    let mut paths: Vec<_> = std::fs::read_dir(Path::new(FIXTURES).join(dir))
+    let mut paths: Vec<_> = std::fs::read_dir(steadfast_fixtures::location().join(dir))
         .unwrap_or_else(|e| panic!("{dir}: {e}"))
         .map(|entry| entry.unwrap().path())
         .filter(|path| {
@@ -86,6 +84,9 @@ fn json(data: &str) -> Value {
 
 #[test]
 fn openai_streams_decode_and_end_with_done() {
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
     for path in openai() {
         let input = read(&path);
         let (events, flushed) = events_of(&input);
@@ -109,6 +110,9 @@ fn openai_streams_decode_and_end_with_done() {
 
 #[test]
 fn anthropic_streams_have_named_events_matching_their_type() {
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
     for path in anthropic() {
         let input = read(&path);
         let (events, flushed) = events_of(&input);
@@ -135,7 +139,11 @@ fn anthropic_streams_have_named_events_matching_their_type() {
 
 #[test]
 fn anthropic_padding_inside_data_is_kept() {
-    let input = read(&Path::new(FIXTURES).join("anthropic/streaming/tool_use_response.txt"));
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
+    let input =
+        read(&steadfast_fixtures::location().join("anthropic/streaming/tool_use_response.txt"));
     let (events, _) = events_of(&input);
     for event in &events {
         // serde_json accepts the trailing whitespace real streams pad the JSON with.
@@ -162,6 +170,9 @@ fn gemini_items(input: &[u8]) -> (Vec<Value>, Vec<String>) {
 
 #[test]
 fn gemini_streams_decode_with_crlf_and_lf() {
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
     let mut crlf_files = 0;
     for path in gemini() {
         let input = read(&path);
@@ -184,7 +195,11 @@ fn gemini_streams_decode_with_crlf_and_lf() {
 
 #[test]
 fn gemini_mid_stream_error_is_recoverable_from_stray_lines() {
-    let path = Path::new(FIXTURES).join("gemini/vertexai/streaming-failure-error-mid-stream.txt");
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
+    let path = steadfast_fixtures::location()
+        .join("gemini/vertexai/streaming-failure-error-mid-stream.txt");
     let input = read(&path);
     let (events, strays) = gemini_items(&input);
     assert_eq!(events.len(), 2);
@@ -203,7 +218,10 @@ fn gemini_mid_stream_error_is_recoverable_from_stray_lines() {
 
 #[test]
 fn split_utf8_fixture_decodes_byte_wise() {
-    let path = Path::new(FIXTURES).join("gemini/vertexai/streaming-success-utf8.txt");
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
+    let path = steadfast_fixtures::location().join("gemini/vertexai/streaming-success-utf8.txt");
     let input = read(&path);
     let whole = decode_chunks(SseDecoder::new(), [&input[..]]);
     let byte_wise = decode_chunks(SseDecoder::new(), input.chunks(1));
@@ -216,6 +234,9 @@ fn split_utf8_fixture_decodes_byte_wise() {
 
 #[test]
 fn every_fixture_decodes_the_same_byte_wise() {
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
     for path in openai().into_iter().chain(anthropic()).chain(gemini()) {
         let input = read(&path);
         for keep in [false, true] {
@@ -252,6 +273,9 @@ fn reference_events(input: &[u8]) -> Vec<(String, String)> {
 
 #[test]
 fn fixtures_agree_with_the_reference_decoder() {
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
     for path in openai().into_iter().chain(anthropic()).chain(gemini()) {
         let mut input = read(&path);
         // eventsource-stream drops an event without its final blank line; ours hands it over in
@@ -268,6 +292,9 @@ fn fixtures_agree_with_the_reference_decoder() {
 
 #[test]
 fn every_truncation_point_is_detected() {
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
     let path = &openai()[0];
     let input = read(path);
     let (full, _) = events_of(&input);
@@ -304,6 +331,9 @@ fn every_truncation_point_is_detected() {
 
 #[test]
 fn size_limit_drops_only_the_large_events() {
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
     let path = &openai()[0];
     let input = read(path);
     let (full, _) = events_of(&input);
@@ -380,6 +410,7 @@ proptest! {
         index in 0usize..1000,
         points in prop::collection::vec(any::<usize>(), 0..40),
     ) {
+        let Some(_fixtures) = steadfast_fixtures::require() else { return Ok(()); };
         let files: Vec<_> = openai().into_iter().chain(anthropic()).chain(gemini()).collect();
         let input = read(&files[index % files.len()]);
         let chunks = split_at_points(&input, &points);
@@ -446,6 +477,7 @@ proptest! {
 
     #[test]
     fn fixture_line_endings_can_be_converted(index in 0usize..1000, crlf in any::<bool>()) {
+        let Some(_fixtures) = steadfast_fixtures::require() else { return Ok(()); };
         let files: Vec<_> = openai().into_iter().chain(anthropic()).collect();
         let input = read(&files[index % files.len()]);
         let sep: &[u8] = if crlf { b"\r\n" } else { b"\r" };

@@ -24,9 +24,7 @@ use crate::tool::{Tool, ToolChoice};
 use crate::transport::{BodyStream, SseBody, SseHandler, body_events};
 
 fn fixtures(dir: &str) -> Vec<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures")
-        .join(dir);
+    let root = steadfast_fixtures::location().join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
         .map(|e| e.unwrap().path())
@@ -249,6 +247,9 @@ fn check(name: &str, r: &Response, x: &Expected) {
 
 #[tokio::test]
 async fn every_openai_recording_decodes_to_what_it_holds() {
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
     for path in fixtures("openai/sse") {
         let body = std::fs::read(&path).unwrap();
         let x = naive_openai(std::str::from_utf8(&body).unwrap());
@@ -266,6 +267,9 @@ async fn every_openai_recording_decodes_to_what_it_holds() {
 
 #[tokio::test]
 async fn every_anthropic_recording_decodes_to_what_it_holds() {
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
     for path in fixtures("anthropic/streaming") {
         let body = std::fs::read(&path).unwrap();
         let x = naive_anthropic(std::str::from_utf8(&body).unwrap());
@@ -282,6 +286,9 @@ async fn every_anthropic_recording_decodes_to_what_it_holds() {
 
 #[tokio::test]
 async fn refusals_are_recognised() {
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
     let mut seen = 0;
     for path in fixtures("openai/sse") {
         let body = std::fs::read(&path).unwrap();
@@ -315,6 +322,9 @@ async fn refusals_are_recognised() {
 
 #[tokio::test]
 async fn a_cut_recording_is_interrupted_not_finished() {
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
     for path in fixtures("openai/sse") {
         let body = std::fs::read(&path).unwrap();
         let text = std::str::from_utf8(&body).unwrap();

@@ -29,7 +29,7 @@ use crate::tool::{Tool, ToolChoice};
 use crate::transport::{BodyStream, body_events};
 
 fn fixture_files() -> Vec<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/gemini");
+    let root = steadfast_fixtures::location().join("gemini");
     let mut files = Vec::new();
     for dir in ["googleai", "vertexai"] {
         let dir = root.join(dir);
@@ -386,6 +386,9 @@ fn check_error(name: &str, e: &Error, kind: ErrorKind, code: Option<&str>) {
 
 #[tokio::test]
 async fn every_recording_decodes_to_what_it_holds() {
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
     let files = fixture_files();
     let (mut unary, mut streams, mut errors, mut oks) = (0, 0, 0, 0);
     for path in &files {
@@ -483,6 +486,9 @@ async fn every_recording_decodes_to_what_it_holds() {
 
 #[tokio::test]
 async fn a_stream_cut_before_its_finish_reason_is_interrupted() {
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
     let mut seen = 0;
     for path in fixture_files() {
         let name = short(&path);
@@ -510,8 +516,11 @@ async fn a_stream_cut_before_its_finish_reason_is_interrupted() {
 
 #[tokio::test]
 async fn function_calls_arrive_whole_and_are_validated() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
-        "../../../shared/fixtures/gemini/googleai/streaming-success-thinking-function-call-thought-summary-signature.txt",
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
+    let path = steadfast_fixtures::location().join(
+        "gemini/googleai/streaming-success-thinking-function-call-thought-summary-signature.txt",
     );
     let body = std::fs::read(&path).unwrap();
     let r = replay(&body, 5, &["now".to_string()]).await.unwrap();
@@ -622,8 +631,10 @@ fn only_plain_response_chunks_take_the_one_parse_path() {
 
 #[tokio::test]
 async fn thought_signatures_of_function_calls_are_kept_and_sent_back() {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/gemini/googleai");
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
+    let dir = steadfast_fixtures::location().join("gemini/googleai");
     let body = std::fs::read(
         dir.join("unary-success-thinking-function-call-thought-summary-signature.json"),
     )

@@ -15,13 +15,13 @@ use crate::client::{ApiKey, ClientConfig};
 use crate::prompt::Prompt;
 use crate::provider::ChatRequest;
 
-pub(super) const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/bedrock/"
-);
+/// The Bedrock fixtures directory, with a trailing slash.
+pub(super) fn fixtures_dir() -> String {
+    format!("{}/bedrock/", steadfast_fixtures::location().display())
+}
 
 pub(super) fn fixture(path: &str) -> String {
-    std::fs::read_to_string(format!("{FIXTURES}{path}"))
+    std::fs::read_to_string(format!("{}{path}", fixtures_dir()))
         .unwrap_or_else(|e| panic!("fixture {path}: {e}"))
 }
 

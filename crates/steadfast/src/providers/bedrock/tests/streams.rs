@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use serde_json::{Value, json};
 
 use super::super::stream::ConverseStream;
-use super::FIXTURES;
+use super::fixtures_dir;
 use crate::codec::eventstream::{Header, HeaderValue, encode_message};
 use crate::error::{Error, ErrorKind};
 use crate::provider::ProviderEvent;
@@ -250,7 +250,10 @@ fn protocol_violations_are_decode_errors() {
 
 #[test]
 fn invalid_fixture_frames_fail_to_decode() {
-    let dir = format!("{FIXTURES}eventstream_test_data/");
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
+    let dir = format!("{}eventstream_test_data/", fixtures_dir());
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
