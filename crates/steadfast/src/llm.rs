@@ -60,69 +60,8 @@ impl IntoTarget for (&str, &str) {
 fn registry() -> &'static RwLock<BTreeMap<String, Arc<dyn Provider>>> {
     static REGISTRY: OnceLock<RwLock<BTreeMap<String, Arc<dyn Provider>>>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        #[allow(unused_mut, reason = "empty when every provider feature is off")]
-        let mut map: BTreeMap<String, Arc<dyn Provider>> = BTreeMap::new();
-        #[cfg(feature = "openai")]
-        {
-            use crate::providers::openai::{Flavor, OpenAiWire};
-            use crate::transport::HttpProvider;
-            for f in [
-                Flavor::OpenAi,
-                Flavor::Groq,
-                Flavor::Xai,
-                Flavor::LiteLlm,
-                Flavor::Azure,
-                Flavor::Ollama,
-                Flavor::Vllm,
-            ] {
-                map.insert(
-                    f.name().to_string(),
-                    Arc::new(HttpProvider::new(OpenAiWire::new(f))),
-                );
-            }
-        }
-        #[cfg(feature = "anthropic")]
-        {
-            use crate::providers::anthropic::AnthropicWire;
-            use crate::transport::HttpProvider;
-            map.insert(
-                "anthropic".into(),
-                Arc::new(HttpProvider::new(AnthropicWire)),
-            );
-        }
-        #[cfg(feature = "mistral")]
-        {
-            use crate::providers::mistral::MistralWire;
-            use crate::transport::HttpProvider;
-            map.insert("mistral".into(), Arc::new(HttpProvider::new(MistralWire)));
-        }
-        #[cfg(feature = "cohere")]
-        {
-            use crate::providers::cohere::CohereWire;
-            use crate::transport::HttpProvider;
-            map.insert("cohere".into(), Arc::new(HttpProvider::new(CohereWire)));
-        }
-        #[cfg(feature = "azure-inference")]
-        {
-            use crate::providers::azure_inference::AzureInferenceWire;
-            use crate::transport::HttpProvider;
-            map.insert(
-                "azure-inference".into(),
-                Arc::new(HttpProvider::new(AzureInferenceWire)),
-            );
-        }
-        #[cfg(feature = "gemini")]
-        {
-            use crate::providers::gemini::GeminiWire;
-            use crate::transport::HttpProvider;
-            map.insert("gemini".into(), Arc::new(HttpProvider::new(GeminiWire)));
-        }
-        #[cfg(feature = "bedrock")]
-        {
-            use crate::providers::bedrock::BedrockWire;
-            use crate::transport::HttpProvider;
-            map.insert("bedrock".into(), Arc::new(HttpProvider::new(BedrockWire)));
-        }
+        let mut map = crate::providers::Registry::new();
+        crate::providers::register_builtin(&mut map);
         RwLock::new(map)
     })
 }

@@ -1,31 +1,47 @@
 //! Provider implementations, one module and one cargo feature each.
 
-// Mistral and Azure AI Inference turn on `openai`, so these five cover every built-in provider.
-#[cfg(any(
-    feature = "openai",
-    feature = "anthropic",
-    feature = "cohere",
-    feature = "gemini",
-    feature = "bedrock"
-))]
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::provider::Provider;
+
+#[cfg(feature = "__http")]
 pub(crate) mod common;
 #[cfg(any(feature = "openai", feature = "cohere"))]
 pub(crate) mod tool_calls;
 
-#[cfg(feature = "anthropic")]
-pub mod anthropic;
-#[cfg(feature = "azure-inference")]
-pub mod azure_inference;
-#[cfg(feature = "bedrock")]
-pub mod bedrock;
-#[cfg(feature = "cohere")]
-pub mod cohere;
-#[cfg(feature = "gemini")]
-pub mod gemini;
-#[cfg(feature = "mistral")]
-pub mod mistral;
-#[cfg(feature = "openai")]
-pub mod openai;
+/// The providers by name, as the registry holds them.
+pub(crate) type Registry = BTreeMap<String, Arc<dyn Provider>>;
+
+/// One line per built-in provider: its cargo feature and its module, which has a
+/// `register(&mut Registry)` function. Adding a provider is its folder, this line and the feature.
+macro_rules! builtin_providers {
+    ($($feature:literal => $module:ident),* $(,)?) => {
+        $(
+            #[cfg(feature = $feature)]
+            pub mod $module;
+        )*
+
+        /// Registers every built-in provider of the enabled features.
+        #[allow(unused_variables, reason = "nothing to register without a provider feature")]
+        pub(crate) fn register_builtin(map: &mut Registry) {
+            $(
+                #[cfg(feature = $feature)]
+                $module::register(map);
+            )*
+        }
+    };
+}
+
+builtin_providers! {
+    "anthropic" => anthropic,
+    "azure-inference" => azure_inference,
+    "bedrock" => bedrock,
+    "cohere" => cohere,
+    "gemini" => gemini,
+    "mistral" => mistral,
+    "openai" => openai,
+}
 
 #[cfg(all(test, feature = "openai", feature = "anthropic"))]
 mod fixture_tests;

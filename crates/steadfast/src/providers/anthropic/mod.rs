@@ -108,3 +108,11 @@ impl Wire for AnthropicWire {
         &["request-id"]
     }
 }
+
+/// Registers this module's providers under their names (called once by the registry).
+pub(crate) fn register(map: &mut crate::providers::Registry) {
+    map.insert(
+        "anthropic".into(),
+        std::sync::Arc::new(crate::transport::HttpProvider::new(AnthropicWire)),
+    );
+}

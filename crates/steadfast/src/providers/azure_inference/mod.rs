@@ -33,6 +33,15 @@ mod convert;
 pub(crate) mod error;
 pub(crate) mod stream;
 
+
+/// Registers this module's providers under their names (called once by the registry).
+pub(crate) fn register(map: &mut crate::providers::Registry) {
+    map.insert(
+        "azure-inference".into(),
+        std::sync::Arc::new(crate::transport::HttpProvider::new(AzureInferenceWire)),
+    );
+}
+
 #[cfg(test)]
 mod tests;
 

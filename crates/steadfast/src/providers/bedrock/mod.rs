@@ -55,6 +55,15 @@ mod convert;
 pub(crate) mod error;
 mod profile;
 pub(crate) mod stream;
+
+/// Registers this module's providers under their names (called once by the registry).
+pub(crate) fn register(map: &mut crate::providers::Registry) {
+    map.insert(
+        "bedrock".into(),
+        std::sync::Arc::new(crate::transport::HttpProvider::new(BedrockWire)),
+    );
+}
+
 #[cfg(test)]
 mod tests;
 pub(crate) mod wire;

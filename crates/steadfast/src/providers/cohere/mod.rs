@@ -29,6 +29,15 @@ pub(crate) mod error;
 pub(crate) mod stream;
 pub(crate) mod wire;
 
+
+/// Registers this module's providers under their names (called once by the registry).
+pub(crate) fn register(map: &mut crate::providers::Registry) {
+    map.insert(
+        "cohere".into(),
+        std::sync::Arc::new(crate::transport::HttpProvider::new(CohereWire)),
+    );
+}
+
 #[cfg(test)]
 mod tests;
 

@@ -59,6 +59,15 @@ pub(crate) mod error;
 #[cfg(test)]
 mod request_tests;
 pub(crate) mod stream;
+
+/// Registers this module's providers under their names (called once by the registry).
+pub(crate) fn register(map: &mut crate::providers::Registry) {
+    map.insert(
+        "gemini".into(),
+        std::sync::Arc::new(crate::transport::HttpProvider::new(GeminiWire)),
+    );
+}
+
 #[cfg(test)]
 mod tests;
 pub(crate) mod wire;

@@ -27,6 +27,15 @@ pub(crate) mod error;
 pub(crate) mod stream;
 pub(crate) mod wire;
 
+
+/// Registers this module's providers under their names (called once by the registry).
+pub(crate) fn register(map: &mut crate::providers::Registry) {
+    map.insert(
+        "mistral".into(),
+        std::sync::Arc::new(crate::transport::HttpProvider::new(MistralWire)),
+    );
+}
+
 #[cfg(test)]
 mod tests;
 

@@ -255,3 +255,22 @@ pub(crate) fn encode_segment(s: &str) -> String {
     }
     out
 }
+
+/// Registers this module's providers under their names (called once by the registry).
+pub(crate) fn register(map: &mut crate::providers::Registry) {
+    use crate::transport::HttpProvider;
+    for f in [
+        Flavor::OpenAi,
+        Flavor::Groq,
+        Flavor::Xai,
+        Flavor::LiteLlm,
+        Flavor::Azure,
+        Flavor::Ollama,
+        Flavor::Vllm,
+    ] {
+        map.insert(
+            f.name().to_string(),
+            std::sync::Arc::new(HttpProvider::new(OpenAiWire::new(f))),
+        );
+    }
+}
