@@ -2,33 +2,53 @@
 //! call goes to Anthropic `claude-3-5-sonnet-latest`; if that also rate-limits, the error lists both.
 //! On success the response lists the errors caught on the way.
 //!
-//! `cargo run -p steadfast --example fallback` (simulator) — or with `OPENAI_API_KEY` and
-//! `ANTHROPIC_API_KEY` set.
-
-#[path = "support/mod.rs"]
-mod support;
+//! Runs against the embedded simulator: `cargo run -p steadfast --example fallback`.
 
 use steadfast::ErrorKind::RateLimited;
+use steadfast::llm;
 use steadfast::resilient::{fallback, kinds};
-use steadfast_sim::Provider;
+use steadfast_sim::{Action, Provider, Rule, Scenario, Simulator};
+
+/// Every request to each of `providers` is rate limited.
+fn rate_limited(providers: &[Provider]) -> Scenario {
+    providers.iter().fold(Scenario::new(), |s, p| {
+        s.rule(Rule::new().provider(*p).action(Action::rate_limit()))
+    })
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let env = support::Env::start("fallback.toml", "OPENAI_API_KEY").await?;
-    let openai = env.call("openai:gpt-4o-mini", Provider::OpenAi)?;
-    let anthropic = env.call("anthropic:claude-3-5-sonnet-latest", Provider::Anthropic)?;
+    let sim = Simulator::start(rate_limited(&[Provider::OpenAi])).await?;
+    let openai = llm::call("openai:gpt-4o-mini")?
+        .base_url(sim.base_url(Provider::OpenAi))
+        .api_key("sim-key");
+    let anthropic = llm::call("anthropic:claude-3-5-sonnet-latest")?
+        .base_url(sim.base_url(Provider::Anthropic))
+        .api_key("sim-key");
+    // On a rate limit, go to the next call; a backup has its own predicate.
     let chain = fallback(kinds([RateLimited])).backup(anthropic, kinds([RateLimited]));
-    for style in support::STYLES {
-        env.reset();
-        println!("── {style}");
-        let prompt = support::prompt(style, "Recommend a fantasy book.", &[])?;
-        match openai.fallback(chain.clone()).send(prompt).await {
+
+    for (title, limited) in [
+        ("── OpenAI rate limited", &[Provider::OpenAi][..]),
+        (
+            "── both rate limited",
+            &[Provider::OpenAi, Provider::Anthropic][..],
+        ),
+    ] {
+        sim.set_scenario(rate_limited(limited));
+        println!("{title}");
+        match openai
+            .fallback(chain.clone())
+            .send("Recommend a fantasy book.")
+            .await
+        {
             Ok(r) => {
                 for e in r.caught() {
                     println!("    caught: {e}");
                 }
                 println!("    answer from {}: {}", r.target(), r.text());
             }
+            // The error lists every target's error, in order.
             Err(e) => println!("    failed: {e}"),
         }
     }

@@ -3,52 +3,70 @@
 //! request and a new stream. Chunks already shown are not taken back. Then the opt-in
 //! `restart_streams`, where the stream starts again itself and announces it.
 //!
-//! `cargo run -p steadfast --example streams` (simulator) — or with `OPENAI_API_KEY` set.
-
-#[path = "support/mod.rs"]
-mod support;
+//! Runs against the embedded simulator: `cargo run -p steadfast --example streams`.
 
 use std::io::Write;
+use std::time::Duration;
 
 use futures_util::StreamExt;
-use steadfast::StreamEvent;
-use steadfast_sim::Provider;
+use steadfast::retry::{Retry, stop, wait};
+use steadfast::{Call, StreamEvent, llm};
+use steadfast_sim::{Action, Provider, Rule, Scenario, Simulator};
+
+/// Streams one answer to stdout and returns its text; an interruption is the error.
+async fn stream_once(call: Call, n: u32) -> Result<String, steadfast::Error> {
+    print!("    attempt {n}: ");
+    let mut stream = call.stream("Tell me about The Name of the Wind");
+    let mut text = String::new();
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(StreamEvent::Text(chunk)) => {
+                print!("{chunk}");
+                let _ = std::io::stdout().flush();
+                text.push_str(&chunk);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                println!(" ✗ {e}");
+                return Err(e);
+            }
+        }
+    }
+    println!();
+    Ok(text)
+}
+
+/// A scenario whose streams listed in `cut` stop after three events (no finish, no `[DONE]`).
+fn cut_streams(cut: impl IntoIterator<Item = u64>) -> Scenario {
+    Scenario::new().rule(
+        Rule::new()
+            .provider(Provider::OpenAi)
+            .stream(true)
+            .requests(cut)
+            .action(Action::model().cut_after(3)),
+    )
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let env = support::Env::start("streams.toml", "OPENAI_API_KEY").await?;
-    let call = env.call("openai:gpt-4o-mini", Provider::OpenAi)?;
-    for style in support::STYLES {
-        env.reset();
-        println!("── {style}");
-        let prompt = support::prompt(style, "Tell me about The Name of the Wind", &[])?;
-        let text = env
-            .reference()
-            .run(|attempt| {
-                let (call, prompt) = (call.clone(), prompt.clone());
-                let n = attempt.number();
-                async move {
-                    print!("    attempt {n}: ");
-                    let mut stream = call.stream(prompt);
-                    let mut text = String::new();
-                    while let Some(event) = stream.next().await {
-                        match event {
-                            Ok(StreamEvent::Text(chunk)) => {
-                                print!("{chunk}");
-                                let _ = std::io::stdout().flush();
-                                text.push_str(&chunk);
-                            }
-                            Ok(_) => {}
-                            Err(e) => {
-                                println!(" ✗ {e}");
-                                return Err(e);
-                            }
-                        }
-                    }
-                    println!();
-                    Ok(text)
-                }
-            })
+    let sim = Simulator::start(cut_streams([1])).await?;
+    let call = llm::call("openai:gpt-4o-mini")?
+        .base_url(sim.base_url(Provider::OpenAi))
+        .api_key("sim-key");
+    // stop_after_attempt(3) with short waits (the simulator needs no backoff).
+    let policy = Retry::new()
+        .stop(stop::after_attempt(3))
+        .wait(wait::fixed(Duration::from_millis(200)));
+
+    // The wrapper pattern: the policy retries the whole "call and consume" step.
+    for (title, cut) in [
+        ("── first stream cut, second complete", vec![1]),
+        ("── every stream cut", vec![1, 2, 3]),
+    ] {
+        sim.set_scenario(cut_streams(cut));
+        println!("{title}");
+        let text = policy
+            .run(|attempt| stream_once(call.clone(), attempt.number()))
             .await;
         match text {
             Ok(t) => println!("    complete: {t}"),
@@ -58,17 +76,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The opt-in alternative: the stream itself starts again after an interruption past its
     // first content, and says so with `StreamEvent::Restarted` so the output can be cleared.
-    env.reset();
+    sim.set_scenario(cut_streams([1]));
     println!("── restart_streams(1)");
-    let prompt = support::prompt(
-        support::STYLES[0],
-        "Tell me about The Name of the Wind",
-        &[],
-    )?;
     let mut stream = call
-        .retry(env.reference())
+        .retry(policy)
         .restart_streams(1)
-        .stream(prompt);
+        .stream("Tell me about The Name of the Wind");
     print!("    ");
     while let Some(event) = stream.next().await {
         match event? {

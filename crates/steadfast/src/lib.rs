@@ -4,6 +4,7 @@ pub mod call;
 pub mod client;
 pub mod codec;
 pub mod error;
+pub mod guide;
 pub mod llm;
 pub mod message;
 pub mod output;
