@@ -26,11 +26,17 @@ pub const REQUIRE_VAR: &str = "STEADFAST_REQUIRE_FIXTURES";
 
 /// Where the fixtures should be: `STEADFAST_FIXTURES`, else `../shared/fixtures` beside the
 /// workspace root. It may not exist.
+///
+/// The workspace root is found from the `CARGO_MANIFEST_DIR` that cargo sets when it runs a
+/// test (the tested crate is `crates/<name>/`), not from where this crate was compiled: a
+/// build shared between two checkouts must look beside the one being tested.
 pub fn location() -> PathBuf {
-    match std::env::var_os(DIR_VAR) {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"),
+    if let Some(dir) = std::env::var_os(DIR_VAR).filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
     }
+    let crate_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    crate_dir.join("../../../shared/fixtures")
 }
 
 /// Whether missing fixtures fail the tests (`STEADFAST_REQUIRE_FIXTURES=1`).
