@@ -2,17 +2,17 @@
 
 use anyhow::Context;
 use steadfast::Call;
-use steadfast_sim::{Provider as SimProvider, Scenario, Simulator};
+use steadfast_sim::{Dialect, Scenario, Simulator};
 
 /// The simulator provider that serves a Steadfast provider's protocol.
-pub(crate) fn sim_provider(name: &str) -> anyhow::Result<SimProvider> {
+pub(crate) fn sim_provider(name: &str) -> anyhow::Result<Dialect> {
     let sim_name = match name {
         // Local OpenAI-compatible servers speak plain OpenAI.
         "ollama" | "vllm" => "openai",
         other => other,
     };
     sim_name
-        .parse::<SimProvider>()
+        .parse::<Dialect>()
         .map_err(|_| anyhow::anyhow!("the simulator does not speak the `{name}` protocol"))
 }
 

@@ -13,7 +13,7 @@ pub(crate) async fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     let sim = Simulator::start_on(args.addr, scenario)
         .await
         .with_context(|| format!("could not start the simulator on {}", args.addr))?;
-    println!("{}", steadfast_sim::cli::describe(&sim));
+    println!("{}", steadfast_sim::describe(&sim));
     tokio::signal::ctrl_c()
         .await
         .context("could not wait for Ctrl-C")?;

@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use steadfast::resilient::{self, Breakers, TRANSIENT, kinds, retryable};
 use steadfast::retry::{CircuitBreaker, Retry, stop, wait};
 use steadfast::{Error, Resilient, Timeouts, llm};
-use steadfast_sim::{Action, ErrorKind, Rule, Scenario};
+use steadfast_sim::{Action, FaultKind, Rule, Scenario};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -121,7 +121,7 @@ pub fn soak_scenario(cfg: &SoakConfig) -> Scenario {
             Rule::new()
                 .stream(true)
                 .probability(0.04)
-                .action(Action::model().error_after(1, ErrorKind::Overloaded)),
+                .action(Action::model().error_after(1, FaultKind::Overloaded)),
         )
         .rule(
             Rule::new()

@@ -10,7 +10,7 @@ use anyhow::{Result, bail};
 use futures_util::StreamExt;
 use serde_json::Value;
 use steadfast::{Resilient, StreamEvent};
-use steadfast_sim::{Action, Provider, Rule, Scenario};
+use steadfast_sim::{Action, Dialect, Rule, Scenario};
 use tokio::sync::watch;
 
 use crate::calls::Floor;
@@ -36,7 +36,7 @@ pub fn long_text(words: usize) -> String {
 pub fn stream_scenario(words: usize) -> Scenario {
     Scenario::new().name("load: long streamed answers").rule(
         Rule::new()
-            .provider(Provider::OpenAi)
+            .provider(Dialect::OpenAi)
             .model(STREAM_MODEL)
             .action(Action::text(long_text(words))),
     )

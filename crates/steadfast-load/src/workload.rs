@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use steadfast_sim::{Action, Provider, Rule, Scenario};
+use steadfast_sim::{Action, Dialect, Rule, Scenario};
 use tokio::time::Instant;
 
 /// The model every measured call asks for (the fault plan targets it).
@@ -26,7 +26,7 @@ pub fn fault_scenario(rate: f64, seed: u64) -> Scenario {
         .seed(seed)
         .rule(
             Rule::new()
-                .provider(Provider::OpenAi)
+                .provider(Dialect::OpenAi)
                 .model(MODEL)
                 .probability(rate)
                 .action(Action::rate_limit().retry_after_secs(0)),

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use steadfast_load::soak::{self, SoakConfig, SoakReport};
-use steadfast_sim::{Provider, Simulator};
+use steadfast_sim::{Dialect, Simulator};
 
 fn config(post_commit_cuts: bool) -> SoakConfig {
     SoakConfig {
@@ -56,7 +56,7 @@ fn check(report: &SoakReport, sim: &Simulator) {
         "attempt histories vs journal; errors without history: {:?}",
         report.empty_history
     );
-    for p in [Provider::OpenAi, Provider::Anthropic, Provider::Mistral] {
+    for p in [Dialect::OpenAi, Dialect::Anthropic, Dialect::Mistral] {
         assert_eq!(
             report
                 .attempts_by_provider

@@ -10,10 +10,10 @@ use serde_json::Value;
 use crate::error::SimError;
 
 /// The kind of a provider error. Each provider renders it with its own status, body and headers
-/// (for example [`ErrorKind::Overloaded`] is Anthropic's 529 `overloaded_error` and OpenAI's 503).
+/// (for example [`FaultKind::Overloaded`] is Anthropic's 529 `overloaded_error` and OpenAI's 503).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum ErrorKind {
+pub enum FaultKind {
     /// Rate limited (429).
     RateLimit,
     /// Quota or credit exhausted (OpenAI 429 `insufficient_quota`, Anthropic 402 `billing_error`).
@@ -40,20 +40,20 @@ pub enum ErrorKind {
     Conflict,
 }
 
-impl ErrorKind {
-    const NAMES: [(ErrorKind, &'static str); 12] = [
-        (ErrorKind::RateLimit, "rate_limit"),
-        (ErrorKind::QuotaExhausted, "quota_exhausted"),
-        (ErrorKind::Overloaded, "overloaded"),
-        (ErrorKind::ServerError, "server_error"),
-        (ErrorKind::Timeout, "timeout"),
-        (ErrorKind::Auth, "auth"),
-        (ErrorKind::PermissionDenied, "permission_denied"),
-        (ErrorKind::NotFound, "not_found"),
-        (ErrorKind::ContextWindowExceeded, "context_window_exceeded"),
-        (ErrorKind::ContentFilter, "content_filter"),
-        (ErrorKind::BadRequest, "bad_request"),
-        (ErrorKind::Conflict, "conflict"),
+impl FaultKind {
+    const NAMES: [(FaultKind, &'static str); 12] = [
+        (FaultKind::RateLimit, "rate_limit"),
+        (FaultKind::QuotaExhausted, "quota_exhausted"),
+        (FaultKind::Overloaded, "overloaded"),
+        (FaultKind::ServerError, "server_error"),
+        (FaultKind::Timeout, "timeout"),
+        (FaultKind::Auth, "auth"),
+        (FaultKind::PermissionDenied, "permission_denied"),
+        (FaultKind::NotFound, "not_found"),
+        (FaultKind::ContextWindowExceeded, "context_window_exceeded"),
+        (FaultKind::ContentFilter, "content_filter"),
+        (FaultKind::BadRequest, "bad_request"),
+        (FaultKind::Conflict, "conflict"),
     ];
 
     /// The snake_case name used in scenario files.
@@ -64,8 +64,8 @@ impl ErrorKind {
             .map_or("server_error", |(_, n)| n)
     }
 
-    /// Parses a scenario-file name (see [`ErrorKind::name`]).
-    pub fn from_name(name: &str) -> Option<ErrorKind> {
+    /// Parses a scenario-file name (see [`FaultKind::name`]).
+    pub fn from_name(name: &str) -> Option<FaultKind> {
         Self::NAMES
             .iter()
             .find(|(_, n)| *n == name)
@@ -85,7 +85,7 @@ pub(crate) enum RetryAfter {
 /// A provider-native error: kind plus optional overrides.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct ErrorSpec {
-    pub(crate) kind: ErrorKind,
+    pub(crate) kind: FaultKind,
     pub(crate) status: Option<u16>,
     pub(crate) message: Option<String>,
     pub(crate) retry_after: Option<RetryAfter>,
@@ -95,7 +95,7 @@ pub(crate) struct ErrorSpec {
 }
 
 impl ErrorSpec {
-    pub(crate) fn new(kind: ErrorKind) -> Self {
+    pub(crate) fn new(kind: FaultKind) -> Self {
         ErrorSpec {
             kind,
             status: None,
@@ -279,62 +279,62 @@ impl Action {
 
     /// Fail with the provider's native error of this kind.
     #[must_use]
-    pub fn error(kind: ErrorKind) -> Self {
+    pub fn error(kind: FaultKind) -> Self {
         Self::with(Outcome::Error(ErrorSpec::new(kind)))
     }
 
     /// Rate limit (429).
     #[must_use]
     pub fn rate_limit() -> Self {
-        Self::error(ErrorKind::RateLimit)
+        Self::error(FaultKind::RateLimit)
     }
 
     /// Quota exhausted (OpenAI `insufficient_quota`).
     #[must_use]
     pub fn quota_exhausted() -> Self {
-        Self::error(ErrorKind::QuotaExhausted)
+        Self::error(FaultKind::QuotaExhausted)
     }
 
     /// Overloaded (Anthropic 529, others 503).
     #[must_use]
     pub fn overloaded() -> Self {
-        Self::error(ErrorKind::Overloaded)
+        Self::error(FaultKind::Overloaded)
     }
 
     /// Internal server error (500).
     #[must_use]
     pub fn server_error() -> Self {
-        Self::error(ErrorKind::ServerError)
+        Self::error(FaultKind::ServerError)
     }
 
     /// Upstream timeout (504, Bedrock 408).
     #[must_use]
     pub fn timeout() -> Self {
-        Self::error(ErrorKind::Timeout)
+        Self::error(FaultKind::Timeout)
     }
 
     /// Authentication failure.
     #[must_use]
     pub fn auth() -> Self {
-        Self::error(ErrorKind::Auth)
+        Self::error(FaultKind::Auth)
     }
 
     /// Context window exceeded.
     #[must_use]
     pub fn context_window_exceeded() -> Self {
-        Self::error(ErrorKind::ContextWindowExceeded)
+        Self::error(FaultKind::ContextWindowExceeded)
     }
 
     /// Content filter rejection.
     #[must_use]
     pub fn content_filter() -> Self {
-        Self::error(ErrorKind::ContentFilter)
+        Self::error(FaultKind::ContentFilter)
     }
 
     /// Bad request (400).
     #[must_use]
     pub fn bad_request() -> Self {
-        Self::error(ErrorKind::BadRequest)
+        Self::error(FaultKind::BadRequest)
     }
 
     /// A non-JSON HTML gateway page with this status (e.g. 502, 503).
@@ -454,7 +454,7 @@ impl Action {
     /// After `n` events, sends the provider's in-band error of this kind (non-streaming: the
     /// HTTP error).
     #[must_use]
-    pub fn error_after(mut self, n: usize, kind: ErrorKind) -> Self {
+    pub fn error_after(mut self, n: usize, kind: FaultKind) -> Self {
         self.fault = Some(StreamFault::InBandError(n, ErrorSpec::new(kind)));
         self
     }
@@ -573,7 +573,7 @@ impl TryFrom<ActionSpec> for Action {
             },
             "gateway" => Action::gateway(s.status.unwrap_or(502)),
             "reset" => Action::reset(),
-            other => match ErrorKind::from_name(other) {
+            other => match FaultKind::from_name(other) {
                 Some(kind) => Action::error(kind),
                 None => return Err(invalid(format!("unknown action type `{other}`"))),
             },
@@ -589,7 +589,7 @@ impl TryFrom<ActionSpec> for Action {
         }
         if let Some(n) = s.error_after {
             let name = s.stream_error.as_deref().unwrap_or("server_error");
-            let kind = ErrorKind::from_name(name)
+            let kind = FaultKind::from_name(name)
                 .ok_or_else(|| invalid(format!("unknown stream_error `{name}`")))?;
             action = action.error_after(n, kind);
         } else if s.stream_error.is_some() {

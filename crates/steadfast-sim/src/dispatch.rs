@@ -14,7 +14,7 @@ use crate::action::{Outcome, StreamFault};
 use crate::engine::MatchInput;
 use crate::journal::{JournalEntry, redact_header, redact_query};
 use crate::model;
-use crate::provider::Provider;
+use crate::provider::Dialect;
 use crate::providers::{self, Req};
 use crate::server::{ResetConnection, Shared};
 
@@ -159,11 +159,11 @@ fn record(
 }
 
 fn unknown_route(method: &http::Method, path: &str) -> Response<Body> {
-    let known: Vec<String> = Provider::ALL
+    let known: Vec<String> = Dialect::ALL
         .iter()
         .map(|p| format!("{} ({})", p.base_path(), p.name()))
         .collect();
-    let body = json!({"error": {"message": format!("Unknown route: {method} {path}. Provider base paths: {}", known.join(", ")),
+    let body = json!({"error": {"message": format!("Unknown route: {method} {path}. Dialect base paths: {}", known.join(", ")),
         "type": "invalid_request_error", "param": null, "code": "unknown_url"}});
     providers::json_response(404, Vec::new(), &body)
 }

@@ -3,13 +3,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::action::Action;
-use crate::provider::Provider;
+use crate::provider::Dialect;
 use crate::scenario::Scenario;
 
 /// What a request looks like to the rule filters.
 #[derive(Debug)]
 pub(crate) struct MatchInput<'a> {
-    pub(crate) provider: Provider,
+    pub(crate) provider: Dialect,
     pub(crate) model: &'a str,
     pub(crate) path: &'a str,
     pub(crate) stream: bool,
@@ -92,7 +92,7 @@ mod tests {
     use super::*;
     use crate::scenario::Rule;
 
-    fn input(provider: Provider, model: &str) -> MatchInput<'_> {
+    fn input(provider: Dialect, model: &str) -> MatchInput<'_> {
         MatchInput {
             provider,
             model,
@@ -106,16 +106,16 @@ mod tests {
         let s = Scenario::new()
             .rule(
                 Rule::new()
-                    .provider(Provider::OpenAi)
+                    .provider(Dialect::OpenAi)
                     .requests([2])
                     .action(Action::rate_limit()),
             )
             .rule(Rule::new().model("m2").action(Action::text("hi")));
         let e = Engine::new(s);
-        assert_eq!(e.decide(&input(Provider::Anthropic, "m1")).0, None);
-        assert_eq!(e.decide(&input(Provider::OpenAi, "m1")).0, None);
-        assert_eq!(e.decide(&input(Provider::OpenAi, "m2")).0, Some(0));
-        assert_eq!(e.decide(&input(Provider::OpenAi, "m2")).0, Some(1));
+        assert_eq!(e.decide(&input(Dialect::Anthropic, "m1")).0, None);
+        assert_eq!(e.decide(&input(Dialect::OpenAi, "m1")).0, None);
+        assert_eq!(e.decide(&input(Dialect::OpenAi, "m2")).0, Some(0));
+        assert_eq!(e.decide(&input(Dialect::OpenAi, "m2")).0, Some(1));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::provider::Provider;
+use crate::provider::Dialect;
 
 /// The most recent entries kept (older ones are dropped so long load tests stay bounded).
 pub(crate) const JOURNAL_CAPACITY: usize = 100_000;
@@ -27,7 +27,7 @@ pub struct JournalEntry {
     /// 1-based sequence number since start or the last reset.
     pub seq: u64,
     /// The provider whose route was called (`None` for an unknown route).
-    pub provider: Option<Provider>,
+    pub provider: Option<Dialect>,
     /// HTTP method.
     pub method: String,
     /// Path as received (percent-encoding kept).

@@ -8,18 +8,18 @@
 //! control plane. The scenario file format is documented in the crate README.
 //!
 //! ```no_run
-//! use steadfast_sim::{Action, Provider, Rule, Scenario, Simulator};
+//! use steadfast_sim::{Action, Dialect, Rule, Scenario, Simulator};
 //! # async fn demo() -> Result<(), steadfast_sim::SimError> {
 //! let scenario = Scenario::new().rule(
 //!     Rule::new()
-//!         .provider(Provider::OpenAi)
+//!         .provider(Dialect::OpenAi)
 //!         .requests([1, 2])
 //!         .action(Action::rate_limit().retry_after_secs(1)),
 //! );
 //! let sim = Simulator::start(scenario).await?;
-//! let base_url = sim.base_url(Provider::OpenAi); // http://127.0.0.1:PORT/openai/v1
+//! let base_url = sim.base_url(Dialect::OpenAi); // http://127.0.0.1:PORT/openai/v1
 //! // ... point a client at base_url; the first two requests get a 429, the third succeeds ...
-//! assert_eq!(sim.requests_for(Provider::OpenAi), 0);
+//! assert_eq!(sim.requests_for(Dialect::OpenAi), 0);
 //! # let _ = base_url; Ok(()) }
 //! ```
 //!
@@ -30,7 +30,7 @@
 //! JSON value generated from the schema.
 
 mod action;
-pub mod cli;
+mod banner;
 mod control;
 mod dispatch;
 mod engine;
@@ -45,9 +45,10 @@ mod schema;
 mod server;
 mod sigv4;
 
-pub use action::{Action, ErrorKind, ToolCallScript};
+pub use action::{Action, FaultKind, ToolCallScript};
+pub use banner::{DEFAULT_KEY, describe, exports};
 pub use error::SimError;
 pub use journal::JournalEntry;
-pub use provider::{EnvVars, Provider, UnknownProvider};
-pub use scenario::{AwsCredentials, RequestSet, Rule, Scenario};
+pub use provider::{Dialect, EnvVars, UnknownDialect};
+pub use scenario::{AwsSigningKeys, RequestSet, Rule, Scenario};
 pub use server::Simulator;

@@ -7,16 +7,16 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::action::Action;
 use crate::error::SimError;
-use crate::provider::Provider;
+use crate::provider::Dialect;
 
 /// A script for the simulator: rules tried in order for every request; the first rule that
 /// matches decides the action; when none matches the deterministic model answers.
 ///
 /// ```
-/// use steadfast_sim::{Action, Provider, Rule, Scenario};
+/// use steadfast_sim::{Action, Dialect, Rule, Scenario};
 /// let scenario = Scenario::new()
 ///     .name("calls")
-///     .rule(Rule::new().provider(Provider::OpenAi).requests([1, 2]).action(Action::rate_limit().retry_after_secs(1)));
+///     .rule(Rule::new().provider(Dialect::OpenAi).requests([1, 2]).action(Action::rate_limit().retry_after_secs(1)));
 /// # let _ = scenario;
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -36,7 +36,7 @@ pub struct Scenario {
     pub require_key: Option<String>,
     /// When set, Bedrock SigV4 signatures are verified with these credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aws: Option<AwsCredentials>,
+    pub aws: Option<AwsSigningKeys>,
     /// The rules, tried in order.
     #[serde(default)]
     pub rules: Vec<Rule>,
@@ -45,26 +45,26 @@ pub struct Scenario {
 /// AWS credentials the simulator verifies Bedrock SigV4 signatures with.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AwsCredentials {
+pub struct AwsSigningKeys {
     /// Access key id (`AKIA…`).
     pub access_key_id: String,
     /// Secret access key.
     pub secret_access_key: String,
 }
 
-impl fmt::Debug for AwsCredentials {
+impl fmt::Debug for AwsSigningKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AwsCredentials")
+        f.debug_struct("AwsSigningKeys")
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"***")
             .finish()
     }
 }
 
-impl AwsCredentials {
+impl AwsSigningKeys {
     /// Credentials from an access key id and a secret.
     pub fn new(access_key_id: impl Into<String>, secret_access_key: impl Into<String>) -> Self {
-        AwsCredentials {
+        AwsSigningKeys {
             access_key_id: access_key_id.into(),
             secret_access_key: secret_access_key.into(),
         }
@@ -108,7 +108,7 @@ impl Scenario {
 
     /// Verify Bedrock SigV4 signatures with these credentials.
     #[must_use]
-    pub fn aws_credentials(mut self, credentials: AwsCredentials) -> Self {
+    pub fn aws_credentials(mut self, credentials: AwsSigningKeys) -> Self {
         self.aws = Some(credentials);
         self
     }
@@ -196,7 +196,7 @@ pub struct Rule {
         with = "one_or_many",
         skip_serializing_if = "Vec::is_empty"
     )]
-    pub providers: Vec<Provider>,
+    pub providers: Vec<Dialect>,
     /// Models this rule applies to (empty = all). For Azure OpenAI the model is the deployment.
     #[serde(
         default,
@@ -233,7 +233,7 @@ impl Rule {
 
     /// Restricts the rule to a provider (call again to add more).
     #[must_use]
-    pub fn provider(mut self, provider: Provider) -> Self {
+    pub fn provider(mut self, provider: Dialect) -> Self {
         self.providers.push(provider);
         self
     }

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use crate::engine::Engine;
 use crate::error::SimError;
 use crate::journal::{Journal, JournalEntry};
-use crate::provider::Provider;
+use crate::provider::Dialect;
 use crate::scenario::Scenario;
 
 /// State shared by all connections.
@@ -24,7 +24,7 @@ pub(crate) struct Shared {
     engine: RwLock<Arc<Engine>>,
     pub(crate) journal: Journal,
     pub(crate) seq: AtomicU64,
-    counts: [AtomicU64; Provider::ALL.len()],
+    counts: [AtomicU64; Dialect::ALL.len()],
 }
 
 impl Shared {
@@ -49,13 +49,13 @@ impl Shared {
         *self.engine.write().unwrap_or_else(|p| p.into_inner()) = engine;
     }
 
-    pub(crate) fn count(&self, provider: Provider) {
+    pub(crate) fn count(&self, provider: Dialect) {
         if let Some(c) = self.counts.get(provider.index()) {
             c.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    pub(crate) fn requests_for(&self, provider: Provider) -> usize {
+    pub(crate) fn requests_for(&self, provider: Dialect) -> usize {
         self.counts
             .get(provider.index())
             .map_or(0, |c| c.load(Ordering::Relaxed) as usize)
@@ -87,9 +87,9 @@ struct Reset;
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), steadfast_sim::SimError> {
-/// use steadfast_sim::{Provider, Scenario, Simulator};
+/// use steadfast_sim::{Dialect, Scenario, Simulator};
 /// let sim = Simulator::start(Scenario::new()).await?;
-/// let base = sim.base_url(Provider::OpenAi); // http://127.0.0.1:PORT/openai/v1
+/// let base = sim.base_url(Dialect::OpenAi); // http://127.0.0.1:PORT/openai/v1
 /// # let _ = base; Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -144,8 +144,8 @@ impl Simulator {
     }
 
     /// The base URL for `provider` in its official SDK's convention (see
-    /// [`Provider::base_path`]), e.g. `http://127.0.0.1:41234/openai/v1`.
-    pub fn base_url(&self, provider: Provider) -> String {
+    /// [`Dialect::base_path`]), e.g. `http://127.0.0.1:41234/openai/v1`.
+    pub fn base_url(&self, provider: Dialect) -> String {
         format!("http://{}{}", self.addr, provider.base_path())
     }
 
@@ -156,7 +156,7 @@ impl Simulator {
     }
 
     /// How many requests were routed to `provider` since start or the last reset.
-    pub fn requests_for(&self, provider: Provider) -> usize {
+    pub fn requests_for(&self, provider: Dialect) -> usize {
         self.shared.requests_for(provider)
     }
 

@@ -13,41 +13,41 @@ use std::time::Duration;
 
 use common::{chat, decode_frames, send, sse};
 use serde_json::Value;
-use steadfast_sim::{Action, ErrorKind, Provider, Rule, Scenario, Simulator};
+use steadfast_sim::{Action, Dialect, FaultKind, Rule, Scenario, Simulator};
 
-const KINDS: [ErrorKind; 12] = [
-    ErrorKind::RateLimit,
-    ErrorKind::QuotaExhausted,
-    ErrorKind::Overloaded,
-    ErrorKind::ServerError,
-    ErrorKind::Timeout,
-    ErrorKind::Auth,
-    ErrorKind::PermissionDenied,
-    ErrorKind::NotFound,
-    ErrorKind::ContextWindowExceeded,
-    ErrorKind::ContentFilter,
-    ErrorKind::BadRequest,
-    ErrorKind::Conflict,
+const KINDS: [FaultKind; 12] = [
+    FaultKind::RateLimit,
+    FaultKind::QuotaExhausted,
+    FaultKind::Overloaded,
+    FaultKind::ServerError,
+    FaultKind::Timeout,
+    FaultKind::Auth,
+    FaultKind::PermissionDenied,
+    FaultKind::NotFound,
+    FaultKind::ContextWindowExceeded,
+    FaultKind::ContentFilter,
+    FaultKind::BadRequest,
+    FaultKind::Conflict,
 ];
 
-fn expected_statuses(p: Provider) -> [u16; 12] {
+fn expected_statuses(p: Dialect) -> [u16; 12] {
     match p {
-        Provider::Anthropic => [429, 402, 529, 500, 504, 401, 403, 404, 400, 400, 400, 409],
-        Provider::Gemini => [429, 429, 503, 500, 504, 400, 403, 404, 400, 400, 400, 409],
-        Provider::Bedrock => [429, 400, 503, 500, 408, 403, 403, 404, 400, 400, 400, 400],
-        Provider::Xai => [429, 429, 503, 500, 504, 400, 403, 404, 400, 400, 400, 409],
+        Dialect::Anthropic => [429, 402, 529, 500, 504, 401, 403, 404, 400, 400, 400, 409],
+        Dialect::Gemini => [429, 429, 503, 500, 504, 400, 403, 404, 400, 400, 400, 409],
+        Dialect::Bedrock => [429, 400, 503, 500, 408, 403, 403, 404, 400, 400, 400, 400],
+        Dialect::Xai => [429, 429, 503, 500, 504, 400, 403, 404, 400, 400, 400, 409],
         _ => [429, 429, 503, 500, 504, 401, 403, 404, 400, 400, 400, 409],
     }
 }
 
 /// The error message a client would show, found where each provider puts it.
-fn message_of(p: Provider, v: &Value) -> Option<String> {
+fn message_of(p: Dialect, v: &Value) -> Option<String> {
     let m = match p {
-        Provider::Anthropic => v["error"]["message"].as_str(),
-        Provider::Gemini => v["error"]["message"].as_str(),
-        Provider::Cohere | Provider::Bedrock => v["message"].as_str(),
-        Provider::Xai => v["error"].as_str(),
-        Provider::Mistral => v["message"].as_str(),
+        Dialect::Anthropic => v["error"]["message"].as_str(),
+        Dialect::Gemini => v["error"]["message"].as_str(),
+        Dialect::Cohere | Dialect::Bedrock => v["message"].as_str(),
+        Dialect::Xai => v["error"].as_str(),
+        Dialect::Mistral => v["message"].as_str(),
         _ => v["error"]["message"].as_str(),
     };
     m.map(str::to_owned)
@@ -55,7 +55,7 @@ fn message_of(p: Provider, v: &Value) -> Option<String> {
 
 #[tokio::test]
 async fn every_error_kind_has_the_native_status_and_body() {
-    for p in Provider::ALL {
+    for p in Dialect::ALL {
         for (kind, status) in KINDS.iter().zip(expected_statuses(p)) {
             let sim =
                 Simulator::start(Scenario::new().rule(Rule::new().action(Action::error(*kind))))
@@ -69,18 +69,18 @@ async fn every_error_kind_has_the_native_status_and_body() {
                 "{p} {kind:?}: {v}"
             );
             match p {
-                Provider::Anthropic => assert_eq!(v["type"], "error"),
-                Provider::Gemini => assert_eq!(v["error"]["code"], status),
-                Provider::Bedrock => {
+                Dialect::Anthropic => assert_eq!(v["type"], "error"),
+                Dialect::Gemini => assert_eq!(v["error"]["code"], status),
+                Dialect::Bedrock => {
                     assert!(r.header("x-amzn-errortype").unwrap().contains("Exception:"))
                 }
-                Provider::OpenAi => {
+                Dialect::OpenAi => {
                     let e = v["error"].as_object().unwrap();
                     for key in ["message", "type", "param", "code"] {
                         assert!(e.contains_key(key), "{kind:?} lacks {key}");
                     }
                 }
-                Provider::LiteLlm => assert_eq!(v["error"]["code"], status.to_string()),
+                Dialect::LiteLlm => assert_eq!(v["error"]["code"], status.to_string()),
                 _ => {}
             }
             assert_eq!(sim.journal()[0].action, kind_name(*kind));
@@ -88,7 +88,7 @@ async fn every_error_kind_has_the_native_status_and_body() {
     }
 }
 
-fn kind_name(k: ErrorKind) -> &'static str {
+fn kind_name(k: FaultKind) -> &'static str {
     k.name()
 }
 
@@ -98,7 +98,7 @@ async fn specific_bodies_match_the_real_services() {
     let sim = Simulator::start(one(Action::quota_exhausted()))
         .await
         .unwrap();
-    let v = send(&sim, Provider::OpenAi, "gpt-4o-mini", "hi", false)
+    let v = send(&sim, Dialect::OpenAi, "gpt-4o-mini", "hi", false)
         .await
         .json();
     assert_eq!(
@@ -106,14 +106,14 @@ async fn specific_bodies_match_the_real_services() {
         (Some("insufficient_quota"), Some("insufficient_quota"))
     );
     sim.set_scenario(one(Action::context_window_exceeded()));
-    let v = send(&sim, Provider::OpenAi, "gpt-4o-mini", "hi", false)
+    let v = send(&sim, Dialect::OpenAi, "gpt-4o-mini", "hi", false)
         .await
         .json();
     assert_eq!(v["error"]["code"], "context_length_exceeded");
     sim.set_scenario(one(Action::overloaded()));
     let v = send(
         &sim,
-        Provider::Anthropic,
+        Dialect::Anthropic,
         "claude-3-5-sonnet-latest",
         "hi",
         false,
@@ -122,28 +122,21 @@ async fn specific_bodies_match_the_real_services() {
     .json();
     assert_eq!(v["error"]["type"], "overloaded_error");
     sim.set_scenario(one(Action::rate_limit()));
-    let r = send(&sim, Provider::Gemini, "gemini-2.0-flash", "hi", false).await;
+    let r = send(&sim, Dialect::Gemini, "gemini-2.0-flash", "hi", false).await;
     assert_eq!(r.json()["error"]["status"], "RESOURCE_EXHAUSTED");
-    let r = send(
-        &sim,
-        Provider::Bedrock,
-        "amazon.nova-lite-v1:0",
-        "hi",
-        false,
-    )
-    .await;
+    let r = send(&sim, Dialect::Bedrock, "amazon.nova-lite-v1:0", "hi", false).await;
     assert!(
         r.header("x-amzn-errortype")
             .unwrap()
             .starts_with("ThrottlingException:")
     );
-    let r = send(&sim, Provider::Groq, "llama-3.1-8b-instant", "hi", false).await;
+    let r = send(&sim, Dialect::Groq, "llama-3.1-8b-instant", "hi", false).await;
     assert!(
         r.json()["error"].get("param").is_none(),
         "groq errors have no param"
     );
     sim.set_scenario(one(Action::content_filter()));
-    let v = send(&sim, Provider::AzureOpenAi, "my-deployment", "hi", false)
+    let v = send(&sim, Dialect::AzureOpenAi, "my-deployment", "hi", false)
         .await
         .json();
     assert_eq!(
@@ -153,7 +146,7 @@ async fn specific_bodies_match_the_real_services() {
     sim.set_scenario(one(Action::server_error()
         .status(502)
         .message("upstream broke")));
-    let r = send(&sim, Provider::OpenAi, "gpt-4o-mini", "hi", false).await;
+    let r = send(&sim, Dialect::OpenAi, "gpt-4o-mini", "hi", false).await;
     assert_eq!(
         (r.status, r.json()["error"]["message"].as_str()),
         (502, Some("upstream broke"))
@@ -170,7 +163,7 @@ async fn retry_hints_in_headers_and_retry_info() {
         .header("x-extra", "1")))
     .await
     .unwrap();
-    let r = send(&sim, Provider::OpenAi, "gpt-4o-mini", "hi", false).await;
+    let r = send(&sim, Dialect::OpenAi, "gpt-4o-mini", "hi", false).await;
     assert_eq!(r.header("retry-after"), Some("2"));
     assert_eq!(r.header("retry-after-ms"), Some("1500"));
     assert_eq!(r.header("x-should-retry"), Some("false"));
@@ -178,7 +171,7 @@ async fn retry_hints_in_headers_and_retry_info() {
     assert_eq!(r.header("x-ratelimit-remaining-requests"), Some("0"));
 
     sim.set_scenario(one(Action::rate_limit().retry_after_date_in(30)));
-    let r = send(&sim, Provider::OpenAi, "gpt-4o-mini", "hi", false).await;
+    let r = send(&sim, Dialect::OpenAi, "gpt-4o-mini", "hi", false).await;
     let when = httpdate::parse_http_date(r.header("retry-after").unwrap()).unwrap();
     let secs = when
         .duration_since(std::time::SystemTime::now())
@@ -187,7 +180,7 @@ async fn retry_hints_in_headers_and_retry_info() {
     assert!((25..=31).contains(&secs), "{secs}");
 
     sim.set_scenario(one(Action::rate_limit().retry_after_secs_f64(1.5)));
-    let r = send(&sim, Provider::Gemini, "gemini-2.0-flash", "hi", false).await;
+    let r = send(&sim, Dialect::Gemini, "gemini-2.0-flash", "hi", false).await;
     assert_eq!(
         r.header("retry-after"),
         None,
@@ -204,7 +197,7 @@ async fn retry_hints_in_headers_and_retry_info() {
     sim.set_scenario(one(Action::rate_limit().retry_after_secs(1)));
     let r = send(
         &sim,
-        Provider::Anthropic,
+        Dialect::Anthropic,
         "claude-3-5-sonnet-latest",
         "hi",
         false,
@@ -217,7 +210,7 @@ async fn retry_hints_in_headers_and_retry_info() {
     sim.set_scenario(one(Action::bad_request()));
     let r = send(
         &sim,
-        Provider::Anthropic,
+        Dialect::Anthropic,
         "claude-3-5-sonnet-latest",
         "hi",
         false,
@@ -231,7 +224,7 @@ async fn gateway_pages_are_html() {
     let sim = Simulator::start(Scenario::new().rule(Rule::new().action(Action::gateway(503))))
         .await
         .unwrap();
-    let r = send(&sim, Provider::OpenAi, "gpt-4o-mini", "hi", false).await;
+    let r = send(&sim, Dialect::OpenAi, "gpt-4o-mini", "hi", false).await;
     assert_eq!(r.status, 503);
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
     assert!(r.text().contains("<h1>503 Service Unavailable</h1>"));
@@ -253,7 +246,7 @@ async fn latency_before_first_byte_and_between_chunks() {
         );
     let sim = Simulator::start(scenario).await.unwrap();
     let start = tokio::time::Instant::now();
-    let r = send(&sim, Provider::OpenAi, "gpt-4o-mini", "hi", false).await;
+    let r = send(&sim, Dialect::OpenAi, "gpt-4o-mini", "hi", false).await;
     assert_eq!(r.status, 200);
     assert!(
         start.elapsed() >= Duration::from_secs(3),
@@ -262,7 +255,7 @@ async fn latency_before_first_byte_and_between_chunks() {
     );
 
     let start = tokio::time::Instant::now();
-    let r = send(&sim, Provider::OpenAi, "gpt-4o-mini", "a b", true).await;
+    let r = send(&sim, Dialect::OpenAi, "gpt-4o-mini", "a b", true).await;
     // role chunk, "Echo:", " a", " b", finish chunk, [DONE] = 6 pieces, 5 gaps.
     assert_eq!(sse(&r.text()).len(), 6);
     assert!(
@@ -280,7 +273,7 @@ async fn cut_streams_have_no_terminator() {
             .unwrap();
     let events = sse(&send(
         &sim,
-        Provider::OpenAi,
+        Dialect::OpenAi,
         "gpt-4o-mini",
         "one two three four",
         true,
@@ -295,7 +288,7 @@ async fn cut_streams_have_no_terminator() {
     );
     let events = sse(&send(
         &sim,
-        Provider::Anthropic,
+        Dialect::Anthropic,
         "claude-3-5-sonnet-latest",
         "one two three",
         true,
@@ -312,7 +305,7 @@ async fn cut_streams_have_no_terminator() {
     sim.set_scenario(Scenario::new().rule(Rule::new().action(Action::model().cut_after(100))));
     let r = send(
         &sim,
-        Provider::Bedrock,
+        Dialect::Bedrock,
         "amazon.nova-lite-v1:0",
         "one two",
         true,
@@ -325,7 +318,7 @@ async fn cut_streams_have_no_terminator() {
     );
     // Non-streaming: a truncated JSON body.
     sim.set_scenario(Scenario::new().rule(Rule::new().action(Action::model().cut_after(1))));
-    let r = send(&sim, Provider::OpenAi, "gpt-4o-mini", "hi", false).await;
+    let r = send(&sim, Dialect::OpenAi, "gpt-4o-mini", "hi", false).await;
     assert_eq!(r.status, 200);
     assert!(serde_json::from_slice::<Value>(&r.body).is_err());
 }
@@ -333,11 +326,11 @@ async fn cut_streams_have_no_terminator() {
 #[tokio::test]
 async fn in_band_errors_in_each_provider_form() {
     let scenario = Scenario::new()
-        .rule(Rule::new().action(Action::model().error_after(2, ErrorKind::Overloaded)));
+        .rule(Rule::new().action(Action::model().error_after(2, FaultKind::Overloaded)));
     let sim = Simulator::start(scenario).await.unwrap();
 
     let ev = sse(
-        &send(&sim, Provider::OpenAi, "gpt-4o-mini", "one two three", true)
+        &send(&sim, Dialect::OpenAi, "gpt-4o-mini", "one two three", true)
             .await
             .text(),
     );
@@ -348,7 +341,7 @@ async fn in_band_errors_in_each_provider_form() {
 
     let ev = sse(&send(
         &sim,
-        Provider::Anthropic,
+        Dialect::Anthropic,
         "claude-3-5-sonnet-latest",
         "one two three",
         true,
@@ -362,7 +355,7 @@ async fn in_band_errors_in_each_provider_form() {
 
     let text = send(
         &sim,
-        Provider::Gemini,
+        Dialect::Gemini,
         "gemini-2.0-flash",
         "one two three",
         true,
@@ -375,7 +368,7 @@ async fn in_band_errors_in_each_provider_form() {
 
     let ev = sse(&send(
         &sim,
-        Provider::Cohere,
+        Dialect::Cohere,
         "command-a-03-2025",
         "one two three",
         true,
@@ -393,7 +386,7 @@ async fn in_band_errors_in_each_provider_form() {
 
     let r = send(
         &sim,
-        Provider::Bedrock,
+        Dialect::Bedrock,
         "amazon.nova-lite-v1:0",
         "one two three",
         true,
@@ -411,7 +404,7 @@ async fn in_band_errors_in_each_provider_form() {
     assert_eq!(
         send(
             &sim,
-            Provider::Anthropic,
+            Dialect::Anthropic,
             "claude-3-5-sonnet-latest",
             "hi",
             false
@@ -429,11 +422,9 @@ async fn malformed_chunk_then_the_rest_of_the_stream() {
     )
     .await
     .unwrap();
-    let ev = sse(
-        &send(&sim, Provider::OpenAi, "gpt-4o-mini", "one two", true)
-            .await
-            .text(),
-    );
+    let ev = sse(&send(&sim, Dialect::OpenAi, "gpt-4o-mini", "one two", true)
+        .await
+        .text());
     assert!(
         serde_json::from_str::<Value>(&ev[2].1).is_err(),
         "{}",
@@ -442,7 +433,7 @@ async fn malformed_chunk_then_the_rest_of_the_stream() {
     assert_eq!(ev.last().unwrap().1, "[DONE]");
     let r = send(
         &sim,
-        Provider::Bedrock,
+        Dialect::Bedrock,
         "amazon.nova-lite-v1:0",
         "one two",
         true,
@@ -457,7 +448,7 @@ async fn connection_reset_without_response() {
         Simulator::start(Scenario::new().rule(Rule::new().requests([1]).action(Action::reset())))
             .await
             .unwrap();
-    let (url, headers, body) = chat(&sim, Provider::OpenAi, "gpt-4o-mini", "hi", false);
+    let (url, headers, body) = chat(&sim, Dialect::OpenAi, "gpt-4o-mini", "hi", false);
     let mut rb = common::client().post(&url).body(body.to_string());
     for (k, v) in &headers {
         rb = rb.header(*k, *v);
@@ -468,7 +459,7 @@ async fn connection_reset_without_response() {
     assert_eq!(sim.journal()[0].action, "reset");
     // The server keeps serving.
     assert_eq!(
-        send(&sim, Provider::OpenAi, "gpt-4o-mini", "hi", false)
+        send(&sim, Dialect::OpenAi, "gpt-4o-mini", "hi", false)
             .await
             .status,
         200
@@ -481,7 +472,7 @@ async fn connection_reset_mid_stream() {
         Simulator::start(Scenario::new().rule(Rule::new().action(Action::model().reset_after(2))))
             .await
             .unwrap();
-    let (url, headers, body) = chat(&sim, Provider::OpenAi, "gpt-4o-mini", "one two three", true);
+    let (url, headers, body) = chat(&sim, Dialect::OpenAi, "gpt-4o-mini", "one two three", true);
     let mut rb = common::client().post(&url).body(body.to_string());
     for (k, v) in &headers {
         rb = rb.header(*k, *v);
@@ -496,17 +487,17 @@ async fn connection_reset_mid_stream() {
 async fn auth_failures_use_each_provider_form() {
     let sim = Simulator::start(Scenario::new()).await.unwrap();
     let want = [
-        (Provider::OpenAi, 401),
-        (Provider::Groq, 401),
-        (Provider::Xai, 400),
-        (Provider::LiteLlm, 401),
-        (Provider::AzureOpenAi, 401),
-        (Provider::AzureInference, 401),
-        (Provider::Anthropic, 401),
-        (Provider::Gemini, 403),
-        (Provider::Mistral, 401),
-        (Provider::Cohere, 401),
-        (Provider::Bedrock, 403),
+        (Dialect::OpenAi, 401),
+        (Dialect::Groq, 401),
+        (Dialect::Xai, 400),
+        (Dialect::LiteLlm, 401),
+        (Dialect::AzureOpenAi, 401),
+        (Dialect::AzureInference, 401),
+        (Dialect::Anthropic, 401),
+        (Dialect::Gemini, 403),
+        (Dialect::Mistral, 401),
+        (Dialect::Cohere, 401),
+        (Dialect::Bedrock, 403),
     ];
     for (p, status) in want {
         let (url, headers, body) = chat(&sim, p, "m", "hi", false);
@@ -526,7 +517,7 @@ async fn auth_failures_use_each_provider_form() {
     assert!(sim.journal().iter().all(|e| e.action == "auth_rejected"));
 
     sim.set_scenario(Scenario::new().require_key("right-key"));
-    let (url, _, body) = chat(&sim, Provider::OpenAi, "m", "hi", false);
+    let (url, _, body) = chat(&sim, Dialect::OpenAi, "m", "hi", false);
     assert_eq!(
         common::post(&url, &[("authorization", "Bearer wrong")], &body)
             .await
@@ -539,7 +530,7 @@ async fn auth_failures_use_each_provider_form() {
             .status,
         200
     );
-    let (url, _, body) = chat(&sim, Provider::Gemini, "gemini-2.0-flash", "hi", false);
+    let (url, _, body) = chat(&sim, Dialect::Gemini, "gemini-2.0-flash", "hi", false);
     let r = common::post(&url, &[("x-goog-api-key", "wrong")], &body).await;
     assert_eq!(r.json()["error"]["details"][0]["reason"], "API_KEY_INVALID");
     let r = common::post(&format!("{url}?key=right-key"), &[], &body).await;
@@ -550,7 +541,7 @@ async fn auth_failures_use_each_provider_form() {
 async fn protocol_validation_errors() {
     let sim = Simulator::start(Scenario::new()).await.unwrap();
     // Mistral is strict about unknown fields.
-    let base = sim.base_url(Provider::Mistral);
+    let base = sim.base_url(Dialect::Mistral);
     let body = serde_json::json!({"model": "mistral-large-latest", "max_completion_tokens": 32000, "messages": [{"role": "user", "content": "hi"}]});
     let r = common::post(
         &format!("{base}/v1/chat/completions"),
@@ -573,7 +564,7 @@ async fn protocol_validation_errors() {
         )
     );
     // Azure OpenAI requires api-version.
-    let base = sim.base_url(Provider::AzureOpenAi);
+    let base = sim.base_url(Dialect::AzureOpenAi);
     let body = serde_json::json!({"messages": [{"role": "user", "content": "hi"}]});
     let r = common::post(
         &format!("{base}/openai/deployments/d1/chat/completions"),
@@ -583,7 +574,7 @@ async fn protocol_validation_errors() {
     .await;
     assert_eq!(r.status, 404);
     // Anthropic requires anthropic-version and max_tokens.
-    let base = sim.base_url(Provider::Anthropic);
+    let base = sim.base_url(Dialect::Anthropic);
     let body = serde_json::json!({"model": "claude-3-5-sonnet-latest", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]});
     let r = common::post(&format!("{base}/v1/messages"), &[("x-api-key", "k")], &body).await;
     assert_eq!(
@@ -591,7 +582,7 @@ async fn protocol_validation_errors() {
         (400, Some("anthropic-version: header is required"))
     );
     // OpenAI: missing messages, invalid JSON.
-    let base = sim.base_url(Provider::OpenAi);
+    let base = sim.base_url(Dialect::OpenAi);
     let r = common::post(
         &format!("{base}/chat/completions"),
         &[("authorization", "Bearer k")],
@@ -625,7 +616,7 @@ async fn non_streaming_reset_after_sends_the_head_then_aborts() {
             .unwrap();
     let (url, headers, body) = chat(
         &sim,
-        Provider::Anthropic,
+        Dialect::Anthropic,
         "claude-3-5-sonnet-latest",
         "hi",
         false,

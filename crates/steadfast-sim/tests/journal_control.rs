@@ -10,12 +10,12 @@ mod common;
 
 use common::{post, send};
 use serde_json::{Value, json};
-use steadfast_sim::{Provider, Scenario, Simulator};
+use steadfast_sim::{Dialect, Scenario, Simulator};
 
 #[tokio::test]
 async fn journal_records_requests_with_secrets_redacted() {
     let sim = Simulator::start(Scenario::new()).await.unwrap();
-    let base = sim.base_url(Provider::OpenAi);
+    let base = sim.base_url(Dialect::OpenAi);
     let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Previous Error: author must be uppercase"}]});
     post(
         &format!("{base}/chat/completions"),
@@ -25,21 +25,21 @@ async fn journal_records_requests_with_secrets_redacted() {
     .await;
     send(
         &sim,
-        Provider::Anthropic,
+        Dialect::Anthropic,
         "claude-3-5-sonnet-latest",
         "hi",
         true,
     )
     .await;
-    send(&sim, Provider::AzureOpenAi, "dep", "hi", false).await;
-    let gem = sim.base_url(Provider::Gemini);
+    send(&sim, Dialect::AzureOpenAi, "dep", "hi", false).await;
+    let gem = sim.base_url(Dialect::Gemini);
     post(
         &format!("{gem}/v1beta/models/gemini-2.0-flash:generateContent?key=AIza-secret"),
         &[],
         &json!({"contents": [{"parts": [{"text": "x"}]}]}),
     )
     .await;
-    let b = sim.base_url(Provider::Bedrock);
+    let b = sim.base_url(Dialect::Bedrock);
     post(
         &format!("{b}/model/m/converse"),
         &[
@@ -56,11 +56,7 @@ async fn journal_records_requests_with_secrets_redacted() {
     let e = &j[0];
     assert_eq!(
         (e.provider, e.method.as_str(), e.path.as_str()),
-        (
-            Some(Provider::OpenAi),
-            "POST",
-            "/openai/v1/chat/completions"
-        )
+        (Some(Dialect::OpenAi), "POST", "/openai/v1/chat/completions")
     );
     assert_eq!(e.header("authorization"), Some("Bearer ***"));
     assert_eq!(e.header("x-trace"), Some("t1"));
@@ -116,7 +112,7 @@ async fn control_plane_over_http() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(sim.scenario().name.as_deref(), Some("t"));
-    let r = send(&sim, Provider::OpenAi, "gpt-4o-mini", "hi", false).await;
+    let r = send(&sim, Dialect::OpenAi, "gpt-4o-mini", "hi", false).await;
     assert_eq!((r.status, r.header("retry-after")), (429, Some("2")));
 
     let journal: Value = c
@@ -207,16 +203,16 @@ async fn shutdown_and_drop_stop_the_server() {
 async fn base_urls_follow_each_sdk_convention() {
     let sim = Simulator::start(Scenario::new()).await.unwrap();
     let u = sim.url();
-    assert_eq!(sim.base_url(Provider::OpenAi), format!("{u}/openai/v1"));
-    assert_eq!(sim.base_url(Provider::Groq), format!("{u}/groq/openai/v1"));
-    assert_eq!(sim.base_url(Provider::Anthropic), format!("{u}/anthropic"));
-    assert_eq!(sim.base_url(Provider::Gemini), format!("{u}/gemini"));
+    assert_eq!(sim.base_url(Dialect::OpenAi), format!("{u}/openai/v1"));
+    assert_eq!(sim.base_url(Dialect::Groq), format!("{u}/groq/openai/v1"));
+    assert_eq!(sim.base_url(Dialect::Anthropic), format!("{u}/anthropic"));
+    assert_eq!(sim.base_url(Dialect::Gemini), format!("{u}/gemini"));
     assert!(u.starts_with("http://127.0.0.1:"));
-    let text = steadfast_sim::cli::describe(&sim);
+    let text = steadfast_sim::describe(&sim);
     assert!(text.contains(&format!("export OPENAI_BASE_URL={u}/openai/v1")));
     assert!(text.contains(&format!("export ANTHROPIC_BASE_URL={u}/anthropic")));
-    for p in Provider::ALL {
-        assert_eq!(p.name().parse::<Provider>().unwrap(), p);
+    for p in Dialect::ALL {
+        assert_eq!(p.name().parse::<Dialect>().unwrap(), p);
         assert!(text.contains(p.env_vars().base_url), "{p}");
     }
 }

@@ -11,7 +11,7 @@ mod common;
 
 use common::post;
 use serde_json::{Value, json};
-use steadfast_sim::{Action, AwsCredentials, Provider, Rule, Scenario, Simulator};
+use steadfast_sim::{Action, AwsSigningKeys, Dialect, Rule, Scenario, Simulator};
 
 fn book_schema() -> Value {
     json!({"type": "object", "properties": {"title": {"type": "string"}, "author": {"type": "string"},
@@ -31,7 +31,7 @@ async fn forced_tool_calls_get_schema_valid_arguments_everywhere() {
     let schema = book_schema();
     let msgs = json!([{"role": "user", "content": "store a book"}]);
     // OpenAI: tool_choice names the function; arguments is a JSON string.
-    let url = format!("{}/chat/completions", sim.base_url(Provider::OpenAi));
+    let url = format!("{}/chat/completions", sim.base_url(Dialect::OpenAi));
     let body = json!({"model": "gpt-4o-mini", "messages": msgs, "tools": [{"type": "function", "function": {"name": "save_book", "parameters": schema}}],
         "tool_choice": {"type": "function", "function": {"name": "save_book"}}});
     let v = post(&url, &[("authorization", "Bearer k")], &body)
@@ -43,7 +43,7 @@ async fn forced_tool_calls_get_schema_valid_arguments_everywhere() {
     assert!(call["id"].as_str().unwrap().starts_with("call_"));
     assert_book(&serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap());
     // Anthropic: tool_choice any; input is an object.
-    let url = format!("{}/v1/messages", sim.base_url(Provider::Anthropic));
+    let url = format!("{}/v1/messages", sim.base_url(Dialect::Anthropic));
     let body = json!({"model": "claude-3-5-sonnet-latest", "max_tokens": 100, "messages": msgs,
         "tools": [{"name": "save_book", "input_schema": schema}], "tool_choice": {"type": "any"}});
     let v = post(
@@ -58,14 +58,14 @@ async fn forced_tool_calls_get_schema_valid_arguments_everywhere() {
     // Gemini: mode ANY.
     let url = format!(
         "{}/v1beta/models/gemini-2.0-flash:generateContent",
-        sim.base_url(Provider::Gemini)
+        sim.base_url(Dialect::Gemini)
     );
     let body = json!({"contents": [{"role": "user", "parts": [{"text": "store"}]}], "tools": [{"functionDeclarations": [{"name": "save_book", "parametersJsonSchema": schema}]}],
         "toolConfig": {"functionCallingConfig": {"mode": "ANY"}}});
     let v = post(&url, &[("x-goog-api-key", "k")], &body).await.json();
     assert_book(&v["candidates"][0]["content"]["parts"][0]["functionCall"]["args"]);
     // Bedrock: toolChoice any.
-    let url = format!("{}/model/m/converse", sim.base_url(Provider::Bedrock));
+    let url = format!("{}/model/m/converse", sim.base_url(Dialect::Bedrock));
     let body = json!({"messages": [{"role": "user", "content": [{"text": "store"}]}],
         "toolConfig": {"tools": [{"toolSpec": {"name": "save_book", "inputSchema": {"json": schema}}}], "toolChoice": {"any": {}}}});
     let v = post(&url, &[("authorization", "Bearer k")], &body)
@@ -74,7 +74,7 @@ async fn forced_tool_calls_get_schema_valid_arguments_everywhere() {
     assert_eq!(v["stopReason"], "tool_use");
     assert_book(&v["output"]["message"]["content"][0]["toolUse"]["input"]);
     // Cohere: REQUIRED.
-    let url = format!("{}/v2/chat", sim.base_url(Provider::Cohere));
+    let url = format!("{}/v2/chat", sim.base_url(Dialect::Cohere));
     let body = json!({"model": "command-a-03-2025", "messages": msgs, "tools": [{"type": "function", "function": {"name": "save_book", "parameters": schema}}], "tool_choice": "REQUIRED"});
     let v = post(&url, &[("authorization", "Bearer k")], &body)
         .await
@@ -95,7 +95,7 @@ async fn gemini_accepts_snake_case_field_names_like_the_real_api() {
     let sim = Simulator::start(Scenario::new()).await.unwrap();
     let url = format!(
         "{}/v1/models/gemini-2.0-flash:generateContent",
-        sim.base_url(Provider::Gemini)
+        sim.base_url(Dialect::Gemini)
     );
     let body = json!({"contents": [{"role": "user", "parts": [{"text": "store"}]}],
         "tools": [{"function_declarations": [{"name": "save_book", "parameters_json_schema": book_schema()}]}],
@@ -108,7 +108,7 @@ async fn gemini_accepts_snake_case_field_names_like_the_real_api() {
 #[tokio::test]
 async fn auto_tool_choice_calls_a_tool_the_user_names_and_answers_tool_results() {
     let sim = Simulator::start(Scenario::new()).await.unwrap();
-    let url = format!("{}/chat/completions", sim.base_url(Provider::OpenAi));
+    let url = format!("{}/chat/completions", sim.base_url(Dialect::OpenAi));
     let tools = json!([{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]);
     let body = json!({"model": "gpt-4o-mini", "tools": tools, "messages": [{"role": "user", "content": "please get_weather for Paris"}]});
     let v = post(&url, &[("authorization", "Bearer k")], &body)
@@ -135,7 +135,7 @@ async fn auto_tool_choice_calls_a_tool_the_user_names_and_answers_tool_results()
 async fn structured_output_requests_get_schema_valid_json() {
     let sim = Simulator::start(Scenario::new()).await.unwrap();
     let msgs = json!([{"role": "user", "content": "a book"}]);
-    let url = format!("{}/chat/completions", sim.base_url(Provider::OpenAi));
+    let url = format!("{}/chat/completions", sim.base_url(Dialect::OpenAi));
     let body = json!({"model": "gpt-4o-mini", "messages": msgs, "response_format": {"type": "json_schema", "json_schema": {"name": "Book", "strict": true, "schema": book_schema()}}});
     let v = post(&url, &[("authorization", "Bearer k")], &body)
         .await
@@ -143,7 +143,7 @@ async fn structured_output_requests_get_schema_valid_json() {
     assert_book(
         &serde_json::from_str(v["choices"][0]["message"]["content"].as_str().unwrap()).unwrap(),
     );
-    let url = format!("{}/v1/messages", sim.base_url(Provider::Anthropic));
+    let url = format!("{}/v1/messages", sim.base_url(Dialect::Anthropic));
     let body = json!({"model": "claude-3-5-sonnet-latest", "max_tokens": 100, "messages": msgs, "output_config": {"format": {"type": "json_schema", "schema": book_schema()}}});
     let v = post(
         &url,
@@ -155,7 +155,7 @@ async fn structured_output_requests_get_schema_valid_json() {
     assert_book(&serde_json::from_str(v["content"][0]["text"].as_str().unwrap()).unwrap());
     let url = format!(
         "{}/v1beta/models/gemini-2.0-flash:generateContent",
-        sim.base_url(Provider::Gemini)
+        sim.base_url(Dialect::Gemini)
     );
     let body = json!({"contents": [{"parts": [{"text": "a book"}]}], "generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": book_schema()}});
     let v = post(&url, &[("x-goog-api-key", "k")], &body).await.json();
@@ -167,7 +167,7 @@ async fn structured_output_requests_get_schema_valid_json() {
         )
         .unwrap(),
     );
-    let url = format!("{}/model/m/converse", sim.base_url(Provider::Bedrock));
+    let url = format!("{}/model/m/converse", sim.base_url(Dialect::Bedrock));
     let body = json!({"messages": [{"role": "user", "content": [{"text": "a book"}]}],
         "outputConfig": {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": book_schema().to_string(), "name": "Book"}}}}});
     let v = post(&url, &[("authorization", "Bearer k")], &body)
@@ -205,7 +205,7 @@ async fn scripted_replies_and_refusals() {
             json!({"title": "T", "author": "patrick rothfuss"}),
         )));
     let sim = Simulator::start(scenario).await.unwrap();
-    let url = format!("{}/chat/completions", sim.base_url(Provider::OpenAi));
+    let url = format!("{}/chat/completions", sim.base_url(Dialect::OpenAi));
     let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]});
     let h = [("authorization", "Bearer k")];
     assert_eq!(
@@ -237,7 +237,7 @@ async fn scripted_replies_and_refusals() {
     assert_eq!(args["author"], "patrick rothfuss");
 
     sim.set_scenario(Scenario::new().rule(Rule::new().action(Action::refusal("No."))));
-    let url = format!("{}/v1/messages", sim.base_url(Provider::Anthropic));
+    let url = format!("{}/v1/messages", sim.base_url(Dialect::Anthropic));
     let body = json!({"model": "claude-3-5-sonnet-latest", "max_tokens": 9, "messages": [{"role": "user", "content": "x"}]});
     let v = post(
         &url,
@@ -290,7 +290,7 @@ fn sign(host: &str, path: &str, body: &str, key: &str, secret: &str) -> (String,
 #[tokio::test]
 async fn bedrock_sigv4_is_verified_when_credentials_are_configured() {
     let sim = Simulator::start(
-        Scenario::new().aws_credentials(AwsCredentials::new("AKIDTEST", "secret/KEY")),
+        Scenario::new().aws_credentials(AwsSigningKeys::new("AKIDTEST", "secret/KEY")),
     )
     .await
     .unwrap();

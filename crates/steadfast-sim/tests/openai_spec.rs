@@ -12,7 +12,7 @@ mod common;
 
 use common::{post, sse};
 use serde_json::{Value, json};
-use steadfast_sim::{Action, ErrorKind, Provider, Rule, Scenario, Simulator};
+use steadfast_sim::{Action, Dialect, FaultKind, Rule, Scenario, Simulator};
 
 struct Validator {
     spec: Value,
@@ -167,10 +167,10 @@ async fn responses_and_chunks_follow_the_official_spec() {
         .rule(
             Rule::new()
                 .requests([4])
-                .action(Action::error(ErrorKind::RateLimit)),
+                .action(Action::error(FaultKind::RateLimit)),
         );
     let sim = Simulator::start(scenario).await.unwrap();
-    let url = format!("{}/chat/completions", sim.base_url(Provider::OpenAi));
+    let url = format!("{}/chat/completions", sim.base_url(Dialect::OpenAi));
     let h = [("authorization", "Bearer k")];
     for stream in [false, true] {
         sim.reset();

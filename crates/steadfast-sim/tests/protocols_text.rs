@@ -11,33 +11,33 @@ mod common;
 
 use common::{decode_frames, send, sse};
 use serde_json::Value;
-use steadfast_sim::{Provider, Scenario, Simulator};
+use steadfast_sim::{Dialect, Scenario, Simulator};
 
-fn model_for(p: Provider) -> &'static str {
+fn model_for(p: Dialect) -> &'static str {
     match p {
-        Provider::Anthropic => "claude-3-5-sonnet-latest",
-        Provider::Gemini => "gemini-2.0-flash",
-        Provider::Mistral => "mistral-large-latest",
-        Provider::Cohere => "command-a-03-2025",
-        Provider::Bedrock => "anthropic.claude-3-5-sonnet-20240620-v1:0",
+        Dialect::Anthropic => "claude-3-5-sonnet-latest",
+        Dialect::Gemini => "gemini-2.0-flash",
+        Dialect::Mistral => "mistral-large-latest",
+        Dialect::Cohere => "command-a-03-2025",
+        Dialect::Bedrock => "anthropic.claude-3-5-sonnet-20240620-v1:0",
         _ => "gpt-4o-mini",
     }
 }
 
-fn text_of(p: Provider, v: &Value) -> String {
+fn text_of(p: Dialect, v: &Value) -> String {
     let t = match p {
-        Provider::Anthropic => v["content"][0]["text"].as_str(),
-        Provider::Gemini => v["candidates"][0]["content"]["parts"][0]["text"].as_str(),
-        Provider::Cohere => v["message"]["content"][0]["text"].as_str(),
-        Provider::Bedrock => v["output"]["message"]["content"][0]["text"].as_str(),
+        Dialect::Anthropic => v["content"][0]["text"].as_str(),
+        Dialect::Gemini => v["candidates"][0]["content"]["parts"][0]["text"].as_str(),
+        Dialect::Cohere => v["message"]["content"][0]["text"].as_str(),
+        Dialect::Bedrock => v["output"]["message"]["content"][0]["text"].as_str(),
         _ => v["choices"][0]["message"]["content"].as_str(),
     };
     t.unwrap_or_else(|| panic!("{p}: no text in {v}"))
         .to_owned()
 }
 
-fn stream_text(p: Provider, body: &[u8]) -> String {
-    if p == Provider::Bedrock {
+fn stream_text(p: Dialect, body: &[u8]) -> String {
+    if p == Dialect::Bedrock {
         return decode_frames(body)
             .unwrap()
             .iter()
@@ -59,9 +59,9 @@ fn stream_text(p: Provider, body: &[u8]) -> String {
         let v: Value =
             serde_json::from_str(&data).unwrap_or_else(|e| panic!("{p}: bad event {data}: {e}"));
         let piece = match p {
-            Provider::Anthropic => v["delta"]["text"].as_str(),
-            Provider::Gemini => v["candidates"][0]["content"]["parts"][0]["text"].as_str(),
-            Provider::Cohere => v["delta"]["message"]["content"]["text"].as_str(),
+            Dialect::Anthropic => v["delta"]["text"].as_str(),
+            Dialect::Gemini => v["candidates"][0]["content"]["parts"][0]["text"].as_str(),
+            Dialect::Cohere => v["delta"]["message"]["content"]["text"].as_str(),
             _ => v["choices"][0]["delta"]["content"].as_str(),
         };
         out.push_str(piece.unwrap_or(""));
@@ -72,7 +72,7 @@ fn stream_text(p: Provider, body: &[u8]) -> String {
 #[tokio::test]
 async fn every_provider_echoes_in_its_own_format() {
     let sim = Simulator::start(Scenario::new()).await.unwrap();
-    for p in Provider::ALL {
+    for p in Dialect::ALL {
         let r = send(&sim, p, model_for(p), "hello simulator world", false).await;
         assert_eq!(r.status, 200, "{p}: {}", r.text());
         assert_eq!(text_of(p, &r.json()), "Echo: hello simulator world", "{p}");
@@ -83,18 +83,18 @@ async fn every_provider_echoes_in_its_own_format() {
             "{p}"
         );
     }
-    assert_eq!(sim.requests_for(Provider::Gemini), 1);
-    assert_eq!(sim.journal().len(), Provider::ALL.len());
+    assert_eq!(sim.requests_for(Dialect::Gemini), 1);
+    assert_eq!(sim.journal().len(), Dialect::ALL.len());
 }
 
 #[tokio::test]
 async fn every_provider_streams_the_echo_in_several_chunks() {
     let sim = Simulator::start(Scenario::new()).await.unwrap();
-    for p in Provider::ALL {
+    for p in Dialect::ALL {
         let r = send(&sim, p, model_for(p), "one two three four", true).await;
         assert_eq!(r.status, 200, "{p}: {}", r.text());
         let ct = r.header("content-type").unwrap();
-        let want = if p == Provider::Bedrock {
+        let want = if p == Dialect::Bedrock {
             "application/vnd.amazon.eventstream"
         } else {
             "text/event-stream"
@@ -107,7 +107,7 @@ async fn every_provider_streams_the_echo_in_several_chunks() {
 #[tokio::test]
 async fn max_tokens_truncates_with_the_provider_finish_reason() {
     let sim = Simulator::start(Scenario::new()).await.unwrap();
-    let base = sim.base_url(Provider::OpenAi);
+    let base = sim.base_url(Dialect::OpenAi);
     let body = serde_json::json!({"model": "gpt-4o-mini", "max_completion_tokens": 2,
         "messages": [{"role": "user", "content": "alpha beta gamma delta"}]});
     let r = common::post(
@@ -123,7 +123,7 @@ async fn max_tokens_truncates_with_the_provider_finish_reason() {
     assert_eq!(v["usage"]["prompt_tokens"], 4);
     assert_eq!(v["usage"]["total_tokens"], 6);
 
-    let base = sim.base_url(Provider::Anthropic);
+    let base = sim.base_url(Dialect::Anthropic);
     let body = serde_json::json!({"model": "claude-3-5-sonnet-latest", "max_tokens": 3,
         "messages": [{"role": "user", "content": "alpha beta gamma delta"}]});
     let r = common::post(
@@ -137,7 +137,7 @@ async fn max_tokens_truncates_with_the_provider_finish_reason() {
     assert_eq!(v["stop_reason"], "max_tokens");
     assert_eq!(v["usage"]["output_tokens"], 3);
 
-    let base = sim.base_url(Provider::Gemini);
+    let base = sim.base_url(Dialect::Gemini);
     let body = serde_json::json!({"contents": [{"role": "user", "parts": [{"text": "alpha beta gamma"}]}], "generationConfig": {"maxOutputTokens": 1}});
     let r = common::post(
         &format!("{base}/v1beta/models/gemini-2.0-flash:generateContent"),
@@ -215,11 +215,11 @@ async fn canonical_paths_belong_to_the_protocol_owner() {
     assert_eq!(
         providers,
         [
-            Provider::OpenAi,
-            Provider::Anthropic,
-            Provider::Gemini,
-            Provider::Cohere,
-            Provider::Bedrock
+            Dialect::OpenAi,
+            Dialect::Anthropic,
+            Dialect::Gemini,
+            Dialect::Cohere,
+            Dialect::Bedrock
         ]
     );
     assert_eq!(

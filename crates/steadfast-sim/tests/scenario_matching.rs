@@ -10,9 +10,9 @@
 mod common;
 
 use common::send;
-use steadfast_sim::{Action, Provider, Rule, Scenario, Simulator};
+use steadfast_sim::{Action, Dialect, Rule, Scenario, Simulator};
 
-async fn statuses(sim: &Simulator, p: Provider, model: &str, n: usize) -> Vec<u16> {
+async fn statuses(sim: &Simulator, p: Dialect, model: &str, n: usize) -> Vec<u16> {
     let mut out = Vec::new();
     for _ in 0..n {
         out.push(send(sim, p, model, "hi", false).await.status);
@@ -25,29 +25,29 @@ async fn request_numbers_count_requests_passing_the_filters() {
     let scenario = Scenario::new()
         .rule(
             Rule::new()
-                .provider(Provider::OpenAi)
+                .provider(Dialect::OpenAi)
                 .model("gpt-4o-mini")
                 .requests([1, 2])
                 .action(Action::rate_limit()),
         )
         .rule(
             Rule::new()
-                .provider(Provider::Anthropic)
+                .provider(Dialect::Anthropic)
                 .requests_from(2)
                 .action(Action::overloaded()),
         );
     let sim = Simulator::start(scenario).await.unwrap();
     // Requests to another model do not advance the first rule's counter.
     assert_eq!(
-        statuses(&sim, Provider::OpenAi, "gpt-4o", 2).await,
+        statuses(&sim, Dialect::OpenAi, "gpt-4o", 2).await,
         [200, 200]
     );
     assert_eq!(
-        statuses(&sim, Provider::OpenAi, "gpt-4o-mini", 3).await,
+        statuses(&sim, Dialect::OpenAi, "gpt-4o-mini", 3).await,
         [429, 429, 200]
     );
     assert_eq!(
-        statuses(&sim, Provider::Anthropic, "claude-3-5-sonnet-latest", 3).await,
+        statuses(&sim, Dialect::Anthropic, "claude-3-5-sonnet-latest", 3).await,
         [200, 529, 529]
     );
     let rules: Vec<_> = sim.journal().iter().map(|e| e.rule).collect();
@@ -55,13 +55,13 @@ async fn request_numbers_count_requests_passing_the_filters() {
         rules,
         [None, None, Some(0), Some(0), None, None, Some(1), Some(1)]
     );
-    assert_eq!(sim.requests_for(Provider::OpenAi), 5);
+    assert_eq!(sim.requests_for(Dialect::OpenAi), 5);
     // reset() restarts every counter.
     sim.reset();
     assert!(sim.journal().is_empty());
-    assert_eq!(sim.requests_for(Provider::OpenAi), 0);
+    assert_eq!(sim.requests_for(Dialect::OpenAi), 0);
     assert_eq!(
-        statuses(&sim, Provider::OpenAi, "gpt-4o-mini", 1).await,
+        statuses(&sim, Dialect::OpenAi, "gpt-4o-mini", 1).await,
         [429]
     );
 }
@@ -74,7 +74,7 @@ async fn first_matching_rule_wins_and_later_rules_still_count() {
     let sim = Simulator::start(scenario).await.unwrap();
     // Request 1 matches both (rule 0 wins); request 2 is rule 1's second request.
     assert_eq!(
-        statuses(&sim, Provider::OpenAi, "m", 3).await,
+        statuses(&sim, Dialect::OpenAi, "m", 3).await,
         [500, 504, 200]
     );
 }
@@ -86,15 +86,15 @@ async fn stream_and_path_filters() {
         .rule(Rule::new().path("/groq/").action(Action::server_error()));
     let sim = Simulator::start(scenario).await.unwrap();
     assert_eq!(
-        send(&sim, Provider::OpenAi, "m", "hi", true).await.status,
+        send(&sim, Dialect::OpenAi, "m", "hi", true).await.status,
         429
     );
     assert_eq!(
-        send(&sim, Provider::OpenAi, "m", "hi", false).await.status,
+        send(&sim, Dialect::OpenAi, "m", "hi", false).await.status,
         200
     );
     assert_eq!(
-        send(&sim, Provider::Groq, "m", "hi", false).await.status,
+        send(&sim, Dialect::Groq, "m", "hi", false).await.status,
         500
     );
 }
@@ -109,7 +109,7 @@ async fn probability_is_seeded_and_deterministic() {
         )
         .await
         .unwrap();
-        statuses(&sim, Provider::OpenAi, "m", 40).await
+        statuses(&sim, Dialect::OpenAi, "m", 40).await
     };
     let a = run(7).await;
     let b = run(7).await;
@@ -123,9 +123,9 @@ async fn probability_is_seeded_and_deterministic() {
 #[tokio::test]
 async fn set_scenario_replaces_rules_and_restarts_counters() {
     let sim = Simulator::start(Scenario::new()).await.unwrap();
-    assert_eq!(statuses(&sim, Provider::OpenAi, "m", 1).await, [200]);
+    assert_eq!(statuses(&sim, Dialect::OpenAi, "m", 1).await, [200]);
     sim.set_scenario(Scenario::new().rule(Rule::new().requests([1]).action(Action::rate_limit())));
-    assert_eq!(statuses(&sim, Provider::OpenAi, "m", 2).await, [429, 200]);
+    assert_eq!(statuses(&sim, Dialect::OpenAi, "m", 2).await, [429, 200]);
     assert_eq!(sim.journal().len(), 3);
 }
 
@@ -150,20 +150,20 @@ fn toml_and_builder_agree_and_round_trip() {
         .seed(3)
         .rule(
             Rule::new()
-                .provider(Provider::OpenAi)
+                .provider(Dialect::OpenAi)
                 .model("gpt-4o-mini")
                 .requests([1, 2])
                 .action(Action::rate_limit().retry_after_secs(1).should_retry(true)),
         )
         .rule(
             Rule::new()
-                .provider(Provider::Anthropic)
-                .provider(Provider::Gemini)
+                .provider(Dialect::Anthropic)
+                .provider(Dialect::Gemini)
                 .requests_range(2, 4)
                 .action(
                     Action::model()
                         .chunk_delay_ms(10)
-                        .error_after(2, steadfast_sim::ErrorKind::Overloaded)
+                        .error_after(2, steadfast_sim::FaultKind::Overloaded)
                         .message("Overloaded"),
                 ),
         );

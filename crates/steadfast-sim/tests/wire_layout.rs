@@ -12,7 +12,7 @@ mod common;
 
 use common::{decode_frames, post, send, sse};
 use serde_json::{Value, json};
-use steadfast_sim::{Provider, Scenario, Simulator};
+use steadfast_sim::{Dialect, Scenario, Simulator};
 
 fn vectors() -> std::path::PathBuf {
     steadfast_fixtures::location().join("bedrock/eventstream_test_data")
@@ -50,7 +50,7 @@ fn the_test_decoder_agrees_with_the_smithy_vectors() {
 #[tokio::test]
 async fn openai_stream_layout() {
     let sim = Simulator::start(Scenario::new()).await.unwrap();
-    let base = sim.base_url(Provider::OpenAi);
+    let base = sim.base_url(Dialect::OpenAi);
     let body = json!({"model": "gpt-4o-mini", "stream": true, "stream_options": {"include_usage": true},
         "messages": [{"role": "user", "content": "a b"}]});
     let r = post(
@@ -104,7 +104,7 @@ async fn openai_tool_call_deltas_are_keyed_by_index_with_fragmented_arguments() 
     )
     .await
     .unwrap();
-    let r = send(&sim, Provider::OpenAi, "gpt-4o-mini", "weather?", true).await;
+    let r = send(&sim, Dialect::OpenAi, "gpt-4o-mini", "weather?", true).await;
     let mut args = [String::new(), String::new()];
     let mut heads = 0;
     for (_, d) in sse(&r.text()) {
@@ -141,7 +141,7 @@ async fn openai_tool_call_deltas_are_keyed_by_index_with_fragmented_arguments() 
 #[tokio::test]
 async fn azure_and_groq_and_mistral_stream_quirks() {
     let sim = Simulator::start(Scenario::new()).await.unwrap();
-    let ev = sse(&send(&sim, Provider::AzureOpenAi, "dep", "hi", true)
+    let ev = sse(&send(&sim, Dialect::AzureOpenAi, "dep", "hi", true)
         .await
         .text());
     let first: Value = serde_json::from_str(&ev[0].1).unwrap();
@@ -150,11 +150,11 @@ async fn azure_and_groq_and_mistral_stream_quirks() {
         (json!([]), Some(""))
     );
     assert!(first["prompt_filter_results"].is_array());
-    let ev = sse(&send(&sim, Provider::Groq, "llama", "hi", true).await.text());
+    let ev = sse(&send(&sim, Dialect::Groq, "llama", "hi", true).await.text());
     let last: Value = serde_json::from_str(&ev[ev.len() - 2].1).unwrap();
     assert!(last["x_groq"]["usage"]["total_tokens"].is_u64());
     let ev = sse(
-        &send(&sim, Provider::Mistral, "mistral-large-latest", "hi", true)
+        &send(&sim, Dialect::Mistral, "mistral-large-latest", "hi", true)
             .await
             .text(),
     );
@@ -178,7 +178,7 @@ async fn anthropic_event_order() {
     .unwrap();
     let text = send(
         &sim,
-        Provider::Anthropic,
+        Dialect::Anthropic,
         "claude-3-5-sonnet-latest",
         "a b",
         true,
@@ -215,7 +215,7 @@ async fn anthropic_event_order() {
 
     let ev = sse(&send(
         &sim,
-        Provider::Anthropic,
+        Dialect::Anthropic,
         "claude-3-5-sonnet-latest",
         "weather",
         true,
@@ -247,7 +247,7 @@ async fn anthropic_event_order() {
 #[tokio::test]
 async fn gemini_sse_uses_crlf_and_no_terminator() {
     let sim = Simulator::start(Scenario::new()).await.unwrap();
-    let text = send(&sim, Provider::Gemini, "gemini-2.0-flash", "a b", true)
+    let text = send(&sim, Dialect::Gemini, "gemini-2.0-flash", "a b", true)
         .await
         .text();
     assert!(text.ends_with("\r\n\r\n"));
@@ -256,7 +256,7 @@ async fn gemini_sse_uses_crlf_and_no_terminator() {
     assert_eq!(last["candidates"][0]["finishReason"], "STOP");
     assert_eq!(last["usageMetadata"]["totalTokenCount"], 5);
     // Without alt=sse the stream is one JSON array.
-    let base = sim.base_url(Provider::Gemini);
+    let base = sim.base_url(Dialect::Gemini);
     let r = post(
         &format!("{base}/v1beta/models/gemini-2.0-flash:streamGenerateContent"),
         &[("x-goog-api-key", "k")],
@@ -270,11 +270,9 @@ async fn gemini_sse_uses_crlf_and_no_terminator() {
 #[tokio::test]
 async fn cohere_event_order() {
     let sim = Simulator::start(Scenario::new()).await.unwrap();
-    let names: Vec<String> = sse(
-        &send(&sim, Provider::Cohere, "command-a-03-2025", "a", true)
-            .await
-            .text(),
-    )
+    let names: Vec<String> = sse(&send(&sim, Dialect::Cohere, "command-a-03-2025", "a", true)
+        .await
+        .text())
     .into_iter()
     .map(|(e, _)| e.unwrap())
     .collect();
@@ -300,14 +298,7 @@ async fn bedrock_frames_decode_with_correct_crcs() {
     )
     .await
     .unwrap();
-    let r = send(
-        &sim,
-        Provider::Bedrock,
-        "amazon.nova-lite-v1:0",
-        "a b",
-        true,
-    )
-    .await;
+    let r = send(&sim, Dialect::Bedrock, "amazon.nova-lite-v1:0", "a b", true).await;
     let frames = decode_frames(&r.body).unwrap();
     let types: Vec<&str> = frames
         .iter()
@@ -338,7 +329,7 @@ async fn bedrock_frames_decode_with_correct_crcs() {
 
     let r = send(
         &sim,
-        Provider::Bedrock,
+        Dialect::Bedrock,
         "amazon.nova-lite-v1:0",
         "weather",
         true,

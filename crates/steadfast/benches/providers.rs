@@ -29,7 +29,7 @@ use divan::Bencher;
 use serde_json::{Value, json};
 use steadfast::providers::bedrock::{AwsCredentials, BedrockCallExt};
 use steadfast::{Call, Error, Message, Prompt, Template, Tool, ToolCall, Vars, llm};
-use steadfast_sim::{Provider as SimProvider, Scenario, Simulator};
+use steadfast_sim::{Dialect, Scenario, Simulator};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
@@ -44,39 +44,39 @@ fn main() {
 const KEY: &str = "sk-bench";
 
 /// Provider benchmarks: (name in the report, registry name, model, simulator protocol).
-const PROVIDERS: &[(&str, &str, &str, SimProvider)] = &[
-    ("openai", "openai", "gpt-4o-mini", SimProvider::OpenAi),
+const PROVIDERS: &[(&str, &str, &str, Dialect)] = &[
+    ("openai", "openai", "gpt-4o-mini", Dialect::OpenAi),
     (
         "anthropic",
         "anthropic",
         "claude-3-5-sonnet-latest",
-        SimProvider::Anthropic,
+        Dialect::Anthropic,
     ),
-    ("gemini", "gemini", "gemini-2.0-flash", SimProvider::Gemini),
+    ("gemini", "gemini", "gemini-2.0-flash", Dialect::Gemini),
     (
         "mistral",
         "mistral",
         "mistral-small-latest",
-        SimProvider::Mistral,
+        Dialect::Mistral,
     ),
-    ("cohere", "cohere", "command-a-03-2025", SimProvider::Cohere),
+    ("cohere", "cohere", "command-a-03-2025", Dialect::Cohere),
     (
         "azure_inference",
         "azure-inference",
         "mistral-large-2411",
-        SimProvider::AzureInference,
+        Dialect::AzureInference,
     ),
     (
         "bedrock_bearer",
         "bedrock",
         "anthropic.claude-3-5-sonnet-20240620-v1:0",
-        SimProvider::Bedrock,
+        Dialect::Bedrock,
     ),
     (
         "bedrock_sigv4",
         "bedrock",
         "anthropic.claude-3-5-sonnet-20240620-v1:0",
-        SimProvider::Bedrock,
+        Dialect::Bedrock,
     ),
 ];
 
@@ -141,15 +141,15 @@ struct Captured {
 
 /// The headers every protocol accepts as authentication; the floor sends the one its provider
 /// reads (the canned server checks none).
-fn auth_headers(p: SimProvider) -> Vec<(&'static str, String)> {
+fn auth_headers(p: Dialect) -> Vec<(&'static str, String)> {
     let mut h = vec![("content-type", "application/json".to_owned())];
     match p {
-        SimProvider::Anthropic => {
+        Dialect::Anthropic => {
             h.push(("x-api-key", KEY.to_owned()));
             h.push(("anthropic-version", "2023-06-01".to_owned()));
         }
-        SimProvider::Gemini => h.push(("x-goog-api-key", KEY.to_owned())),
-        SimProvider::AzureInference => h.push(("api-key", KEY.to_owned())),
+        Dialect::Gemini => h.push(("x-goog-api-key", KEY.to_owned())),
+        Dialect::AzureInference => h.push(("api-key", KEY.to_owned())),
         _ => h.push(("authorization", format!("Bearer {KEY}"))),
     }
     h

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use steadfast::llm;
 use steadfast::retry::{Retry, stop, wait};
-use steadfast_sim::{Action, Provider, Rule, Scenario, Simulator};
+use steadfast_sim::{Action, Dialect, Rule, Scenario, Simulator};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,7 +17,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sim = Simulator::start(
         Scenario::new().rule(
             Rule::new()
-                .provider(Provider::OpenAi)
+                .provider(Dialect::OpenAi)
                 .requests([1, 2])
                 .action(Action::rate_limit()),
         ),
@@ -26,7 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Point the call at the simulator; without these two lines it would read OPENAI_API_KEY.
     let call = llm::call("openai:gpt-4o-mini")?
-        .base_url(sim.base_url(Provider::OpenAi))
+        .base_url(sim.base_url(Dialect::OpenAi))
         .api_key("sim-key");
 
     // The reference policy is stop_after_attempt(3) + wait_exponential(multiplier=1, min=4, max=10);
@@ -53,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     sim.set_scenario(
         Scenario::new().rule(
             Rule::new()
-                .provider(Provider::OpenAi)
+                .provider(Dialect::OpenAi)
                 .action(Action::rate_limit()),
         ),
     );

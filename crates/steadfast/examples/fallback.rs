@@ -7,10 +7,10 @@
 use steadfast::ErrorKind::RateLimited;
 use steadfast::llm;
 use steadfast::resilient::{fallback, kinds};
-use steadfast_sim::{Action, Provider, Rule, Scenario, Simulator};
+use steadfast_sim::{Action, Dialect, Rule, Scenario, Simulator};
 
 /// Every request to each of `providers` is rate limited.
-fn rate_limited(providers: &[Provider]) -> Scenario {
+fn rate_limited(providers: &[Dialect]) -> Scenario {
     providers.iter().fold(Scenario::new(), |s, p| {
         s.rule(Rule::new().provider(*p).action(Action::rate_limit()))
     })
@@ -18,21 +18,21 @@ fn rate_limited(providers: &[Provider]) -> Scenario {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let sim = Simulator::start(rate_limited(&[Provider::OpenAi])).await?;
+    let sim = Simulator::start(rate_limited(&[Dialect::OpenAi])).await?;
     let openai = llm::call("openai:gpt-4o-mini")?
-        .base_url(sim.base_url(Provider::OpenAi))
+        .base_url(sim.base_url(Dialect::OpenAi))
         .api_key("sim-key");
     let anthropic = llm::call("anthropic:claude-3-5-sonnet-latest")?
-        .base_url(sim.base_url(Provider::Anthropic))
+        .base_url(sim.base_url(Dialect::Anthropic))
         .api_key("sim-key");
     // On a rate limit, go to the next call; a backup has its own predicate.
     let chain = fallback(kinds([RateLimited])).backup(anthropic, kinds([RateLimited]));
 
     for (title, limited) in [
-        ("── OpenAI rate limited", &[Provider::OpenAi][..]),
+        ("── OpenAI rate limited", &[Dialect::OpenAi][..]),
         (
             "── both rate limited",
-            &[Provider::OpenAi, Provider::Anthropic][..],
+            &[Dialect::OpenAi, Dialect::Anthropic][..],
         ),
     ] {
         sim.set_scenario(rate_limited(limited));

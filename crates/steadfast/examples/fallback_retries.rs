@@ -8,23 +8,23 @@ use std::time::Duration;
 use steadfast::llm;
 use steadfast::resilient::{TRANSIENT, fallback, kinds};
 use steadfast::retry::{Retry, stop, wait};
-use steadfast_sim::{Action, Provider, Rule, Scenario, Simulator};
+use steadfast_sim::{Action, Dialect, Rule, Scenario, Simulator};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // OpenAI's three requests are rate limited; Anthropic answers.
     let openai_down = Scenario::new().rule(
         Rule::new()
-            .provider(Provider::OpenAi)
+            .provider(Dialect::OpenAi)
             .requests_range(1, 3)
             .action(Action::rate_limit()),
     );
     let sim = Simulator::start(openai_down.clone()).await?;
     let openai = llm::call("openai:gpt-4o-mini")?
-        .base_url(sim.base_url(Provider::OpenAi))
+        .base_url(sim.base_url(Dialect::OpenAi))
         .api_key("sim-key");
     let anthropic = llm::call("anthropic:claude-3-5-sonnet-latest")?
-        .base_url(sim.base_url(Provider::Anthropic))
+        .base_url(sim.base_url(Dialect::Anthropic))
         .api_key("sim-key");
     // stop_after_attempt(3) per target, short exponential waits (the simulator needs no backoff).
     let policy = Retry::new().stop(stop::after_attempt(3)).wait(
@@ -40,12 +40,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let both_down = Scenario::new()
         .rule(
             Rule::new()
-                .provider(Provider::OpenAi)
+                .provider(Dialect::OpenAi)
                 .action(Action::rate_limit()),
         )
         .rule(
             Rule::new()
-                .provider(Provider::Anthropic)
+                .provider(Dialect::Anthropic)
                 .action(Action::rate_limit()),
         );
 

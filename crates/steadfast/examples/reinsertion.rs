@@ -12,7 +12,7 @@ use serde_json::json;
 use steadfast::resilient::validation;
 use steadfast::retry::{Retry, stop, wait};
 use steadfast::{Template, Vars, llm};
-use steadfast_sim::{Action, Provider, Rule, Scenario, Simulator};
+use steadfast_sim::{Action, Dialect, Rule, Scenario, Simulator};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 struct Book {
@@ -28,18 +28,18 @@ fn scenario(then: &str) -> Scenario {
     Scenario::new()
         .rule(
             Rule::new()
-                .provider(Provider::OpenAi)
+                .provider(Dialect::OpenAi)
                 .requests([1])
                 .action(book("patrick rothfuss")),
         )
-        .rule(Rule::new().provider(Provider::OpenAi).action(book(then)))
+        .rule(Rule::new().provider(Dialect::OpenAi).action(book(then)))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sim = Simulator::start(scenario("PATRICK ROTHFUSS")).await?;
     let call = llm::call("openai:gpt-4o-mini")?
-        .base_url(sim.base_url(Provider::OpenAi))
+        .base_url(sim.base_url(Dialect::OpenAi))
         .api_key("sim-key");
     // stop_after_attempt(3), short waits, and validation errors collected for the next prompt.
     let policy = Retry::new()

@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use steadfast::retry::{Retry, stop, wait};
 use steadfast::{Call, StreamEvent, llm};
-use steadfast_sim::{Action, Provider, Rule, Scenario, Simulator};
+use steadfast_sim::{Action, Dialect, Rule, Scenario, Simulator};
 
 /// Streams one answer to stdout and returns its text; an interruption is the error.
 async fn stream_once(call: Call, n: u32) -> Result<String, steadfast::Error> {
@@ -40,7 +40,7 @@ async fn stream_once(call: Call, n: u32) -> Result<String, steadfast::Error> {
 fn cut_streams(cut: impl IntoIterator<Item = u64>) -> Scenario {
     Scenario::new().rule(
         Rule::new()
-            .provider(Provider::OpenAi)
+            .provider(Dialect::OpenAi)
             .stream(true)
             .requests(cut)
             .action(Action::model().cut_after(3)),
@@ -51,7 +51,7 @@ fn cut_streams(cut: impl IntoIterator<Item = u64>) -> Scenario {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sim = Simulator::start(cut_streams([1])).await?;
     let call = llm::call("openai:gpt-4o-mini")?
-        .base_url(sim.base_url(Provider::OpenAi))
+        .base_url(sim.base_url(Dialect::OpenAi))
         .api_key("sim-key");
     // stop_after_attempt(3) with short waits (the simulator needs no backoff).
     let policy = Retry::new()

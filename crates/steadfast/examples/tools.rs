@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use steadfast::retry::{Retry, stop, wait};
 use steadfast::{Tool, llm};
-use steadfast_sim::{Action, Provider, Rule, Scenario, Simulator};
+use steadfast_sim::{Action, Dialect, Rule, Scenario, Simulator};
 
 /// Returns the title and author nicely formatted.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -24,7 +24,7 @@ const VALID: &str = r#"{"title": "The Name of the Wind", "author": "Patrick Roth
 
 /// Request 1 calls `format_book` with `first`, the later ones with `then`.
 fn scenario(first: &str, then: &str) -> Scenario {
-    let rule = |action| Rule::new().provider(Provider::OpenAi).action(action);
+    let rule = |action| Rule::new().provider(Dialect::OpenAi).action(action);
     Scenario::new()
         .rule(rule(Action::tool_call("format_book", first)).requests([1]))
         .rule(rule(Action::tool_call("format_book", then)))
@@ -34,7 +34,7 @@ fn scenario(first: &str, then: &str) -> Scenario {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sim = Simulator::start(scenario(INVALID, VALID)).await?;
     let call = llm::call("openai:gpt-4o-mini")?
-        .base_url(sim.base_url(Provider::OpenAi))
+        .base_url(sim.base_url(Dialect::OpenAi))
         .api_key("sim-key")
         .tool(Tool::of::<FormatBook>(
             "format_book",

@@ -15,14 +15,14 @@ mod common;
 use common::sim;
 use steadfast::providers::bedrock::{AwsCredentials, BedrockCallExt};
 use steadfast::{Call, ErrorKind, FinishReason, llm};
-use steadfast_sim::{Action, Provider, Rule, Scenario, Simulator};
+use steadfast_sim::{Action, Dialect, Rule, Scenario, Simulator};
 
 const MODEL: &str = "anthropic.claude-3-5-sonnet-20240620-v1:0";
 const KEY_ID: &str = "AKIDSTEADFASTTEST";
 const SECRET: &str = "test-secret-0123456789abcdef";
 
 fn signing_sim_scenario() -> Scenario {
-    Scenario::new().aws_credentials(steadfast_sim::AwsCredentials::new(KEY_ID, SECRET))
+    Scenario::new().aws_credentials(steadfast_sim::AwsSigningKeys::new(KEY_ID, SECRET))
 }
 
 /// A SigV4-signed call to `sim` with these credentials (never a bearer token).
@@ -32,7 +32,7 @@ fn signed(sim: &Simulator, creds: AwsCredentials) -> Call {
     llm::call(("bedrock", MODEL))
         .unwrap()
         .with_client(client)
-        .base_url(sim.base_url(Provider::Bedrock))
+        .base_url(sim.base_url(Dialect::Bedrock))
         .aws_region("us-east-1")
         .aws_credentials(creds)
 }
@@ -104,7 +104,7 @@ async fn a_bearer_token_set_in_code_is_used_instead() {
     let sim = sim(Scenario::new().require_key("bedrock-api-key")).await;
     let r = llm::call(("bedrock", "amazon.nova-lite-v1:0"))
         .unwrap()
-        .base_url(sim.base_url(Provider::Bedrock))
+        .base_url(sim.base_url(Dialect::Bedrock))
         .api_key("bedrock-api-key")
         .send("hi")
         .await
@@ -114,7 +114,7 @@ async fn a_bearer_token_set_in_code_is_used_instead() {
     // Both a key and SigV4 credentials in code: a configuration error, nothing is sent.
     let e = llm::call(("bedrock", "amazon.nova-lite-v1:0"))
         .unwrap()
-        .base_url(sim.base_url(Provider::Bedrock))
+        .base_url(sim.base_url(Dialect::Bedrock))
         .api_key("bedrock-api-key")
         .aws_credentials(AwsCredentials::new(KEY_ID, SECRET))
         .send("hi")
@@ -128,17 +128,17 @@ async fn a_bearer_token_set_in_code_is_used_instead() {
 #[tokio::test]
 async fn in_stream_exceptions_keep_their_kind_before_content() {
     for (kind, want) in [
-        (steadfast_sim::ErrorKind::RateLimit, ErrorKind::RateLimited),
-        (steadfast_sim::ErrorKind::Overloaded, ErrorKind::Overloaded),
-        (steadfast_sim::ErrorKind::ServerError, ErrorKind::Server),
+        (steadfast_sim::FaultKind::RateLimit, ErrorKind::RateLimited),
+        (steadfast_sim::FaultKind::Overloaded, ErrorKind::Overloaded),
+        (steadfast_sim::FaultKind::ServerError, ErrorKind::Server),
         (
-            steadfast_sim::ErrorKind::BadRequest,
+            steadfast_sim::FaultKind::BadRequest,
             ErrorKind::InvalidRequest,
         ),
     ] {
         let sim = sim(Scenario::new().rule(
             Rule::new()
-                .provider(Provider::Bedrock)
+                .provider(Dialect::Bedrock)
                 .action(Action::text("alpha beta").error_after(0, kind)),
         ))
         .await;
@@ -146,7 +146,7 @@ async fn in_stream_exceptions_keep_their_kind_before_content() {
             &common::Target {
                 name: "bedrock",
                 model: MODEL,
-                sim: Provider::Bedrock,
+                sim: Dialect::Bedrock,
             },
             &sim,
         )
@@ -165,13 +165,13 @@ async fn the_millisecond_hint_is_awss_own_header() {
     // (not OpenAI's `retry-after-ms`), and the classifier reads it.
     let sim = sim(Scenario::new().rule(
         Rule::new()
-            .provider(Provider::Bedrock)
+            .provider(Dialect::Bedrock)
             .action(Action::rate_limit().retry_after_ms(250)),
     ))
     .await;
     let url = format!(
         "{}/model/{}/converse",
-        sim.base_url(Provider::Bedrock),
+        sim.base_url(Dialect::Bedrock),
         MODEL.replace(':', "%3A")
     );
     let resp = reqwest::Client::new()
@@ -188,7 +188,7 @@ async fn the_millisecond_hint_is_awss_own_header() {
 
     let e = llm::call(("bedrock", MODEL))
         .unwrap()
-        .base_url(sim.base_url(Provider::Bedrock))
+        .base_url(sim.base_url(Dialect::Bedrock))
         .api_key("bedrock-api-key-test")
         .aws_region("us-east-1")
         .send("hi")

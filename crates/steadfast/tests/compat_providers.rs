@@ -170,7 +170,7 @@ async fn provider_specific_error_shapes() {
 async fn missing_key_is_a_config_error_naming_the_variable() {
     let sim = sim(Scenario::new()).await;
     let mut client = steadfast::ClientConfig::default();
-    client.base_url = Some(sim.base_url(steadfast_sim::Provider::Groq));
+    client.base_url = Some(sim.base_url(steadfast_sim::Dialect::Groq));
     let c = steadfast::llm::call("groq:llama")
         .unwrap()
         .with_client(client);
@@ -187,7 +187,7 @@ async fn local_servers_need_no_key() {
         // Without a key the request still goes out (no Config error), with no auth header; the
         // simulator speaks for OpenAI and wants one, as a local server would not.
         let mut client = steadfast::ClientConfig::default();
-        client.base_url = Some(sim.base_url(steadfast_sim::Provider::OpenAi));
+        client.base_url = Some(sim.base_url(steadfast_sim::Dialect::OpenAi));
         let c = steadfast::llm::call((name, "llama3.2"))
             .unwrap()
             .with_client(client);
@@ -215,7 +215,7 @@ async fn local_servers_need_no_key() {
 #[tokio::test]
 async fn a_refused_connection_is_a_connect_error() {
     let sim = sim(Scenario::new()).await;
-    let url = sim.base_url(steadfast_sim::Provider::OpenAi);
+    let url = sim.base_url(steadfast_sim::Dialect::OpenAi);
     sim.shutdown().await;
     let c = steadfast::llm::call("openai:gpt-4o-mini")
         .unwrap()

@@ -18,7 +18,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 use steadfast::{ErrorKind, FinishReason, StreamEvent, Tool, ToolChoice};
-use steadfast_sim::{Action, ErrorKind as SimKind, Rule, Scenario};
+use steadfast_sim::{Action, FaultKind, Rule, Scenario};
 
 #[derive(Debug, Deserialize, JsonSchema, PartialEq)]
 struct GetWeather {
@@ -283,10 +283,10 @@ async fn every_error_kind_is_classified_with_its_hints() {
         (Action::timeout(), ErrorKind::Timeout),
         (Action::auth(), ErrorKind::Auth),
         (
-            Action::error(SimKind::PermissionDenied),
+            Action::error(FaultKind::PermissionDenied),
             ErrorKind::PermissionDenied,
         ),
-        (Action::error(SimKind::NotFound), ErrorKind::NotFound),
+        (Action::error(FaultKind::NotFound), ErrorKind::NotFound),
         (
             Action::context_window_exceeded(),
             ErrorKind::ContextWindowExceeded,
@@ -361,7 +361,7 @@ async fn mid_stream_error_after_content_is_interrupted_with_partial_output() {
     for t in TARGETS {
         let action = Action::text("alpha beta gamma delta epsilon zeta eta theta iota kappa")
             .chunk_delay_ms(5)
-            .error_after(6, SimKind::Overloaded);
+            .error_after(6, FaultKind::Overloaded);
         let sim = sim(scripted(t, action)).await;
         let mut s = call(t, &sim).stream("hi");
         let mut seen = String::new();
@@ -395,7 +395,7 @@ async fn in_band_error_before_content_keeps_its_kind() {
     for t in TARGETS {
         let sim = sim(scripted(
             t,
-            Action::text("alpha beta").error_after(0, SimKind::Overloaded),
+            Action::text("alpha beta").error_after(0, FaultKind::Overloaded),
         ))
         .await;
         let e = call(t, &sim)

@@ -21,7 +21,7 @@ use steadfast::retry::{
     Fallback, FallbackRunError, Retry, RunError, SleepFuture, Sleeper, stop, wait,
 };
 use steadfast::{Call, StreamEvent};
-use steadfast_sim::{Action, Provider, Rule, Scenario, Simulator};
+use steadfast_sim::{Action, Dialect, Rule, Scenario, Simulator};
 
 #[derive(Debug, Default, Clone)]
 struct Recorder(Arc<Mutex<Vec<Duration>>>);
@@ -37,11 +37,11 @@ fn target(name: &str) -> &'static Target {
     TARGETS.iter().find(|t| t.name == name).unwrap()
 }
 
-fn on(p: Provider, action: Action) -> Rule {
+fn on(p: Dialect, action: Action) -> Rule {
     Rule::new().provider(p).action(action)
 }
 
-fn rate_limited(p: Provider) -> Rule {
+fn rate_limited(p: Dialect) -> Rule {
     on(p, Action::rate_limit())
 }
 
@@ -56,10 +56,10 @@ fn calls(sim: &Simulator) -> (Call, Call, Call, Call) {
 
 fn counts(sim: &Simulator) -> [usize; 4] {
     [
-        Provider::OpenAi,
-        Provider::Anthropic,
-        Provider::Groq,
-        Provider::Xai,
+        Dialect::OpenAi,
+        Dialect::Anthropic,
+        Dialect::Groq,
+        Dialect::Xai,
     ]
     .map(|p| sim.requests_for(p))
 }
@@ -77,7 +77,7 @@ async fn rule_17_primary_success_has_no_caught_errors() {
 
 #[tokio::test]
 async fn rule_18_an_uncaught_primary_error_is_returned_unchanged() {
-    let sim = sim(Scenario::new().rule(on(Provider::OpenAi, Action::bad_request()))).await;
+    let sim = sim(Scenario::new().rule(on(Dialect::OpenAi, Action::bad_request()))).await;
     let (openai, anthropic, ..) = calls(&sim);
     let chain = fallback(kinds([RateLimited])).backup(anthropic, kinds([RateLimited]));
     let e = openai.fallback(chain).send("hi").await.unwrap_err();
@@ -89,8 +89,8 @@ async fn rule_18_an_uncaught_primary_error_is_returned_unchanged() {
 #[tokio::test]
 async fn rule_20_backups_run_in_order_and_the_first_success_wins() {
     let sim = sim(Scenario::new()
-        .rule(rate_limited(Provider::OpenAi))
-        .rule(rate_limited(Provider::Anthropic)))
+        .rule(rate_limited(Dialect::OpenAi))
+        .rule(rate_limited(Dialect::Anthropic)))
     .await;
     let (openai, anthropic, groq, xai) = calls(&sim);
     let chain = fallback(kinds([RateLimited]))
@@ -123,8 +123,8 @@ async fn rule_20_backups_run_in_order_and_the_first_success_wins() {
 #[tokio::test]
 async fn rule_21_a_backup_error_outside_its_catch_is_returned_at_once() {
     let sim = sim(Scenario::new()
-        .rule(rate_limited(Provider::OpenAi))
-        .rule(on(Provider::Anthropic, Action::overloaded())))
+        .rule(rate_limited(Dialect::OpenAi))
+        .rule(on(Dialect::Anthropic, Action::overloaded())))
     .await;
     let (openai, anthropic, groq, _) = calls(&sim);
     let chain = fallback(kinds([RateLimited]))
@@ -139,8 +139,8 @@ async fn rule_21_a_backup_error_outside_its_catch_is_returned_at_once() {
 #[tokio::test]
 async fn rule_22_every_target_failing_gives_every_caught_error() {
     let sim = sim(Scenario::new()
-        .rule(rate_limited(Provider::OpenAi))
-        .rule(rate_limited(Provider::Anthropic)))
+        .rule(rate_limited(Dialect::OpenAi))
+        .rule(rate_limited(Dialect::Anthropic)))
     .await;
     let (openai, anthropic, ..) = calls(&sim);
     let chain = fallback(kinds([RateLimited])).backup(anthropic.clone(), kinds([RateLimited]));
@@ -191,8 +191,8 @@ fn reference(rec: &Recorder) -> Retry<steadfast::Error> {
 #[tokio::test]
 async fn rule_23_fallback_over_retry_gives_each_target_the_whole_policy() {
     let sim = sim(Scenario::new()
-        .rule(rate_limited(Provider::OpenAi))
-        .rule(rate_limited(Provider::Anthropic)))
+        .rule(rate_limited(Dialect::OpenAi))
+        .rule(rate_limited(Dialect::Anthropic)))
     .await;
     let (openai, anthropic, ..) = calls(&sim);
     let rec = Recorder::default();
@@ -249,8 +249,8 @@ async fn rule_23_fallback_over_retry_gives_each_target_the_whole_policy() {
 #[tokio::test]
 async fn rule_24_chains_stack() {
     let sim = sim(Scenario::new()
-        .rule(rate_limited(Provider::OpenAi))
-        .rule(rate_limited(Provider::Groq)))
+        .rule(rate_limited(Dialect::OpenAi))
+        .rule(rate_limited(Dialect::Groq)))
     .await;
     let (openai, anthropic, groq, _) = calls(&sim);
     let inner = fallback(kinds([RateLimited])).backup(groq, kinds([RateLimited]));
@@ -278,7 +278,7 @@ async fn rule_24_chains_stack() {
 
 #[tokio::test]
 async fn rule_19_common_params_carry_over_and_provider_settings_do_not_leak() {
-    let sim = sim(Scenario::new().rule(rate_limited(Provider::OpenAi))).await;
+    let sim = sim(Scenario::new().rule(rate_limited(Dialect::OpenAi))).await;
     let openai = call(target("openai"), &sim)
         .temperature(0.3)
         .max_tokens(77)
@@ -286,7 +286,7 @@ async fn rule_19_common_params_carry_over_and_provider_settings_do_not_leak() {
     let backup = openai
         .with_target("anthropic:claude-3-5-sonnet-latest")
         .unwrap()
-        .base_url(sim.base_url(Provider::Anthropic))
+        .base_url(sim.base_url(Dialect::Anthropic))
         .api_key(common::TEST_KEY);
     assert_eq!(backup.params(), openai.params());
     let chain = fallback(kinds([RateLimited])).backup(backup, kinds([RateLimited]));
@@ -302,7 +302,7 @@ async fn rule_19_common_params_carry_over_and_provider_settings_do_not_leak() {
 
 #[tokio::test]
 async fn the_chain_never_resends_an_identical_request_to_the_target_it_gave_up_on() {
-    let sim = sim(Scenario::new().rule(rate_limited(Provider::OpenAi))).await;
+    let sim = sim(Scenario::new().rule(rate_limited(Dialect::OpenAi))).await;
     let (openai, anthropic, ..) = calls(&sim);
     let chain = fallback(kinds([RateLimited]))
         .backup(openai.clone(), kinds([RateLimited]))
@@ -318,7 +318,7 @@ async fn the_chain_never_resends_an_identical_request_to_the_target_it_gave_up_o
 
 #[tokio::test]
 async fn streams_fall_back_before_their_commit_point() {
-    let sim = sim(Scenario::new().rule(rate_limited(Provider::OpenAi))).await;
+    let sim = sim(Scenario::new().rule(rate_limited(Dialect::OpenAi))).await;
     let (openai, anthropic, ..) = calls(&sim);
     let chain = fallback(kinds([RateLimited])).backup(anthropic, kinds([RateLimited]));
     let mut s = openai.fallback(chain.clone()).stream("one two three");
@@ -361,7 +361,7 @@ async fn structured_output_falls_back_too() {
         title: String,
         author: String,
     }
-    let sim = sim(Scenario::new().rule(rate_limited(Provider::OpenAi))).await;
+    let sim = sim(Scenario::new().rule(rate_limited(Dialect::OpenAi))).await;
     let (openai, anthropic, ..) = calls(&sim);
     let chain = fallback(kinds([RateLimited])).backup(anthropic, kinds([RateLimited]));
     let (_, r) = openai
@@ -378,7 +378,7 @@ async fn structured_output_falls_back_too() {
 async fn rule_25_targets_whose_circuit_is_open_are_skipped() {
     use steadfast::resilient::{Breakers, TRANSIENT};
     use steadfast::retry::CircuitBreaker;
-    let sim = sim(Scenario::new().rule(on(Provider::OpenAi, Action::overloaded()))).await;
+    let sim = sim(Scenario::new().rule(on(Dialect::OpenAi, Action::overloaded()))).await;
     let (openai, anthropic, ..) = calls(&sim);
     let breakers = Breakers::new(
         CircuitBreaker::builder()
@@ -410,8 +410,8 @@ async fn rule_25_targets_whose_circuit_is_open_are_skipped() {
 async fn rule_25_a_shared_budget_bounds_retries_times_fallbacks() {
     use steadfast::retry::Budget;
     let sim = sim(Scenario::new()
-        .rule(rate_limited(Provider::OpenAi))
-        .rule(rate_limited(Provider::Anthropic)))
+        .rule(rate_limited(Dialect::OpenAi))
+        .rule(rate_limited(Dialect::Anthropic)))
     .await;
     let (openai, anthropic, ..) = calls(&sim);
     let rec = Recorder::default();

@@ -15,12 +15,12 @@ mod common;
 use common::{TEST_KEY, sim};
 use serde_json::json;
 use steadfast::{Call, ErrorKind, Message, Part, Response, Role, Tool, ToolCall, ToolChoice, llm};
-use steadfast_sim::{Provider as SimProvider, Scenario, Simulator};
+use steadfast_sim::{Dialect, Scenario, Simulator};
 
 fn call(sim: &Simulator) -> Call {
     llm::call("gemini:gemini-3-pro-preview")
         .unwrap()
-        .base_url(sim.base_url(SimProvider::Gemini))
+        .base_url(sim.base_url(Dialect::Gemini))
         .api_key(TEST_KEY)
         .tool(
             Tool::from_schema(
@@ -105,7 +105,7 @@ async fn conversational_reinsertion_gives_the_failed_call_back_signed() {
     use steadfast::resilient::validation;
     use steadfast::retry::{Retry, stop, wait};
     use steadfast_sim::{Action, Rule};
-    let rule = || Rule::new().provider(SimProvider::Gemini);
+    let rule = || Rule::new().provider(Dialect::Gemini);
     let sim = sim(Scenario::new()
         .rule(rule().requests([1]).action(Action::structured(
             json!({"title": "The Name of the Wind", "author": "patrick rothfuss"}),
@@ -120,7 +120,7 @@ async fn conversational_reinsertion_gives_the_failed_call_back_signed() {
         .collect_errors(validation());
     let book: Book = llm::call("gemini:gemini-3-pro-preview")
         .unwrap()
-        .base_url(sim.base_url(SimProvider::Gemini))
+        .base_url(sim.base_url(Dialect::Gemini))
         .api_key(TEST_KEY)
         .output_mode(steadfast::OutputMode::Tool)
         .retry(policy)

@@ -16,12 +16,12 @@ use std::time::Duration;
 use common::{TEST_KEY, sim};
 use serde_json::json;
 use steadfast::{Call, ErrorKind, llm};
-use steadfast_sim::{Action, Provider as SimProvider, Rule, Scenario, Simulator};
+use steadfast_sim::{Action, Dialect, Rule, Scenario, Simulator};
 
 fn call(sim: &Simulator) -> Call {
     llm::call("mistral:mistral-small-latest")
         .unwrap()
-        .base_url(sim.base_url(SimProvider::Mistral))
+        .base_url(sim.base_url(Dialect::Mistral))
         .api_key(TEST_KEY)
 }
 
@@ -43,7 +43,7 @@ async fn an_unknown_field_is_mistrals_422() {
 #[tokio::test]
 async fn rate_limits_carry_mistrals_code_and_the_retry_hint() {
     let rule = Rule::new()
-        .provider(SimProvider::Mistral)
+        .provider(Dialect::Mistral)
         .action(Action::rate_limit().retry_after_secs(7));
     let sim = sim(Scenario::new().rule(rule)).await;
     let e = call(&sim).send("hi").await.unwrap_err();

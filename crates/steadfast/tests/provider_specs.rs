@@ -20,7 +20,7 @@ mod yaml_json;
 use common::{TEST_KEY, check_journal, exercise, sim};
 use serde_json::json;
 use steadfast::{Call, llm};
-use steadfast_sim::{Provider as SimProvider, Scenario, Simulator};
+use steadfast_sim::{Dialect, Scenario, Simulator};
 
 fn mistral_validator() -> jsonschema::Validator {
     let mut spec = yaml_json::load(
@@ -52,7 +52,7 @@ fn cohere_validator() -> jsonschema::Validator {
     jsonschema::draft202012::new(&request).unwrap()
 }
 
-fn call(provider: &str, model: &str, sim: &Simulator, p: SimProvider) -> Call {
+fn call(provider: &str, model: &str, sim: &Simulator, p: Dialect) -> Call {
     llm::call((provider, model))
         .unwrap()
         .base_url(sim.base_url(p))
@@ -65,12 +65,7 @@ async fn every_mistral_request_validates_against_the_official_spec() {
         return;
     };
     let sim = sim(Scenario::new()).await;
-    let base = call(
-        "mistral",
-        "mistral-small-latest",
-        &sim,
-        SimProvider::Mistral,
-    );
+    let base = call("mistral", "mistral-small-latest", &sim, Dialect::Mistral);
     exercise(&base).await;
     check_journal(&sim, &mistral_validator());
 }
@@ -81,7 +76,7 @@ async fn every_cohere_request_validates_against_the_official_spec() {
         return;
     };
     let sim = sim(Scenario::new()).await;
-    let base = call("cohere", "command-a-03-2025", &sim, SimProvider::Cohere);
+    let base = call("cohere", "command-a-03-2025", &sim, Dialect::Cohere);
     exercise(&base).await;
     check_journal(&sim, &cohere_validator());
 }

@@ -22,7 +22,7 @@ use serde_json::json;
 use steadfast::resilient::{kinds, validation};
 use steadfast::retry::{Retry, RunError, SleepFuture, Sleeper, stop, wait};
 use steadfast::{ErrorKind, Message, Part, Prompt, Role, StreamEvent, Template, Tool, Vars};
-use steadfast_sim::{Action, ErrorKind as SimKind, Rule, Scenario};
+use steadfast_sim::{Action, FaultKind, Rule, Scenario};
 
 /// Records the waits instead of sleeping.
 #[derive(Debug, Default, Clone)]
@@ -239,7 +239,7 @@ async fn streams_retry_transparently_before_the_commit_point() {
                 .rule(
                     rule(t)
                         .requests([2])
-                        .action(Action::model().error_after(0, SimKind::Overloaded)),
+                        .action(Action::model().error_after(0, FaultKind::Overloaded)),
                 ))
             .await;
             let (policy, rec) = reference();

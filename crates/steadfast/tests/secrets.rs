@@ -89,14 +89,14 @@ async fn the_simulator_journal_never_holds_the_key() {
 #[tokio::test]
 async fn aws_secret_keys_and_session_tokens_are_scrubbed_from_errors() {
     use steadfast::providers::bedrock::{AwsCredentials, BedrockCallExt};
-    use steadfast_sim::Provider;
+    use steadfast_sim::Dialect;
     let token = "FQoGZXIvYXdzEXAMPLESESSIONTOKEN0123456789";
     let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
     let echo = Action::rate_limit().message(format!("echo {token} {secret}"));
-    let sim = sim(Scenario::new().rule(Rule::new().provider(Provider::Bedrock).action(echo))).await;
+    let sim = sim(Scenario::new().rule(Rule::new().provider(Dialect::Bedrock).action(echo))).await;
     let c = llm::call("bedrock:amazon.nova-lite-v1:0")
         .unwrap()
-        .base_url(sim.base_url(Provider::Bedrock))
+        .base_url(sim.base_url(Dialect::Bedrock))
         .aws_region("us-east-1")
         .aws_credentials(AwsCredentials::new("AKIDEXAMPLE", secret).with_session_token(token));
     for e in [

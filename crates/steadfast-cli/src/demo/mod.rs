@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::Context;
 use steadfast::retry::{Retry, SleepFuture, Sleeper, stop, wait};
 use steadfast::{AttemptSummary, Call, Error, Message, Part, Prompt, Role, Template, Vars, llm};
-use steadfast_sim::{Provider, Scenario, Simulator};
+use steadfast_sim::{Dialect, Scenario, Simulator};
 
 use crate::args::DemoArgs;
 
@@ -139,7 +139,7 @@ impl Ctx {
     }
 
     /// A call to `provider:model` pointed at the simulator.
-    pub(crate) fn call(&self, target: &str, provider: Provider) -> anyhow::Result<Call> {
+    pub(crate) fn call(&self, target: &str, provider: Dialect) -> anyhow::Result<Call> {
         Ok(llm::call(target)?
             .base_url(self.sim.base_url(provider))
             .api_key("sim-demo-key"))

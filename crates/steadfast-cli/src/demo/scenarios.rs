@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use steadfast::resilient::{self, TRANSIENT, kinds, validation};
 use steadfast::{ErrorKind, StreamEvent, Tool};
-use steadfast_sim::Provider;
+use steadfast_sim::Dialect;
 
 use super::{Ctx, Demo};
 
@@ -106,7 +106,7 @@ async fn calls_common(ctx: &mut Ctx, expect_success: bool) -> anyhow::Result<()>
     let question = "Recommend a fantasy book.";
     ctx.line(format!("ask {OPENAI}: {question:?}"));
     ctx.line("policy: stop_after_attempt(3), wait_exponential(multiplier=1, min=4, max=10)");
-    let call = ctx.call(OPENAI, Provider::OpenAi)?;
+    let call = ctx.call(OPENAI, Dialect::OpenAi)?;
     let prompt = ctx.style.prompt(SYSTEM, question, &[])?;
     match call.retry(ctx.reference()?).send(prompt).await {
         Ok(r) => {
@@ -126,7 +126,7 @@ async fn calls_common(ctx: &mut Ctx, expect_success: bool) -> anyhow::Result<()>
             );
         }
     }
-    let n = ctx.sim.requests_for(Provider::OpenAi);
+    let n = ctx.sim.requests_for(Dialect::OpenAi);
     ctx.expect(
         n == 3,
         format!("the simulator saw {n} requests (3 expected)"),
@@ -147,7 +147,7 @@ fn calls_exhausted(ctx: &mut Ctx) -> Fut<'_> {
 async fn streams_common(ctx: &mut Ctx, expect_success: bool) -> anyhow::Result<()> {
     let question = "Tell me about The Name of the Wind";
     ctx.line(format!("stream {OPENAI}: {question:?} — the wrapper streams and consumes; the policy retries the wrapper"));
-    let call = ctx.call(OPENAI, Provider::OpenAi)?;
+    let call = ctx.call(OPENAI, Dialect::OpenAi)?;
     let prompt = ctx.style.prompt(SYSTEM, question, &[])?;
     let log = Arc::new(Mutex::new(Vec::<String>::new()));
     let result = ctx
@@ -199,7 +199,7 @@ async fn streams_common(ctx: &mut Ctx, expect_success: bool) -> anyhow::Result<(
             );
         }
     }
-    let n = ctx.sim.requests_for(Provider::OpenAi);
+    let n = ctx.sim.requests_for(Dialect::OpenAi);
     let expected = if expect_success { 2 } else { 3 };
     ctx.expect(
         n == expected,
@@ -229,7 +229,7 @@ async fn streams_restart_run(ctx: &mut Ctx) -> anyhow::Result<()> {
     ctx.line(format!(
         "stream {OPENAI}: {question:?} — call.retry(policy).restart_streams(1).stream(..)"
     ));
-    let call = ctx.call(OPENAI, Provider::OpenAi)?;
+    let call = ctx.call(OPENAI, Dialect::OpenAi)?;
     let prompt = ctx.style.prompt(SYSTEM, question, &[])?;
     let mut stream = call
         .retry(ctx.reference()?)
@@ -266,7 +266,7 @@ async fn streams_restart_run(ctx: &mut Ctx) -> anyhow::Result<()> {
         restarts == 1 && response.text() == shown.concat(),
         "one Restarted event; the response holds the new answer only",
     );
-    let n = ctx.sim.requests_for(Provider::OpenAi);
+    let n = ctx.sim.requests_for(Dialect::OpenAi);
     ctx.expect(
         n == 2 && response.attempts().len() == 2,
         format!("the history lists both HTTP attempts; the simulator saw {n} (2 expected)"),
@@ -293,7 +293,7 @@ async fn tools_common(ctx: &mut Ctx, expect_success: bool) -> anyhow::Result<()>
         "ask {OPENAI} with tool format_book(title, author): {question:?}"
     ));
     let call = ctx
-        .call(OPENAI, Provider::OpenAi)?
+        .call(OPENAI, Dialect::OpenAi)?
         .tool(Tool::of::<FormatBook>("format_book", "Format a book"));
     let prompt = ctx.style.prompt(SYSTEM, question, &[])?;
     let log = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -349,7 +349,7 @@ async fn tools_common(ctx: &mut Ctx, expect_success: bool) -> anyhow::Result<()>
             );
         }
     }
-    let n = ctx.sim.requests_for(Provider::OpenAi);
+    let n = ctx.sim.requests_for(Dialect::OpenAi);
     let expected = if expect_success { 2 } else { 3 };
     ctx.expect(
         n == expected,
@@ -380,7 +380,7 @@ async fn reinsertion_common(ctx: &mut Ctx, expect_success: bool) -> anyhow::Resu
         "extract Book {{ title, author }} with {OPENAI}: {question:?}"
     ));
     ctx.line("validator: the author must be uppercase; policy collects Validation errors");
-    let call = ctx.call(OPENAI, Provider::OpenAi)?;
+    let call = ctx.call(OPENAI, Dialect::OpenAi)?;
     let style = ctx.style;
     let policy = ctx.reference()?.collect_errors(validation());
     let result = call
@@ -464,8 +464,8 @@ fn reinsertion_exhausted(ctx: &mut Ctx) -> Fut<'_> {
 
 async fn fallback_common(ctx: &mut Ctx, retries: bool, expect_success: bool) -> anyhow::Result<()> {
     let question = "Recommend a fantasy book.";
-    let openai = ctx.call(OPENAI, Provider::OpenAi)?;
-    let anthropic = ctx.call(ANTHROPIC, Provider::Anthropic)?;
+    let openai = ctx.call(OPENAI, Dialect::OpenAi)?;
+    let anthropic = ctx.call(ANTHROPIC, Dialect::Anthropic)?;
     let catch = if retries {
         kinds(TRANSIENT)
     } else {
@@ -505,8 +505,8 @@ async fn fallback_common(ctx: &mut Ctx, retries: bool, expect_success: bool) -> 
         }
     }
     let (o, a) = (
-        ctx.sim.requests_for(Provider::OpenAi),
-        ctx.sim.requests_for(Provider::Anthropic),
+        ctx.sim.requests_for(Dialect::OpenAi),
+        ctx.sim.requests_for(Dialect::Anthropic),
     );
     let expected = match (retries, expect_success) {
         (false, _) => (1, 1),

@@ -56,9 +56,9 @@ async fn run(args: Args) -> ExitCode {
         Err(e) => return fail(&e),
     };
     let text = if args.quiet {
-        steadfast_sim::cli::exports(&sim, steadfast_sim::cli::DEFAULT_KEY)
+        steadfast_sim::exports(&sim, steadfast_sim::DEFAULT_KEY)
     } else {
-        steadfast_sim::cli::describe(&sim)
+        steadfast_sim::describe(&sim)
     };
     println!("{text}");
     let _ = tokio::signal::ctrl_c().await;

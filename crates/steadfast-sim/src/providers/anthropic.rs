@@ -6,7 +6,7 @@ use http::Response;
 use serde_json::{Value, json};
 
 use super::{Events, Req, content_text, hint_headers, id_alnum, json_response, sse_event};
-use crate::action::{ErrorKind, ErrorSpec};
+use crate::action::{ErrorSpec, FaultKind};
 use crate::model::{
     Answer, ChatRequest, Finish, OutputFormat, ToolChoice, ToolDef, split_fragments, split_words,
 };
@@ -15,20 +15,20 @@ fn request_id(req: &Req<'_>) -> String {
     format!("req_011C{}", id_alnum(req.seq, 7, 20))
 }
 
-fn detail(kind: ErrorKind, model: &str) -> (u16, &'static str, String) {
+fn detail(kind: FaultKind, model: &str) -> (u16, &'static str, String) {
     match kind {
-        ErrorKind::RateLimit => (429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit (https://docs.anthropic.com/en/api/rate-limits); see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later. You may also contact sales at https://www.anthropic.com/contact-sales to discuss your options for a rate limit increase.".into()),
-        ErrorKind::QuotaExhausted => (402, "billing_error", "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.".into()),
-        ErrorKind::Overloaded => (529, "overloaded_error", "Overloaded".into()),
-        ErrorKind::ServerError => (500, "api_error", "Internal server error".into()),
-        ErrorKind::Timeout => (504, "timeout_error", "Request timed out".into()),
-        ErrorKind::Auth => (401, "authentication_error", "invalid x-api-key".into()),
-        ErrorKind::PermissionDenied => (403, "permission_error", "Your API key does not have permission to use the specified resource.".into()),
-        ErrorKind::NotFound => (404, "not_found_error", format!("model: {model}")),
-        ErrorKind::ContextWindowExceeded => (400, "invalid_request_error", "prompt is too long: 215312 tokens > 200000 maximum".into()),
-        ErrorKind::ContentFilter => (400, "invalid_request_error", "Output blocked by content filtering policy".into()),
-        ErrorKind::BadRequest => (400, "invalid_request_error", "messages: Input should be a valid list".into()),
-        ErrorKind::Conflict => (409, "invalid_request_error", "The request conflicts with another request in progress.".into()),
+        FaultKind::RateLimit => (429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit (https://docs.anthropic.com/en/api/rate-limits); see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later. You may also contact sales at https://www.anthropic.com/contact-sales to discuss your options for a rate limit increase.".into()),
+        FaultKind::QuotaExhausted => (402, "billing_error", "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.".into()),
+        FaultKind::Overloaded => (529, "overloaded_error", "Overloaded".into()),
+        FaultKind::ServerError => (500, "api_error", "Internal server error".into()),
+        FaultKind::Timeout => (504, "timeout_error", "Request timed out".into()),
+        FaultKind::Auth => (401, "authentication_error", "invalid x-api-key".into()),
+        FaultKind::PermissionDenied => (403, "permission_error", "Your API key does not have permission to use the specified resource.".into()),
+        FaultKind::NotFound => (404, "not_found_error", format!("model: {model}")),
+        FaultKind::ContextWindowExceeded => (400, "invalid_request_error", "prompt is too long: 215312 tokens > 200000 maximum".into()),
+        FaultKind::ContentFilter => (400, "invalid_request_error", "Output blocked by content filtering policy".into()),
+        FaultKind::BadRequest => (400, "invalid_request_error", "messages: Input should be a valid list".into()),
+        FaultKind::Conflict => (409, "invalid_request_error", "The request conflicts with another request in progress.".into()),
     }
 }
 
@@ -81,7 +81,7 @@ fn invalid(req: &Req<'_>, message: &str) -> Response<Body> {
         400,
         "invalid_request_error",
         message,
-        &ErrorSpec::new(ErrorKind::BadRequest),
+        &ErrorSpec::new(FaultKind::BadRequest),
     )
 }
 
@@ -97,14 +97,14 @@ pub(crate) fn check_auth(req: &Req<'_>, require: Option<&str>) -> Result<(), Res
             401,
             "authentication_error",
             "x-api-key header is required",
-            &ErrorSpec::new(ErrorKind::Auth),
+            &ErrorSpec::new(FaultKind::Auth),
         )),
         (Some(k), Some(r)) if k != r => Err(send(
             req,
             401,
             "authentication_error",
             "invalid x-api-key",
-            &ErrorSpec::new(ErrorKind::Auth),
+            &ErrorSpec::new(FaultKind::Auth),
         )),
         _ => Ok(()),
     }

@@ -7,7 +7,7 @@ use http::Response;
 use serde_json::{Value, json};
 
 use super::{Events, Req, Route, hint_headers_as, id_hex, json_response};
-use crate::action::{ErrorKind, ErrorSpec};
+use crate::action::{ErrorSpec, FaultKind};
 use crate::eventstream;
 use crate::model::{
     Answer, ChatRequest, Finish, OutputFormat, ToolChoice, ToolDef, split_fragments, split_words,
@@ -15,64 +15,64 @@ use crate::model::{
 use crate::scenario::Scenario;
 use crate::sigv4::{self, SigError};
 
-fn detail(kind: ErrorKind) -> (u16, &'static str, &'static str) {
+fn detail(kind: FaultKind) -> (u16, &'static str, &'static str) {
     match kind {
-        ErrorKind::RateLimit => (
+        FaultKind::RateLimit => (
             429,
             "ThrottlingException",
             "Too many requests, please wait before trying again.",
         ),
-        ErrorKind::QuotaExhausted => (
+        FaultKind::QuotaExhausted => (
             400,
             "ServiceQuotaExceededException",
             "Your request exceeds the service quota for your account. You can view your quotas at Viewing service quotas. You can resubmit your request later.",
         ),
-        ErrorKind::Overloaded => (
+        FaultKind::Overloaded => (
             503,
             "ServiceUnavailableException",
             "Bedrock is unable to process your request.",
         ),
-        ErrorKind::ServerError => (
+        FaultKind::ServerError => (
             500,
             "InternalServerException",
             "The server encountered an internal error while processing the request.",
         ),
-        ErrorKind::Timeout => (
+        FaultKind::Timeout => (
             408,
             "ModelTimeoutException",
             "Model has timed out in processing the request. Try your request again.",
         ),
-        ErrorKind::Auth => (
+        FaultKind::Auth => (
             403,
             "UnrecognizedClientException",
             "The security token included in the request is invalid.",
         ),
-        ErrorKind::PermissionDenied => (
+        FaultKind::PermissionDenied => (
             403,
             "AccessDeniedException",
             "You don't have access to the model with the specified model ID.",
         ),
-        ErrorKind::NotFound => (
+        FaultKind::NotFound => (
             404,
             "ResourceNotFoundException",
             "Could not resolve the foundation model from the provided model identifier.",
         ),
-        ErrorKind::ContextWindowExceeded => (
+        FaultKind::ContextWindowExceeded => (
             400,
             "ValidationException",
             "Input is too long for requested model.",
         ),
-        ErrorKind::ContentFilter => (
+        FaultKind::ContentFilter => (
             400,
             "ValidationException",
             "The request was blocked by the content filter.",
         ),
-        ErrorKind::BadRequest => (
+        FaultKind::BadRequest => (
             400,
             "ValidationException",
             "Malformed input request, please reformat your input and try again.",
         ),
-        ErrorKind::Conflict => (
+        FaultKind::Conflict => (
             400,
             "ConflictException",
             "Error occurred because of a conflict while performing an operation.",
@@ -118,7 +118,7 @@ pub(crate) fn error_response(req: &Req<'_>, spec: &ErrorSpec) -> Response<Body> 
 }
 
 fn auth_error(req: &Req<'_>, code: &str, message: &str) -> Response<Body> {
-    send(req, 403, code, message, &ErrorSpec::new(ErrorKind::Auth))
+    send(req, 403, code, message, &ErrorSpec::new(FaultKind::Auth))
 }
 
 /// Accepts a bearer API key or a SigV4 signature (verified when the scenario has credentials).
@@ -205,7 +205,7 @@ fn invalid(req: &Req<'_>, message: &str) -> Response<Body> {
         400,
         "ValidationException",
         message,
-        &ErrorSpec::new(ErrorKind::BadRequest),
+        &ErrorSpec::new(FaultKind::BadRequest),
     )
 }
 
@@ -413,14 +413,14 @@ pub(crate) fn stream_error(_req: &Req<'_>, spec: &ErrorSpec) -> Vec<Bytes> {
     let (_, _, message) = detail(spec.kind);
     let message = spec.message.as_deref().unwrap_or(message);
     let (member, payload) = match spec.kind {
-        ErrorKind::RateLimit | ErrorKind::QuotaExhausted => {
+        FaultKind::RateLimit | FaultKind::QuotaExhausted => {
             ("throttlingException", json!({ "message": message }))
         }
-        ErrorKind::Overloaded => ("serviceUnavailableException", json!({ "message": message })),
-        ErrorKind::BadRequest | ErrorKind::ContextWindowExceeded | ErrorKind::ContentFilter => {
+        FaultKind::Overloaded => ("serviceUnavailableException", json!({ "message": message })),
+        FaultKind::BadRequest | FaultKind::ContextWindowExceeded | FaultKind::ContentFilter => {
             ("validationException", json!({ "message": message }))
         }
-        ErrorKind::Timeout => (
+        FaultKind::Timeout => (
             "modelStreamErrorException",
             json!({"message": message, "originalStatusCode": 408, "originalMessage": message}),
         ),

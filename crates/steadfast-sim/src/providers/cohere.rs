@@ -6,7 +6,7 @@ use http::Response;
 use serde_json::{Value, json};
 
 use super::{Events, Req, content_text, hint_headers, id_hex, json_response, sse_event};
-use crate::action::{ErrorKind, ErrorSpec};
+use crate::action::{ErrorSpec, FaultKind};
 use crate::model::{
     Answer, ChatRequest, Finish, OutputFormat, ToolChoice, ToolDef, split_fragments, split_words,
 };
@@ -23,20 +23,20 @@ fn uuid(seq: u64, salt: u64) -> String {
     )
 }
 
-fn detail(kind: ErrorKind, model: &str) -> (u16, String) {
+fn detail(kind: FaultKind, model: &str) -> (u16, String) {
     match kind {
-        ErrorKind::RateLimit => (429, "You are using a Trial key, which is limited to 20 API calls / minute. You can continue to use the Trial key for free or upgrade to a Production key with higher rate limits at 'https://dashboard.cohere.com/api-keys'. Contact us on 'https://discord.gg/XW44jPfYJu' or email us at support@cohere.com with any questions".into()),
-        ErrorKind::QuotaExhausted => (429, "You are using a Trial key, which is limited to 1000 API calls / month. You can continue to use the Trial key for free or upgrade to a Production key with higher rate limits at 'https://dashboard.cohere.com/api-keys'.".into()),
-        ErrorKind::Overloaded => (503, "service unavailable".into()),
-        ErrorKind::ServerError => (500, "internal server error, this has been reported to our developers".into()),
-        ErrorKind::Timeout => (504, "gateway timeout".into()),
-        ErrorKind::Auth => (401, "invalid api token".into()),
-        ErrorKind::PermissionDenied => (403, "forbidden".into()),
-        ErrorKind::NotFound => (404, format!("model '{model}' not found, make sure the correct model ID was used and that you have access to the model.")),
-        ErrorKind::ContextWindowExceeded => (400, "too many tokens: total number of tokens in the prompt cannot exceed 128000 - received 130172. Try using a shorter prompt, or enabling prompt truncating. See https://docs.cohere.com/reference/chat for more details.".into()),
-        ErrorKind::ContentFilter => (400, "blocked output: please adjust your prompt and try again, as this generation may be a potential violation of our Usage Policy".into()),
-        ErrorKind::BadRequest => (400, "invalid request: messages must not be empty".into()),
-        ErrorKind::Conflict => (409, "conflict".into()),
+        FaultKind::RateLimit => (429, "You are using a Trial key, which is limited to 20 API calls / minute. You can continue to use the Trial key for free or upgrade to a Production key with higher rate limits at 'https://dashboard.cohere.com/api-keys'. Contact us on 'https://discord.gg/XW44jPfYJu' or email us at support@cohere.com with any questions".into()),
+        FaultKind::QuotaExhausted => (429, "You are using a Trial key, which is limited to 1000 API calls / month. You can continue to use the Trial key for free or upgrade to a Production key with higher rate limits at 'https://dashboard.cohere.com/api-keys'.".into()),
+        FaultKind::Overloaded => (503, "service unavailable".into()),
+        FaultKind::ServerError => (500, "internal server error, this has been reported to our developers".into()),
+        FaultKind::Timeout => (504, "gateway timeout".into()),
+        FaultKind::Auth => (401, "invalid api token".into()),
+        FaultKind::PermissionDenied => (403, "forbidden".into()),
+        FaultKind::NotFound => (404, format!("model '{model}' not found, make sure the correct model ID was used and that you have access to the model.")),
+        FaultKind::ContextWindowExceeded => (400, "too many tokens: total number of tokens in the prompt cannot exceed 128000 - received 130172. Try using a shorter prompt, or enabling prompt truncating. See https://docs.cohere.com/reference/chat for more details.".into()),
+        FaultKind::ContentFilter => (400, "blocked output: please adjust your prompt and try again, as this generation may be a potential violation of our Usage Policy".into()),
+        FaultKind::BadRequest => (400, "invalid request: messages must not be empty".into()),
+        FaultKind::Conflict => (409, "conflict".into()),
     }
 }
 
@@ -63,7 +63,7 @@ pub(crate) fn error_response(req: &Req<'_>, spec: &ErrorSpec) -> Response<Body> 
 
 /// Accepts `Authorization: Bearer`.
 pub(crate) fn check_auth(req: &Req<'_>, require: Option<&str>) -> Result<(), Response<Body>> {
-    let spec = ErrorSpec::new(ErrorKind::Auth);
+    let spec = ErrorSpec::new(FaultKind::Auth);
     match (req.bearer().filter(|k| !k.is_empty()), require) {
         (None, _) => Err(send(req, 401, "no api key supplied", &spec)),
         (Some(k), Some(r)) if k != r => Err(send(req, 401, "invalid api token", &spec)),
@@ -72,7 +72,7 @@ pub(crate) fn check_auth(req: &Req<'_>, require: Option<&str>) -> Result<(), Res
 }
 
 fn invalid(req: &Req<'_>, message: &str) -> Response<Body> {
-    send(req, 400, message, &ErrorSpec::new(ErrorKind::BadRequest))
+    send(req, 400, message, &ErrorSpec::new(FaultKind::BadRequest))
 }
 
 /// Parses a v2 chat request.

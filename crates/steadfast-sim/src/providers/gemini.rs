@@ -6,23 +6,23 @@ use http::Response;
 use serde_json::{Value, json};
 
 use super::{Events, Req, Route, format_secs, hint_headers, id_alnum, json_response, retry_secs};
-use crate::action::{ErrorKind, ErrorSpec, RetryAfter};
+use crate::action::{ErrorSpec, FaultKind, RetryAfter};
 use crate::model::{Answer, ChatRequest, Finish, OutputFormat, ToolChoice, ToolDef};
 
-fn detail(kind: ErrorKind, model: &str) -> (u16, &'static str, String) {
+fn detail(kind: FaultKind, model: &str) -> (u16, &'static str, String) {
     match kind {
-        ErrorKind::RateLimit => (429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).".into()),
-        ErrorKind::QuotaExhausted => (429, "RESOURCE_EXHAUSTED", "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.".into()),
-        ErrorKind::Overloaded => (503, "UNAVAILABLE", "The model is overloaded. Please try again later.".into()),
-        ErrorKind::ServerError => (500, "INTERNAL", "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting".into()),
-        ErrorKind::Timeout => (504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete.".into()),
-        ErrorKind::Auth => (400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.".into()),
-        ErrorKind::PermissionDenied => (403, "PERMISSION_DENIED", "Generative Language API has not been used in project 000000000000 before or it is disabled.".into()),
-        ErrorKind::NotFound => (404, "NOT_FOUND", format!("models/{model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.")),
-        ErrorKind::ContextWindowExceeded => (400, "INVALID_ARGUMENT", "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).".into()),
-        ErrorKind::ContentFilter => (400, "INVALID_ARGUMENT", "The request was blocked because it violates the content policy.".into()),
-        ErrorKind::BadRequest => (400, "INVALID_ARGUMENT", "Invalid JSON payload received. Unknown name \"bogus\": Cannot find field.".into()),
-        ErrorKind::Conflict => (409, "ABORTED", "The operation was aborted.".into()),
+        FaultKind::RateLimit => (429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).".into()),
+        FaultKind::QuotaExhausted => (429, "RESOURCE_EXHAUSTED", "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.".into()),
+        FaultKind::Overloaded => (503, "UNAVAILABLE", "The model is overloaded. Please try again later.".into()),
+        FaultKind::ServerError => (500, "INTERNAL", "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting".into()),
+        FaultKind::Timeout => (504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete.".into()),
+        FaultKind::Auth => (400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.".into()),
+        FaultKind::PermissionDenied => (403, "PERMISSION_DENIED", "Generative Language API has not been used in project 000000000000 before or it is disabled.".into()),
+        FaultKind::NotFound => (404, "NOT_FOUND", format!("models/{model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.")),
+        FaultKind::ContextWindowExceeded => (400, "INVALID_ARGUMENT", "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).".into()),
+        FaultKind::ContentFilter => (400, "INVALID_ARGUMENT", "The request was blocked because it violates the content policy.".into()),
+        FaultKind::BadRequest => (400, "INVALID_ARGUMENT", "Invalid JSON payload received. Unknown name \"bogus\": Cannot find field.".into()),
+        FaultKind::Conflict => (409, "ABORTED", "The operation was aborted.".into()),
     }
 }
 
@@ -51,9 +51,9 @@ fn error_value(spec: &ErrorSpec, model: &str) -> (u16, Value) {
     let message = spec.message.clone().unwrap_or(message);
     let mut details = Vec::new();
     match spec.kind {
-        ErrorKind::Auth => details.push(json!({"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+        FaultKind::Auth => details.push(json!({"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
             "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}})),
-        ErrorKind::RateLimit | ErrorKind::QuotaExhausted => {
+        FaultKind::RateLimit | FaultKind::QuotaExhausted => {
             details.push(json!({"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{
                 "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
                 "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
@@ -104,7 +104,7 @@ pub(crate) fn check_auth(req: &Req<'_>, require: Option<&str>) -> Result<(), Res
             "status": "PERMISSION_DENIED"}}),
         )),
         (Some(k), Some(r)) if k != r => {
-            let (code, body) = error_value(&ErrorSpec::new(ErrorKind::Auth), "");
+            let (code, body) = error_value(&ErrorSpec::new(FaultKind::Auth), "");
             Err(raw_error(code, body))
         }
         _ => Ok(()),

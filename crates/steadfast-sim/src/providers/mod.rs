@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::action::{ErrorSpec, RetryAfter};
 use crate::model::{Answer, ChatRequest};
-use crate::provider::Provider;
+use crate::provider::Dialect;
 use crate::scenario::Scenario;
 
 /// The endpoint a request was routed to.
@@ -41,7 +41,7 @@ pub(crate) enum Route {
 /// Everything a protocol needs to know about one request.
 #[derive(Debug)]
 pub(crate) struct Req<'a> {
-    pub(crate) provider: Provider,
+    pub(crate) provider: Dialect,
     pub(crate) route: &'a Route,
     pub(crate) method: &'a Method,
     pub(crate) path: &'a str,
@@ -81,11 +81,11 @@ pub(crate) struct Events {
 }
 
 /// Finds the provider and endpoint for a request path.
-pub(crate) fn route(method: &Method, path: &str) -> Option<(Provider, Route)> {
+pub(crate) fn route(method: &Method, path: &str) -> Option<(Dialect, Route)> {
     if method != Method::POST {
         return None;
     }
-    for provider in Provider::ALL {
+    for provider in Dialect::ALL {
         if let Some(rest) = path.strip_prefix(provider.prefix()) {
             if rest.starts_with('/') {
                 return route_within(provider, rest);
@@ -95,39 +95,37 @@ pub(crate) fn route(method: &Method, path: &str) -> Option<(Provider, Route)> {
     canonical(path)
 }
 
-fn route_within(provider: Provider, rest: &str) -> Option<(Provider, Route)> {
+fn route_within(provider: Dialect, rest: &str) -> Option<(Dialect, Route)> {
     let chat = || Some((provider, Route::Chat { deployment: None }));
     match provider {
-        Provider::OpenAi | Provider::Xai | Provider::Mistral if rest == "/v1/chat/completions" => {
+        Dialect::OpenAi | Dialect::Xai | Dialect::Mistral if rest == "/v1/chat/completions" => {
             chat()
         }
-        Provider::LiteLlm if rest == "/v1/chat/completions" || rest == "/chat/completions" => {
-            chat()
-        }
-        Provider::Groq if rest == "/openai/v1/chat/completions" => chat(),
-        Provider::AzureInference
+        Dialect::LiteLlm if rest == "/v1/chat/completions" || rest == "/chat/completions" => chat(),
+        Dialect::Groq if rest == "/openai/v1/chat/completions" => chat(),
+        Dialect::AzureInference
             if rest == "/models/chat/completions" || rest == "/chat/completions" =>
         {
             chat()
         }
-        Provider::AzureOpenAi => azure_deployment(rest),
-        Provider::Anthropic if rest == "/v1/messages" => Some((provider, Route::Messages)),
-        Provider::Gemini => gemini_route(rest),
-        Provider::Cohere if rest == "/v2/chat" => Some((provider, Route::CohereChat)),
-        Provider::Bedrock => bedrock_route(rest),
+        Dialect::AzureOpenAi => azure_deployment(rest),
+        Dialect::Anthropic if rest == "/v1/messages" => Some((provider, Route::Messages)),
+        Dialect::Gemini => gemini_route(rest),
+        Dialect::Cohere if rest == "/v2/chat" => Some((provider, Route::CohereChat)),
+        Dialect::Bedrock => bedrock_route(rest),
         _ => None,
     }
 }
 
-fn canonical(path: &str) -> Option<(Provider, Route)> {
+fn canonical(path: &str) -> Option<(Dialect, Route)> {
     match path {
         "/v1/chat/completions" | "/chat/completions" => {
-            Some((Provider::OpenAi, Route::Chat { deployment: None }))
+            Some((Dialect::OpenAi, Route::Chat { deployment: None }))
         }
-        "/v1/messages" => Some((Provider::Anthropic, Route::Messages)),
-        "/v2/chat" => Some((Provider::Cohere, Route::CohereChat)),
+        "/v1/messages" => Some((Dialect::Anthropic, Route::Messages)),
+        "/v2/chat" => Some((Dialect::Cohere, Route::CohereChat)),
         "/models/chat/completions" => {
-            Some((Provider::AzureInference, Route::Chat { deployment: None }))
+            Some((Dialect::AzureInference, Route::Chat { deployment: None }))
         }
         p if p.starts_with("/openai/deployments/") => azure_deployment(p),
         p if p.starts_with("/model/") => bedrock_route(p),
@@ -136,16 +134,16 @@ fn canonical(path: &str) -> Option<(Provider, Route)> {
     }
 }
 
-fn azure_deployment(rest: &str) -> Option<(Provider, Route)> {
+fn azure_deployment(rest: &str) -> Option<(Dialect, Route)> {
     if rest == "/openai/v1/chat/completions" {
-        return Some((Provider::AzureOpenAi, Route::Chat { deployment: None }));
+        return Some((Dialect::AzureOpenAi, Route::Chat { deployment: None }));
     }
     let d = rest
         .strip_prefix("/openai/deployments/")?
         .strip_suffix("/chat/completions")?;
     (!d.is_empty() && !d.contains('/')).then(|| {
         (
-            Provider::AzureOpenAi,
+            Dialect::AzureOpenAi,
             Route::Chat {
                 deployment: Some(percent_decode(d)),
             },
@@ -153,7 +151,7 @@ fn azure_deployment(rest: &str) -> Option<(Provider, Route)> {
     })
 }
 
-fn gemini_route(rest: &str) -> Option<(Provider, Route)> {
+fn gemini_route(rest: &str) -> Option<(Dialect, Route)> {
     let tail = rest
         .strip_prefix("/v1beta/models/")
         .or_else(|| rest.strip_prefix("/v1/models/"))?;
@@ -165,7 +163,7 @@ fn gemini_route(rest: &str) -> Option<(Provider, Route)> {
     };
     (!model.is_empty() && !model.contains('/')).then(|| {
         (
-            Provider::Gemini,
+            Dialect::Gemini,
             Route::Gemini {
                 model: percent_decode(model),
                 stream,
@@ -174,7 +172,7 @@ fn gemini_route(rest: &str) -> Option<(Provider, Route)> {
     })
 }
 
-fn bedrock_route(rest: &str) -> Option<(Provider, Route)> {
+fn bedrock_route(rest: &str) -> Option<(Dialect, Route)> {
     let tail = rest.strip_prefix("/model/")?;
     let (model, stream) = if let Some(m) = tail.strip_suffix("/converse-stream") {
         (m, true)
@@ -183,7 +181,7 @@ fn bedrock_route(rest: &str) -> Option<(Provider, Route)> {
     };
     (!model.is_empty() && !model.contains('/')).then(|| {
         (
-            Provider::Bedrock,
+            Dialect::Bedrock,
             Route::Bedrock {
                 model: percent_decode(model),
                 stream,
@@ -217,10 +215,10 @@ pub(crate) fn percent_decode(s: &str) -> String {
 /// Checks the request's credentials in the provider's real header form.
 pub(crate) fn check_auth(req: &Req<'_>, scenario: &Scenario) -> Result<(), Response<Body>> {
     match req.provider {
-        Provider::Anthropic => anthropic::check_auth(req, scenario.require_key.as_deref()),
-        Provider::Gemini => gemini::check_auth(req, scenario.require_key.as_deref()),
-        Provider::Cohere => cohere::check_auth(req, scenario.require_key.as_deref()),
-        Provider::Bedrock => bedrock::check_auth(req, scenario),
+        Dialect::Anthropic => anthropic::check_auth(req, scenario.require_key.as_deref()),
+        Dialect::Gemini => gemini::check_auth(req, scenario.require_key.as_deref()),
+        Dialect::Cohere => cohere::check_auth(req, scenario.require_key.as_deref()),
+        Dialect::Bedrock => bedrock::check_auth(req, scenario),
         _ => openai::check_auth(req, scenario.require_key.as_deref()),
     }
 }
@@ -273,11 +271,11 @@ pub(crate) fn stream_content_type(req: &Req<'_>) -> &'static str {
 pub(crate) fn stream_headers(req: &Req<'_>) -> Vec<(String, String)> {
     let id = id_hex(req.seq, 24);
     match req.provider {
-        Provider::Anthropic => vec![("request-id".into(), format!("req_011C{id}"))],
-        Provider::Bedrock => vec![("x-amzn-requestid".into(), id)],
-        Provider::AzureOpenAi | Provider::AzureInference => vec![("apim-request-id".into(), id)],
-        Provider::Gemini => Vec::new(),
-        Provider::Cohere => vec![("x-debug-trace-id".into(), id)],
+        Dialect::Anthropic => vec![("request-id".into(), format!("req_011C{id}"))],
+        Dialect::Bedrock => vec![("x-amzn-requestid".into(), id)],
+        Dialect::AzureOpenAi | Dialect::AzureInference => vec![("apim-request-id".into(), id)],
+        Dialect::Gemini => Vec::new(),
+        Dialect::Cohere => vec![("x-debug-trace-id".into(), id)],
         _ => vec![("x-request-id".into(), format!("req_{id}"))],
     }
 }
@@ -285,10 +283,10 @@ pub(crate) fn stream_headers(req: &Req<'_>) -> Vec<(String, String)> {
 /// The provider-native HTTP error.
 pub(crate) fn error_response(req: &Req<'_>, model: &str, spec: &ErrorSpec) -> Response<Body> {
     match req.provider {
-        Provider::Anthropic => anthropic::error_response(req, spec),
-        Provider::Gemini => gemini::error_response(req, model, spec),
-        Provider::Cohere => cohere::error_response(req, spec),
-        Provider::Bedrock => bedrock::error_response(req, spec),
+        Dialect::Anthropic => anthropic::error_response(req, spec),
+        Dialect::Gemini => gemini::error_response(req, model, spec),
+        Dialect::Cohere => cohere::error_response(req, spec),
+        Dialect::Bedrock => bedrock::error_response(req, spec),
         _ => openai::error_response(req, model, spec),
     }
 }

@@ -9,11 +9,11 @@ use serde_json::{Map, Value, json};
 use super::{
     Events, Req, Route, content_text, hint_headers, id_alnum, id_hex, json_response, sse_data,
 };
-use crate::action::{ErrorKind, ErrorSpec};
+use crate::action::{ErrorSpec, FaultKind};
 use crate::model::{
     Answer, ChatRequest, Finish, OutputFormat, ToolChoice, ToolDef, split_fragments,
 };
-use crate::provider::Provider;
+use crate::provider::Dialect;
 
 /// Top-level request fields Mistral accepts; anything else is a 422 `extra_forbidden`.
 const MISTRAL_FIELDS: [&str; 23] = [
@@ -61,7 +61,7 @@ struct Detail {
     message: String,
 }
 
-fn detail(provider: Provider, model: &str, kind: ErrorKind) -> Detail {
+fn detail(provider: Dialect, model: &str, kind: FaultKind) -> Detail {
     let d = |status, kind, code: Option<&str>, message: String| Detail {
         status,
         kind,
@@ -70,52 +70,52 @@ fn detail(provider: Provider, model: &str, kind: ErrorKind) -> Detail {
         message,
     };
     match kind {
-        ErrorKind::RateLimit if provider == Provider::Groq => d(
+        FaultKind::RateLimit if provider == Dialect::Groq => d(
             429,
             "tokens",
             Some("rate_limit_exceeded"),
             format!("Rate limit reached for model `{model}` in organization `org_sim` service tier `on_demand` on tokens per minute (TPM): Limit 6000, Used 6000, Requested 120. Please try again in 1s. Need more tokens? Upgrade to Dev Tier today at https://console.groq.com/settings/billing"),
         ),
-        ErrorKind::RateLimit if provider == Provider::AzureOpenAi => d(
+        FaultKind::RateLimit if provider == Dialect::AzureOpenAi => d(
             429,
             "requests",
             Some("429"),
             "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 1 second. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit.".into(),
         ),
-        ErrorKind::RateLimit => d(
+        FaultKind::RateLimit => d(
             429,
             "requests",
             Some("rate_limit_exceeded"),
             format!("Rate limit reached for {model} in organization org-sim on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 1s. Visit https://platform.openai.com/account/rate-limits to learn more."),
         ),
-        ErrorKind::QuotaExhausted => d(
+        FaultKind::QuotaExhausted => d(
             429,
             "insufficient_quota",
             Some("insufficient_quota"),
             "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.".into(),
         ),
-        ErrorKind::Overloaded => d(503, "server_error", None, "The engine is currently overloaded, please try again later.".into()),
-        ErrorKind::ServerError => d(500, "server_error", None, "The server had an error while processing your request. Sorry about that!".into()),
-        ErrorKind::Timeout => d(504, "server_error", Some("timeout"), "Request timed out.".into()),
-        ErrorKind::Auth => d(
-            if provider == Provider::Xai { 400 } else { 401 },
+        FaultKind::Overloaded => d(503, "server_error", None, "The engine is currently overloaded, please try again later.".into()),
+        FaultKind::ServerError => d(500, "server_error", None, "The server had an error while processing your request. Sorry about that!".into()),
+        FaultKind::Timeout => d(504, "server_error", Some("timeout"), "Request timed out.".into()),
+        FaultKind::Auth => d(
+            if provider == Dialect::Xai { 400 } else { 401 },
             "invalid_request_error",
             Some("invalid_api_key"),
             match provider {
-                Provider::Xai => "Incorrect API key provided: xa***im. You can obtain an API key from https://console.x.ai.".into(),
-                Provider::Groq => "Invalid API Key".into(),
-                Provider::AzureOpenAi => "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.".into(),
+                Dialect::Xai => "Incorrect API key provided: xa***im. You can obtain an API key from https://console.x.ai.".into(),
+                Dialect::Groq => "Invalid API Key".into(),
+                Dialect::AzureOpenAi => "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.".into(),
                 _ => "Incorrect API key provided: sk-sim***key. You can find your API key at https://platform.openai.com/account/api-keys.".into(),
             },
         ),
-        ErrorKind::PermissionDenied => d(403, "invalid_request_error", Some("unsupported_country_region_territory"), "Country, region, or territory not supported".into()),
-        ErrorKind::NotFound => d(
+        FaultKind::PermissionDenied => d(403, "invalid_request_error", Some("unsupported_country_region_territory"), "Country, region, or territory not supported".into()),
+        FaultKind::NotFound => d(
             404,
             "invalid_request_error",
-            Some(if provider == Provider::AzureOpenAi { "DeploymentNotFound" } else { "model_not_found" }),
+            Some(if provider == Dialect::AzureOpenAi { "DeploymentNotFound" } else { "model_not_found" }),
             format!("The model `{model}` does not exist or you do not have access to it."),
         ),
-        ErrorKind::ContextWindowExceeded => Detail {
+        FaultKind::ContextWindowExceeded => Detail {
             param: Some("messages"),
             ..d(
                 400,
@@ -124,22 +124,22 @@ fn detail(provider: Provider, model: &str, kind: ErrorKind) -> Detail {
                 "This model's maximum context length is 128000 tokens. However, your messages resulted in 130172 tokens. Please reduce the length of the messages.".into(),
             )
         },
-        ErrorKind::ContentFilter if matches!(provider, Provider::AzureOpenAi | Provider::AzureInference) => Detail {
+        FaultKind::ContentFilter if matches!(provider, Dialect::AzureOpenAi | Dialect::AzureInference) => Detail {
             param: Some("prompt"),
             ..d(400, "invalid_request_error", Some("content_filter"), "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please modify your prompt and retry. To learn more about our content filtering policies please read our documentation: https://go.microsoft.com/fwlink/?linkid=2198766".into())
         },
-        ErrorKind::ContentFilter => d(400, "invalid_request_error", Some("content_policy_violation"), "Your request was rejected as a result of our safety system. Your prompt may contain text that is not allowed by our safety system.".into()),
-        ErrorKind::BadRequest => d(400, "invalid_request_error", Some("invalid_value"), "Invalid value for 'messages'.".into()),
-        ErrorKind::Conflict => d(409, "invalid_request_error", Some("conflict"), "The request conflicts with another request in progress. Please try again.".into()),
+        FaultKind::ContentFilter => d(400, "invalid_request_error", Some("content_policy_violation"), "Your request was rejected as a result of our safety system. Your prompt may contain text that is not allowed by our safety system.".into()),
+        FaultKind::BadRequest => d(400, "invalid_request_error", Some("invalid_value"), "Invalid value for 'messages'.".into()),
+        FaultKind::Conflict => d(409, "invalid_request_error", Some("conflict"), "The request conflicts with another request in progress. Please try again.".into()),
     }
 }
 
 /// The body of an error in the provider's own shape.
-fn error_body(provider: Provider, d: &Detail, seq: u64) -> Value {
+fn error_body(provider: Dialect, d: &Detail, seq: u64) -> Value {
     match provider {
-        Provider::Groq => json!({"error": {"message": d.message, "type": d.kind, "code": d.code}}),
-        Provider::Xai => json!({"code": xai_code(d.status), "error": d.message}),
-        Provider::LiteLlm => {
+        Dialect::Groq => json!({"error": {"message": d.message, "type": d.kind, "code": d.code}}),
+        Dialect::Xai => json!({"code": xai_code(d.status), "error": d.message}),
+        Dialect::LiteLlm => {
             let class = match d.status {
                 429 => "RateLimitError",
                 401 => "AuthenticationError",
@@ -157,7 +157,7 @@ fn error_body(provider: Provider, d: &Detail, seq: u64) -> Value {
             };
             json!({"error": {"message": format!("litellm.{class}: {}", d.message), "type": kind, "param": d.param, "code": d.status.to_string()}})
         }
-        Provider::AzureOpenAi => {
+        Dialect::AzureOpenAi => {
             let code = d.code.clone().unwrap_or_else(|| d.status.to_string());
             let mut e = json!({"code": code, "message": d.message});
             if code == "content_filter" {
@@ -166,10 +166,10 @@ fn error_body(provider: Provider, d: &Detail, seq: u64) -> Value {
             }
             json!({ "error": e })
         }
-        Provider::AzureInference => {
+        Dialect::AzureInference => {
             json!({"error": {"code": azure_inference_code(d.status), "message": d.message, "details": []}})
         }
-        Provider::Mistral => match d.status {
+        Dialect::Mistral => match d.status {
             401 => json!({"message": "Unauthorized", "request_id": id_hex(seq, 32)}),
             // Mistral's 429s share one type and code; the message tells a rate limit from an
             // exhausted quota.
@@ -222,7 +222,7 @@ fn common_headers(req: &Req<'_>, status: u16) -> Vec<(String, String)> {
     let id = id_hex(req.seq, 24);
     let mut h = Vec::with_capacity(8);
     match req.provider {
-        Provider::AzureOpenAi => {
+        Dialect::AzureOpenAi => {
             h.push(("apim-request-id".into(), id));
             h.push((
                 "x-ratelimit-remaining-requests".into(),
@@ -233,7 +233,7 @@ fn common_headers(req: &Req<'_>, status: u16) -> Vec<(String, String)> {
                 if status == 429 { "0" } else { "99000" }.into(),
             ));
         }
-        Provider::AzureInference => {
+        Dialect::AzureInference => {
             h.push(("apim-request-id".into(), id));
             if status >= 400 {
                 h.push((
@@ -242,14 +242,14 @@ fn common_headers(req: &Req<'_>, status: u16) -> Vec<(String, String)> {
                 ));
             }
         }
-        Provider::Mistral => {
+        Dialect::Mistral => {
             h.push(("x-ratelimit-limit-req-minute".into(), "60".into()));
             h.push((
                 "x-ratelimit-remaining-req-minute".into(),
                 if status == 429 { "0" } else { "59" }.into(),
             ));
         }
-        Provider::LiteLlm => {
+        Dialect::LiteLlm => {
             h.push(("x-litellm-call-id".into(), id));
             h.push(("x-litellm-response-duration-ms".into(), "1.0".into()));
         }
@@ -263,7 +263,7 @@ fn common_headers(req: &Req<'_>, status: u16) -> Vec<(String, String)> {
             h.push(("x-ratelimit-reset-requests".into(), "6ms".into()));
         }
     }
-    if req.provider == Provider::OpenAi {
+    if req.provider == Dialect::OpenAi {
         h.push(("openai-version".into(), "2020-10-01".into()));
         h.push(("openai-processing-ms".into(), "1".into()));
     }
@@ -301,7 +301,7 @@ fn invalid(
         param,
         message: message.into(),
     };
-    send_error(req, &d, &ErrorSpec::new(ErrorKind::BadRequest))
+    send_error(req, &d, &ErrorSpec::new(FaultKind::BadRequest))
 }
 
 /// Mistral's FastAPI-style 422.
@@ -312,10 +312,7 @@ fn mistral_422(req: &Req<'_>, detail: Vec<Value>) -> Response<Body> {
 
 /// Checks the key in the provider's header form.
 pub(crate) fn check_auth(req: &Req<'_>, require: Option<&str>) -> Result<(), Response<Body>> {
-    let azure = matches!(
-        req.provider,
-        Provider::AzureOpenAi | Provider::AzureInference
-    );
+    let azure = matches!(req.provider, Dialect::AzureOpenAi | Dialect::AzureInference);
     let key = if azure {
         req.header("api-key").or_else(|| req.bearer())
     } else {
@@ -330,16 +327,16 @@ pub(crate) fn check_auth(req: &Req<'_>, require: Option<&str>) -> Result<(), Res
     if ok {
         return Ok(());
     }
-    let mut d = detail(req.provider, "", ErrorKind::Auth);
+    let mut d = detail(req.provider, "", FaultKind::Auth);
     if key.is_none() {
         d.code = None;
         d.message = match req.provider {
-            Provider::AzureOpenAi | Provider::AzureInference => d.message,
-            Provider::Groq => "Invalid API Key".into(),
+            Dialect::AzureOpenAi | Dialect::AzureInference => d.message,
+            Dialect::Groq => "Invalid API Key".into(),
             _ => "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.".into(),
         };
     }
-    Err(send_error(req, &d, &ErrorSpec::new(ErrorKind::Auth)))
+    Err(send_error(req, &d, &ErrorSpec::new(FaultKind::Auth)))
 }
 
 /// Parses an OpenAI-style chat request.
@@ -360,25 +357,23 @@ pub(crate) fn parse(req: &Req<'_>) -> Result<ChatRequest, Response<Body>> {
             Some("invalid_type"),
         ));
     };
-    if matches!(
-        req.provider,
-        Provider::AzureOpenAi | Provider::AzureInference
-    ) && req.query_param("api-version").is_none_or(str::is_empty)
-        && !matches!(req.route, Route::Chat { deployment: None } if req.provider == Provider::AzureOpenAi)
+    if matches!(req.provider, Dialect::AzureOpenAi | Dialect::AzureInference)
+        && req.query_param("api-version").is_none_or(str::is_empty)
+        && !matches!(req.route, Route::Chat { deployment: None } if req.provider == Dialect::AzureOpenAi)
     {
-        let body = if req.provider == Provider::AzureOpenAi {
+        let body = if req.provider == Dialect::AzureOpenAi {
             json!({"error": {"code": "404", "message": "Resource not found"}})
         } else {
             json!({"error": {"code": "BadRequest", "message": "Missing required query parameter: api-version", "details": []}})
         };
-        let status = if req.provider == Provider::AzureOpenAi {
+        let status = if req.provider == Dialect::AzureOpenAi {
             404
         } else {
             400
         };
         return Err(json_response(status, common_headers(req, status), &body));
     }
-    if req.provider == Provider::Mistral {
+    if req.provider == Dialect::Mistral {
         mistral_strict(req, obj)?;
     }
     let deployment = match req.route {
@@ -388,12 +383,7 @@ pub(crate) fn parse(req: &Req<'_>) -> Result<ChatRequest, Response<Body>> {
     let model = match (deployment, obj.get("model").and_then(Value::as_str)) {
         (Some(d), _) => d,
         (None, Some(m)) if !m.is_empty() => m.to_owned(),
-        (None, _)
-            if matches!(
-                req.provider,
-                Provider::AzureInference | Provider::AzureOpenAi
-            ) =>
-        {
+        (None, _) if matches!(req.provider, Dialect::AzureInference | Dialect::AzureOpenAi) => {
             "default".to_owned()
         }
         (None, _) => {
@@ -530,7 +520,7 @@ fn usage(req: &Req<'_>, a: &Answer) -> Value {
     let mut u = json!({"prompt_tokens": a.prompt_tokens, "completion_tokens": a.completion_tokens, "total_tokens": a.total_tokens()});
     if matches!(
         req.provider,
-        Provider::OpenAi | Provider::AzureOpenAi | Provider::LiteLlm | Provider::Xai
+        Dialect::OpenAi | Dialect::AzureOpenAi | Dialect::LiteLlm | Dialect::Xai
     ) {
         u["prompt_tokens_details"] = json!({"cached_tokens": 0, "audio_tokens": 0});
         u["completion_tokens_details"] = json!({"reasoning_tokens": 0, "audio_tokens": 0, "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0});
@@ -540,7 +530,7 @@ fn usage(req: &Req<'_>, a: &Answer) -> Value {
 
 fn call_id(req: &Req<'_>, i: &str) -> String {
     match req.provider {
-        Provider::Mistral => id_alnum(req.seq, i.parse().unwrap_or(0), 9),
+        Dialect::Mistral => id_alnum(req.seq, i.parse().unwrap_or(0), 9),
         _ => format!(
             "call_{}{}",
             id_alnum(req.seq, i.parse().unwrap_or(0), 20),
@@ -551,7 +541,7 @@ fn call_id(req: &Req<'_>, i: &str) -> String {
 
 fn completion_id(req: &Req<'_>) -> String {
     match req.provider {
-        Provider::Mistral => id_hex(req.seq, 32),
+        Dialect::Mistral => id_hex(req.seq, 32),
         _ => format!("chatcmpl-{}", id_alnum(req.seq, 99, 29)),
     }
 }
@@ -568,7 +558,7 @@ pub(crate) fn render(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Response<
         .iter()
         .map(|c| json!({"id": call_id(req, &c.id_suffix), "type": "function", "function": {"name": c.name, "arguments": c.arguments}}))
         .collect();
-    let body = if req.provider == Provider::Mistral {
+    let body = if req.provider == Dialect::Mistral {
         let message = json!({"role": "assistant", "content": a.text.clone().or(a.refusal.clone()).unwrap_or_default(),
             "tool_calls": if calls.is_empty() { Value::Null } else { Value::Array(calls) }, "prefix": false});
         json!({"id": completion_id(req), "object": "chat.completion", "model": chat.model, "created": req.created,
@@ -582,14 +572,12 @@ pub(crate) fn render(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Response<
         let mut body = json!({"id": completion_id(req), "object": "chat.completion", "created": req.created, "model": chat.model,
             "choices": [], "usage": usage(req, a), "service_tier": "default", "system_fingerprint": "fp_sim0001"});
         match req.provider {
-            Provider::AzureOpenAi => {
+            Dialect::AzureOpenAi => {
                 choice["content_filter_results"] = filter_results(false);
                 body["prompt_filter_results"] =
                     json!([{"prompt_index": 0, "content_filter_results": filter_results(false)}]);
             }
-            Provider::Groq => {
-                body["x_groq"] = json!({"id": format!("req_{}", id_hex(req.seq, 26))})
-            }
+            Dialect::Groq => body["x_groq"] = json!({"id": format!("req_{}", id_hex(req.seq, 26))}),
             _ => {}
         }
         body["choices"] = json!([choice]);
@@ -601,8 +589,8 @@ pub(crate) fn render(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Response<
 /// The streaming events.
 pub(crate) fn stream_events(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Events {
     let id = completion_id(req);
-    let mistral = req.provider == Provider::Mistral;
-    let azure = req.provider == Provider::AzureOpenAi;
+    let mistral = req.provider == Dialect::Mistral;
+    let azure = req.provider == Dialect::AzureOpenAi;
     let base = |choices: Value| {
         let mut c = json!({"id": id, "object": "chat.completion.chunk", "created": req.created, "model": chat.model});
         if !mistral {
@@ -641,7 +629,7 @@ pub(crate) fn stream_events(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Ev
         },
         None,
     ));
-    if req.provider == Provider::Groq {
+    if req.provider == Dialect::Groq {
         first["x_groq"] = json!({"id": format!("req_{}", id_hex(req.seq, 26))});
     }
     events.push(sse_data(&first));
@@ -678,7 +666,7 @@ pub(crate) fn stream_events(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Ev
     if mistral {
         last["usage"] = usage(req, a);
     }
-    if req.provider == Provider::Groq {
+    if req.provider == Dialect::Groq {
         last["x_groq"] =
             json!({"id": format!("req_{}", id_hex(req.seq, 26)), "usage": usage(req, a)});
     }
@@ -701,11 +689,11 @@ pub(crate) fn stream_error(req: &Req<'_>, spec: &ErrorSpec) -> Vec<Bytes> {
         d.message = m.clone();
     }
     let body = match req.provider {
-        Provider::Mistral
-        | Provider::Xai
-        | Provider::AzureInference
-        | Provider::Groq
-        | Provider::LiteLlm => error_body(req.provider, &d, req.seq),
+        Dialect::Mistral
+        | Dialect::Xai
+        | Dialect::AzureInference
+        | Dialect::Groq
+        | Dialect::LiteLlm => error_body(req.provider, &d, req.seq),
         _ => {
             json!({"error": {"message": d.message, "type": d.kind, "param": d.param, "code": d.code}})
         }

@@ -5,7 +5,7 @@
 )]
 
 use serde_json::Value;
-use steadfast_sim::{Provider, Simulator};
+use steadfast_sim::{Dialect, Simulator};
 
 /// A response reduced to what the tests assert on.
 #[derive(Debug)]
@@ -55,7 +55,7 @@ pub(crate) async fn post(url: &str, headers: &[(&str, &str)], body: &Value) -> R
 /// The chat URL and auth headers of a provider, plus a minimal request body for `text`.
 pub(crate) fn chat(
     sim: &Simulator,
-    provider: Provider,
+    provider: Dialect,
     model: &str,
     text: &str,
     stream: bool,
@@ -63,7 +63,7 @@ pub(crate) fn chat(
     let base = sim.base_url(provider);
     let msg = serde_json::json!([{"role": "user", "content": text}]);
     match provider {
-        Provider::Anthropic => (
+        Dialect::Anthropic => (
             format!("{base}/v1/messages"),
             vec![
                 ("x-api-key", "sk-ant-test"),
@@ -71,7 +71,7 @@ pub(crate) fn chat(
             ],
             serde_json::json!({"model": model, "max_tokens": 256, "messages": msg, "stream": stream}),
         ),
-        Provider::Gemini => {
+        Dialect::Gemini => {
             let method = if stream {
                 "streamGenerateContent?alt=sse"
             } else {
@@ -83,12 +83,12 @@ pub(crate) fn chat(
                 serde_json::json!({"contents": [{"role": "user", "parts": [{"text": text}]}]}),
             )
         }
-        Provider::Cohere => (
+        Dialect::Cohere => (
             format!("{base}/v2/chat"),
             vec![("authorization", "Bearer co-test")],
             serde_json::json!({"model": model, "messages": msg, "stream": stream}),
         ),
-        Provider::Bedrock => {
+        Dialect::Bedrock => {
             let op = if stream {
                 "converse-stream"
             } else {
@@ -100,17 +100,17 @@ pub(crate) fn chat(
                 serde_json::json!({"messages": [{"role": "user", "content": [{"text": text}]}]}),
             )
         }
-        Provider::AzureOpenAi => (
+        Dialect::AzureOpenAi => (
             format!("{base}/openai/deployments/{model}/chat/completions?api-version=2024-10-21"),
             vec![("api-key", "azure-test")],
             serde_json::json!({"messages": msg, "stream": stream}),
         ),
-        Provider::AzureInference => (
+        Dialect::AzureInference => (
             format!("{base}/models/chat/completions?api-version=2024-05-01-preview"),
             vec![("api-key", "azure-test")],
             serde_json::json!({"model": model, "messages": msg, "stream": stream}),
         ),
-        Provider::Mistral => (
+        Dialect::Mistral => (
             format!("{base}/v1/chat/completions"),
             vec![("authorization", "Bearer mistral-test")],
             serde_json::json!({"model": model, "messages": msg, "stream": stream}),
@@ -126,7 +126,7 @@ pub(crate) fn chat(
 /// Sends a minimal chat request to `provider`.
 pub(crate) async fn send(
     sim: &Simulator,
-    provider: Provider,
+    provider: Dialect,
     model: &str,
     text: &str,
     stream: bool,

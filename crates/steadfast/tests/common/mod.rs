@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 use steadfast::{Call, Message, OutputMode, Part, Role, Tool, ToolCall, ToolChoice, llm};
-use steadfast_sim::{Provider as SimProvider, Scenario, Simulator};
+use steadfast_sim::{Dialect, Scenario, Simulator};
 
 /// A provider as the conformance suite sees it: Steadfast's name, a model, and the simulator
 /// protocol that serves it.
@@ -14,7 +14,7 @@ use steadfast_sim::{Provider as SimProvider, Scenario, Simulator};
 pub(crate) struct Target {
     pub(crate) name: &'static str,
     pub(crate) model: &'static str,
-    pub(crate) sim: SimProvider,
+    pub(crate) sim: Dialect,
 }
 
 /// Every provider the conformance suite runs against.
@@ -22,57 +22,57 @@ pub(crate) const TARGETS: &[Target] = &[
     Target {
         name: "openai",
         model: "gpt-4o-mini",
-        sim: SimProvider::OpenAi,
+        sim: Dialect::OpenAi,
     },
     Target {
         name: "anthropic",
         model: "claude-3-5-sonnet-latest",
-        sim: SimProvider::Anthropic,
+        sim: Dialect::Anthropic,
     },
     Target {
         name: "groq",
         model: "llama-3.3-70b-versatile",
-        sim: SimProvider::Groq,
+        sim: Dialect::Groq,
     },
     Target {
         name: "xai",
         model: "grok-3-mini",
-        sim: SimProvider::Xai,
+        sim: Dialect::Xai,
     },
     Target {
         name: "litellm",
         model: "gpt-4o-mini",
-        sim: SimProvider::LiteLlm,
+        sim: Dialect::LiteLlm,
     },
     Target {
         name: "azure",
         model: "my-gpt-4o-deployment",
-        sim: SimProvider::AzureOpenAi,
+        sim: Dialect::AzureOpenAi,
     },
     Target {
         name: "cohere",
         model: "command-a-03-2025",
-        sim: SimProvider::Cohere,
+        sim: Dialect::Cohere,
     },
     Target {
         name: "azure-inference",
         model: "mistral-large-2411",
-        sim: SimProvider::AzureInference,
+        sim: Dialect::AzureInference,
     },
     Target {
         name: "mistral",
         model: "mistral-small-latest",
-        sim: SimProvider::Mistral,
+        sim: Dialect::Mistral,
     },
     Target {
         name: "gemini",
         model: "gemini-2.0-flash",
-        sim: SimProvider::Gemini,
+        sim: Dialect::Gemini,
     },
     Target {
         name: "bedrock",
         model: "anthropic.claude-3-5-sonnet-20240620-v1:0",
-        sim: SimProvider::Bedrock,
+        sim: Dialect::Bedrock,
     },
 ];
 

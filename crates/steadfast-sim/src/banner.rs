@@ -1,6 +1,6 @@
 //! Text the `steadfast-sim` binary and `steadfast sim` print: base URLs and environment exports.
 
-use crate::provider::Provider;
+use crate::provider::Dialect;
 use crate::server::Simulator;
 
 /// The API key value printed in the exports (any non-empty key is accepted unless the scenario
@@ -28,7 +28,7 @@ pub fn describe(sim: &Simulator) -> String {
         ));
     }
     out.push_str("\nbase URLs:\n");
-    for p in Provider::ALL {
+    for p in Dialect::ALL {
         out.push_str(&format!("  {:<16} {}\n", p.name(), sim.base_url(p)));
     }
     out.push_str("\ncontrol plane: GET /__sim/journal, POST /__sim/reset, POST /__sim/scenario, GET /__sim/health\n");
@@ -41,7 +41,7 @@ pub fn describe(sim: &Simulator) -> String {
 /// `OPENAI_API_VERSION` for Azure and dummy AWS credentials for boto3).
 pub fn exports(sim: &Simulator, key: &str) -> String {
     let mut out = String::new();
-    for p in Provider::ALL {
+    for p in Dialect::ALL {
         let vars = p.env_vars();
         out.push_str(&format!("export {}={}\n", vars.base_url, sim.base_url(p)));
         out.push_str(&format!("export {}={}\n", vars.api_key, key));
