@@ -179,6 +179,9 @@ async fn server_hints_raise_the_wait_and_can_stop_retries() {
         r.attempts()[0].wait_reason,
         Some(steadfast::retry::WaitReason::ServerHint)
     );
+    // Every attempt carries the status the server really sent, the success included.
+    let statuses: Vec<_> = r.attempts().iter().map(|a| a.status).collect();
+    assert_eq!(statuses, [Some(429), Some(429), Some(200)]);
 
     // A hint above the cap (60 s) ends the retries at once.
     let sim = sim_with(Action::rate_limit().retry_after_secs(120)).await;
@@ -256,6 +259,8 @@ async fn streams_retry_transparently_before_the_commit_point() {
             let r = s.into_response().await.unwrap();
             assert_eq!(r.text(), text);
             assert_eq!(r.attempts().len(), 3);
+            assert_eq!(r.attempts()[0].status, Some(429), "{} {style}", t.name);
+            assert_eq!(r.attempts()[2].status, Some(200), "{} {style}", t.name);
         }
     }
 }

@@ -84,9 +84,12 @@ impl HttpRequest {
     }
 }
 
-/// Status line facts of a successful response, for the parsers.
+/// What the parsers may read of a successful response besides its body: the status and the
+/// headers.
 #[derive(Debug)]
 pub(crate) struct ResponseMeta {
+    /// The HTTP status (2xx).
+    pub(crate) status: u16,
     pub(crate) headers: HeaderMap,
 }
 
@@ -240,12 +243,12 @@ impl<W: Wire> Provider for HttpProvider<W> {
             let result = send_once(&*wire, &request).await;
             let elapsed = start.elapsed();
             match result {
-                Ok(mut r) => {
+                Ok((mut r, status)) => {
                     r.attempts.push(AttemptSummary::new(
                         &name,
                         &request.model,
                         None,
-                        Some(200),
+                        Some(status),
                         elapsed,
                     ));
                     Ok(r)
@@ -283,7 +286,9 @@ impl<W: Wire> HttpCodec for HttpProvider<W> {
     }
 
     fn decode(&self, request: &ChatRequest, body: &[u8]) -> Result<Response, Error> {
+        // A recorded body is read as the answer of a plain success.
         let meta = ResponseMeta {
+            status: 200,
             headers: HeaderMap::new(),
         };
         read_response(&*self.wire, request, &meta, Bytes::copy_from_slice(body))
@@ -448,7 +453,8 @@ async fn read_body(resp: &mut reqwest::Response) -> Result<Bytes, reqwest::Error
     Ok(Bytes::from(all))
 }
 
-async fn send_once<W: Wire>(wire: &W, req: &ChatRequest) -> Result<Response, Error> {
+/// One attempt: the response and its HTTP status.
+async fn send_once<W: Wire>(wire: &W, req: &ChatRequest) -> Result<(Response, u16), Error> {
     // One timer for the whole attempt (headers and body) instead of one per phase.
     let Some(total) = req.client.timeouts.total else {
         return send_within(wire, req).await;
@@ -463,14 +469,15 @@ async fn send_once<W: Wire>(wire: &W, req: &ChatRequest) -> Result<Response, Err
         })?
 }
 
-async fn send_within<W: Wire>(wire: &W, req: &ChatRequest) -> Result<Response, Error> {
+async fn send_within<W: Wire>(wire: &W, req: &ChatRequest) -> Result<(Response, u16), Error> {
     let mut resp = execute(wire, req, false, None).await?;
     let body = read_body(&mut resp).await.map_err(map_reqwest)?;
     // The body is read: the headers can be moved out instead of cloned.
     let meta = ResponseMeta {
+        status: resp.status().as_u16(),
         headers: std::mem::take(resp.headers_mut()),
     };
-    read_response(wire, req, &meta, body)
+    Ok((read_response(wire, req, &meta, body)?, meta.status))
 }
 
 /// A successful response body read into a `Response`, which keeps the body as received (a

@@ -111,6 +111,7 @@ fn extra_fields_and_streamed_usage_pass_through() {
 fn responses_are_read_as_openai_completions() {
     let req = call().request("hi");
     let meta = ResponseMeta {
+        status: 200,
         headers: http::HeaderMap::new(),
     };
     let body = json!({"id":"cmpl-1","object":"chat.completion","created":1,"model":"mistral-large-2411",
