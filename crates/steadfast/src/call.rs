@@ -405,19 +405,22 @@ impl Call {
         &self,
         request: ChatRequest,
     ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<> {
-        let (name, model) = (Arc::clone(&self.s.provider_name), Arc::clone(&self.s.model));
-        let tools = Arc::clone(&request.tools);
+        // One reference count for everything the completion may need.
+        let settings = Arc::clone(&self.s);
         let started = tokio::time::Instant::now();
         let sending = self.provider.send(request);
         async move {
-            let mut r = sending.await.map_err(|e| e.in_context(&name, &model))?;
-            if r.tools.is_empty() && !tools.is_empty() {
-                r.tools = tools;
+            let s = &*settings;
+            let mut r = sending
+                .await
+                .map_err(|e| e.in_context(&s.provider_name, &s.model))?;
+            if r.tools.is_empty() && !s.tools.is_empty() {
+                r.tools = Arc::clone(&s.tools);
             }
             if r.attempts.is_empty() {
                 r.attempts.push(crate::response::AttemptSummary::success(
-                    name,
-                    model,
+                    Arc::clone(&s.provider_name),
+                    Arc::clone(&s.model),
                     None,
                     started.elapsed(),
                 ));
