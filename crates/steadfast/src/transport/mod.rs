@@ -84,7 +84,7 @@ impl HttpRequest {
     }
 }
 
-/// Status line facts of a successful response, for the parsers.
+/// The headers of a successful response, for the parsers.
 #[derive(Debug)]
 pub(crate) struct ResponseMeta {
     pub(crate) headers: HeaderMap,
@@ -379,6 +379,17 @@ fn map_reqwest(e: reqwest::Error) -> Error {
     Error::new(kind, msg).with_source(e.without_url())
 }
 
+/// Adds the call's own headers to the provider's, replacing those of the same name. Each value
+/// keeps its sensitive mark.
+fn merge_headers(headers: &mut HeaderMap, own: &HeaderMap) {
+    for name in own.keys() {
+        headers.remove(name);
+    }
+    for (name, value) in own {
+        headers.append(name.clone(), value.clone());
+    }
+}
+
 /// Sends the request and waits for the response headers, classifying HTTP errors.
 async fn execute<W: Wire>(
     wire: &W,
@@ -390,14 +401,9 @@ async fn execute<W: Wire>(
     let client = client_for(req.client.timeouts.connect)?;
     let url = reqwest::Url::parse(&http_req.url)
         .map_err(|e| Error::config(format!("invalid base URL for {}: {e}", wire.name())))?;
+    req.client.check_headers()?;
     let mut headers = http_req.headers;
-    for (k, v) in &req.client.headers {
-        let name = HeaderName::from_bytes(k.as_bytes())
-            .map_err(|_| Error::config(format!("invalid header name `{k}`")))?;
-        let value = HeaderValue::from_str(v)
-            .map_err(|_| Error::config(format!("invalid value for header `{k}`")))?;
-        headers.insert(name, value);
-    }
+    merge_headers(&mut headers, &req.client.headers);
     let builder = client.post(url).headers(headers).body(http_req.body);
     let limit = min_opt(req.client.timeouts.first_byte, remaining(deadline));
     let resp = with_timeout(limit, "response headers", builder.send())
@@ -727,5 +733,21 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Timeout);
         assert!(e.message().contains("no stream data within 100ms"), "{e}");
         assert_eq!(started.elapsed(), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn the_calls_headers_replace_the_providers_and_stay_sensitive() {
+        let mut sent = HeaderMap::new();
+        sent.insert("authorization", HeaderValue::from_static("Bearer provider"));
+        sent.insert("accept", HeaderValue::from_static("text/event-stream"));
+        let own = ClientConfig::default()
+            .header("authorization", "Bearer own-token")
+            .sensitive_header("x-custom", "tok");
+        merge_headers(&mut sent, &own.headers);
+        assert_eq!(sent["authorization"], "Bearer own-token");
+        assert!(sent["authorization"].is_sensitive());
+        assert!(sent["x-custom"].is_sensitive());
+        assert_eq!(sent["accept"], "text/event-stream");
+        assert_eq!(sent.get_all("authorization").iter().count(), 1);
     }
 }
