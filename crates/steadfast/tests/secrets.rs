@@ -281,3 +281,26 @@ async fn trace_level_logs_hold_no_secret() {
     );
     assert_no_secret("TRACE log", &text);
 }
+
+#[tokio::test]
+async fn an_invalid_header_fails_every_request_with_a_config_error_without_its_value() {
+    let sim = sim(Scenario::new()).await;
+    for t in TARGETS {
+        for c in [
+            call(t, &sim).header("x-api-key", format!("{TOKEN}\n")),
+            call(t, &sim).sensitive_header("x-custom-credential", format!("{CUSTOM}\r")),
+        ] {
+            assert_no_secret(&format!("{}: Debug of Call", t.name), &format!("{c:?}"));
+            for e in [
+                c.send("hi").await.unwrap_err(),
+                c.stream("hi").into_response().await.unwrap_err(),
+            ] {
+                assert_eq!(e.kind(), steadfast::ErrorKind::Config, "{}: {e}", t.name);
+                assert!(e.to_string().contains("header `x-"), "{}: {e}", t.name);
+                assert_no_secret(&format!("{}: Display of Error", t.name), &e.to_string());
+                assert_no_secret(&format!("{}: Debug of Error", t.name), &format!("{e:?}"));
+            }
+        }
+    }
+    assert!(sim.journal().is_empty(), "nothing was sent");
+}
