@@ -350,12 +350,23 @@ impl Call {
         self
     }
 
-    /// Adds a header sent with every request.
+    /// Sets a header sent with every request. A credential's name (`authorization`, `api-key`,
+    /// any name containing `auth`, `key`, `token`, `secret` or `cookie`) marks the value
+    /// sensitive; an invalid name or value fails every request with a
+    /// [`Config`](crate::ErrorKind::Config) error. See [`ClientConfig::header`].
     #[must_use]
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        Arc::make_mut(&mut self.settings().client)
-            .headers
-            .push((name.into(), value.into()));
+    pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+        let name = name.as_ref();
+        let sensitive = crate::client::is_credential_header(name);
+        Arc::make_mut(&mut self.settings().client).set_header(name, value.as_ref(), sensitive);
+        self
+    }
+
+    /// Sets a header whose value is a credential, always marked sensitive: hidden from `Debug`
+    /// and scrubbed from errors. See [`ClientConfig::sensitive_header`].
+    #[must_use]
+    pub fn sensitive_header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+        Arc::make_mut(&mut self.settings().client).set_header(name.as_ref(), value.as_ref(), true);
         self
     }
 

@@ -13,7 +13,7 @@ struct KeyInner {
     key: Box<str>,
     /// `Bearer <key>` as a sensitive header value, made once on first use.
     #[cfg_attr(
-        not(any(feature = "openai", feature = "bedrock", feature = "cohere")),
+        not(feature = "__bearer"),
         allow(dead_code, reason = "only bearer-token providers use it")
     )]
     bearer: OnceLock<Option<http::HeaderValue>>,
@@ -34,7 +34,7 @@ impl ApiKey {
     }
 
     #[cfg_attr(
-        not(any(feature = "openai", feature = "bedrock", feature = "cohere")),
+        not(feature = "__bearer"),
         allow(dead_code, reason = "only bearer-token providers use it")
     )]
     /// `Authorization: Bearer <key>`, marked sensitive; `None` when the key cannot be a header
@@ -80,16 +80,26 @@ impl From<String> for ApiKey {
 
 #[cfg(feature = "__http")]
 impl ClientConfig {
-    /// Calls `f` with every secret these settings hold — the API key, bearer tokens in headers,
-    /// and (Bedrock) the AWS secret key and session token — so errors can be scrubbed of all of
-    /// them. Nothing is copied.
+    /// Calls `f` with every secret these settings hold — the API key, the values of headers
+    /// marked sensitive (without a `Bearer ` prefix), and (Bedrock) the AWS secret key and
+    /// session token — so errors can be scrubbed of all of them. Nothing is copied.
     pub(crate) fn for_each_secret(&self, mut f: impl FnMut(&str)) {
         if let Some(k) = &self.api_key {
             f(k.expose());
         }
-        for (name, value) in &self.headers {
-            if name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("api-key") {
-                f(value.strip_prefix("Bearer ").unwrap_or(value));
+        for value in self.headers.values() {
+            if !value.is_sensitive() {
+                continue;
+            }
+            if let Ok(v) = value.to_str() {
+                // The whole value, then the credential after an auth scheme (`Bearer`, `Basic`,
+                // any case), which an echo may show alone.
+                f(v);
+                if let Some((scheme, credential)) = v.split_once(' ') {
+                    if !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphabetic()) {
+                        f(credential.trim_start());
+                    }
+                }
             }
         }
         #[cfg(feature = "bedrock")]
@@ -105,6 +115,15 @@ impl ClientConfig {
         self.for_each_secret(|s| e.redact_in_place(s));
         e
     }
+}
+
+/// Whether a header named `name` carries a credential, by the rule [`ClientConfig::header`]
+/// documents: its lower-cased name contains `auth`, `key`, `token`, `secret` or `cookie`.
+pub(crate) fn is_credential_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["auth", "key", "token", "secret", "cookie"]
+        .iter()
+        .any(|part| name.contains(part))
 }
 
 /// Timeouts for one HTTP attempt.
@@ -169,8 +188,9 @@ impl Timeouts {
 /// Where and how a provider is reached: base URL, credentials, timeouts, extra headers.
 ///
 /// Filled from the provider's conventional environment variables when a call is created, and
-/// overridable in code.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// overridable in code. Its `Debug` shows header names but no header values, and `ApiKey(***)`
+/// for the key.
+#[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ClientConfig {
     /// The base URL, in the official SDK's convention for the provider (OpenAI's includes `/v1`).
@@ -181,12 +201,204 @@ pub struct ClientConfig {
     pub api_version: Option<String>,
     /// Timeouts.
     pub timeouts: Timeouts,
-    /// Extra headers sent with every request.
-    pub headers: Vec<(String, String)>,
+    /// Extra headers sent with every request, after (and over) the provider's own. Values marked
+    /// sensitive ([`http::HeaderValue::set_sensitive`]) stay marked on the wire and are scrubbed
+    /// from errors; [`header`](Self::header) and [`sensitive_header`](Self::sensitive_header)
+    /// mark them for you.
+    pub headers: http::HeaderMap,
     /// AWS settings of the Bedrock provider: region and SigV4 credentials (secrets hidden from
     /// `Debug`). See [`providers::bedrock`](crate::providers::bedrock).
     #[cfg(feature = "bedrock")]
     pub aws: Option<crate::providers::bedrock::AwsConfig>,
+    /// The first header a setter could not store (its name, never its value): every request then
+    /// fails with [`ErrorKind::Config`](crate::ErrorKind::Config).
+    pub(crate) invalid_header: Option<Arc<str>>,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        /// Header names only: values may be credentials.
+        struct Names<'a>(&'a http::HeaderMap);
+        impl fmt::Debug for Names<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_list()
+                    .entries(self.0.keys().map(http::HeaderName::as_str))
+                    .finish()
+            }
+        }
+        let mut d = f.debug_struct("ClientConfig");
+        d.field("base_url", &self.base_url)
+            .field("api_key", &self.api_key)
+            .field("api_version", &self.api_version)
+            .field("timeouts", &self.timeouts)
+            .field("headers", &Names(&self.headers));
+        #[cfg(feature = "bedrock")]
+        d.field("aws", &self.aws);
+        if let Some(name) = &self.invalid_header {
+            d.field("invalid_header", name);
+        }
+        d.finish()
+    }
+}
+
+impl ClientConfig {
+    /// Sets a header sent with every request, replacing an earlier one of that name.
+    ///
+    /// The value is marked sensitive — hidden from the HTTP stack's `Debug` and scrubbed from
+    /// errors — when the name names a credential: its lower-cased form contains `auth`, `key`,
+    /// `token`, `secret` or `cookie` (so `authorization`, `proxy-authorization`, `api-key`,
+    /// `x-api-key` and `cookie` all are). Use [`sensitive_header`](Self::sensitive_header) for a
+    /// credential under any other name.
+    ///
+    /// An invalid name or value is not stored: every request made with these settings then fails
+    /// with [`ErrorKind::Config`](crate::ErrorKind::Config), naming the header but not its value.
+    #[must_use]
+    pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+        let name = name.as_ref();
+        self.set_header(name, value.as_ref(), is_credential_header(name));
+        self
+    }
+
+    /// Sets a header whose value is a credential: like [`header`](Self::header), but always
+    /// marked sensitive.
+    #[must_use]
+    pub fn sensitive_header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+        self.set_header(name.as_ref(), value.as_ref(), true);
+        self
+    }
+
+    /// Stores one header, or remembers (by name) that it was invalid.
+    pub(crate) fn set_header(&mut self, name: &str, value: &str, sensitive: bool) {
+        let Ok(header) = http::HeaderName::from_bytes(name.as_bytes()) else {
+            self.invalid_header
+                .get_or_insert_with(|| Arc::from(format!("invalid header name `{name}`")));
+            return;
+        };
+        let Ok(mut v) = http::HeaderValue::from_str(value) else {
+            self.invalid_header.get_or_insert_with(|| {
+                Arc::from(format!(
+                    "the value of header `{header}` is not a valid header value"
+                ))
+            });
+            return;
+        };
+        v.set_sensitive(sensitive);
+        self.headers.insert(header, v);
+    }
+
+    /// A [`Config`](crate::ErrorKind::Config) error when a header setter was given an invalid
+    /// name or value.
+    #[cfg_attr(
+        not(feature = "__http"),
+        allow(dead_code, reason = "only the HTTP transport checks it")
+    )]
+    pub(crate) fn check_headers(&self) -> Result<(), crate::Error> {
+        match &self.invalid_header {
+            Some(msg) => Err(crate::Error::config(msg.to_string())),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+
+    #[test]
+    fn credential_names_are_sensitive_by_the_documented_rule() {
+        for name in [
+            "authorization",
+            "Proxy-Authorization",
+            "api-key",
+            "x-api-key",
+            "cookie",
+            "x-goog-api-key",
+            "x-amz-security-token",
+            "client-secret",
+        ] {
+            assert!(is_credential_header(name), "{name}");
+        }
+        for name in ["openai-organization", "extra-parameters", "accept"] {
+            assert!(!is_credential_header(name), "{name}");
+        }
+        let c = ClientConfig::default()
+            .header("authorization", "Bearer tok-1")
+            .header("openai-project", "p")
+            .sensitive_header("x-custom", "tok-2");
+        assert!(c.headers["authorization"].is_sensitive());
+        assert!(!c.headers["openai-project"].is_sensitive());
+        assert!(c.headers["x-custom"].is_sensitive());
+    }
+
+    #[test]
+    fn debug_shows_header_names_but_no_values() {
+        let c = ClientConfig::default()
+            .header("authorization", "Bearer tok-secret-1")
+            .header("openai-project", "proj-visible-not")
+            .sensitive_header("x-custom", "tok-secret-2");
+        let mut c = c;
+        c.api_key = Some(ApiKey::new("sk-secret-3"));
+        for text in [format!("{c:?}"), format!("{c:#?}")] {
+            for secret in [
+                "tok-secret-1",
+                "proj-visible-not",
+                "tok-secret-2",
+                "sk-secret-3",
+            ] {
+                assert!(!text.contains(secret), "{text}");
+            }
+            assert!(
+                text.contains("authorization") && text.contains("x-custom"),
+                "{text}"
+            );
+            assert!(text.contains("ApiKey(***)"), "{text}");
+        }
+    }
+
+    #[test]
+    fn an_invalid_header_is_remembered_as_a_config_error_without_its_value() {
+        let c = ClientConfig::default().header("x-token", "tok-bad\nvalue");
+        assert!(c.headers.is_empty());
+        let e = c.check_headers().unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
+        assert!(e.to_string().contains("x-token"), "{e}");
+        assert!(!e.to_string().contains("tok-bad"), "{e}");
+        assert!(!format!("{c:?}").contains("tok-bad"));
+        let e = ClientConfig::default()
+            .header("bad name", "v")
+            .check_headers()
+            .unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
+        assert!(ClientConfig::default().check_headers().is_ok());
+    }
+
+    #[cfg(feature = "__http")]
+    #[test]
+    fn secrets_are_the_sensitive_header_values_and_their_credentials() {
+        let c = ClientConfig::default()
+            .header("authorization", "Bearer tok-1")
+            .header("openai-project", "proj")
+            .sensitive_header("x-custom", "tok-2")
+            .header("proxy-authorization", "basic dXNlcjpwYXNz");
+        let mut secrets = Vec::new();
+        c.for_each_secret(|s| secrets.push(s.to_string()));
+        secrets.sort();
+        assert_eq!(
+            secrets,
+            [
+                "Bearer tok-1",
+                "basic dXNlcjpwYXNz",
+                "dXNlcjpwYXNz",
+                "tok-1",
+                "tok-2"
+            ]
+        );
+        let e = c.redact(crate::Error::new(
+            crate::ErrorKind::Auth,
+            "bad Bearer tok-1, then tok-1 alone, and dXNlcjpwYXNz",
+        ));
+        assert_eq!(e.message(), "bad ***, then *** alone, and ***");
+    }
 }
 
 #[cfg(all(test, feature = "__bearer"))]

@@ -399,10 +399,7 @@ fn first_env(vars: &[&str]) -> Option<String> {
 ))]
 /// Whether the call configured its own header `name` (say, an `authorization` token).
 pub(crate) fn has_client_header(req: &ChatRequest, name: &str) -> bool {
-    req.client
-        .headers
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case(name))
+    req.client.headers.contains_key(name)
 }
 
 /// The OpenAI chat body in its plain form — `max_tokens`, no `stream_options` — for providers that

@@ -52,7 +52,7 @@ impl HttpRequest {
 
     /// Adds `Authorization: Bearer <key>`.
     #[cfg_attr(
-        not(any(feature = "openai", feature = "bedrock", feature = "cohere")),
+        not(feature = "__bearer"),
         allow(dead_code, reason = "only bearer-token providers use it")
     )]
     pub(crate) fn bearer(&mut self, key: &crate::client::ApiKey) -> Result<(), Error> {
@@ -95,7 +95,7 @@ pub(crate) struct ResponseMeta {
 
 /// Turns SSE events into stream events for one response.
 #[cfg_attr(
-    not(any(feature = "openai", feature = "anthropic", feature = "cohere")),
+    not(feature = "__sse"),
     allow(dead_code, reason = "only the SSE providers use it")
 )]
 pub(crate) trait SseHandler: Send + 'static {
@@ -124,7 +124,7 @@ pub(crate) trait BodyDecoder: Send + 'static {
 
 /// The [`BodyDecoder`] of SSE protocols: an [`SseDecoder`] feeding an [`SseHandler`].
 #[cfg_attr(
-    not(any(feature = "openai", feature = "anthropic", feature = "cohere")),
+    not(feature = "__sse"),
     allow(dead_code, reason = "only the SSE providers use it")
 )]
 pub(crate) struct SseBody {
@@ -134,7 +134,7 @@ pub(crate) struct SseBody {
 
 impl SseBody {
     #[cfg_attr(
-        not(any(feature = "openai", feature = "anthropic", feature = "cohere")),
+        not(feature = "__sse"),
         allow(dead_code, reason = "only the SSE providers use it")
     )]
     pub(crate) fn new(handler: Box<dyn SseHandler>) -> Self {
@@ -146,7 +146,7 @@ impl SseBody {
 }
 
 #[cfg_attr(
-    not(any(feature = "openai", feature = "anthropic", feature = "cohere")),
+    not(feature = "__sse"),
     allow(dead_code, reason = "only the SSE providers use it")
 )]
 fn sse_decode_error(e: crate::codec::sse::SseError) -> Error {
@@ -384,6 +384,17 @@ fn map_reqwest(e: reqwest::Error) -> Error {
     Error::new(kind, msg).with_source(e.without_url())
 }
 
+/// Adds the call's own headers to the provider's, replacing those of the same name. Each value
+/// keeps its sensitive mark.
+fn merge_headers(headers: &mut HeaderMap, own: &HeaderMap) {
+    for name in own.keys() {
+        headers.remove(name);
+    }
+    for (name, value) in own {
+        headers.append(name.clone(), value.clone());
+    }
+}
+
 /// Sends the request and waits for the response headers, classifying HTTP errors.
 async fn execute<W: Wire>(
     wire: &W,
@@ -395,14 +406,9 @@ async fn execute<W: Wire>(
     let client = client_for(req.client.timeouts.connect)?;
     let url = reqwest::Url::parse(&http_req.url)
         .map_err(|e| Error::config(format!("invalid base URL for {}: {e}", wire.name())))?;
+    req.client.check_headers()?;
     let mut headers = http_req.headers;
-    for (k, v) in &req.client.headers {
-        let name = HeaderName::from_bytes(k.as_bytes())
-            .map_err(|_| Error::config(format!("invalid header name `{k}`")))?;
-        let value = HeaderValue::from_str(v)
-            .map_err(|_| Error::config(format!("invalid value for header `{k}`")))?;
-        headers.insert(name, value);
-    }
+    merge_headers(&mut headers, &req.client.headers);
     let builder = client.post(url).headers(headers).body(http_req.body);
     let limit = min_opt(req.client.timeouts.first_byte, remaining(deadline));
     let resp = with_timeout(limit, "response headers", builder.send())
@@ -734,5 +740,21 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Timeout);
         assert!(e.message().contains("no stream data within 100ms"), "{e}");
         assert_eq!(started.elapsed(), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn the_calls_headers_replace_the_providers_and_stay_sensitive() {
+        let mut sent = HeaderMap::new();
+        sent.insert("authorization", HeaderValue::from_static("Bearer provider"));
+        sent.insert("accept", HeaderValue::from_static("text/event-stream"));
+        let own = ClientConfig::default()
+            .header("authorization", "Bearer own-token")
+            .sensitive_header("x-custom", "tok");
+        merge_headers(&mut sent, &own.headers);
+        assert_eq!(sent["authorization"], "Bearer own-token");
+        assert!(sent["authorization"].is_sensitive());
+        assert!(sent["x-custom"].is_sensitive());
+        assert_eq!(sent["accept"], "text/event-stream");
+        assert_eq!(sent.get_all("authorization").iter().count(), 1);
     }
 }

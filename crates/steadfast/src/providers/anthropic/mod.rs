@@ -61,8 +61,7 @@ impl Wire for AnthropicWire {
         };
         if c.api_key.is_none() {
             if let Some(token) = env("ANTHROPIC_AUTH_TOKEN") {
-                c.headers
-                    .push(("authorization".into(), format!("Bearer {token}")));
+                c.set_header("authorization", &format!("Bearer {token}"), true);
             }
         }
         c

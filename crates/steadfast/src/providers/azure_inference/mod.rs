@@ -102,9 +102,12 @@ pub(crate) fn chat_url(base: &str, version: &str) -> String {
 fn stream_usage_allowed(req: &ChatRequest) -> bool {
     req.client
         .headers
+        .get_all("extra-parameters")
         .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("extra-parameters"))
-        .all(|(_, v)| v.trim().eq_ignore_ascii_case("pass-through"))
+        .all(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.trim().eq_ignore_ascii_case("pass-through"))
+        })
 }
 
 impl Wire for AzureInferenceWire {
@@ -127,8 +130,7 @@ impl Wire for AzureInferenceWire {
         };
         if c.api_key.is_none() {
             if let Some(token) = env("AZURE_INFERENCE_AD_TOKEN") {
-                c.headers
-                    .push(("authorization".into(), format!("Bearer {token}")));
+                c.set_header("authorization", &format!("Bearer {token}"), true);
             }
         }
         c

@@ -300,9 +300,7 @@ fn urls_and_headers() {
 
     // A bearer token configured as a header stands in for the key.
     Arc::make_mut(&mut req.client).api_key = None;
-    Arc::make_mut(&mut req.client)
-        .headers
-        .push(("authorization".into(), "Bearer ya29.token".into()));
+    Arc::make_mut(&mut req.client).set_header("authorization", "Bearer ya29.token", true);
     assert!(GeminiWire.build(&req, false).is_ok());
 }
 

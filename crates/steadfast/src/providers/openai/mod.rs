@@ -163,17 +163,16 @@ impl Wire for OpenAiWire {
                 Some(env("OPENAI_API_VERSION").unwrap_or_else(|| AZURE_DEFAULT_API_VERSION.into()));
             if c.api_key.is_none() {
                 if let Some(token) = env("AZURE_OPENAI_AD_TOKEN") {
-                    c.headers
-                        .push(("authorization".into(), format!("Bearer {token}")));
+                    c.set_header("authorization", &format!("Bearer {token}"), true);
                 }
             }
         }
         if f == Flavor::OpenAi {
             if let Some(org) = env("OPENAI_ORG_ID") {
-                c.headers.push(("openai-organization".into(), org));
+                c.set_header("openai-organization", &org, false);
             }
             if let Some(project) = env("OPENAI_PROJECT_ID") {
-                c.headers.push(("openai-project".into(), project));
+                c.set_header("openai-project", &project, false);
             }
         }
         c
