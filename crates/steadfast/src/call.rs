@@ -157,19 +157,16 @@ impl Call {
         self.provider.name() == other.provider.name()
             && self.s.model == other.s.model
             && self.s.client.base_url == other.s.client.base_url
-            && self.region() == other.region()
+            && self.s.client.provider_settings == other.s.client.provider_settings
             && self.s.params == other.s.params
             && self.s.tools == other.s.tools
             && self.s.tool_choice == other.s.tool_choice
             && self.s.extra == other.s.extra
     }
 
-    /// The AWS region, which places a Bedrock call without a base URL.
-    pub(crate) fn region(&self) -> Option<&str> {
-        #[cfg(feature = "bedrock")]
-        return self.s.client.aws.as_ref().and_then(|a| a.region.as_deref());
-        #[cfg(not(feature = "bedrock"))]
-        None
+    /// What the provider settings add to this call's place (Bedrock: the region).
+    pub(crate) fn placement(&self) -> String {
+        self.s.client.placement()
     }
 
     pub(crate) fn output_mode_setting(&self) -> OutputMode {

@@ -61,15 +61,15 @@ impl Breakers {
     }
 }
 
-/// `provider:model@base_url#region`: what places a target (the region places a Bedrock call that
-/// has no base URL).
+/// `provider:model@base_url#placement`: what places a target (the provider settings' placement —
+/// Bedrock's region — places a call that has no base URL).
 fn target_key(call: &Call) -> String {
     format!(
         "{}:{}@{}#{}",
         call.provider_name(),
         call.model(),
         call.client().base_url.as_deref().unwrap_or(""),
-        call.region().unwrap_or("")
+        call.placement()
     )
 }
 
@@ -87,5 +87,24 @@ mod tests {
         assert_eq!(target_key(&a), target_key(&a.clone()));
         assert_ne!(target_key(&a), target_key(&b));
         assert!(breakers.get(&a).is_some());
+    }
+
+    #[cfg(feature = "bedrock")]
+    #[test]
+    fn two_bedrock_regions_are_two_targets() {
+        use crate::providers::bedrock::BedrockCallExt;
+        let base = crate::llm::call("bedrock:amazon.nova-lite-v1:0").unwrap();
+        let (east, west) = (
+            base.clone().aws_region("us-east-1"),
+            base.aws_region("eu-west-1"),
+        );
+        assert_ne!(target_key(&east), target_key(&west));
+        assert!(
+            target_key(&east).ends_with("#us-east-1"),
+            "{}",
+            target_key(&east)
+        );
+        assert!(!east.same_request_target(&west));
+        assert!(east.same_request_target(&east.clone()));
     }
 }

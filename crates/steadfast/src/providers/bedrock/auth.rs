@@ -64,6 +64,19 @@ impl AwsCredentials {
     }
 }
 
+impl crate::client::ProviderSettings for AwsConfig {
+    /// The region places a Bedrock call that has no base URL.
+    fn placement(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+
+    fn for_each_secret(&self, f: &mut dyn FnMut(&str)) {
+        for k in self.secrets() {
+            f(k.expose());
+        }
+    }
+}
+
 impl AwsConfig {
     /// Every secret this configuration holds, for redaction.
     pub(crate) fn secrets(&self) -> impl Iterator<Item = &ApiKey> {
@@ -154,7 +167,8 @@ impl AwsConfig {
 /// let call = llm::call("bedrock:amazon.nova-lite-v1:0")?
 ///     .aws_region("eu-west-1")
 ///     .aws_credentials(AwsCredentials::new("AKIDEXAMPLE", "secret"));
-/// assert_eq!(call.client().aws.as_ref().and_then(|a| a.region.as_deref()), Some("eu-west-1"));
+/// let aws = call.client().provider_settings::<steadfast::providers::bedrock::AwsConfig>();
+/// assert_eq!(aws.and_then(|a| a.region.as_deref()), Some("eu-west-1"));
 /// # Ok::<(), steadfast::Error>(())
 /// ```
 pub trait BedrockCallExt: Sized {
@@ -181,16 +195,14 @@ pub trait BedrockCallExt: Sized {
 impl BedrockCallExt for Call {
     fn aws_region(self, region: impl Into<String>) -> Self {
         let mut client = self.client().clone();
-        client.aws.get_or_insert_with(AwsConfig::default).region = Some(region.into());
+        let region = region.into();
+        client.update_provider_settings(|aws: &mut AwsConfig| aws.region = Some(region));
         self.with_client(client)
     }
 
     fn aws_credentials(self, credentials: AwsCredentials) -> Self {
         let mut client = self.client().clone();
-        client
-            .aws
-            .get_or_insert_with(AwsConfig::default)
-            .credentials = Some(credentials);
+        client.update_provider_settings(|aws: &mut AwsConfig| aws.credentials = Some(credentials));
         self.with_client(client)
     }
 
@@ -220,11 +232,12 @@ pub(crate) fn with_profile(
             "no AWS profile `{name}` in the shared credentials or config file"
         )),
     });
-    let aws = client.aws.get_or_insert_with(AwsConfig::default);
-    if aws.region.is_none() {
-        aws.region = found.region.clone();
-    }
-    aws.profile = Some(found);
+    client.update_provider_settings(|aws: &mut AwsConfig| {
+        if aws.region.is_none() {
+            aws.region = found.region.clone();
+        }
+        aws.profile = Some(found);
+    });
 }
 
 /// The default endpoint of a region.
@@ -282,16 +295,16 @@ pub(crate) fn config_from_files(
     ClientConfig {
         base_url,
         api_key: env_bearer.clone(),
-        aws: Some(AwsConfig {
-            region,
-            credentials: None,
-            env_credentials,
-            env_bearer,
-            profile: None,
-            env_profile,
-        }),
         ..ClientConfig::default()
     }
+    .with_provider_settings(AwsConfig {
+        region,
+        credentials: None,
+        env_credentials,
+        env_bearer,
+        profile: None,
+        env_profile,
+    })
 }
 
 /// Where the chosen credentials come from.
@@ -318,7 +331,7 @@ pub(crate) enum Auth<'a> {
 
 /// Picks the credentials by the precedence in the [module docs](self).
 pub(crate) fn select(client: &ClientConfig) -> Result<Auth<'_>, Error> {
-    let aws = client.aws.as_ref();
+    let aws = client.provider_settings::<AwsConfig>();
     let env_bearer = aws.and_then(|a| a.env_bearer.as_ref());
     let explicit_profile = aws.and_then(|a| a.profile.as_ref());
     let explicit_sigv4 = match (aws.and_then(|a| a.credentials.as_ref()), explicit_profile) {
@@ -380,7 +393,10 @@ pub(crate) fn signing_region<'a>(
     client: &'a ClientConfig,
     base: &'a str,
 ) -> Result<&'a str, Error> {
-    if let Some(r) = client.aws.as_ref().and_then(|a| a.region.as_deref()) {
+    if let Some(r) = client
+        .provider_settings::<AwsConfig>()
+        .and_then(|a| a.region.as_deref())
+    {
         return Ok(r);
     }
     region_of_host(base).ok_or_else(|| {

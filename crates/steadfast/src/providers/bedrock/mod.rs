@@ -105,7 +105,10 @@ fn base_url(client: &ClientConfig) -> Result<String, Error> {
     if let Some(b) = &client.base_url {
         return Ok(b.clone());
     }
-    match client.aws.as_ref().and_then(|a| a.region.as_deref()) {
+    match client
+        .provider_settings::<AwsConfig>()
+        .and_then(|a| a.region.as_deref())
+    {
         Some(r) if auth::valid_region(r) => Ok(auth::default_base(r)),
         Some(r) => {
             Err(Error::config(format!("`{r}` is not an AWS region name")).with_provider("bedrock"))

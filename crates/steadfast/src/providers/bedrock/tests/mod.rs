@@ -70,9 +70,9 @@ pub(super) fn client() -> ClientConfig {
     ClientConfig {
         base_url: Some("https://bedrock-runtime.us-east-1.amazonaws.com".into()),
         api_key: Some(ApiKey::new("bedrock-api-key-0123")),
-        aws: Some(AwsConfig::new().with_region("us-east-1")),
         ..ClientConfig::default()
     }
+    .with_provider_settings(AwsConfig::new().with_region("us-east-1"))
 }
 
 /// A request for `model` with the unit-test client.

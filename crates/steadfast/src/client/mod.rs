@@ -1,5 +1,10 @@
 //! Client settings: where to send requests, with which key, and how long to wait.
 
+mod settings;
+
+pub use settings::ProviderSettings;
+use settings::SettingsSlot;
+
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -102,12 +107,7 @@ impl ClientConfig {
                 }
             }
         }
-        #[cfg(feature = "bedrock")]
-        if let Some(aws) = &self.aws {
-            for k in aws.secrets() {
-                f(k.expose());
-            }
-        }
+        self.provider_settings.for_each_secret(&mut f);
     }
 
     /// `e` with every secret of these settings replaced by `***` in its message and body.
@@ -206,13 +206,40 @@ pub struct ClientConfig {
     /// from errors; [`header`](Self::header) and [`sensitive_header`](Self::sensitive_header)
     /// mark them for you.
     pub headers: http::HeaderMap,
-    /// AWS settings of the Bedrock provider: region and SigV4 credentials (secrets hidden from
-    /// `Debug`). See [`providers::bedrock`](crate::providers::bedrock).
-    #[cfg(feature = "bedrock")]
-    pub aws: Option<crate::providers::bedrock::AwsConfig>,
+    /// Settings of the provider's own, by type (Bedrock's region and credentials):
+    /// see [`ProviderSettings`].
+    pub(crate) provider_settings: SettingsSlot,
     /// The first header a setter could not store (its name, never its value): every request then
     /// fails with [`ErrorKind::Config`](crate::ErrorKind::Config).
     pub(crate) invalid_header: Option<Arc<str>>,
+}
+
+impl ClientConfig {
+    /// The provider settings of type `T`, when set.
+    pub fn provider_settings<T: ProviderSettings>(&self) -> Option<&T> {
+        self.provider_settings.get::<T>()
+    }
+
+    /// These settings with `settings` as the provider settings of its type (replacing any).
+    #[must_use]
+    pub fn with_provider_settings<T: ProviderSettings>(mut self, settings: T) -> Self {
+        self.provider_settings.set(settings);
+        self
+    }
+
+    /// Changes the provider settings of type `T` (a default one when there is none) with `f`.
+    pub fn update_provider_settings<T: ProviderSettings + Default>(
+        &mut self,
+        f: impl FnOnce(&mut T),
+    ) {
+        self.provider_settings.update(f);
+    }
+
+    /// What the provider settings add to a target's place (Bedrock: the region); empty when
+    /// nothing.
+    pub(crate) fn placement(&self) -> String {
+        self.provider_settings.placement()
+    }
 }
 
 impl fmt::Debug for ClientConfig {
@@ -232,8 +259,7 @@ impl fmt::Debug for ClientConfig {
             .field("api_version", &self.api_version)
             .field("timeouts", &self.timeouts)
             .field("headers", &Names(&self.headers));
-        #[cfg(feature = "bedrock")]
-        d.field("aws", &self.aws);
+        d.field("provider_settings", &self.provider_settings);
         if let Some(name) = &self.invalid_header {
             d.field("invalid_header", name);
         }
