@@ -25,7 +25,7 @@ use crate::client::{ApiKey, ClientConfig, Timeouts};
 use crate::error::Error;
 use crate::output::OutputMode;
 use crate::prompt::Prompt;
-use crate::provider::{ChatRequest, Params, Provider};
+use crate::provider::{BoxFuture, ChatRequest, Params, Provider};
 use crate::resilient::{Chain, Extract, PromptSource, Resilient};
 use crate::response::Response;
 use crate::stream::{AttemptStream, ResponseStream};
@@ -63,6 +63,29 @@ struct Settings {
     output_mode: OutputMode,
     extra: Arc<Map<String, Value>>,
     client: Arc<ClientConfig>,
+}
+
+/// Completes what a provider may leave out of its answer: the error's provider and model, the
+/// request's tools (for [`Response::tools`]) and, when the provider recorded no attempt, this one
+/// (the built-in providers record their own, with the HTTP status).
+fn complete(
+    result: Result<Response, Error>,
+    s: &Settings,
+    started: tokio::time::Instant,
+) -> Result<Response, Error> {
+    let mut r = result.map_err(|e| e.in_context(&s.provider_name, &s.model))?;
+    if r.tools.is_empty() && !s.tools.is_empty() {
+        r.tools = Arc::clone(&s.tools);
+    }
+    if r.attempts.is_empty() {
+        r.attempts.push(crate::response::AttemptSummary::success(
+            Arc::clone(&s.provider_name),
+            Arc::clone(&s.model),
+            None,
+            started.elapsed(),
+        ));
+    }
+    Ok(r)
 }
 
 impl fmt::Debug for Call {
@@ -401,40 +424,35 @@ impl Call {
     ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<P> {
         // Checked now and the provider's (boxed) future made now, so the returned future is a
         // few words however large the request: it is moved around by every caller.
-        let sending = self.checked_request(prompt).map(|r| self.send_request(r));
-        async move { sending?.await }
+        let sending = self.checked_request(prompt).map(|r| self.sending(r));
+        async move {
+            let (future, settings, started) = sending?;
+            complete(future.await, &settings, started)
+        }
     }
 
-    /// Sends `request` through the provider and completes what a provider may leave out: the
-    /// error's provider and model, the request's tools (for [`Response::tools`]) and, when the
-    /// provider recorded no attempt, this one (the built-in providers record their own, with the
-    /// HTTP status).
+    /// Sends `request` through the provider and completes what a provider may leave out (see
+    /// [`complete`]).
     pub(crate) fn send_request(
         &self,
         request: ChatRequest,
     ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<> {
-        // One reference count for everything the completion may need.
-        let settings = Arc::clone(&self.s);
+        let (future, settings, started) = self.sending(request);
+        async move { complete(future.await, &settings, started) }
+    }
+
+    /// The provider's future for `request`, with what [`complete`] needs: one reference count to
+    /// the settings and the start time.
+    fn sending(
+        &self,
+        request: ChatRequest,
+    ) -> (
+        BoxFuture<Result<Response, Error>>,
+        Arc<Settings>,
+        tokio::time::Instant,
+    ) {
         let started = tokio::time::Instant::now();
-        let sending = self.provider.send(request);
-        async move {
-            let s = &*settings;
-            let mut r = sending
-                .await
-                .map_err(|e| e.in_context(&s.provider_name, &s.model))?;
-            if r.tools.is_empty() && !s.tools.is_empty() {
-                r.tools = Arc::clone(&s.tools);
-            }
-            if r.attempts.is_empty() {
-                r.attempts.push(crate::response::AttemptSummary::success(
-                    Arc::clone(&s.provider_name),
-                    Arc::clone(&s.model),
-                    None,
-                    started.elapsed(),
-                ));
-            }
-            Ok(r)
-        }
+        (self.provider.send(request), Arc::clone(&self.s), started)
     }
 
     /// The request for `prompt`, refused (with this call's context) when the prompt cannot be

@@ -399,7 +399,8 @@ fn first_env(vars: &[&str]) -> Option<String> {
 ))]
 /// Whether the call configured its own header `name` (say, an `authorization` token).
 pub(crate) fn has_client_header(req: &ChatRequest, name: &str) -> bool {
-    req.client.headers.contains_key(name)
+    // Most calls set no header: no name to parse then, on every request.
+    !req.client.headers.is_empty() && req.client.headers.contains_key(name)
 }
 
 /// The OpenAI chat body in its plain form — `max_tokens`, no `stream_options` — for providers that
