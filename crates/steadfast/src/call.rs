@@ -376,9 +376,8 @@ impl Call {
     /// [`Config`](crate::ErrorKind::Config) error. See [`ClientConfig::header`].
     #[must_use]
     pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
-        let name = name.as_ref();
-        let sensitive = crate::client::is_credential_header(name);
-        Arc::make_mut(&mut self.settings().client).set_header(name, value.as_ref(), sensitive);
+        let client = Arc::make_mut(&mut self.settings().client);
+        *client = std::mem::take(client).header(name, value);
         self
     }
 
@@ -386,7 +385,8 @@ impl Call {
     /// and scrubbed from errors. See [`ClientConfig::sensitive_header`].
     #[must_use]
     pub fn sensitive_header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
-        Arc::make_mut(&mut self.settings().client).set_header(name.as_ref(), value.as_ref(), true);
+        let client = Arc::make_mut(&mut self.settings().client);
+        *client = std::mem::take(client).sensitive_header(name, value);
         self
     }
 

@@ -13,6 +13,15 @@ pub(crate) mod tool_calls;
 /// The providers by name, as the registry holds them.
 pub(crate) type Registry = BTreeMap<String, Arc<dyn Provider>>;
 
+/// Registers the provider speaking `wire` over the shared HTTP transport, under the wire's name.
+#[cfg(feature = "__http")]
+pub(crate) fn register_wire<W: crate::transport::Wire>(map: &mut Registry, wire: W) {
+    map.insert(
+        wire.name().to_string(),
+        Arc::new(crate::transport::HttpProvider::new(wire)),
+    );
+}
+
 /// One line per built-in provider: its cargo feature and its module, which has a
 /// `register(&mut Registry)` function. Adding a provider is its folder, this line and the feature.
 macro_rules! builtin_providers {

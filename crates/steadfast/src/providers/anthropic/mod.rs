@@ -110,8 +110,5 @@ impl Wire for AnthropicWire {
 
 /// Registers this module's providers under their names (called once by the registry).
 pub(crate) fn register(map: &mut crate::providers::Registry) {
-    map.insert(
-        "anthropic".into(),
-        std::sync::Arc::new(crate::transport::HttpProvider::new(AnthropicWire)),
-    );
+    crate::providers::register_wire(map, AnthropicWire);
 }

@@ -36,10 +36,7 @@ pub(crate) mod stream;
 
 /// Registers this module's providers under their names (called once by the registry).
 pub(crate) fn register(map: &mut crate::providers::Registry) {
-    map.insert(
-        "azure-inference".into(),
-        std::sync::Arc::new(crate::transport::HttpProvider::new(AzureInferenceWire)),
-    );
+    crate::providers::register_wire(map, AzureInferenceWire);
 }
 
 #[cfg(test)]

@@ -58,10 +58,7 @@ pub(crate) mod stream;
 
 /// Registers this module's providers under their names (called once by the registry).
 pub(crate) fn register(map: &mut crate::providers::Registry) {
-    map.insert(
-        "bedrock".into(),
-        std::sync::Arc::new(crate::transport::HttpProvider::new(BedrockWire)),
-    );
+    crate::providers::register_wire(map, BedrockWire);
 }
 
 #[cfg(test)]

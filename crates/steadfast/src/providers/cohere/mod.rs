@@ -32,10 +32,7 @@ pub(crate) mod wire;
 
 /// Registers this module's providers under their names (called once by the registry).
 pub(crate) fn register(map: &mut crate::providers::Registry) {
-    map.insert(
-        "cohere".into(),
-        std::sync::Arc::new(crate::transport::HttpProvider::new(CohereWire)),
-    );
+    crate::providers::register_wire(map, CohereWire);
 }
 
 #[cfg(test)]

@@ -62,10 +62,7 @@ pub(crate) mod stream;
 
 /// Registers this module's providers under their names (called once by the registry).
 pub(crate) fn register(map: &mut crate::providers::Registry) {
-    map.insert(
-        "gemini".into(),
-        std::sync::Arc::new(crate::transport::HttpProvider::new(GeminiWire)),
-    );
+    crate::providers::register_wire(map, GeminiWire);
 }
 
 #[cfg(test)]

@@ -30,10 +30,7 @@ pub(crate) mod wire;
 
 /// Registers this module's providers under their names (called once by the registry).
 pub(crate) fn register(map: &mut crate::providers::Registry) {
-    map.insert(
-        "mistral".into(),
-        std::sync::Arc::new(crate::transport::HttpProvider::new(MistralWire)),
-    );
+    crate::providers::register_wire(map, MistralWire);
 }
 
 #[cfg(test)]

@@ -257,7 +257,6 @@ pub(crate) fn encode_segment(s: &str) -> String {
 
 /// Registers this module's providers under their names (called once by the registry).
 pub(crate) fn register(map: &mut crate::providers::Registry) {
-    use crate::transport::HttpProvider;
     for f in [
         Flavor::OpenAi,
         Flavor::Groq,
@@ -267,9 +266,6 @@ pub(crate) fn register(map: &mut crate::providers::Registry) {
         Flavor::Ollama,
         Flavor::Vllm,
     ] {
-        map.insert(
-            f.name().to_string(),
-            std::sync::Arc::new(HttpProvider::new(OpenAiWire::new(f))),
-        );
+        crate::providers::register_wire(map, OpenAiWire::new(f));
     }
 }
