@@ -504,6 +504,36 @@ impl Call {
         )
     }
 
+    /// Reads a complete streamed body — a recorded SSE or eventstream answer, say — as this
+    /// call's provider reads a stream, for offline tests: the events and the response are what
+    /// [`stream`](Call::stream) would give for that body. Nothing is sent.
+    ///
+    /// ```
+    /// # async fn run() -> Result<(), steadfast::Error> {
+    /// let call = steadfast::llm::call("openai:gpt-4o-mini")?;
+    /// let body = concat!(
+    ///     "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n",
+    ///     "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
+    ///     "data: [DONE]\n\n",
+    /// );
+    /// let response = call.decode_stream(body).into_response().await?;
+    /// assert_eq!(response.text(), "Hi");
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(run()).unwrap();
+    /// ```
+    ///
+    /// The stream fails with [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) for a
+    /// provider without an [`HttpCodec`](crate::HttpCodec).
+    pub fn decode_stream(&self, body: impl Into<bytes::Bytes>) -> ResponseStream {
+        let replay = Replay {
+            inner: Arc::clone(&self.provider),
+            body: body.into(),
+        };
+        // The prompt is never sent; it only has to pass the attempt's check for one.
+        let request = self.request(Prompt::from("(a replayed answer)"));
+        ResponseStream::attempt(AttemptStream::new(Arc::new(replay), request))
+    }
+
     fn codec(&self) -> Result<&dyn crate::HttpCodec, Error> {
         self.provider.http_codec().ok_or_else(|| {
             Error::new(
@@ -587,5 +617,52 @@ impl Call {
     pub fn fallback(&self, chain: Chain) -> Resilient {
         self.retry(Retry::new().stop(steadfast_retry::stop::after_attempt(1)))
             .fallback(chain)
+    }
+}
+
+/// A provider whose stream is a recorded body read by another provider's stream decoder.
+#[derive(Debug)]
+struct Replay {
+    inner: Arc<dyn crate::Provider>,
+    body: bytes::Bytes,
+}
+
+impl crate::Provider for Replay {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn capabilities(&self) -> crate::Capabilities {
+        self.inner.capabilities()
+    }
+
+    fn client_from_env(&self) -> crate::ClientConfig {
+        self.inner.client_from_env()
+    }
+
+    fn send(&self, _: ChatRequest) -> crate::provider::BoxFuture<Result<crate::Response, Error>> {
+        Box::pin(async {
+            Err(Error::new(
+                crate::ErrorKind::Unsupported,
+                "a replayed body is read as a stream only",
+            ))
+        })
+    }
+
+    fn stream(
+        &self,
+        request: ChatRequest,
+    ) -> crate::provider::BoxFuture<Result<crate::provider::EventStream, Error>> {
+        let events = match self.inner.http_codec() {
+            Some(codec) => Ok(codec.decode_stream(&request, self.body.clone())),
+            None => Err(Error::new(
+                crate::ErrorKind::Unsupported,
+                format!(
+                    "the provider `{}` does not expose its HTTP encoding",
+                    self.inner.name()
+                ),
+            )),
+        };
+        Box::pin(async move { events })
     }
 }

@@ -1,11 +1,17 @@
 //! Messages: who said what, in provider-independent form.
 //!
 //! A conversation is a list of [`Message`]s, each with a [`Role`] and one or more [`Part`]s
-//! (text, images, tool calls made by the assistant, tool results sent back by the user side).
+//! (text, images, tool calls made by the assistant, tool results sent back by the user side, and
+//! what a provider's answer held beyond those: the model's [`Reasoning`] and [`OtherPart`]s).
 //! Providers translate them into their own wire shapes; a part a provider cannot carry is an
-//! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) error, never silently dropped.
+//! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) error, never silently dropped — except
+//! the provider-bound parts a model produced ([`Part::Reasoning`], [`Part::Other`]): they go back
+//! unchanged to the provider that produced them where its protocol takes them back (Anthropic,
+//! Gemini, Bedrock), and are left out otherwise (another provider cannot verify a signature or
+//! read an opaque block; see [`Part::is_for`]).
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// Who a message is from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -105,6 +111,87 @@ pub struct ToolResult {
     pub is_error: bool,
 }
 
+/// The model's reasoning ("thinking"), as the provider returned it: readable text, an opaque
+/// signature that must go back unchanged with it, or an encrypted, redacted form.
+///
+/// Anthropic `thinking` (text + `signature`) and `redacted_thinking` (`data`), Gemini `thought`
+/// parts (and the `thoughtSignature` of a text part), Bedrock `reasoningContent` (`reasoningText`
+/// with its signature, `redactedContent`), and the `reasoning_content` / `reasoning` fields of
+/// OpenAI-compatible servers (text only). Reasoning goes back to the provider that produced it when
+/// the conversation goes on (thinking models with tools require it) and is left out for any other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Reasoning {
+    /// The provider that produced it (`"anthropic"`, `"gemini"`, …).
+    pub provider: String,
+    /// The readable reasoning text (a summary for some providers); empty when redacted.
+    pub text: String,
+    /// The provider's opaque signature of this reasoning, sent back exactly as received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// The encrypted content of redacted reasoning (Anthropic `redacted_thinking.data`, Bedrock
+    /// `redactedContent`, base64), sent back exactly as received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redacted: Option<String>,
+}
+
+impl Reasoning {
+    /// Reasoning text from `provider`.
+    pub fn new(provider: impl Into<String>, text: impl Into<String>) -> Self {
+        Reasoning {
+            provider: provider.into(),
+            text: text.into(),
+            signature: None,
+            redacted: None,
+        }
+    }
+
+    /// Redacted (encrypted) reasoning from `provider`.
+    pub fn redacted(provider: impl Into<String>, data: impl Into<String>) -> Self {
+        Reasoning {
+            provider: provider.into(),
+            text: String::new(),
+            signature: None,
+            redacted: Some(data.into()),
+        }
+    }
+
+    /// The same reasoning with the provider's signature.
+    #[must_use]
+    pub fn with_signature(mut self, signature: impl Into<String>) -> Self {
+        self.signature = Some(signature.into());
+        self
+    }
+}
+
+/// A piece of an answer that has no provider-independent form: a provider's server-side tool
+/// call and its result (Anthropic `server_tool_use`, `web_search_tool_result`, …), executed code
+/// and its output (Gemini `executableCode`, `codeExecutionResult`), inline data, or a block type
+/// this version of the library does not know. It is kept exactly as received so nothing the model
+/// produced is lost, and goes back unchanged to the provider that produced it when the
+/// conversation goes on (left out for any other).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct OtherPart {
+    /// The provider that produced it.
+    pub provider: String,
+    /// The provider's name for the block (`"server_tool_use"`, `"executableCode"`, …).
+    pub kind: String,
+    /// The block as received (for streams: as assembled from its events).
+    pub raw: Value,
+}
+
+impl OtherPart {
+    /// A part of kind `kind` from `provider`, kept as `raw`.
+    pub fn new(provider: impl Into<String>, kind: impl Into<String>, raw: Value) -> Self {
+        OtherPart {
+            provider: provider.into(),
+            kind: kind.into(),
+            raw,
+        }
+    }
+}
+
 /// One piece of a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -124,9 +211,24 @@ pub enum Part {
     ToolCall(ToolCall),
     /// The result of a tool call, sent on the user side.
     ToolResult(ToolResult),
+    /// The model's reasoning, kept for the provider that produced it.
+    Reasoning(Reasoning),
+    /// A provider-specific block, kept as received for the provider that produced it.
+    Other(OtherPart),
 }
 
 impl Part {
+    /// Whether this part goes to `provider` when a conversation is sent: every part does, except
+    /// [`Reasoning`](Part::Reasoning) and [`Other`](Part::Other) parts produced by another
+    /// provider (another provider could not verify their signatures or read them).
+    pub fn is_for(&self, provider: &str) -> bool {
+        match self {
+            Part::Reasoning(r) => r.provider == provider,
+            Part::Other(o) => o.provider == provider,
+            _ => true,
+        }
+    }
+
     /// A text part.
     pub fn text(text: impl Into<String>) -> Self {
         Part::Text { text: text.into() }

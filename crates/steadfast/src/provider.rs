@@ -17,9 +17,9 @@ use serde_json::{Map, Value};
 
 use crate::client::ClientConfig;
 use crate::error::Error;
-use crate::message::{Message, ToolCall};
+use crate::message::{Message, Part, ToolCall};
 use crate::output::OutputFormat;
-use crate::response::{FinishReason, Response, Usage};
+use crate::response::{Citation, FinishReason, Response, Usage};
 use crate::tool::{Tool, ToolChoice};
 
 /// A boxed, `Send`, `'static` future.
@@ -146,8 +146,19 @@ pub enum StreamEvent {
         /// The fragment.
         arguments: String,
     },
-    /// A complete tool call whose arguments validated against the call's tools.
+    /// A complete tool call. Its arguments validated against the declared tool of that name; a
+    /// call of a tool the request did not declare comes as received (only a typed parse of it,
+    /// [`Response::tools`](crate::Response::tools), fails).
     ToolCall(ToolCall),
+    /// A piece of the model's reasoning text ("thinking"). Not content: the commit point is the
+    /// first text, refusal or tool call. The whole reasoning, with its signature, is in the
+    /// response ([`Response::reasoning`](crate::Response::reasoning)).
+    Reasoning(String),
+    /// A complete part other than text or a tool call: a provider-specific block
+    /// ([`Part::Other`]) or redacted reasoning. Not content.
+    Part(Part),
+    /// A source the model cited. Not content.
+    Citation(Citation),
     /// The stream failed after its commit point and starts again from the beginning (only with
     /// [`Resilient::restart_streams`](crate::Resilient::restart_streams)): forget what was shown,
     /// the new answer follows.
@@ -235,6 +246,22 @@ pub enum ProviderEvent {
         /// The position of the call.
         index: usize,
     },
+    /// A piece of the model's reasoning text: appended to the reasoning part open at this point of
+    /// the answer, or the start of a new one.
+    Reasoning(String),
+    /// The signature of the open reasoning part (sent back with it unchanged).
+    ReasoningSignature(String),
+    /// The open reasoning part is complete (the next [`Reasoning`](ProviderEvent::Reasoning)
+    /// starts another). Text, a tool call or another part also closes it.
+    ReasoningEnd,
+    /// A complete part: a provider-specific block ([`Part::Other`]), redacted reasoning, or a
+    /// whole text or tool call.
+    Part(Part),
+    /// A source the model cited.
+    Citation(Citation),
+    /// The provider's details of why the model stopped
+    /// ([`Response::finish_details`](crate::Response::finish_details)).
+    FinishDetails(serde_json::Value),
     /// Token usage.
     Usage(Usage),
     /// The model finished.
@@ -266,6 +293,7 @@ impl ProviderEvent {
                 | ProviderEvent::Refusal(_)
                 | ProviderEvent::ToolCallStart { .. }
                 | ProviderEvent::ToolCallDelta { .. }
+                | ProviderEvent::Part(Part::Text { .. } | Part::ToolCall(_))
         )
     }
 }
@@ -312,6 +340,19 @@ pub trait HttpCodec: Send + Sync {
     /// What a response with this body would fail with: a decode error, or the provider's error
     /// when the body is an error object.
     fn decode(&self, request: &ChatRequest, body: &[u8]) -> Result<Response, Error>;
+
+    /// Reads a complete, successful streamed response body to `request` (SSE, or AWS
+    /// eventstream frames) as the provider's stream decoder reads it from the wire.
+    ///
+    /// The default is a stream that fails at once with
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported).
+    fn decode_stream(&self, request: &ChatRequest, body: bytes::Bytes) -> EventStream {
+        let _ = (request, body);
+        Box::pin(futures_util::stream::iter([Err(Error::new(
+            crate::ErrorKind::Unsupported,
+            "this provider does not expose its stream decoder",
+        ))]))
+    }
 }
 
 /// A request as it would go on the wire, headers left out (they carry the credentials).

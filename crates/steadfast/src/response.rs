@@ -8,34 +8,43 @@ use serde_json::Value;
 use steadfast_retry::WaitReason;
 
 use crate::error::{Error, ErrorKind, SharedStr};
-use crate::message::{Message, ToolCall};
+use crate::message::{Message, OtherPart, Part, Reasoning, Role, ToolCall};
 use crate::tool::{Tool, ToolUse, validate_calls};
 
 /// Why the model stopped, normalised across providers. The provider's own value is kept in
 /// [`Response::raw_finish_reason`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+///
+/// A reason this version does not know is [`Other`](FinishReason::Other), holding the provider's
+/// word: a new finish reason never fails a call.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FinishReason {
     /// The model finished its answer (OpenAI `stop`, Anthropic `end_turn`, Gemini `STOP`).
     Stop,
     /// A stop sequence was produced.
     StopSequence,
-    /// The output token limit was reached.
+    /// The output token limit (or the context window) was reached.
     Length,
     /// The model called tools.
     ToolCalls,
-    /// A content filter cut the output.
+    /// A content filter cut the output (OpenAI `content_filter`, Gemini `SAFETY`, Bedrock
+    /// `guardrail_intervened`, …).
     ContentFilter,
-    /// The model refused.
+    /// The model refused: the refusal is in [`Response::refusal`] (OpenAI's `refusal` message,
+    /// Anthropic's `refusal` stop reason with its `stop_details` explanation).
     Refusal,
-    /// Anything else (see the raw value).
-    Other,
+    /// The provider paused a long-running turn (Anthropic `pause_turn`, during server-side tool
+    /// use): send [`Response::to_message`] back as the next assistant turn to let it go on.
+    Paused,
+    /// A reason with no normalised form, as the provider said it (`"MALFORMED_FUNCTION_CALL"`,
+    /// a reason added after this version, …); empty when the provider gave none.
+    Other(String),
 }
 
 impl FinishReason {
-    /// `stop`, `stop_sequence`, `length`, `tool_calls`, `content_filter`, `refusal` or `other`.
-    pub const fn as_str(self) -> &'static str {
+    /// `stop`, `stop_sequence`, `length`, `tool_calls`, `content_filter`, `refusal`, `paused` or
+    /// `other`.
+    pub fn as_str(&self) -> &'static str {
         match self {
             FinishReason::Stop => "stop",
             FinishReason::StopSequence => "stop_sequence",
@@ -43,7 +52,61 @@ impl FinishReason {
             FinishReason::ToolCalls => "tool_calls",
             FinishReason::ContentFilter => "content_filter",
             FinishReason::Refusal => "refusal",
-            FinishReason::Other => "other",
+            FinishReason::Paused => "paused",
+            FinishReason::Other(_) => "other",
+        }
+    }
+
+    /// An [`Other`](FinishReason::Other) reason keeping the provider's word.
+    pub fn other(raw: impl Into<String>) -> Self {
+        FinishReason::Other(raw.into())
+    }
+}
+
+/// Serialised as its [`as_str`](FinishReason::as_str) name.
+impl Serialize for FinishReason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// A source the model cited for its text: Anthropic citations (`char_location`,
+/// `web_search_result_location`, …), OpenAI `url_citation` annotations, Gemini citation and
+/// grounding metadata, Bedrock citations. The common facts are lifted out; the whole citation is
+/// in [`raw`](Citation::raw).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Citation {
+    /// The provider's kind of citation (`"url_citation"`, `"char_location"`, …).
+    pub kind: String,
+    /// The cited URL, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The cited document's title, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The cited text, when the provider quotes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cited_text: Option<String>,
+    /// The citation as received.
+    pub raw: Value,
+}
+
+impl Citation {
+    /// A citation read from a provider's JSON object: `kind`, and the `url`/`uri`, `title` and
+    /// `cited_text` members when present.
+    pub fn from_raw(kind: impl Into<String>, raw: Value) -> Self {
+        let get = |keys: &[&str]| {
+            keys.iter()
+                .find_map(|k| raw.get(*k).and_then(Value::as_str))
+                .map(str::to_string)
+        };
+        Citation {
+            kind: kind.into(),
+            url: get(&["url", "uri"]),
+            title: get(&["title", "document_title"]),
+            cited_text: get(&["cited_text"]),
+            raw,
         }
     }
 }
@@ -186,14 +249,32 @@ fn no_errors() -> Arc<[Error]> {
     Arc::clone(&EMPTY)
 }
 
+/// A part of an answer other than text or a tool call, and where it came: after the first
+/// `text_at` bytes of the text and the first `calls_at` tool calls.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Anchored {
+    pub(crate) text_at: usize,
+    pub(crate) calls_at: usize,
+    pub(crate) part: Part,
+}
+
 /// A model's answer: text, tool calls, finish reason, usage, and where it came from.
+///
+/// Text and tool calls have their own accessors; what else the answer held — the model's
+/// [`reasoning`](Response::reasoning), provider-specific blocks ([`other_parts`](Response::other_parts))
+/// and [`citations`](Response::citations) — is kept too, and [`parts`](Response::parts) gives the
+/// whole answer in the order it came.
 #[derive(Debug, Clone)]
 pub struct Response {
     pub(crate) text: String,
     pub(crate) refusal: Option<String>,
     pub(crate) tool_calls: Vec<ToolCall>,
+    /// The parts other than text and tool calls, each where it came in the answer.
+    pub(crate) extras: Vec<Anchored>,
+    pub(crate) citations: Vec<Citation>,
     pub(crate) finish_reason: FinishReason,
     pub(crate) raw_finish_reason: Option<String>,
+    pub(crate) finish_details: Option<Value>,
     pub(crate) usage: Option<Usage>,
     pub(crate) provider: String,
     pub(crate) model: String,
@@ -212,8 +293,11 @@ impl Response {
             text: String::new(),
             refusal: None,
             tool_calls: Vec::new(),
-            finish_reason: FinishReason::Other,
+            extras: Vec::new(),
+            citations: Vec::new(),
+            finish_reason: FinishReason::Other(String::new()),
             raw_finish_reason: None,
+            finish_details: None,
             usage: None,
             provider: provider.to_string(),
             model: model.to_string(),
@@ -243,9 +327,81 @@ impl Response {
         self.refusal.as_deref()
     }
 
-    /// The tool calls as received, arguments unvalidated.
+    /// The tool calls as received, arguments unvalidated: every call the model made, including
+    /// calls of tools the request did not declare (only [`tools`](Response::tools) rejects those).
     pub fn tool_calls(&self) -> &[ToolCall] {
         &self.tool_calls
+    }
+
+    /// The model's reasoning ("thinking"), in order; empty for most answers.
+    pub fn reasoning(&self) -> impl Iterator<Item = &Reasoning> {
+        self.extras.iter().filter_map(|a| match &a.part {
+            Part::Reasoning(r) => Some(r),
+            _ => None,
+        })
+    }
+
+    /// The reasoning text, all parts joined (empty when there is none or it is redacted).
+    pub fn reasoning_text(&self) -> String {
+        self.reasoning().map(|r| r.text.as_str()).collect()
+    }
+
+    /// The provider-specific blocks of the answer (server tool calls and results, executed code,
+    /// block types this version does not know), kept as received, in order.
+    pub fn other_parts(&self) -> impl Iterator<Item = &OtherPart> {
+        self.extras.iter().filter_map(|a| match &a.part {
+            Part::Other(o) => Some(o),
+            _ => None,
+        })
+    }
+
+    /// The sources the model cited for its text, in order.
+    pub fn citations(&self) -> &[Citation] {
+        &self.citations
+    }
+
+    /// The whole answer in the order it came: text, tool calls, reasoning and other parts.
+    pub fn parts(&self) -> Vec<Part> {
+        let mut out = Vec::with_capacity(self.extras.len() + self.tool_calls.len() + 1);
+        let (mut text_at, mut calls_at) = (0, 0);
+        let mut flush = |out: &mut Vec<Part>, text_to: usize, calls_to: usize| {
+            // An anchor off a character boundary (text replaced after the part was recorded)
+            // leaves the text for the next flush: text is never lost, at worst moved later.
+            let text_to = text_to.clamp(text_at, self.text.len());
+            if let Some(t) = self.text.get(text_at..text_to) {
+                if !t.is_empty() {
+                    out.push(Part::text(t));
+                }
+                text_at = text_to;
+            }
+            let calls_to = calls_to.clamp(calls_at, self.tool_calls.len());
+            out.extend(
+                self.tool_calls[calls_at..calls_to]
+                    .iter()
+                    .cloned()
+                    .map(Part::ToolCall),
+            );
+            calls_at = calls_to;
+        };
+        for a in &self.extras {
+            flush(&mut out, a.text_at, a.calls_at);
+            out.push(a.part.clone());
+        }
+        flush(&mut out, usize::MAX, usize::MAX);
+        out
+    }
+
+    /// Records `part` where the answer is now (after the text and tool calls so far).
+    pub(crate) fn push_part(&mut self, part: Part) {
+        match part {
+            Part::Text { text } => self.text.push_str(&text),
+            Part::ToolCall(c) => self.tool_calls.push(c),
+            part => self.extras.push(Anchored {
+                text_at: self.text.len(),
+                calls_at: self.tool_calls.len(),
+                part,
+            }),
+        }
     }
 
     /// The tool calls, parsed and validated against the call's tools.
@@ -266,7 +422,13 @@ impl Response {
 
     /// Why the model stopped.
     pub fn finish_reason(&self) -> FinishReason {
-        self.finish_reason
+        self.finish_reason.clone()
+    }
+
+    /// The provider's details of why the model stopped, as received (Anthropic `stop_details`,
+    /// Gemini `finishMessage`, …), when it sent any.
+    pub fn finish_details(&self) -> Option<&Value> {
+        self.finish_details.as_ref()
     }
 
     /// The provider's own finish reason (`end_turn`, `STOP`, …).
@@ -327,9 +489,14 @@ impl Response {
         format!("{}:{}", self.provider, self.model)
     }
 
-    /// The assistant message to append to a conversation to continue it.
+    /// The assistant message to append to a conversation to continue it: the whole answer in
+    /// order ([`parts`](Response::parts)), so reasoning signatures and provider blocks go back
+    /// unchanged to the provider that produced them.
     pub fn to_message(&self) -> Message {
-        Message::assistant_tool_calls(Some(self.text.clone()), self.tool_calls.clone())
+        if self.extras.is_empty() {
+            return Message::assistant_tool_calls(Some(self.text.clone()), self.tool_calls.clone());
+        }
+        Message::new(Role::Assistant, self.parts())
     }
 }
 
@@ -337,7 +504,7 @@ impl Response {
 /// [`send`](crate::Provider::send).
 ///
 /// Everything is optional. A new builder has no text, no tool calls, finish reason
-/// [`FinishReason::Other`], no usage, and empty provider and model names (set both).
+/// [`FinishReason::Other`] with an empty word, no usage, and empty provider and model names (set both).
 ///
 /// # Example
 /// ```
@@ -416,6 +583,26 @@ impl ResponseBuilder {
     /// Appends tool calls, in order.
     pub fn tool_calls(mut self, calls: impl IntoIterator<Item = ToolCall>) -> Self {
         self.response.tool_calls.extend(calls);
+        self
+    }
+
+    /// Appends a part where the answer is now: text and tool calls join
+    /// [`Response::text`]/[`Response::tool_calls`], other parts (reasoning, provider blocks)
+    /// are kept in order after what came before them.
+    pub fn part(mut self, part: Part) -> Self {
+        self.response.push_part(part);
+        self
+    }
+
+    /// Appends a citation.
+    pub fn citation(mut self, citation: Citation) -> Self {
+        self.response.citations.push(citation);
+        self
+    }
+
+    /// The provider's details of why the model stopped ([`Response::finish_details`]).
+    pub fn finish_details(mut self, details: Value) -> Self {
+        self.response.finish_details = Some(details);
         self
     }
 
@@ -500,7 +687,7 @@ mod tests {
     fn a_builder_starts_empty_and_joins_text_parts() {
         let r = Response::builder().build();
         assert_eq!(r.text(), "");
-        assert_eq!(r.finish_reason(), FinishReason::Other);
+        assert_eq!(r.finish_reason(), FinishReason::Other(String::new()));
         assert!(r.tool_calls().is_empty() && r.attempts().is_empty() && r.caught().is_empty());
         assert_eq!(r.target(), ":");
 

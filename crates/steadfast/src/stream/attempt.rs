@@ -10,9 +10,9 @@ use std::task::{Context, Poll, ready};
 use tokio::time::Instant;
 
 use crate::error::{Error, ErrorKind, PartialOutput};
-use crate::message::ToolCall;
+use crate::message::{Part, Reasoning, ToolCall};
 use crate::provider::{BoxFuture, ChatRequest, EventStream, Provider, ProviderEvent, StreamEvent};
-use crate::response::{AttemptSummary, FinishReason, Response, Usage};
+use crate::response::{Anchored, AttemptSummary, Citation, FinishReason, Response, Usage};
 use crate::tool::{Tool, validate_calls};
 
 enum State {
@@ -42,8 +42,55 @@ struct Accumulator {
     refusal: Option<String>,
     pending: Vec<PendingCall>,
     calls: Vec<ToolCall>,
+    extras: Vec<Anchored>,
+    /// Whether the last of `extras` is reasoning that later reasoning text extends.
+    reasoning_open: bool,
+    citations: Vec<Citation>,
     finish: Option<(FinishReason, Option<String>)>,
+    finish_details: Option<serde_json::Value>,
     usage: Option<Usage>,
+}
+
+impl Accumulator {
+    /// Adds reasoning text and/or a signature to the reasoning part open at this point of the
+    /// answer, or opens one with them.
+    fn reason(&mut self, provider: &str, text: &str, signature: Option<String>) {
+        let at = (self.text.len(), self.calls.len());
+        if self.reasoning_open {
+            if let Some(Anchored {
+                text_at,
+                calls_at,
+                part: Part::Reasoning(r),
+            }) = self.extras.last_mut()
+            {
+                if (*text_at, *calls_at) == at {
+                    r.text.push_str(text);
+                    if signature.is_some() {
+                        r.signature = signature;
+                    }
+                    return;
+                }
+            }
+        }
+        let mut r = Reasoning::new(provider, text);
+        r.signature = signature;
+        self.extras.push(Anchored {
+            text_at: at.0,
+            calls_at: at.1,
+            part: Part::Reasoning(r),
+        });
+        self.reasoning_open = true;
+    }
+
+    /// Records a complete part other than text or a tool call where the answer is now.
+    fn push_extra(&mut self, part: Part) {
+        self.reasoning_open = false;
+        self.extras.push(Anchored {
+            text_at: self.text.len(),
+            calls_at: self.calls.len(),
+            part,
+        });
+    }
 }
 
 /// One streamed attempt. Sends no request until first polled.
@@ -135,8 +182,11 @@ impl AttemptStream {
         r.text = acc.text;
         r.refusal = acc.refusal;
         r.tool_calls = acc.calls;
+        r.extras = acc.extras;
+        r.citations = acc.citations;
         r.finish_reason = reason;
         r.raw_finish_reason = raw;
+        r.finish_details = acc.finish_details;
         r.usage = acc.usage;
         r.tools = Arc::clone(&self.tools);
         r.attempts.push(summary);
@@ -184,6 +234,28 @@ impl AttemptStream {
         Some(Err(self.fail(e)))
     }
 
+    /// A complete tool call: kept, and yielded once its arguments validate against the declared
+    /// tool of its name. A call of a tool the request did not declare is yielded as received
+    /// (only a typed parse of it fails); one whose arguments fail their tool is an error.
+    fn complete_call(&mut self, call: ToolCall) -> Result<StreamEvent, Error> {
+        self.committed = true;
+        self.acc.reasoning_open = false;
+        if !self.tools.iter().any(|t| t.name() == call.name) {
+            self.acc.calls.push(call.clone());
+            return Ok(StreamEvent::ToolCall(call));
+        }
+        match validate_calls(&self.tools, std::slice::from_ref(&call)) {
+            Ok(_) => {
+                self.acc.calls.push(call.clone());
+                Ok(StreamEvent::ToolCall(call))
+            }
+            Err(e) => {
+                self.acc.calls.push(call);
+                Err(e.in_context(&self.provider, &self.model))
+            }
+        }
+    }
+
     /// Handles one provider event; returns the event to yield, if any.
     fn absorb(&mut self, ev: ProviderEvent) -> Option<Result<StreamEvent, Error>> {
         let acc = &mut self.acc;
@@ -201,6 +273,7 @@ impl AttemptStream {
                 return None;
             }
             ProviderEvent::Text(t) => {
+                acc.reasoning_open = false;
                 acc.text.push_str(&t);
                 StreamEvent::Text(t)
             }
@@ -209,6 +282,7 @@ impl AttemptStream {
                 StreamEvent::Refusal(t)
             }
             ProviderEvent::ToolCallStart { index, id, name } => {
+                acc.reasoning_open = false;
                 acc.pending.push(PendingCall {
                     index,
                     id: id.clone(),
@@ -237,26 +311,45 @@ impl AttemptStream {
                 let p = acc.pending.remove(pos);
                 let mut call = ToolCall::new(p.id, p.name, p.arguments);
                 call.signature = p.signature;
-                self.committed = true;
-                return Some(
-                    match validate_calls(&self.tools, std::slice::from_ref(&call)) {
-                        Ok(_) => {
-                            self.acc.calls.push(call.clone());
-                            Ok(StreamEvent::ToolCall(call))
-                        }
-                        Err(e) => {
-                            self.acc.calls.push(call);
-                            Err(e.in_context(&self.provider, &self.model))
-                        }
-                    },
-                );
+                return Some(self.complete_call(call));
+            }
+            ProviderEvent::Reasoning(t) => {
+                acc.reason(&self.provider, &t, None);
+                StreamEvent::Reasoning(t)
+            }
+            ProviderEvent::ReasoningSignature(signature) => {
+                acc.reason(&self.provider, "", Some(signature));
+                return None;
+            }
+            ProviderEvent::ReasoningEnd => {
+                acc.reasoning_open = false;
+                return None;
+            }
+            ProviderEvent::Part(Part::Text { text }) => {
+                return self.absorb(ProviderEvent::Text(text));
+            }
+            ProviderEvent::Part(Part::ToolCall(call)) => {
+                acc.reasoning_open = false;
+                return Some(self.complete_call(call));
+            }
+            ProviderEvent::Part(part) => {
+                acc.push_extra(part.clone());
+                StreamEvent::Part(part)
+            }
+            ProviderEvent::Citation(c) => {
+                acc.citations.push(c.clone());
+                StreamEvent::Citation(c)
+            }
+            ProviderEvent::FinishDetails(details) => {
+                acc.finish_details = Some(details);
+                return None;
             }
             ProviderEvent::Usage(u) => {
                 acc.usage = Some(u);
                 StreamEvent::Usage(u)
             }
             ProviderEvent::Finish { reason, raw } => {
-                acc.finish = Some((reason, raw.clone()));
+                acc.finish = Some((reason.clone(), raw.clone()));
                 StreamEvent::Finish { reason, raw }
             }
         };

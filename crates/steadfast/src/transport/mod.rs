@@ -294,6 +294,14 @@ impl<W: Wire> HttpCodec for HttpProvider<W> {
         read_response(&*self.wire, request, &meta, Bytes::copy_from_slice(body))
             .map_err(|e| failed(&self.name, request, e))
     }
+
+    fn decode_stream(&self, request: &ChatRequest, body: Bytes) -> EventStream {
+        let chunks: BodyStream = Box::pin(futures_util::stream::iter([Ok(body)]));
+        let events = body_events(self.wire.stream_decoder(request), chunks, None, None, 200);
+        let name = Arc::clone(&self.name);
+        let model = Arc::clone(&request.model);
+        Box::pin(events.map(move |item| item.map_err(|e| e.in_context(&name, &model))))
+    }
 }
 
 /// `e` as the caller sees it: naming the provider and the model, scrubbed of every secret of

@@ -22,7 +22,8 @@ pub(crate) fn finish_reason(raw: &str) -> FinishReason {
         "max_tokens" | "model_context_window_exceeded" => FinishReason::Length,
         "tool_use" => FinishReason::ToolCalls,
         "refusal" => FinishReason::Refusal,
-        _ => FinishReason::Other,
+        "pause_turn" => FinishReason::Paused,
+        other => FinishReason::other(other),
     }
 }
 

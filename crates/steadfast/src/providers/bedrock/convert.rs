@@ -29,7 +29,7 @@ pub(crate) fn finish_reason(raw: &str) -> FinishReason {
         "max_tokens" | "model_context_window_exceeded" => FinishReason::Length,
         "stop_sequence" => FinishReason::StopSequence,
         "guardrail_intervened" | "content_filtered" => FinishReason::ContentFilter,
-        _ => FinishReason::Other,
+        other => FinishReason::other(other),
     }
 }
 
@@ -148,6 +148,7 @@ fn convert_messages(messages: &[Message]) -> Result<Converted<'_>, Error> {
                         status: r.is_error.then_some("error"),
                     })
                 }
+                Part::Reasoning(_) | Part::Other(_) => continue,
                 Part::ToolCall(_) | Part::ToolResult(_) => {
                     return Err(Error::new(
                         ErrorKind::InvalidRequest,

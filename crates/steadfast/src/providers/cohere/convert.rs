@@ -40,7 +40,7 @@ pub(crate) fn finish_reason(raw: &str) -> Result<FinishReason, Error> {
             )
             .with_code(Some(raw.into())));
         }
-        _ => FinishReason::Other,
+        other => FinishReason::other(other),
     })
 }
 
@@ -93,6 +93,9 @@ fn convert_messages(messages: &[ChatMessage]) -> Result<Vec<Message<'_>>, Error>
                             tool_call_id: &r.call_id,
                             content: &r.content,
                         }),
+                        // Reasoning and provider blocks go back only where the protocol
+                        // takes them (see `Part::is_for`); chat completions take neither.
+                        Part::Reasoning(_) | Part::Other(_) => {}
                         Part::ToolCall(_) => {
                             return Err(Error::new(
                                 ErrorKind::InvalidRequest,
@@ -116,6 +119,9 @@ fn convert_messages(messages: &[ChatMessage]) -> Result<Vec<Message<'_>>, Error>
                 for p in &m.parts {
                     match p {
                         Part::Text { text: t } => text.push_str(t),
+                        // Reasoning and provider blocks go back only where the protocol
+                        // takes them (see `Part::is_for`); chat completions take neither.
+                        Part::Reasoning(_) | Part::Other(_) => {}
                         Part::ToolCall(c) => calls.push(ToolCallOut {
                             id: &c.id,
                             kind: "function",

@@ -188,7 +188,7 @@ fn finish_reasons_and_failures() {
     assert_eq!(parse("TIMEOUT").unwrap_err().kind(), ErrorKind::Timeout);
     assert_eq!(
         parse("SOMETHING_NEW").unwrap().finish_reason(),
-        FinishReason::Other
+        FinishReason::other("SOMETHING_NEW")
     );
     assert_eq!(
         convert::parse_response(&req, b"[]").unwrap_err().kind(),
@@ -338,7 +338,7 @@ fn decoded(events: &[ProviderEvent]) -> Expected {
                 e.calls.get_mut(index).unwrap().2.push_str(arguments)
             }
             ProviderEvent::ToolCallEnd { index } => ended.push(*index),
-            ProviderEvent::Finish { reason, .. } => e.finish = Some(*reason),
+            ProviderEvent::Finish { reason, .. } => e.finish = Some(reason.clone()),
             ProviderEvent::Usage(u) => e.usage = Some(*u),
             _ => {}
         }

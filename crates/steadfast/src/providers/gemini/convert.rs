@@ -30,7 +30,7 @@ pub(crate) fn finish_reason(raw: &str) -> FinishReason {
         | "IMAGE_RECITATION" => FinishReason::ContentFilter,
         // LANGUAGE, OTHER, MALFORMED_FUNCTION_CALL, UNEXPECTED_TOOL_CALL, TOO_MANY_TOOL_CALLS,
         // FINISH_REASON_UNSPECIFIED and values added later.
-        _ => FinishReason::Other,
+        other => FinishReason::other(other),
     }
 }
 

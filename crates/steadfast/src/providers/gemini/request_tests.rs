@@ -337,9 +337,9 @@ fn unary_responses() {
         ("SPII", FinishReason::ContentFilter),
         ("BLOCKLIST", FinishReason::ContentFilter),
         ("IMAGE_SAFETY", FinishReason::ContentFilter),
-        ("MALFORMED_FUNCTION_CALL", FinishReason::Other),
-        ("LANGUAGE", FinishReason::Other),
-        ("SOMETHING_NEW", FinishReason::Other),
+        ("MALFORMED_FUNCTION_CALL", FinishReason::other("MALFORMED_FUNCTION_CALL")),
+        ("LANGUAGE", FinishReason::other("LANGUAGE")),
+        ("SOMETHING_NEW", FinishReason::other("SOMETHING_NEW")),
     ] {
         let body =
             json!({"candidates": [{"content": {"parts": [{"text": "x"}]}, "finishReason": raw}]});

@@ -532,9 +532,11 @@ async fn function_calls_arrive_whole_and_are_validated() {
     assert_eq!(r.tools().unwrap()[0].args(), &json!({}));
     // The thought summaries are not text.
     assert_eq!(r.text(), "");
-    // A call to a tool the request does not have is a validation error.
-    let e = replay(&body, 5, &[]).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Validation);
+    // A call to a tool the request does not have is kept as received; only its typed parse
+    // fails.
+    let r = replay(&body, 5, &[]).await.unwrap();
+    assert_eq!(r.tool_calls()[0].name, "now");
+    assert_eq!(r.tools().unwrap_err().kind(), ErrorKind::Validation);
 }
 
 const TEXT_CHUNK: &str = "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hello\"}],\"role\": \"model\"}}],\"modelVersion\": \"gemini-2.0-flash\",\"responseId\": \"r-1\"}\r\n\r\n";

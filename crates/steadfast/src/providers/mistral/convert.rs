@@ -22,7 +22,7 @@ pub(crate) fn finish_reason(raw: &str) -> Option<FinishReason> {
         "length" | "model_length" => FinishReason::Length,
         "tool_calls" => FinishReason::ToolCalls,
         "error" => return None,
-        _ => FinishReason::Other,
+        other => FinishReason::other(other),
     })
 }
 

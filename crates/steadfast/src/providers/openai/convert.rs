@@ -18,7 +18,7 @@ pub(crate) fn finish_reason(raw: &str) -> FinishReason {
         "length" | "model_length" => FinishReason::Length,
         "tool_calls" | "function_call" => FinishReason::ToolCalls,
         "content_filter" => FinishReason::ContentFilter,
-        _ => FinishReason::Other,
+        other => FinishReason::other(other),
     }
 }
 
@@ -69,6 +69,9 @@ fn convert_messages(messages: &[Message]) -> Result<Vec<WireMessage<'_>>, Error>
                             tool_calls: Vec::new(),
                             tool_call_id: Some(&r.call_id),
                         }),
+                        // Reasoning and provider blocks go back only where the protocol
+                        // takes them (see `Part::is_for`); chat completions take neither.
+                        Part::Reasoning(_) | Part::Other(_) => {}
                         Part::ToolCall(_) => {
                             return Err(Error::new(
                                 ErrorKind::InvalidRequest,
@@ -97,6 +100,9 @@ fn convert_messages(messages: &[Message]) -> Result<Vec<WireMessage<'_>>, Error>
                 for p in &m.parts {
                     match p {
                         Part::Text { text: t } => text.push_str(t),
+                        // Reasoning and provider blocks go back only where the protocol
+                        // takes them (see `Part::is_for`); chat completions take neither.
+                        Part::Reasoning(_) | Part::Other(_) => {}
                         Part::ToolCall(c) => calls.push(WireToolCallOut {
                             id: &c.id,
                             kind: "function",

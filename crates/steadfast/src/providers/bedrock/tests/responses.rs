@@ -52,10 +52,10 @@ fn stop_reasons() {
         ("stop_sequence", FinishReason::StopSequence),
         ("guardrail_intervened", FinishReason::ContentFilter),
         ("content_filtered", FinishReason::ContentFilter),
-        ("malformed_model_output", FinishReason::Other),
-        ("malformed_tool_use", FinishReason::Other),
+        ("malformed_model_output", FinishReason::other("malformed_model_output")),
+        ("malformed_tool_use", FinishReason::other("malformed_tool_use")),
         ("model_context_window_exceeded", FinishReason::Length),
-        ("something_new", FinishReason::Other),
+        ("something_new", FinishReason::other("something_new")),
     ] {
         assert_eq!(finish_reason(raw), want, "{raw}");
     }
