@@ -21,7 +21,7 @@ mod transport;
 pub use call::Call;
 pub use client::{ApiKey, ClientConfig, Timeouts};
 pub use error::{Error, ErrorKind, PartialOutput, Result, UnknownErrorKind, ValidationFailure};
-pub use message::{ImageSource, Message, Part, Role, ToolCall, ToolResult};
+pub use message::{ImageSource, Message, OtherPart, Part, Reasoning, Role, ToolCall, ToolResult};
 pub use output::{OutputFormat, OutputMode};
 pub use prompt::{Prompt, Template, Vars};
 pub use provider::{
@@ -29,7 +29,7 @@ pub use provider::{
     StreamEvent,
 };
 pub use resilient::{Extract, Resilient};
-pub use response::{AttemptSummary, FinishReason, Response, ResponseBuilder, Usage};
+pub use response::{AttemptSummary, Citation, FinishReason, Response, ResponseBuilder, Usage};
 pub use stream::ResponseStream;
 pub use tool::{Tool, ToolChoice, ToolUse};
 

@@ -94,9 +94,12 @@ pub(crate) fn parse_output<T: DeserializeOwned>(
     };
     // A failure names the output tool call when the output came as one, so conversational
     // reinsertion can answer that call.
-    let fail = |msg: String| match tool_call {
-        Some(call) => Error::tool_validation(call, msg),
-        None => Error::validation(msg, raw),
+    let fail = |msg: String| {
+        match tool_call {
+            Some(call) => Error::tool_validation(call, msg),
+            None => Error::validation(msg, raw),
+        }
+        .with_model_parts(|| response.model_parts())
     };
     if raw.trim().is_empty() {
         return Err(fail("the model returned no structured output".into()));

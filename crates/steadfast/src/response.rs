@@ -391,6 +391,12 @@ impl Response {
         out
     }
 
+    /// The reasoning and provider parts of the answer, in order (what conversational reinsertion
+    /// gives back with a failed output).
+    pub(crate) fn model_parts(&self) -> Vec<Part> {
+        self.extras.iter().map(|a| a.part.clone()).collect()
+    }
+
     /// Records `part` where the answer is now (after the text and tool calls so far).
     pub(crate) fn push_part(&mut self, part: Part) {
         match part {
@@ -415,8 +421,10 @@ impl Response {
         if let Some(v) = self.validated.get() {
             return Ok(v);
         }
-        let uses = validate_calls(&self.tools, &self.tool_calls)
-            .map_err(|e| e.in_context(&self.provider, &self.model))?;
+        let uses = validate_calls(&self.tools, &self.tool_calls).map_err(|e| {
+            e.in_context(&self.provider, &self.model)
+                .with_model_parts(|| self.model_parts())
+        })?;
         Ok(self.validated.get_or_init(|| uses))
     }
 

@@ -43,7 +43,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::message::ToolCall;
+use crate::message::{Part, ToolCall};
 use crate::response::AttemptSummary;
 
 mod convert;
@@ -102,6 +102,10 @@ pub struct ValidationFailure {
     /// The provider's signature of the failing tool call (Gemini's `thoughtSignature`), which
     /// conversational reinsertion gives back with the call.
     pub tool_call_signature: Option<String>,
+    /// What the model produced before the failing output in the same answer — its reasoning
+    /// (with signatures) and provider blocks — which conversational reinsertion gives back, in
+    /// order, before it (thinking models reject a tool call sent back without its thinking).
+    pub model_parts: Vec<Part>,
 }
 
 /// The error type of every fallible operation in Steadfast. See the [module docs](self).
@@ -175,6 +179,7 @@ impl Error {
             tool: None,
             tool_call_id: None,
             tool_call_signature: None,
+            model_parts: Vec::new(),
         });
         e
     }
@@ -192,6 +197,7 @@ impl Error {
             tool: Some(call.name.clone()),
             tool_call_id: Some(call.id.clone()),
             tool_call_signature: call.signature.clone(),
+            model_parts: Vec::new(),
         });
         e
     }
@@ -432,6 +438,17 @@ impl Error {
     }
 
     // ---- history and context, kept by the crate's own layers ----
+
+    /// Records, on a validation error, the reasoning and provider parts of the answer that came
+    /// before the failing output (see [`ValidationFailure::model_parts`]).
+    pub(crate) fn with_model_parts(mut self, parts: impl FnOnce() -> Vec<Part>) -> Self {
+        if let Some(v) = self.inner.validation.as_mut() {
+            if v.model_parts.is_empty() {
+                v.model_parts = parts();
+            }
+        }
+        self
+    }
 
     pub(crate) fn with_partial(mut self, partial: PartialOutput) -> Self {
         self.inner.partial = Some(partial);

@@ -26,6 +26,28 @@ use crate::tool::ToolChoice;
 ))]
 use crate::transport::env;
 
+/// Notes, at debug level, something a provider sent that this version does not know and skipped
+/// (an event type, a delta, a block member): it never fails a call.
+#[cfg_attr(
+    not(any(
+        feature = "openai",
+        feature = "anthropic",
+        feature = "mistral",
+        feature = "cohere",
+        feature = "azure-inference"
+    )),
+    allow(dead_code, reason = "not every provider has something to skip")
+)]
+pub(crate) fn skipped(provider: &str, what: &str, kind: &str) {
+    tracing::debug!(
+        target: "steadfast::forward_compat",
+        provider,
+        what,
+        kind,
+        "skipped what this version does not know"
+    );
+}
+
 /// Longest provider message kept in an error's `Display`.
 const MAX_MESSAGE: usize = 500;
 

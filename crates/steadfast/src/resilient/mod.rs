@@ -336,7 +336,9 @@ pub(crate) fn conversational_messages(errors: &[Error]) -> Vec<Message> {
                     v.raw.clone(),
                 );
                 call.signature = v.tool_call_signature.clone();
-                out.push(Message::assistant_tool_calls(None, vec![call.clone()]));
+                let mut parts = v.model_parts.clone();
+                parts.push(Part::ToolCall(call.clone()));
+                out.push(Message::new(Role::Assistant, parts));
                 out.push(Message::tool_result(
                     &call,
                     format!(
@@ -347,10 +349,9 @@ pub(crate) fn conversational_messages(errors: &[Error]) -> Vec<Message> {
                 ));
             }
             None => {
-                out.push(Message::new(
-                    Role::Assistant,
-                    vec![Part::text(v.raw.clone())],
-                ));
+                let mut parts = v.model_parts.clone();
+                parts.push(Part::text(v.raw.clone()));
+                out.push(Message::new(Role::Assistant, parts));
                 out.push(Message::user(format!(
                     "Your previous answer failed validation: {}. Answer again, correcting it.",
                     v.message
@@ -463,5 +464,19 @@ mod tests {
         );
         assert_eq!(msgs[2].text(), r#"{"author":"x"}"#);
         assert!(msgs[3].text().contains("author must be uppercase"));
+    }
+
+    #[test]
+    fn conversational_turns_give_the_reasoning_back_before_the_failed_output() {
+        let thinking =
+            Part::Reasoning(crate::Reasoning::new("anthropic", "Plan.").with_signature("s"));
+        let tool = Error::tool_validation(&ToolCall::new("c1", "f", "{}"), "bad")
+            .with_model_parts(|| vec![thinking.clone()]);
+        let text = Error::validation("bad", "raw").with_model_parts(|| vec![thinking.clone()]);
+        let msgs = conversational_messages(&[tool, text]);
+        assert_eq!(msgs[0].parts[0], thinking);
+        assert!(matches!(&msgs[0].parts[1], Part::ToolCall(c) if c.id == "c1"));
+        assert_eq!(msgs[2].parts[0], thinking);
+        assert_eq!(msgs[2].parts[1], Part::text("raw"));
     }
 }

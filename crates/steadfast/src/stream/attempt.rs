@@ -251,7 +251,10 @@ impl AttemptStream {
             }
             Err(e) => {
                 self.acc.calls.push(call);
-                Err(e.in_context(&self.provider, &self.model))
+                let extras = &self.acc.extras;
+                Err(e
+                    .in_context(&self.provider, &self.model)
+                    .with_model_parts(|| extras.iter().map(|a| a.part.clone()).collect()))
             }
         }
     }

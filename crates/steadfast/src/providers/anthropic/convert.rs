@@ -4,11 +4,11 @@ use serde_json::{Value, json};
 
 use super::wire::*;
 use crate::error::{Error, ErrorKind};
-use crate::message::{ImageSource, Message, Part, Role, ToolCall};
+use crate::message::{ImageSource, Message, OtherPart, Part, Reasoning, Role, ToolCall};
 use crate::output::OutputMode;
 use crate::provider::ChatRequest;
 use crate::providers::common::{OutputPlan, check_tool_choice, effective_tool_choice, output_plan};
-use crate::response::{FinishReason, Response, Usage};
+use crate::response::{Citation, FinishReason, Response, Usage};
 use crate::tool::ToolChoice;
 
 /// `max_tokens` is required by Anthropic; this is the default when the call sets none.
@@ -92,6 +92,18 @@ fn convert_messages(messages: &[Message]) -> Result<(Option<String>, Vec<WireMes
                     content: &r.content,
                     is_error: r.is_error,
                 },
+                // What the model produced goes back exactly as received, to Anthropic only.
+                p if !p.is_for("anthropic") => continue,
+                Part::Reasoning(r) if m.role == Role::Assistant => match (&r.redacted, &r.signature) {
+                    (Some(data), _) => Block::RedactedThinking { data },
+                    (None, Some(signature)) => Block::Thinking {
+                        thinking: &r.text,
+                        signature,
+                    },
+                    // Unsigned thinking cannot be verified: the API would reject it.
+                    (None, None) => continue,
+                },
+                Part::Other(o) if m.role == Role::Assistant => Block::Raw(&o.raw),
                 _ => {
                     return Err(Error::new(
                         ErrorKind::InvalidRequest,
@@ -174,6 +186,75 @@ pub(crate) fn request_body(req: &ChatRequest, stream: bool) -> Result<MessagesRe
     })
 }
 
+/// A content block of an answer, read by its `type`.
+pub(crate) enum Read {
+    Text { text: String, citations: Vec<Value> },
+    ToolUse { id: String, name: String, input: Value },
+    Thinking { thinking: String, signature: Option<String> },
+    Redacted { data: String },
+    /// A server tool call or result, or a block type this version does not know: kept whole.
+    Other { kind: String, raw: Value },
+}
+
+fn take_string(v: &mut Value, key: &str) -> Option<String> {
+    match v.get_mut(key).map(Value::take) {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// Reads one content block. Never fails: a block that is not the shape of its known type (a
+/// `tool_use` without an id, say) is kept whole like an unknown one.
+pub(crate) fn read_block(mut block: Value) -> Read {
+    let kind = block
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let has = |b: &Value, k: &str| b.get(k).is_some_and(Value::is_string);
+    match kind.as_str() {
+        "text" => Read::Text {
+            text: take_string(&mut block, "text").unwrap_or_default(),
+            citations: match block.get_mut("citations").map(Value::take) {
+                Some(Value::Array(c)) => c,
+                _ => Vec::new(),
+            },
+        },
+        "tool_use" if has(&block, "id") && has(&block, "name") => Read::ToolUse {
+            id: take_string(&mut block, "id").unwrap_or_default(),
+            name: take_string(&mut block, "name").unwrap_or_default(),
+            input: block.get_mut("input").map(Value::take).unwrap_or_default(),
+        },
+        "thinking" => Read::Thinking {
+            thinking: take_string(&mut block, "thinking").unwrap_or_default(),
+            signature: take_string(&mut block, "signature").filter(|s| !s.is_empty()),
+        },
+        "redacted_thinking" if has(&block, "data") => Read::Redacted {
+            data: take_string(&mut block, "data").unwrap_or_default(),
+        },
+        _ => Read::Other { kind, raw: block },
+    }
+}
+
+/// A citation of a text block.
+pub(crate) fn citation(raw: Value) -> Citation {
+    let kind = raw
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    Citation::from_raw(kind, raw)
+}
+
+/// The refusal message of a `refusal` stop: `stop_details.explanation` when there is one.
+pub(crate) fn refusal_message(details: Option<&Value>) -> Option<String> {
+    details?
+        .get("explanation")
+        .and_then(Value::as_str)
+        .filter(|e| !e.is_empty())
+        .map(str::to_string)
+}
+
 /// Parses a successful Messages body.
 pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response, Error> {
     let msg: MessageResponse = serde_json::from_slice(body).map_err(|e| {
@@ -192,9 +273,12 @@ pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response,
         ));
     }
     for block in msg.content {
-        match block {
-            ContentBlock::Text { text } => r.text.push_str(&text),
-            ContentBlock::ToolUse { id, name, input } => {
+        match read_block(block) {
+            Read::Text { text, citations } => {
+                r.text.push_str(&text);
+                r.citations.extend(citations.into_iter().map(citation));
+            }
+            Read::ToolUse { id, name, input } => {
                 let arguments = if input.is_null() {
                     "{}".to_string()
                 } else {
@@ -202,19 +286,31 @@ pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response,
                 };
                 r.tool_calls.push(ToolCall::new(id, name, arguments));
             }
-            ContentBlock::Other => {}
+            Read::Thinking {
+                thinking,
+                signature,
+            } => {
+                let mut reasoning = Reasoning::new("anthropic", thinking);
+                reasoning.signature = signature;
+                r.push_part(Part::Reasoning(reasoning));
+            }
+            Read::Redacted { data } => {
+                r.push_part(Part::Reasoning(Reasoning::redacted("anthropic", data)));
+            }
+            Read::Other { kind, raw } => r.push_part(Part::Other(OtherPart::new("anthropic", kind, raw))),
         }
     }
     if let Some(raw) = msg.stop_reason {
         r.finish_reason = finish_reason(&raw);
         if r.finish_reason == FinishReason::Refusal {
-            r.refusal = Some(if r.text.is_empty() {
-                "the model refused".into()
-            } else {
-                r.text.clone()
-            });
+            r.refusal = Some(
+                refusal_message(msg.stop_details.as_ref())
+                    .or_else(|| (!r.text.is_empty()).then(|| r.text.clone()))
+                    .unwrap_or_else(|| "the model refused".into()),
+            );
         }
         r.raw_finish_reason = Some(raw);
     }
+    r.finish_details = msg.stop_details.filter(|d| !d.is_null());
     Ok(r)
 }

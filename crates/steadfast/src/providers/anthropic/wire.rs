@@ -54,6 +54,17 @@ pub(crate) enum Block<'a> {
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         is_error: bool,
     },
+    Thinking {
+        thinking: &'a str,
+        signature: &'a str,
+    },
+    RedactedThinking {
+        data: &'a str,
+    },
+    /// A block the model produced (a server tool call, its result, a block type this version
+    /// does not know), sent back exactly as received.
+    #[serde(untagged)]
+    Raw(&'a Value),
 }
 
 #[derive(Serialize)]
@@ -74,29 +85,16 @@ pub(crate) struct MessageResponse {
     pub(crate) id: Option<String>,
     #[serde(default)]
     pub(crate) model: Option<String>,
+    /// Kept as JSON: each block is read by its `type`, and a type this version does not know is
+    /// kept whole.
     #[serde(default)]
-    pub(crate) content: Vec<ContentBlock>,
+    pub(crate) content: Vec<Value>,
     #[serde(default)]
     pub(crate) stop_reason: Option<String>,
     #[serde(default)]
+    pub(crate) stop_details: Option<Value>,
+    #[serde(default)]
     pub(crate) usage: Option<WireUsage>,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub(crate) enum ContentBlock {
-    Text {
-        #[serde(default)]
-        text: String,
-    },
-    ToolUse {
-        id: String,
-        name: String,
-        #[serde(default)]
-        input: Value,
-    },
-    #[serde(other)]
-    Other,
 }
 
 #[derive(Deserialize, Clone, Copy, Default)]
@@ -117,7 +115,7 @@ pub(crate) enum StreamPayload {
     },
     ContentBlockStart {
         index: usize,
-        content_block: StartBlock,
+        content_block: Value,
     },
     ContentBlockDelta {
         index: usize,
@@ -153,27 +151,26 @@ pub(crate) struct StartMessage {
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub(crate) enum StartBlock {
-    Text {
+pub(crate) enum BlockDelta {
+    TextDelta {
         #[serde(default)]
         text: String,
     },
-    ToolUse {
-        id: String,
-        name: String,
-    },
-    #[serde(other)]
-    Other,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub(crate) enum BlockDelta {
-    TextDelta {
-        text: String,
-    },
     InputJsonDelta {
+        #[serde(default)]
         partial_json: String,
+    },
+    ThinkingDelta {
+        #[serde(default)]
+        thinking: String,
+    },
+    SignatureDelta {
+        #[serde(default)]
+        signature: String,
+    },
+    CitationsDelta {
+        #[serde(default)]
+        citation: Value,
     },
     #[serde(other)]
     Other,
@@ -183,4 +180,6 @@ pub(crate) enum BlockDelta {
 pub(crate) struct MessageDeltaBody {
     #[serde(default)]
     pub(crate) stop_reason: Option<String>,
+    #[serde(default)]
+    pub(crate) stop_details: Option<Value>,
 }

@@ -5,18 +5,18 @@
 //! `tool_plan` (and a response's `tool_plan` is read as its text), tool results as `tool` messages
 //! with `tool_call_id`, images as `image_url` parts.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::wire::{
-    AssistantContent, CohereRequest, FunctionDef, FunctionOut, ImageUrl, Message, Tool,
+    AssistantContent, CohereRequest, FunctionDef, FunctionOut, ImageUrl, Item, Message, Tool,
     ToolCallOut, UserContent, UserPart, WireUsage,
 };
 use crate::error::{Error, ErrorKind};
-use crate::message::{ImageSource, Message as ChatMessage, Part, Role, ToolCall};
+use crate::message::{ImageSource, Message as ChatMessage, OtherPart, Part, Reasoning, Role, ToolCall};
 use crate::output::OutputMode;
 use crate::provider::ChatRequest;
 use crate::providers::common::{OutputPlan, check_tool_choice, effective_tool_choice, output_plan};
-use crate::response::{FinishReason, Response, Usage};
+use crate::response::{Citation, FinishReason, Response, Usage};
 use crate::tool::ToolChoice;
 
 /// What a Cohere finish reason means: a normal end, or a failure.
@@ -42,6 +42,20 @@ pub(crate) fn finish_reason(raw: &str) -> Result<FinishReason, Error> {
         }
         other => FinishReason::other(other),
     })
+}
+
+/// A Cohere citation (`{start, end, text, sources, type}`) as a citation: the cited text is its
+/// `text`.
+pub(crate) fn citation(raw: Value) -> Citation {
+    let kind = raw
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("citation")
+        .to_string();
+    let text = raw.get("text").and_then(Value::as_str).map(str::to_string);
+    let mut c = Citation::from_raw(kind, raw);
+    c.cited_text = c.cited_text.or(text);
+    c
 }
 
 /// Token usage: `tokens` when present, else `billed_units`.
@@ -236,11 +250,20 @@ pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response,
     let message = resp
         .message
         .ok_or_else(|| Error::new(ErrorKind::Decode, "the chat response has no message"))?;
-    let mut text = message.tool_plan.unwrap_or_default();
-    if let Some(content) = message.content {
-        text.push_str(&AssistantContent::into_text(content));
+    r.text = message.tool_plan.unwrap_or_default();
+    for item in message
+        .content
+        .map(AssistantContent::into_items)
+        .unwrap_or_default()
+    {
+        match item {
+            Item::Text(t) => r.text.push_str(&t),
+            Item::Reasoning(t) => r.push_part(Part::Reasoning(Reasoning::new("cohere", t))),
+            Item::Other(kind, raw) => r.push_part(Part::Other(OtherPart::new("cohere", kind, raw))),
+        }
     }
-    r.text = text;
+    r.citations
+        .extend(message.citations.unwrap_or_default().into_iter().map(citation));
     for (i, c) in message
         .tool_calls
         .unwrap_or_default()

@@ -9,14 +9,26 @@ use std::collections::VecDeque;
 
 use serde_json::Value;
 
-use super::convert::{finish_reason, usage};
+use super::convert::{citation, finish_reason, usage};
 use super::error::classify_message;
-use super::wire::StreamPayload;
+use super::wire::{Item, StreamPayload};
 use crate::codec::sse::SseEvent;
 use crate::error::{Error, ErrorKind};
+use crate::message::{OtherPart, Part};
 use crate::provider::ProviderEvent;
+use crate::providers::common::skipped;
 use crate::providers::tool_calls::ToolCalls;
 use crate::transport::SseHandler;
+
+/// What an open content item is (from its `content-start`).
+#[derive(Debug)]
+enum Open {
+    Text,
+    Thinking,
+    /// A content type this version does not know: kept whole at its `content-end`, its deltas
+    /// dropped.
+    Kept(String, Value),
+}
 
 /// Per-stream state.
 #[derive(Debug, Default)]
@@ -24,6 +36,7 @@ pub(crate) struct CohereSse {
     done: bool,
     calls: ToolCalls,
     calls_started: usize,
+    contents: Vec<(usize, Open)>,
 }
 
 impl CohereSse {
@@ -70,6 +83,14 @@ impl CohereSse {
     }
 }
 
+/// Pushes a text or reasoning event unless its text is empty.
+fn emit(event: ProviderEvent, out: &mut VecDeque<ProviderEvent>) {
+    match &event {
+        ProviderEvent::Text(t) | ProviderEvent::Reasoning(t) if t.is_empty() => {}
+        _ => out.push_back(event),
+    }
+}
+
 impl SseHandler for CohereSse {
     fn on_event(
         &mut self,
@@ -101,13 +122,71 @@ impl SseHandler for CohereSse {
                 request_id: None,
                 status: None,
             }),
-            "content-start" | "content-delta" => {
-                if let Some(c) = message.and_then(|m| m.content) {
-                    if c.is_text() {
-                        if let Some(text) = c.text.filter(|t| !t.is_empty()) {
-                            out.push_back(ProviderEvent::Text(text));
+            "content-start" => {
+                let index = payload.index.unwrap_or(0);
+                let Some(content) = message.and_then(|m| m.content) else {
+                    return Ok(());
+                };
+                let open = match Item::read(content, "text") {
+                    Item::Text(t) => {
+                        emit(ProviderEvent::Text(t), out);
+                        Open::Text
+                    }
+                    Item::Reasoning(t) => {
+                        emit(ProviderEvent::Reasoning(t), out);
+                        Open::Thinking
+                    }
+                    Item::Other(kind, raw) => Open::Kept(kind, raw),
+                };
+                self.contents.retain(|(i, _)| *i != index);
+                self.contents.push((index, open));
+            }
+            "content-delta" => {
+                let index = payload.index.unwrap_or(0);
+                let Some(content) = message.and_then(|m| m.content) else {
+                    return Ok(());
+                };
+                // A delta names no type: its item's start said what it is (text when none did).
+                let open = self.contents.iter().find(|(i, _)| *i == index).map(|(_, o)| o);
+                match (open, Item::read(content, "")) {
+                    (None | Some(Open::Text), Item::Other(_, c)) => {
+                        if let Some(t) = c.get("text").and_then(Value::as_str) {
+                            emit(ProviderEvent::Text(t.to_string()), out);
                         }
                     }
+                    (None | Some(Open::Text), Item::Text(t)) => emit(ProviderEvent::Text(t), out),
+                    (Some(Open::Thinking), Item::Other(_, c)) => {
+                        let t = c.get("thinking").or_else(|| c.get("text"));
+                        if let Some(t) = t.and_then(Value::as_str) {
+                            emit(ProviderEvent::Reasoning(t.to_string()), out);
+                        }
+                    }
+                    (Some(Open::Thinking) | None, Item::Reasoning(t)) => {
+                        emit(ProviderEvent::Reasoning(t), out)
+                    }
+                    _ => skipped("cohere", "content delta", "of a kept item"),
+                }
+            }
+            "content-end" => {
+                let index = payload.index.unwrap_or(0);
+                if let Some(pos) = self.contents.iter().position(|(i, _)| *i == index) {
+                    match self.contents.remove(pos).1 {
+                        Open::Thinking => out.push_back(ProviderEvent::ReasoningEnd),
+                        Open::Kept(kind, raw) => out.push_back(ProviderEvent::Part(Part::Other(
+                            OtherPart::new("cohere", kind, raw),
+                        ))),
+                        Open::Text => {}
+                    }
+                }
+            }
+            "citation-start" => {
+                let citations = match message.and_then(|m| m.citations) {
+                    Some(Value::Array(list)) => list,
+                    Some(Value::Null) | None => Vec::new(),
+                    Some(one) => vec![one],
+                };
+                for c in citations {
+                    out.push_back(ProviderEvent::Citation(citation(c)));
                 }
             }
             "tool-plan-delta" => {
@@ -142,9 +221,9 @@ impl SseHandler for CohereSse {
                 self.calls.end(index, out);
             }
             "message-end" => self.message_end(payload, out)?,
-            // content-end, citation-start/end, debug, and event types added later carry nothing
-            // this library reports.
-            _ => {}
+            // citation-end and debug carry nothing this library reports.
+            "citation-end" | "debug" => {}
+            other => skipped("cohere", "stream event", other),
         }
         Ok(())
     }

@@ -130,41 +130,58 @@ pub(crate) struct ResponseMessage {
     pub(crate) content: Option<AssistantContent>,
     #[serde(default)]
     pub(crate) tool_calls: Option<Vec<ToolCallIn>>,
+    #[serde(default)]
+    pub(crate) citations: Option<Vec<Value>>,
 }
 
-/// Assistant `content`: a list of `text` / `thinking` items (a plain string is tolerated).
+/// Assistant `content`: a list of `text` / `thinking` items (a plain string is tolerated); each
+/// item is read by its `type` ([`Item::read`]).
 #[derive(Deserialize)]
 #[serde(untagged)]
 pub(crate) enum AssistantContent {
     Text(String),
-    Items(Vec<ContentItem>),
+    Items(Vec<Value>),
 }
 
-impl AssistantContent {
-    /// The answer text: `text` items joined (`thinking` items are not the answer).
-    pub(crate) fn into_text(self) -> String {
-        match self {
-            AssistantContent::Text(t) => t,
-            AssistantContent::Items(items) => items
-                .into_iter()
-                .filter(|i| i.is_text())
-                .filter_map(|i| i.text)
-                .collect(),
+/// One content item, read by its `type`.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Item {
+    Text(String),
+    Reasoning(String),
+    /// A content type this version does not know: kept whole.
+    Other(String, Value),
+}
+
+impl Item {
+    /// Reads an item; `default_kind` is the type of an item that names none (deltas do not).
+    pub(crate) fn read(item: Value, default_kind: &str) -> Item {
+        let kind = item
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or(default_kind);
+        let text = |k: &str| {
+            item.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        match kind {
+            "text" => Item::Text(text("text")),
+            "thinking" => Item::Reasoning(text("thinking")),
+            other => Item::Other(other.to_string(), item),
         }
     }
 }
 
-#[derive(Deserialize)]
-pub(crate) struct ContentItem {
-    #[serde(rename = "type", default)]
-    pub(crate) kind: Option<String>,
-    #[serde(default)]
-    pub(crate) text: Option<String>,
-}
-
-impl ContentItem {
-    pub(crate) fn is_text(&self) -> bool {
-        self.kind.as_deref().is_none_or(|k| k == "text")
+impl AssistantContent {
+    /// The items, in order.
+    pub(crate) fn into_items(self) -> Vec<Item> {
+        match self {
+            AssistantContent::Text(t) => vec![Item::Text(t)],
+            AssistantContent::Items(items) => {
+                items.into_iter().map(|i| Item::read(i, "text")).collect()
+            }
+        }
     }
 }
 
@@ -243,7 +260,10 @@ pub(crate) struct StreamDelta {
 #[derive(Deserialize)]
 pub(crate) struct DeltaMessage {
     #[serde(default)]
-    pub(crate) content: Option<ContentItem>,
+    pub(crate) content: Option<Value>,
+    /// `citation-start`: one citation object (a list is tolerated).
+    #[serde(default)]
+    pub(crate) citations: Option<Value>,
     #[serde(default)]
     pub(crate) tool_plan: Option<String>,
     #[serde(default)]

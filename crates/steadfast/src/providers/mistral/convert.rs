@@ -8,9 +8,9 @@
 
 use serde_json::{Value, json};
 
-use super::wire::{Completion, MistralRequest};
+use super::wire::{Completion, Content, Item, MistralRequest};
 use crate::error::{Error, ErrorKind};
-use crate::message::ToolCall;
+use crate::message::{OtherPart, Part, Reasoning, ToolCall};
 use crate::provider::ChatRequest;
 use crate::providers::common::openai_subset_body;
 use crate::response::{FinishReason, Response, Usage};
@@ -68,11 +68,18 @@ pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response,
         r.finish_reason = finish_reason(&raw).ok_or_else(generation_failed)?;
         r.raw_finish_reason = Some(raw);
     }
-    r.text = choice
+    for item in choice
         .message
         .content
-        .map(|c| c.into_text())
-        .unwrap_or_default();
+        .map(Content::into_items)
+        .unwrap_or_default()
+    {
+        match item {
+            Item::Text(t) => r.text.push_str(&t),
+            Item::Reasoning(t) => r.push_part(Part::Reasoning(Reasoning::new("mistral", t))),
+            Item::Other(kind, raw) => r.push_part(Part::Other(OtherPart::new("mistral", kind, raw))),
+        }
+    }
     for (i, c) in choice
         .message
         .tool_calls
@@ -80,6 +87,11 @@ pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response,
         .into_iter()
         .enumerate()
     {
+        if let Some(kind) = c.kind.as_deref().filter(|k| *k != "function") {
+            let raw = json!({ "id": c.id, "type": kind });
+            r.push_part(Part::Other(OtherPart::new("mistral", kind, raw)));
+            continue;
+        }
         let (name, arguments) = match c.function {
             Some(f) => (f.name, f.arguments.map(|a| a.into_text())),
             None => (None, None),

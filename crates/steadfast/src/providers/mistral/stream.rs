@@ -8,10 +8,12 @@ use serde_json::Value;
 
 use super::convert::{finish_reason, generation_failed};
 use super::error::classify_value;
-use super::wire::CompletionChunk;
+use super::wire::{CompletionChunk, Content, Item};
 use crate::codec::sse::SseEvent;
 use crate::error::{Error, ErrorKind};
+use crate::message::{OtherPart, Part};
 use crate::provider::ProviderEvent;
+use crate::providers::common::skipped;
 use crate::providers::tool_calls::ToolCalls;
 use crate::response::Usage;
 use crate::transport::SseHandler;
@@ -88,12 +90,20 @@ impl SseHandler for MistralSse {
         }
         for choice in chunk.choices.into_iter().flatten().filter(|c| c.index == 0) {
             if let Some(delta) = choice.delta {
-                if let Some(text) = delta.content.map(|c| c.into_text()) {
-                    if !text.is_empty() {
-                        out.push_back(ProviderEvent::Text(text));
-                    }
+                for item in delta.content.map(Content::into_items).unwrap_or_default() {
+                    out.push_back(match item {
+                        Item::Text(t) => ProviderEvent::Text(t),
+                        Item::Reasoning(t) => ProviderEvent::Reasoning(t),
+                        Item::Other(kind, raw) => {
+                            ProviderEvent::Part(Part::Other(OtherPart::new("mistral", kind, raw)))
+                        }
+                    });
                 }
                 for (pos, tc) in delta.tool_calls.unwrap_or_default().into_iter().enumerate() {
+                    if let Some(kind) = tc.kind.as_deref().filter(|k| *k != "function") {
+                        skipped("mistral", "streamed tool call", kind);
+                        continue;
+                    }
                     let index = tc.index.unwrap_or(pos);
                     let (name, args) = match tc.function {
                         Some(f) => (f.name, f.arguments.map(|a| a.into_text())),

@@ -47,33 +47,55 @@ pub(crate) struct Message {
     pub(crate) tool_calls: Option<Vec<ToolCall>>,
 }
 
-/// `content`: a string, or chunks (`text`, `thinking`, `reference`, …) of which only `text`
-/// chunks are the answer.
+/// `content`: a string, or chunks (`text`, `thinking`, `reference`, …).
 #[derive(Deserialize)]
 #[serde(untagged)]
 pub(crate) enum Content {
     Text(String),
-    Chunks(Vec<Chunk>),
+    Chunks(Vec<Value>),
 }
 
-#[derive(Deserialize)]
-pub(crate) struct Chunk {
-    #[serde(rename = "type", default)]
-    pub(crate) kind: Option<String>,
-    #[serde(default)]
-    pub(crate) text: Option<String>,
+/// One piece of `content`, read by its chunk `type`.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Item {
+    Text(String),
+    /// A `thinking` chunk: its text chunks joined.
+    Reasoning(String),
+    /// A chunk type with no place in the answer's text (`reference`, `image_url`, a type this
+    /// version does not know): kept whole.
+    Other(String, Value),
 }
 
 impl Content {
-    /// The answer text (text chunks joined; other chunk types are not part of the answer).
-    pub(crate) fn into_text(self) -> String {
+    /// The pieces, in order (empty texts left out).
+    pub(crate) fn into_items(self) -> Vec<Item> {
         match self {
-            Content::Text(t) => t,
-            Content::Chunks(chunks) => chunks
-                .into_iter()
-                .filter(|c| c.kind.as_deref().is_none_or(|k| k == "text"))
-                .filter_map(|c| c.text)
-                .collect(),
+            Content::Text(t) if t.is_empty() => Vec::new(),
+            Content::Text(t) => vec![Item::Text(t)],
+            Content::Chunks(chunks) => chunks.into_iter().filter_map(Item::read).collect(),
+        }
+    }
+}
+
+impl Item {
+    fn read(chunk: Value) -> Option<Item> {
+        let kind = chunk.get("type").and_then(Value::as_str).unwrap_or("text");
+        let item = match kind {
+            "text" => Item::Text(chunk.get("text")?.as_str()?.to_string()),
+            "thinking" => Item::Reasoning(match chunk.get("thinking") {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Array(parts)) => parts
+                    .iter()
+                    .filter(|p| p.get("type").and_then(Value::as_str).is_none_or(|t| t == "text"))
+                    .filter_map(|p| p.get("text").and_then(Value::as_str))
+                    .collect(),
+                _ => String::new(),
+            }),
+            other => Item::Other(other.to_string(), chunk),
+        };
+        match &item {
+            Item::Text(t) | Item::Reasoning(t) if t.is_empty() => None,
+            _ => Some(item),
         }
     }
 }
@@ -84,6 +106,9 @@ pub(crate) struct ToolCall {
     pub(crate) id: Option<String>,
     #[serde(default)]
     pub(crate) index: Option<usize>,
+    /// `function` or absent; another kind is not a function call.
+    #[serde(rename = "type", default)]
+    pub(crate) kind: Option<String>,
     #[serde(default)]
     pub(crate) function: Option<FunctionCall>,
 }

@@ -4,11 +4,11 @@ use serde_json::{Value, json};
 
 use super::wire::*;
 use crate::error::{Error, ErrorKind};
-use crate::message::{ImageSource, Message, Part, Role};
+use crate::message::{ImageSource, Message, OtherPart, Part, Reasoning, Role, ToolCall};
 use crate::output::OutputMode;
 use crate::provider::ChatRequest;
 use crate::providers::common::{OutputPlan, check_tool_choice, effective_tool_choice, output_plan};
-use crate::response::{FinishReason, Response, Usage};
+use crate::response::{Citation, FinishReason, Response, Usage};
 use crate::tool::ToolChoice;
 
 /// Normalises an OpenAI finish reason.
@@ -246,23 +246,81 @@ pub(crate) fn parse_response(
         r.finish_reason = finish_reason(&raw);
         r.raw_finish_reason = Some(raw);
     }
-    r.text = choice.message.content.unwrap_or_default();
-    r.refusal = choice.message.refusal;
+    let message = choice.message;
+    if let Some(text) = reasoning_text(message.reasoning_content, message.reasoning) {
+        r.push_part(Part::Reasoning(Reasoning::new(provider, text)));
+    }
+    r.text.push_str(&message.content.unwrap_or_default());
+    r.refusal = message.refusal;
     if r.refusal.is_some() && r.finish_reason == FinishReason::Stop {
         r.finish_reason = FinishReason::Refusal;
     }
-    for (i, c) in choice
-        .message
-        .tool_calls
-        .unwrap_or_default()
-        .into_iter()
-        .enumerate()
-    {
-        r.tool_calls.push(crate::message::ToolCall::new(
-            c.id.unwrap_or_else(|| format!("call_{i}")),
-            c.function.name.unwrap_or_default(),
-            c.function.arguments.unwrap_or_default(),
-        ));
+    r.citations
+        .extend(message.annotations.unwrap_or_default().into_iter().map(annotation));
+    for (i, call) in message.tool_calls.unwrap_or_default().into_iter().enumerate() {
+        match read_tool_call(i, call) {
+            Ok(call) => r.tool_calls.push(call),
+            Err((kind, raw)) => r.push_part(Part::Other(OtherPart::new(provider, kind, raw))),
+        }
     }
     Ok(r)
+}
+
+/// One tool call of a message: a `function` call (the default when `type` is missing), a
+/// `custom` tool's call (its free-form `input` as the arguments), or — a kind this version does
+/// not know — the kind and the call as received.
+pub(crate) fn read_tool_call(i: usize, mut call: Value) -> Result<ToolCall, (String, Value)> {
+    // Arguments some servers send as the object itself are serialised.
+    let text = |v: Option<&Value>, k: &str| match v.and_then(|v| v.get(k)) {
+        Some(Value::String(s)) => s.clone(),
+        None | Some(Value::Null) => String::new(),
+        Some(other) => other.to_string(),
+    };
+    let kind = call
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("function")
+        .to_string();
+    let id = call
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map_or_else(|| format!("call_{i}"), str::to_string);
+    let (name, arguments) = match kind.as_str() {
+        "function" => ("name", "arguments"),
+        "custom" => ("name", "input"),
+        _ => return Err((kind, call)),
+    };
+    let Some(body) = call.get_mut(kind.as_str()).filter(|b| b.is_object()) else {
+        return Err((kind, call));
+    };
+    let body = Some(&*body);
+    Ok(ToolCall::new(id, text(body, name), text(body, arguments)))
+}
+
+/// The reasoning text of a message or delta: `reasoning_content`, else `reasoning` when it is
+/// text (some servers send an object there; it is not text and is left alone).
+pub(crate) fn reasoning_text(content: Option<String>, reasoning: Option<Value>) -> Option<String> {
+    let reasoning = match reasoning {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    };
+    content.or(reasoning).filter(|t| !t.is_empty())
+}
+
+/// A chat-completions annotation (`{"type": "url_citation", "url_citation": {url, title, …}}`)
+/// as a citation.
+pub(crate) fn annotation(raw: Value) -> Citation {
+    let kind = raw
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let inner = raw.get(&kind).filter(|v| v.is_object()).unwrap_or(&raw);
+    let get = |k: &str| inner.get(k).and_then(Value::as_str).map(str::to_string);
+    let (url, title) = (get("url"), get("title"));
+    let mut c = Citation::from_raw(kind, raw);
+    c.url = c.url.or(url);
+    c.title = c.title.or(title);
+    c
 }

@@ -3,12 +3,13 @@
 
 use std::collections::VecDeque;
 
-use super::convert::finish_reason;
+use super::convert::{annotation, finish_reason, reasoning_text};
 use super::error::classify_value;
 use super::wire::ChatCompletionChunk;
 use crate::codec::sse::SseEvent;
 use crate::error::{Error, ErrorKind};
 use crate::provider::ProviderEvent;
+use crate::providers::common::skipped;
 use crate::providers::tool_calls::ToolCalls;
 use crate::response::Usage;
 use crate::transport::SseHandler;
@@ -61,6 +62,9 @@ impl SseHandler for OpenAiSse {
         }
         for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
             if let Some(delta) = choice.delta {
+                if let Some(t) = reasoning_text(delta.reasoning_content, delta.reasoning) {
+                    out.push_back(ProviderEvent::Reasoning(t));
+                }
                 if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
                     out.push_back(ProviderEvent::Text(text));
                 }
@@ -68,12 +72,19 @@ impl SseHandler for OpenAiSse {
                     out.push_back(ProviderEvent::Refusal(r));
                 }
                 for (pos, tc) in delta.tool_calls.unwrap_or_default().into_iter().enumerate() {
+                    if let Some(kind) = tc.kind.as_deref().filter(|k| *k != "function") {
+                        skipped("openai-compatible", "streamed tool call", kind);
+                        continue;
+                    }
                     let index = tc.index.unwrap_or(pos);
                     let (name, args) = match tc.function {
                         Some(f) => (f.name, f.arguments),
                         None => (None, None),
                     };
                     self.calls.fragment(index, tc.id, name, args, out);
+                }
+                for a in delta.annotations.unwrap_or_default() {
+                    out.push_back(ProviderEvent::Citation(annotation(a)));
                 }
             }
             if let Some(raw) = choice.finish_reason {

@@ -122,26 +122,31 @@ pub(crate) struct ChatCompletion {
 pub(crate) struct Choice {
     #[serde(default)]
     pub(crate) index: u32,
+    #[serde(default)]
     pub(crate) message: ChoiceMessage,
     #[serde(default)]
     pub(crate) finish_reason: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub(crate) struct ChoiceMessage {
     #[serde(default)]
     pub(crate) content: Option<String>,
     #[serde(default)]
     pub(crate) refusal: Option<String>,
+    /// Read one by one by their `type` (`function`, `custom`, or a kind this version does not
+    /// know, which is kept whole).
     #[serde(default)]
-    pub(crate) tool_calls: Option<Vec<WireToolCall>>,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct WireToolCall {
+    pub(crate) tool_calls: Option<Vec<Value>>,
+    /// The reasoning text of OpenAI-compatible reasoning servers (DeepSeek, vLLM, Groq, xAI:
+    /// `reasoning_content`; OpenRouter, Ollama, Groq: `reasoning`).
     #[serde(default)]
-    pub(crate) id: Option<String>,
-    pub(crate) function: WireFunction,
+    pub(crate) reasoning_content: Option<String>,
+    #[serde(default)]
+    pub(crate) reasoning: Option<Value>,
+    /// `url_citation` annotations of search models.
+    #[serde(default)]
+    pub(crate) annotations: Option<Vec<Value>>,
 }
 
 #[derive(Deserialize)]
@@ -154,10 +159,15 @@ pub(crate) struct WireFunction {
 
 #[derive(Deserialize, Clone, Copy)]
 pub(crate) struct WireUsage {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub(crate) prompt_tokens: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub(crate) completion_tokens: u64,
+}
+
+/// A token count: `null` (sent by some compatible servers) and non-integers count as 0.
+fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    Ok(Value::deserialize(d)?.as_u64().unwrap_or(0))
 }
 
 // ---- stream chunks ----
@@ -203,6 +213,12 @@ pub(crate) struct Delta {
     pub(crate) refusal: Option<String>,
     #[serde(default)]
     pub(crate) tool_calls: Option<Vec<ToolCallChunk>>,
+    #[serde(default)]
+    pub(crate) reasoning_content: Option<String>,
+    #[serde(default)]
+    pub(crate) reasoning: Option<Value>,
+    #[serde(default)]
+    pub(crate) annotations: Option<Vec<Value>>,
 }
 
 #[derive(Deserialize)]
@@ -211,6 +227,10 @@ pub(crate) struct ToolCallChunk {
     pub(crate) index: Option<usize>,
     #[serde(default)]
     pub(crate) id: Option<String>,
+    /// `function` (or absent, in the fragments after the first); another kind is not a function
+    /// call and is not assembled as one.
+    #[serde(rename = "type", default)]
+    pub(crate) kind: Option<String>,
     #[serde(default)]
     pub(crate) function: Option<WireFunction>,
 }
