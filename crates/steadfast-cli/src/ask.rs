@@ -8,7 +8,9 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use steadfast::resilient;
 use steadfast::retry::{Predicate, Retry};
-use steadfast::{AttemptSummary, Call, Message, Prompt, Resilient, Response, StreamEvent, llm};
+use steadfast::{
+    AttemptSummary, Call, FinishReason, Message, Prompt, Resilient, Response, StreamEvent, llm,
+};
 use steadfast_sim::Simulator;
 
 use crate::args::AskArgs;
@@ -314,13 +316,58 @@ async fn execute(ask: &Ask) -> Result<(), Failure> {
     };
     if ask.json {
         writeln!(out, "{}", response_json(&response))?;
-    } else if !ask.stream {
+        return Ok(());
+    }
+    if !ask.stream {
         writeln!(out, "{}", response.text())?;
-        for c in response.tool_calls() {
-            writeln!(out, "tool call {} {}({})", c.id, c.name, c.arguments)?;
-        }
+    }
+    for c in response.tool_calls() {
+        writeln!(out, "tool call {} {}({})", c.id, c.name, c.arguments)?;
+    }
+    if let Some(note) = also_note(&response) {
+        eprintln!("{note}");
     }
     Ok(())
+}
+
+/// What the answer held besides its text and tool calls, for plain output (on stderr): a refusal,
+/// reasoning, provider blocks, citations, an unusual finish.
+pub(crate) fn also_note(r: &Response) -> Option<String> {
+    let mut items = Vec::new();
+    if let Some(refusal) = r.refusal() {
+        items.push(format!("a refusal: {refusal}"));
+    }
+    let reasoning: Vec<_> = r.reasoning().collect();
+    if !reasoning.is_empty() {
+        let chars: usize = reasoning.iter().map(|p| p.text.chars().count()).sum();
+        let redacted = reasoning.iter().filter(|p| p.redacted.is_some()).count();
+        let mut item = format!("reasoning ({chars} characters");
+        if redacted > 0 {
+            item.push_str(&format!(", {redacted} redacted part(s)"));
+        }
+        item.push(')');
+        items.push(item);
+    }
+    let kinds: Vec<&str> = r.other_parts().map(|o| o.kind.as_str()).collect();
+    if !kinds.is_empty() {
+        items.push(format!(
+            "{} other part(s): {}",
+            kinds.len(),
+            kinds.join(", ")
+        ));
+    }
+    if !r.citations().is_empty() {
+        items.push(format!("{} citation(s)", r.citations().len()));
+    }
+    let finish = r.finish_reason();
+    if !matches!(
+        finish,
+        FinishReason::Stop | FinishReason::ToolCalls | FinishReason::Refusal
+    ) {
+        let raw = r.raw_finish_reason().unwrap_or_default();
+        items.push(format!("finish reason {} ({raw})", finish.as_str()));
+    }
+    (!items.is_empty()).then(|| format!("[also in the answer: {}; see --json]", items.join("; ")))
 }
 
 fn attempts_json(attempts: &[AttemptSummary]) -> Vec<Value> {
@@ -372,6 +419,14 @@ pub(crate) fn response_json(r: &Response) -> Value {
         "tool_calls": r.tool_calls().iter().map(|c| json!({
             "id": c.id, "name": c.name, "arguments": c.arguments,
         })).collect::<Vec<_>>(),
+        "reasoning": r.reasoning().map(|p| json!({
+            "text": p.text, "signature": p.signature, "redacted": p.redacted,
+        })).collect::<Vec<_>>(),
+        "other_parts": r.other_parts().map(|o| json!({
+            "kind": o.kind, "raw": o.raw,
+        })).collect::<Vec<_>>(),
+        "citations": r.citations(),
+        "finish_details": r.finish_details(),
         "usage": r.usage().map(|u| json!({
             "input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
         })),

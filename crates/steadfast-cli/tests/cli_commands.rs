@@ -354,3 +354,66 @@ fn restart_streams_starts_an_interrupted_stream_again() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn parallel_calls_of_undeclared_tools_are_printed_not_failed() {
+    let dir = std::env::temp_dir().join(format!("steadfast-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("parallel.toml");
+    std::fs::write(
+        &path,
+        r#"
+name = "parallel"
+[[rules]]
+provider = "openai"
+[rules.action]
+type = "tool_call"
+tool_calls = [
+  { name = "get_weather", arguments = '{"city": "Oslo"}' },
+  { name = "get_time", arguments = '{"tz": "CET"}' },
+]
+"#,
+    )
+    .unwrap();
+    let path = path.display().to_string();
+    for stream in [true, false] {
+        let mut args = vec![
+            "ask",
+            "--sim-scenario",
+            &path,
+            "--json",
+            "-m",
+            "openai:gpt-4o-mini",
+        ];
+        if stream {
+            args.push("--stream");
+        }
+        args.push("What now?");
+        let o = steadfast(&args);
+        assert!(o.status.success(), "stream={stream}: {}", stderr(&o));
+        let doc: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+        let names: Vec<_> = doc["tool_calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["get_weather", "get_time"], "stream={stream}");
+        assert_eq!(doc["tool_calls"][1]["arguments"], r#"{"tz": "CET"}"#);
+        assert_eq!(doc["reasoning"], serde_json::json!([]));
+        assert_eq!(doc["other_parts"], serde_json::json!([]));
+
+        // Plain output prints the calls.
+        let mut args = vec!["ask", "--sim-scenario", &path, "-m", "openai:gpt-4o-mini"];
+        if stream {
+            args.push("--stream");
+        }
+        args.push("What now?");
+        let o = steadfast(&args);
+        assert!(o.status.success(), "stream={stream}: {}", stderr(&o));
+        let out = stdout(&o);
+        assert!(out.contains("get_weather({\"city\": \"Oslo\"})"), "{out}");
+        assert!(out.contains("get_time({\"tz\": \"CET\"})"), "{out}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
