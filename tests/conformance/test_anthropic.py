@@ -99,3 +99,56 @@ def test_sends_bearer_or_api_key(sim):
     headers = dict(sim.journal()[0]["headers"])
     assert headers.get("anthropic-version")
     assert headers.get("x-api-key") == "***" or headers.get("authorization") == "Bearer ***"
+
+
+# ----- novelty: unknown fields, events and content blocks must not change what the SDK yields -----
+
+NOVEL_CALLS = {"type": "tool_call", "text": "Checking.", "tool_calls": [
+    {"name": "get_weather", "arguments": {"location": "Paris"}}, {"name": "get_weather", "arguments": {"location": "Oslo"}}]}
+
+
+def _plain_and_novel(sim, action, call):
+    out = []
+    for novelty in (False, True):
+        sim.scenario([{"action": {**action, "novelty": novelty}}])
+        out.append(call())
+    return out
+
+
+def _known(message):
+    blocks = [(b.type, b.text if b.type == "text" else (b.name, b.input))
+              for b in message.content if b.type in ("text", "tool_use")]
+    return blocks, message.stop_reason, message.usage.output_tokens
+
+
+@pytest.mark.parametrize("action", [{"type": "model"}, NOVEL_CALLS], ids=["text", "tool_calls"])
+def test_novelty_is_tolerated(sim, action):
+    c = client(sim)
+    create = lambda **kw: c.messages.create(model=MODEL, max_tokens=100, messages=MSG, tools=TOOLS, **kw)  # noqa: E731
+    plain, novel = _plain_and_novel(sim, action, create)
+    assert _known(novel) == _known(plain)
+    assert [b.type for b in novel.content].count("x_novelty_block") == len(plain.content) + 1
+    assert novel.x_novelty and novel.usage.x_novelty
+
+    def helper():
+        with c.messages.stream(model=MODEL, max_tokens=100, messages=MSG, tools=TOOLS) as s:
+            text = "".join(s.text_stream)
+            return text, s.get_final_message()
+
+    (plain_text, plain), (novel_text, novel) = _plain_and_novel(sim, action, helper)
+    assert novel_text == plain_text
+    assert _known(novel) == _known(plain)
+    assert [b.type for b in novel.content].count("x_novelty_block") == len(plain.content) + 1
+
+    raw = lambda: list(create(stream=True))  # noqa: E731
+    plain, novel = _plain_and_novel(sim, action, raw)
+    deltas = lambda evs: [(e.index, e.delta.type, getattr(e.delta, "text", None) or getattr(e.delta, "partial_json", None))  # noqa: E731
+                          for e in evs if e.type == "content_block_delta" and e.delta.type != "x_novelty_delta"]
+    # The known blocks' indices shift (1, 3, ...) past the unknown blocks (0, 2, ...).
+    assert [(2 * i + 1, t, v) for i, t, v in _renumbered(deltas(plain))] == deltas(novel)
+    assert "x_novelty_event" in [e.type for e in novel]
+
+
+def _renumbered(deltas):
+    order = sorted({i for i, _, _ in deltas})
+    return [(order.index(i), t, v) for i, t, v in deltas]

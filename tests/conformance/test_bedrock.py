@@ -83,3 +83,62 @@ def test_in_stream_exception(sim):
         for _ in r["stream"]:
             pass
     assert e.value.response["Error"]["Code"] == "throttlingException"
+
+
+# ----- novelty: unknown fields, union members and frames must not change what boto3 yields -----
+
+NOVEL_CALLS = {"type": "tool_call", "text": "Checking.", "tool_calls": [
+    {"name": "get_weather", "arguments": {"city": "Paris"}}, {"name": "get_weather", "arguments": {"city": "Oslo"}}]}
+TOOL_CONFIG = {"tools": [{"toolSpec": {"name": "get_weather", "inputSchema": {"json": {
+    "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}}]}
+
+
+def _plain_and_novel(sim, action, call):
+    out = []
+    for novelty in (False, True):
+        sim.scenario([{"action": {**action, "novelty": novelty}}])
+        out.append(call())
+    return out
+
+
+def _known(r):
+    blocks = [b for b in r["output"]["message"]["content"] if "SDK_UNKNOWN_MEMBER" not in b]
+    known = [b.get("text") or (b["toolUse"]["name"], b["toolUse"]["input"]) for b in blocks]
+    return known, r["stopReason"], r["usage"]
+
+
+def _streamed(events):
+    kinds, text, calls = {}, "", {}
+    stop = usage = None
+    for ev in events:
+        if "contentBlockStart" in ev:
+            start = ev["contentBlockStart"]
+            kinds[start["contentBlockIndex"]] = list(start["start"])[0]
+            if "toolUse" in start["start"]:
+                calls[start["contentBlockIndex"]] = [start["start"]["toolUse"]["name"], ""]
+        elif "contentBlockDelta" in ev:
+            d = ev["contentBlockDelta"]
+            if "text" in d["delta"]:
+                text += d["delta"]["text"]
+            elif "toolUse" in d["delta"]:
+                calls[d["contentBlockIndex"]][1] += d["delta"]["toolUse"]["input"]
+        elif "messageStop" in ev:
+            stop = ev["messageStop"]["stopReason"]
+        elif "metadata" in ev:
+            usage = ev["metadata"]["usage"]
+    return text, [tuple(calls[i]) for i in sorted(calls)], stop, usage
+
+
+@pytest.mark.parametrize("action", [{"type": "model"}, NOVEL_CALLS], ids=["text", "tool_calls"])
+def test_novelty_is_tolerated(sim, action):
+    c = client(sim)
+    plain, novel = _plain_and_novel(sim, action, lambda: c.converse(modelId=MODEL, messages=MSG, toolConfig=TOOL_CONFIG))
+    assert _known(novel) == _known(plain)
+    unknown = [b for b in novel["output"]["message"]["content"] if "SDK_UNKNOWN_MEMBER" in b]
+    assert unknown and all(b["SDK_UNKNOWN_MEMBER"]["name"] == "xNoveltyBlock" for b in unknown)
+
+    stream = lambda: list(c.converse_stream(modelId=MODEL, messages=MSG, toolConfig=TOOL_CONFIG)["stream"])  # noqa: E731
+    plain, novel = _plain_and_novel(sim, action, stream)
+    assert _streamed(novel) == _streamed(plain)
+    starts = [ev["contentBlockStart"]["start"] for ev in novel if "contentBlockStart" in ev]
+    assert {"SDK_UNKNOWN_MEMBER": {"name": "xNoveltyBlock"}} in starts

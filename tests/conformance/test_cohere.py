@@ -66,3 +66,62 @@ def test_in_band_error_is_a_message_end_with_error(sim):
     events = list(client(sim).chat_stream(model=MODEL, messages=MSG))
     assert events[-1].type == "message-end" and events[-1].delta.finish_reason == "ERROR"
     assert events[-1].delta.error
+
+
+# ----- novelty: unknown fields, events and content items must not change what the SDK yields -----
+
+NOVEL_CALLS = {"type": "tool_call", "text": "Checking.", "tool_calls": [
+    {"name": "get_weather", "arguments": {"city": "Paris"}}, {"name": "get_weather", "arguments": {"city": "Oslo"}}]}
+
+
+def _plain_and_novel(sim, action, call):
+    out = []
+    for novelty in (False, True):
+        sim.scenario([{"action": {**action, "novelty": novelty}}])
+        out.append(call())
+    return out
+
+
+def _type(item):
+    # The SDK keeps a content item of a type it does not know as a plain dict.
+    return item["type"] if isinstance(item, dict) else item.type
+
+
+def _known(r):
+    m = r.message
+    text = [i.text for i in m.content or [] if _type(i) == "text"]
+    calls = [(t.function.name, t.function.arguments) for t in m.tool_calls or []]
+    return text, m.tool_plan, calls, r.finish_reason, r.usage.tokens.output_tokens
+
+
+def _streamed(events):
+    types, text, plan, calls = {}, "", "", {}
+    finish = None
+    for e in events:
+        if e.type == "content-start":
+            types[e.index] = _type(e.delta.message.content)
+        elif e.type == "content-delta" and types.get(e.index) == "text":
+            text += e.delta.message.content.text
+        elif e.type == "tool-plan-delta":
+            plan += e.delta.message.tool_plan
+        elif e.type == "tool-call-start":
+            calls[e.index] = (e.delta.message.tool_calls.function.name, "")
+        elif e.type == "tool-call-delta":
+            name, args = calls[e.index]
+            calls[e.index] = (name, args + e.delta.message.tool_calls.function.arguments)
+        elif e.type == "message-end":
+            finish = (e.delta.finish_reason, e.delta.usage.tokens.output_tokens)
+    return text, plan, [calls[i] for i in sorted(calls)], finish, sorted(t for t in types.values() if t == "text")
+
+
+@pytest.mark.parametrize("action", [{"type": "model"}, NOVEL_CALLS], ids=["text", "tool_calls"])
+def test_novelty_is_tolerated(sim, action):
+    c = client(sim)
+    kw = {"model": MODEL, "messages": MSG, "tools": TOOLS}
+    plain, novel = _plain_and_novel(sim, action, lambda: c.chat(**kw))
+    assert _known(novel) == _known(plain)
+    assert "x_novelty_block" in [_type(i) for i in novel.message.content]
+
+    plain, novel = _plain_and_novel(sim, action, lambda: list(c.chat_stream(**kw)))
+    assert _streamed(novel) == _streamed(plain)
+    assert "x_novelty_block" in [_type(e.delta.message.content) for e in novel if e.type == "content-start"]

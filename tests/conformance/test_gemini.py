@@ -124,3 +124,43 @@ def test_bad_key(sim):
     with pytest.raises(errors.ClientError) as e:
         client(sim).models.generate_content(model=MODEL, contents="hi")
     assert e.value.code == 400 and "API key not valid" in e.value.message
+
+
+# ----- novelty: unknown fields, parts and chunks must not change what the SDK yields -----
+
+NOVEL_CALLS = {"type": "tool_call", "text": "Checking.", "tool_calls": [
+    {"name": "get_weather", "arguments": {"city": "Paris"}}, {"name": "get_weather", "arguments": {"city": "Oslo"}}]}
+
+
+def _plain_and_novel(sim, action, call):
+    out = []
+    for novelty in (False, True):
+        sim.scenario([{"action": {**action, "novelty": novelty}}])
+        out.append(call())
+    return out
+
+
+def _known(r):
+    calls = [(f.name, f.args) for f in r.function_calls or []]
+    finish = r.candidates[0].finish_reason if r.candidates else None
+    return r.text, calls, finish
+
+
+@pytest.mark.parametrize("action", [{"type": "model"}, NOVEL_CALLS], ids=["text", "tool_calls"])
+def test_novelty_is_tolerated(sim, action):
+    c = client(sim)
+    plain, novel = _plain_and_novel(sim, action, lambda: c.models.generate_content(model=MODEL, contents="hello there world"))
+    assert _known(novel) == _known(plain)
+    assert novel.usage_metadata == plain.usage_metadata
+    # The unknown parts arrive as parts without any known field.
+    assert len(novel.candidates[0].content.parts) == 2 * len(plain.candidates[0].content.parts) + 1
+
+    stream = lambda: list(c.models.generate_content_stream(model=MODEL, contents="hello there world"))  # noqa: E731
+    plain, novel = _plain_and_novel(sim, action, stream)
+    summary = lambda chunks: ("".join(ch.text or "" for ch in chunks),  # noqa: E731
+                              [(f.name, f.args) for ch in chunks for f in ch.function_calls or []],
+                              [ch.candidates[0].finish_reason for ch in chunks if ch.candidates and ch.candidates[0].finish_reason],
+                              plain[-1].usage_metadata)
+    assert summary(novel) == summary(plain)
+    assert novel[-1].usage_metadata == plain[-1].usage_metadata
+    assert len(novel) == len(plain) + 2

@@ -65,3 +65,44 @@ def test_unknown_field_is_a_422_validation_error(sim):
     assert e.value.code == 422
     detail = json.loads(e.value.read())["message"]["detail"][0]
     assert detail["type"] == "extra_forbidden" and detail["loc"] == ["body", "max_completion_tokens"]
+
+
+# ----- novelty: unknown fields and choice-less chunks must not change what the SDK yields -----
+
+NOVEL_CALLS = {"type": "tool_call", "text": "Checking.", "tool_calls": [
+    {"name": "get_weather", "arguments": {"city": "Paris"}}, {"name": "get_weather", "arguments": {"city": "Oslo"}}]}
+
+
+def _plain_and_novel(sim, action, call):
+    out = []
+    for novelty in (False, True):
+        sim.scenario([{"action": {**action, "novelty": novelty}}])
+        out.append(call())
+    return out
+
+
+@pytest.mark.parametrize("action", [{"type": "model"}, NOVEL_CALLS], ids=["text", "tool_calls"])
+def test_novelty_is_tolerated(sim, action):
+    c = client(sim)
+
+    def summary(r):
+        m = r.choices[0].message
+        calls = [(t.function.name, t.function.arguments) for t in m.tool_calls or []]
+        return m.content, calls, r.choices[0].finish_reason, r.usage.total_tokens
+
+    plain, novel = _plain_and_novel(sim, action, lambda: c.chat.complete(model=MODEL, messages=MSG, tools=TOOLS))
+    assert summary(novel) == summary(plain)
+
+    def streamed(events):
+        text, calls, finish, usage = "", [], None, None
+        for e in events:
+            for choice in e.data.choices:
+                text += choice.delta.content or ""
+                calls += [(t.function.name, t.function.arguments) for t in choice.delta.tool_calls or []]
+                finish = choice.finish_reason or finish
+            usage = e.data.usage.total_tokens if e.data.usage else usage
+        return text, calls, finish, usage
+
+    plain, novel = _plain_and_novel(sim, action, lambda: list(c.chat.stream(model=MODEL, messages=MSG, tools=TOOLS)))
+    assert streamed(novel) == streamed(plain)
+    assert len([e for e in novel if not e.data.choices]) == 2

@@ -182,3 +182,76 @@ def test_openai_compatible_hosts(sim, prefix, status):
     with pytest.raises(openai.APIStatusError) as e:
         c.chat.completions.create(model="some-model", messages=MSG)
     assert e.value.status_code == status
+
+
+# ----- novelty: unknown fields and choice-less chunks must not change what the SDK yields -----
+
+NOVEL_CALLS = {"type": "tool_call", "text": "Checking.", "tool_calls": [
+    {"name": "get_weather", "arguments": {"city": "Paris", "days": 2}},
+    {"name": "get_weather", "arguments": {"city": "Oslo", "days": 1}}]}
+HOSTS = {
+    "openai": lambda sim: openai.OpenAI(base_url=sim.base("openai"), api_key="k", max_retries=0),
+    "azure": lambda sim: openai.AzureOpenAI(azure_endpoint=sim.base("azure"), api_key="k", api_version="2024-10-21",
+                                            max_retries=0),
+    "azure-inference": lambda sim: openai.OpenAI(base_url=sim.url + "/azure-inference/models", api_key="k", max_retries=0,
+                                                 default_query={"api-version": "2024-05-01-preview"}),
+    "groq": lambda sim: openai.OpenAI(base_url=sim.url + "/groq/openai/v1", api_key="k", max_retries=0),
+    "xai": lambda sim: openai.OpenAI(base_url=sim.url + "/xai/v1", api_key="k", max_retries=0),
+    "litellm": lambda sim: openai.OpenAI(base_url=sim.url + "/litellm/v1", api_key="k", max_retries=0),
+}
+
+
+def _plain_and_novel(sim, action, call):
+    out = []
+    for novelty in (False, True):
+        sim.scenario([{"action": {**action, "novelty": novelty}}])
+        out.append(call())
+    return out
+
+
+def _completion(r):
+    m = r.choices[0].message
+    calls = [(c.function.name, c.function.arguments) for c in m.tool_calls or []]
+    return m.content, calls, r.choices[0].finish_reason, r.usage.total_tokens
+
+
+def _streamed(chunks):
+    text, calls, finish = "", {}, None
+    for ch in chunks:
+        for choice in ch.choices:
+            text += choice.delta.content or ""
+            for tc in choice.delta.tool_calls or []:
+                name, args = calls.get(tc.index, ("", ""))
+                calls[tc.index] = (name + (tc.function.name or ""), args + (tc.function.arguments or ""))
+            finish = choice.finish_reason or finish
+    usage = [ch.usage.total_tokens for ch in chunks if ch.usage]
+    return text, [calls[i] for i in sorted(calls)], finish, usage
+
+
+@pytest.mark.parametrize("host", sorted(HOSTS))
+@pytest.mark.parametrize("action", [{"type": "model"}, NOVEL_CALLS], ids=["text", "tool_calls"])
+def test_novelty_is_tolerated(sim, host, action):
+    c = HOSTS[host](sim)
+    model = "my-deployment" if host == "azure" else "gpt-4o-mini"
+    create = lambda **kw: c.chat.completions.create(model=model, messages=MSG, tools=TOOLS, **kw)  # noqa: E731
+    plain, novel = _plain_and_novel(sim, action, create)
+    assert _completion(novel) == _completion(plain)
+    assert novel.x_novelty and novel.choices[0].message.x_novelty and novel.usage.x_novelty
+    assert "x_novelty" not in plain.to_dict()
+
+    stream = lambda: list(create(stream=True, stream_options={"include_usage": True}))  # noqa: E731
+    plain, novel = _plain_and_novel(sim, action, stream)
+    assert _streamed(novel) == _streamed(plain)
+    assert len([ch for ch in novel if not ch.choices and not ch.usage]) >= 2
+
+    def helper():
+        with c.chat.completions.stream(model=model, messages=MSG, tools=TOOLS) as s:
+            for _ in s:
+                pass
+            return s.get_final_completion()
+
+    plain, novel = _plain_and_novel(sim, action, helper)
+    p, n = plain.choices[0].message, novel.choices[0].message
+    assert (n.content, [(t.function.name, t.function.arguments) for t in n.tool_calls or []]) == \
+        (p.content, [(t.function.name, t.function.arguments) for t in p.tool_calls or []])
+    assert novel.choices[0].finish_reason == plain.choices[0].finish_reason

@@ -187,7 +187,8 @@ pub(crate) enum Outcome {
 /// let a = Action::rate_limit().retry_after_secs(1).should_retry(true);
 /// let b = Action::model().chunk_delay_ms(20).cut_after(3);
 /// let c = Action::tool_call("get_weather", r#"{"city": 1"#);
-/// # let _ = (a, b, c);
+/// let d = Action::model().novelty().cut_after(5);
+/// # let _ = (a, b, c, d);
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "ActionSpec", into = "ActionSpec")]
@@ -196,6 +197,8 @@ pub struct Action {
     pub(crate) delay: Option<Duration>,
     pub(crate) chunk_delay: Option<Duration>,
     pub(crate) fault: Option<StreamFault>,
+    /// Render the reply with the novelty fault's additions (only ever set on replies).
+    pub(crate) novelty: bool,
 }
 
 impl Default for Action {
@@ -211,6 +214,7 @@ impl Action {
             delay: None,
             chunk_delay: None,
             fault: None,
+            novelty: false,
         }
     }
 
@@ -474,6 +478,21 @@ impl Action {
         self
     }
 
+    /// Renders the reply with what providers add over time, so a client can be checked for
+    /// tolerance: an unknown field in every JSON object, unknown stream events between the
+    /// known ones and unknown content blocks (or parts) around the known ones, with names
+    /// prefixed `x_novelty` / `xNovelty` (the crate README lists them per provider). The
+    /// text, tool calls, usage and finish reason stay the same. Combines with every reply
+    /// action and with the stream faults (their `n` counts the novel events too). It has no
+    /// effect on error, gateway and reset actions (a scenario file rejects it there).
+    #[must_use]
+    pub fn novelty(mut self) -> Self {
+        if matches!(self.outcome, Outcome::Reply(_)) {
+            self.novelty = true;
+        }
+        self
+    }
+
     /// A short label for the journal: the `type` used in scenario files.
     pub fn label(&self) -> &'static str {
         match &self.outcome {
@@ -531,6 +550,8 @@ struct ActionSpec {
     malformed_after: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reset_after: Option<usize>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    novelty: bool,
 }
 
 fn invalid(msg: String) -> SimError {
@@ -612,6 +633,15 @@ impl TryFrom<ActionSpec> for Action {
                 s.kind
             )));
         }
+        if s.novelty {
+            if !matches!(action.outcome, Outcome::Reply(_)) {
+                return Err(invalid(format!(
+                    "`novelty` applies to replies (model, text, tool_call, structured, refusal), not to `{}`",
+                    s.kind
+                )));
+            }
+            action = action.novelty();
+        }
         if let Some(status) = s.status {
             if !(100..=999).contains(&status) {
                 return Err(invalid(format!("invalid status {status}")));
@@ -690,6 +720,7 @@ impl From<Action> for ActionSpec {
             Outcome::Error(e) => fill_error(&mut s, e),
             Outcome::Gateway(status) => s.status = Some(*status),
         }
+        s.novelty = a.novelty;
         s.delay_ms = a.delay.map(|d| d.as_millis() as u64);
         s.chunk_delay_ms = a.chunk_delay.map(|d| d.as_millis() as u64);
         match &a.fault {

@@ -118,15 +118,16 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
                     &answer,
                     action.fault.as_ref(),
                     action.chunk_delay,
+                    action.novelty,
                 )
             } else {
                 match &action.fault {
-                    None => providers::render(&req, &chat, &answer),
+                    None => providers::render(&req, &chat, &answer, action.novelty),
                     Some(StreamFault::InBandError(_, spec)) => {
                         providers::error_response(&req, &chat.model, spec)
                     }
                     Some(fault) => {
-                        let full = providers::render(&req, &chat, &answer);
+                        let full = providers::render(&req, &chat, &answer, action.novelty);
                         truncated(full, matches!(fault, StreamFault::Reset(_))).await
                     }
                 }
@@ -206,8 +207,9 @@ fn stream_response(
     answer: &model::Answer,
     fault: Option<&StreamFault>,
     chunk_delay: Option<Duration>,
+    novelty: bool,
 ) -> Response<Body> {
-    let providers::Events { events, end } = providers::stream_events(req, chat, answer);
+    let providers::Events { events, end } = providers::stream_events(req, chat, answer, novelty);
     let mut pieces: Vec<Piece> = Vec::with_capacity(events.len() + end.len() + 1);
     let data = |v: Vec<Bytes>| v.into_iter().map(Piece::Data);
     match fault {

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http::Response;
 use serde_json::{Value, json};
 
+use super::novelty;
 use super::{Events, Req, content_text, hint_headers, id_alnum, json_response, sse_event};
 use crate::action::{ErrorSpec, FaultKind};
 use crate::model::{
@@ -227,7 +228,12 @@ fn answer_text(a: &Answer) -> Option<&str> {
 }
 
 /// The non-streaming response.
-pub(crate) fn render(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Response<Body> {
+pub(crate) fn render(
+    req: &Req<'_>,
+    chat: &ChatRequest,
+    a: &Answer,
+    novelty: bool,
+) -> Response<Body> {
     let mut content = Vec::new();
     if let Some(t) = answer_text(a) {
         content.push(json!({"type": "text", "text": t}));
@@ -235,49 +241,93 @@ pub(crate) fn render(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Response<
     for (i, c) in a.tool_calls.iter().enumerate() {
         content.push(json!({"type": "tool_use", "id": tool_id(req, i), "name": c.name, "input": c.arguments_value()}));
     }
+    if novelty {
+        content = novelty::interleave(content, novel_block);
+    }
     let mut body = json!({"id": message_id(req), "type": "message", "role": "assistant", "model": chat.model,
         "content": content, "stop_reason": stop_reason(a.finish), "stop_sequence": null, "usage": usage(a, a.completion_tokens)});
     if a.finish == Finish::Refusal {
         body["stop_details"] = json!({"type": "refusal", "category": null, "explanation": null});
     }
+    if novelty {
+        novelty::mark(&mut body, &novelty::ANTHROPIC);
+    }
     json_response(200, headers(req), &body)
 }
 
+/// A content block of an unknown type.
+fn novel_block() -> Value {
+    json!({"type": novelty::BLOCK_TYPE, novelty::FIELD: novelty::value()})
+}
+
+/// An unknown block streamed at `index`: its start, one delta of an unknown type, its stop.
+fn push_novel_block(ev: &mut Vec<(&'static str, Value)>, index: usize) {
+    ev.push((
+        "content_block_start",
+        json!({"type": "content_block_start", "index": index, "content_block": novel_block()}),
+    ));
+    ev.push((
+        "content_block_delta",
+        json!({"type": "content_block_delta", "index": index,
+        "delta": {"type": novelty::DELTA_TYPE, novelty::FIELD: novelty::value()}}),
+    ));
+    ev.push((
+        "content_block_stop",
+        json!({"type": "content_block_stop", "index": index}),
+    ));
+}
+
 /// The streaming events (`message_stop` is the terminator).
-pub(crate) fn stream_events(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Events {
-    let mut ev = Vec::new();
+pub(crate) fn stream_events(
+    req: &Req<'_>,
+    chat: &ChatRequest,
+    a: &Answer,
+    novelty: bool,
+) -> Events {
+    let mut ev: Vec<(&'static str, Value)> = Vec::new();
     let start = json!({"type": "message_start", "message": {"id": message_id(req), "type": "message", "role": "assistant",
         "model": chat.model, "content": [], "stop_reason": null, "stop_sequence": null, "usage": usage(a, 1)}});
-    ev.push(sse_event("message_start", &start));
-    let ping = || sse_event("ping", &json!({"type": "ping"}));
+    ev.push(("message_start", start));
+    let ping = || ("ping", json!({"type": "ping"}));
     let mut index = 0usize;
+    // With novelty, an unknown block before, between and after the known ones.
+    let novel = |ev: &mut Vec<(&'static str, Value)>, index: &mut usize| {
+        if novelty {
+            push_novel_block(ev, *index);
+            *index += 1;
+        }
+    };
+    novel(&mut ev, &mut index);
     if let Some(t) = answer_text(a) {
-        ev.push(sse_event("content_block_start", &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})));
+        ev.push(("content_block_start", json!({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}})));
         ev.push(ping());
         for piece in split_words(t) {
-            ev.push(sse_event("content_block_delta", &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}})));
+            ev.push(("content_block_delta", json!({"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}})));
         }
-        ev.push(sse_event(
+        ev.push((
             "content_block_stop",
-            &json!({"type": "content_block_stop", "index": 0}),
+            json!({"type": "content_block_stop", "index": index}),
         ));
-        index = 1;
+        index += 1;
+        novel(&mut ev, &mut index);
     } else {
-        ev.push(ping());
+        ev.insert(1, ping());
     }
     for (i, c) in a.tool_calls.iter().enumerate() {
-        let idx = index + i;
-        ev.push(sse_event("content_block_start", &json!({"type": "content_block_start", "index": idx,
+        let idx = index;
+        ev.push(("content_block_start", json!({"type": "content_block_start", "index": idx,
             "content_block": {"type": "tool_use", "id": tool_id(req, i), "name": c.name, "input": {}}})));
         let delta = |p: &str| json!({"type": "content_block_delta", "index": idx, "delta": {"type": "input_json_delta", "partial_json": p}});
-        ev.push(sse_event("content_block_delta", &delta("")));
+        ev.push(("content_block_delta", delta("")));
         for frag in split_fragments(&c.arguments, 12) {
-            ev.push(sse_event("content_block_delta", &delta(frag)));
+            ev.push(("content_block_delta", delta(frag)));
         }
-        ev.push(sse_event(
+        ev.push((
             "content_block_stop",
-            &json!({"type": "content_block_stop", "index": idx}),
+            json!({"type": "content_block_stop", "index": idx}),
         ));
+        index += 1;
+        novel(&mut ev, &mut index);
     }
     let mut delta = json!({"type": "message_delta", "delta": {"stop_reason": stop_reason(a.finish), "stop_sequence": null},
         "usage": {"output_tokens": a.completion_tokens}});
@@ -285,10 +335,26 @@ pub(crate) fn stream_events(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Ev
         delta["delta"]["stop_details"] =
             json!({"type": "refusal", "category": null, "explanation": null});
     }
-    ev.push(sse_event("message_delta", &delta));
+    ev.push(("message_delta", delta));
+    let mut end = [("message_stop", json!({"type": "message_stop"}))];
+    if novelty {
+        // Unknown events: a named event of an unknown type after `message_start` and before
+        // `message_delta`.
+        let event = || {
+            (
+                novelty::ANTHROPIC_EVENT,
+                json!({"type": novelty::ANTHROPIC_EVENT, novelty::FIELD: novelty::value()}),
+            )
+        };
+        novelty::between(&mut ev, event(), event());
+        for (_, v) in ev.iter_mut().chain(end.iter_mut()) {
+            novelty::mark(v, &novelty::ANTHROPIC);
+        }
+    }
+    let frame = |(name, v): &(&str, Value)| sse_event(name, v);
     Events {
-        events: ev,
-        end: vec![sse_event("message_stop", &json!({"type": "message_stop"}))],
+        events: ev.iter().map(frame).collect(),
+        end: end.iter().map(frame).collect(),
     }
 }
 

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use http::Response;
 use serde_json::{Value, json};
 
+use super::novelty;
 use super::{Events, Req, Route, hint_headers_as, id_hex, json_response};
 use crate::action::{ErrorSpec, FaultKind};
 use crate::eventstream;
@@ -339,8 +340,18 @@ fn tool_use_id(req: &Req<'_>, i: usize) -> String {
     format!("tooluse_{}", super::id_alnum(req.seq, 200 + i as u64, 22))
 }
 
+/// A content block whose union member is unknown.
+fn novel_block() -> Value {
+    json!({ novelty::BEDROCK_BLOCK: novelty::only_field(novelty::FIELD_CAMEL) })
+}
+
 /// The non-streaming response.
-pub(crate) fn render(req: &Req<'_>, _chat: &ChatRequest, a: &Answer) -> Response<Body> {
+pub(crate) fn render(
+    req: &Req<'_>,
+    _chat: &ChatRequest,
+    a: &Answer,
+    novelty: bool,
+) -> Response<Body> {
     let mut content = Vec::new();
     if let Some(t) = a.text.as_deref().or(a.refusal.as_deref()) {
         content.push(json!({ "text": t }));
@@ -348,8 +359,14 @@ pub(crate) fn render(req: &Req<'_>, _chat: &ChatRequest, a: &Answer) -> Response
     for (i, c) in a.tool_calls.iter().enumerate() {
         content.push(json!({"toolUse": {"toolUseId": tool_use_id(req, i), "name": c.name, "input": c.arguments_value()}}));
     }
-    let body = json!({"output": {"message": {"role": "assistant", "content": content}}, "stopReason": stop_reason(a.finish),
+    if novelty {
+        content = novelty::interleave(content, novel_block);
+    }
+    let mut body = json!({"output": {"message": {"role": "assistant", "content": content}}, "stopReason": stop_reason(a.finish),
         "usage": usage(a), "metrics": {"latencyMs": 1}});
+    if novelty {
+        novelty::mark(&mut body, &novelty::BEDROCK);
+    }
     json_response(
         200,
         vec![("x-amzn-requestid".into(), request_id(req))],
@@ -364,47 +381,90 @@ fn padded(mut v: Value, n: usize) -> Vec<u8> {
     serde_json::to_vec(&v).unwrap_or_default()
 }
 
+/// An unknown block streamed at `index`: its start and one delta with unknown union members,
+/// its stop.
+fn push_novel_block(ev: &mut Vec<(&'static str, Value)>, index: usize) {
+    ev.push((
+        "contentBlockStart",
+        json!({"contentBlockIndex": index, "start": { novelty::BEDROCK_BLOCK: {} }}),
+    ));
+    ev.push((
+        "contentBlockDelta",
+        json!({"contentBlockIndex": index, "delta": { novelty::BEDROCK_DELTA: novelty::only_field(novelty::FIELD_CAMEL) }}),
+    ));
+    ev.push(("contentBlockStop", json!({ "contentBlockIndex": index })));
+}
+
 /// The ConverseStream frames (`metadata` is the terminator).
-pub(crate) fn stream_events(req: &Req<'_>, _chat: &ChatRequest, a: &Answer) -> Events {
-    let mut ev = Vec::new();
-    let mut push = |name: &str, v: Value| {
-        let n = ev.len();
-        ev.push(eventstream::event(name, &padded(v, n)));
-    };
-    push("messageStart", json!({"role": "assistant"}));
+pub(crate) fn stream_events(
+    req: &Req<'_>,
+    _chat: &ChatRequest,
+    a: &Answer,
+    novelty: bool,
+) -> Events {
+    let mut ev: Vec<(&'static str, Value)> = Vec::new();
+    ev.push(("messageStart", json!({"role": "assistant"})));
     let mut index = 0usize;
+    // With novelty, an unknown block before, between and after the known ones.
+    let novel = |ev: &mut Vec<(&'static str, Value)>, index: &mut usize| {
+        if novelty {
+            push_novel_block(ev, *index);
+            *index += 1;
+        }
+    };
+    novel(&mut ev, &mut index);
     if let Some(t) = a.text.as_deref().or(a.refusal.as_deref()) {
         for piece in split_words(t) {
-            push(
+            ev.push((
                 "contentBlockDelta",
-                json!({"contentBlockIndex": 0, "delta": {"text": piece}}),
-            );
+                json!({"contentBlockIndex": index, "delta": {"text": piece}}),
+            ));
         }
-        push("contentBlockStop", json!({"contentBlockIndex": 0}));
-        index = 1;
+        ev.push(("contentBlockStop", json!({ "contentBlockIndex": index })));
+        index += 1;
+        novel(&mut ev, &mut index);
     }
     for (i, c) in a.tool_calls.iter().enumerate() {
-        let idx = index + i;
-        push(
+        let idx = index;
+        ev.push((
             "contentBlockStart",
             json!({"contentBlockIndex": idx, "start": {"toolUse": {"toolUseId": tool_use_id(req, i), "name": c.name}}}),
-        );
+        ));
         for frag in split_fragments(&c.arguments, 12) {
-            push(
+            ev.push((
                 "contentBlockDelta",
                 json!({"contentBlockIndex": idx, "delta": {"toolUse": {"input": frag}}}),
-            );
+            ));
         }
-        push("contentBlockStop", json!({"contentBlockIndex": idx}));
+        ev.push(("contentBlockStop", json!({ "contentBlockIndex": idx })));
+        index += 1;
+        novel(&mut ev, &mut index);
     }
-    push("messageStop", json!({"stopReason": stop_reason(a.finish)}));
-    let meta = eventstream::event(
-        "metadata",
-        &padded(json!({"usage": usage(a), "metrics": {"latencyMs": 1}}), 3),
-    );
+    ev.push(("messageStop", json!({"stopReason": stop_reason(a.finish)})));
+    let mut meta = json!({"usage": usage(a), "metrics": {"latencyMs": 1}});
+    if novelty {
+        // Unknown events: a frame with an unknown `:event-type` after `messageStart` and
+        // before `messageStop`.
+        let event = || {
+            (
+                novelty::BEDROCK_EVENT,
+                novelty::only_field(novelty::FIELD_CAMEL),
+            )
+        };
+        novelty::between(&mut ev, event(), event());
+        for (_, v) in ev.iter_mut() {
+            novelty::mark(v, &novelty::BEDROCK);
+        }
+        novelty::mark(&mut meta, &novelty::BEDROCK);
+    }
+    let events = ev
+        .into_iter()
+        .enumerate()
+        .map(|(n, (name, v))| eventstream::event(name, &padded(v, n)))
+        .collect();
     Events {
-        events: ev,
-        end: vec![meta],
+        events,
+        end: vec![eventstream::event("metadata", &padded(meta, 3))],
     }
 }
 

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http::Response;
 use serde_json::{Value, json};
 
+use super::novelty;
 use super::{Events, Req, content_text, hint_headers, id_hex, json_response, sse_event};
 use crate::action::{ErrorSpec, FaultKind};
 use crate::model::{
@@ -178,12 +179,27 @@ fn call_id(req: &Req<'_>, name: &str, i: usize) -> String {
     )
 }
 
+/// A content item of an unknown type.
+fn novel_item() -> Value {
+    json!({"type": novelty::BLOCK_TYPE, novelty::FIELD: novelty::value()})
+}
+
 /// The non-streaming response.
-pub(crate) fn render(req: &Req<'_>, _chat: &ChatRequest, a: &Answer) -> Response<Body> {
+pub(crate) fn render(
+    req: &Req<'_>,
+    _chat: &ChatRequest,
+    a: &Answer,
+    novelty: bool,
+) -> Response<Body> {
     let mut message = json!({"role": "assistant"});
     let text = a.text.as_deref().or(a.refusal.as_deref());
     if a.tool_calls.is_empty() {
-        message["content"] = json!([{"type": "text", "text": text.unwrap_or("")}]);
+        let content = vec![json!({"type": "text", "text": text.unwrap_or("")})];
+        message["content"] = Value::Array(if novelty {
+            novelty::interleave(content, novel_item)
+        } else {
+            content
+        });
     } else {
         message["tool_plan"] = json!(text.unwrap_or("I will call the requested tool."));
         message["tool_calls"] = a
@@ -192,8 +208,14 @@ pub(crate) fn render(req: &Req<'_>, _chat: &ChatRequest, a: &Answer) -> Response
             .enumerate()
             .map(|(i, c)| json!({"id": call_id(req, &c.name, i), "type": "function", "function": {"name": c.name, "arguments": c.arguments}}))
             .collect();
+        if novelty {
+            message["content"] = json!([novel_item()]);
+        }
     }
-    let body = json!({"id": uuid(req.seq, 2), "message": message, "finish_reason": finish_reason(a.finish), "usage": usage(a)});
+    let mut body = json!({"id": uuid(req.seq, 2), "message": message, "finish_reason": finish_reason(a.finish), "usage": usage(a)});
+    if novelty {
+        novelty::mark(&mut body, &novelty::COHERE);
+    }
     json_response(
         200,
         vec![("x-debug-trace-id".into(), id_hex(req.seq, 32))],
@@ -201,48 +223,96 @@ pub(crate) fn render(req: &Req<'_>, _chat: &ChatRequest, a: &Answer) -> Response
     )
 }
 
+/// An unknown content item streamed at `index`: its start, one delta, its end.
+fn push_novel_item(ev: &mut Vec<(&'static str, Value)>, index: usize) {
+    ev.push((
+        "content-start",
+        json!({"type": "content-start", "index": index, "delta": {"message": {"content": novel_item()}}}),
+    ));
+    ev.push((
+        "content-delta",
+        json!({"type": "content-delta", "index": index,
+        "delta": {"message": {"content": novelty::only_field(novelty::FIELD)}}}),
+    ));
+    ev.push((
+        "content-end",
+        json!({"type": "content-end", "index": index}),
+    ));
+}
+
 /// The streaming events (`message-end` is the terminator).
-pub(crate) fn stream_events(req: &Req<'_>, _chat: &ChatRequest, a: &Answer) -> Events {
-    let mut ev = vec![sse_event(
+pub(crate) fn stream_events(
+    req: &Req<'_>,
+    _chat: &ChatRequest,
+    a: &Answer,
+    novelty: bool,
+) -> Events {
+    let mut ev: Vec<(&'static str, Value)> = vec![(
         "message-start",
-        &json!({"type": "message-start", "id": uuid(req.seq, 2), "delta": {"message": {"role": "assistant"}}}),
+        json!({"type": "message-start", "id": uuid(req.seq, 2), "delta": {"message": {"role": "assistant"}}}),
     )];
     let text = a.text.as_deref().or(a.refusal.as_deref());
     if a.tool_calls.is_empty() {
-        ev.push(sse_event("content-start", &json!({"type": "content-start", "index": 0, "delta": {"message": {"content": {"type": "text", "text": ""}}}})));
-        for piece in split_words(text.unwrap_or("")) {
-            ev.push(sse_event("content-delta", &json!({"type": "content-delta", "index": 0, "delta": {"message": {"content": {"text": piece}}}})));
+        // With novelty, an unknown item before and after the text item.
+        let index = usize::from(novelty);
+        if novelty {
+            push_novel_item(&mut ev, 0);
         }
-        ev.push(sse_event(
+        ev.push(("content-start", json!({"type": "content-start", "index": index, "delta": {"message": {"content": {"type": "text", "text": ""}}}})));
+        for piece in split_words(text.unwrap_or("")) {
+            ev.push(("content-delta", json!({"type": "content-delta", "index": index, "delta": {"message": {"content": {"text": piece}}}})));
+        }
+        ev.push((
             "content-end",
-            &json!({"type": "content-end", "index": 0}),
+            json!({"type": "content-end", "index": index}),
         ));
+        if novelty {
+            push_novel_item(&mut ev, index + 1);
+        }
     } else {
+        if novelty {
+            push_novel_item(&mut ev, 0);
+        }
         for piece in split_words(text.unwrap_or("I will call the requested tool.")) {
-            ev.push(sse_event(
+            ev.push((
                 "tool-plan-delta",
-                &json!({"type": "tool-plan-delta", "delta": {"message": {"tool_plan": piece}}}),
+                json!({"type": "tool-plan-delta", "delta": {"message": {"tool_plan": piece}}}),
             ));
         }
         for (i, c) in a.tool_calls.iter().enumerate() {
-            ev.push(sse_event("tool-call-start", &json!({"type": "tool-call-start", "index": i, "delta": {"message": {"tool_calls": {
+            ev.push(("tool-call-start", json!({"type": "tool-call-start", "index": i, "delta": {"message": {"tool_calls": {
                 "id": call_id(req, &c.name, i), "type": "function", "function": {"name": c.name, "arguments": ""}}}}})));
             for frag in split_fragments(&c.arguments, 12) {
-                ev.push(sse_event("tool-call-delta", &json!({"type": "tool-call-delta", "index": i, "delta": {"message": {"tool_calls": {"function": {"arguments": frag}}}}})));
+                ev.push(("tool-call-delta", json!({"type": "tool-call-delta", "index": i, "delta": {"message": {"tool_calls": {"function": {"arguments": frag}}}}})));
             }
-            ev.push(sse_event(
+            ev.push((
                 "tool-call-end",
-                &json!({"type": "tool-call-end", "index": i}),
+                json!({"type": "tool-call-end", "index": i}),
             ));
         }
     }
-    let end = sse_event(
+    let mut end = [(
         "message-end",
-        &json!({"type": "message-end", "delta": {"finish_reason": finish_reason(a.finish), "usage": usage(a)}}),
-    );
+        json!({"type": "message-end", "delta": {"finish_reason": finish_reason(a.finish), "usage": usage(a)}}),
+    )];
+    if novelty {
+        // Unknown events: an event of an unknown type after `message-start` and before the
+        // last content event.
+        let event = || {
+            (
+                novelty::COHERE_EVENT,
+                json!({"type": novelty::COHERE_EVENT, novelty::FIELD: novelty::value()}),
+            )
+        };
+        novelty::between(&mut ev, event(), event());
+        for (_, v) in ev.iter_mut().chain(end.iter_mut()) {
+            novelty::mark(v, &novelty::COHERE);
+        }
+    }
+    let frame = |(name, v): &(&str, Value)| sse_event(name, v);
     Events {
-        events: ev,
-        end: vec![end],
+        events: ev.iter().map(frame).collect(),
+        end: end.iter().map(frame).collect(),
     }
 }
 

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http::Response;
 use serde_json::{Value, json};
 
+use super::novelty;
 use super::{Events, Req, Route, format_secs, hint_headers, id_alnum, json_response, retry_secs};
 use crate::action::{ErrorSpec, FaultKind, RetryAfter};
 use crate::model::{Answer, ChatRequest, Finish, OutputFormat, ToolChoice, ToolDef};
@@ -316,18 +317,31 @@ fn call_parts(chat: &ChatRequest, a: &Answer) -> Vec<Value> {
         .collect()
 }
 
+/// A part with an unknown key.
+fn novel_part() -> Value {
+    json!({ novelty::GEMINI_PART: novelty::only_field(novelty::FIELD_CAMEL) })
+}
+
 /// The non-streaming response.
-pub(crate) fn render(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Response<Body> {
+pub(crate) fn render(
+    req: &Req<'_>,
+    chat: &ChatRequest,
+    a: &Answer,
+    novelty: bool,
+) -> Response<Body> {
     let mut parts = Vec::new();
     if let Some(t) = a.text.as_deref().or(a.refusal.as_deref()) {
         parts.push(json!({ "text": t }));
     }
     parts.extend(call_parts(chat, a));
-    json_response(
-        200,
-        Vec::new(),
-        &chunk(req, chat, a, parts, Some(finish_reason(a.finish))),
-    )
+    if novelty {
+        parts = novelty::interleave(parts, novel_part);
+    }
+    let mut body = chunk(req, chat, a, parts, Some(finish_reason(a.finish)));
+    if novelty {
+        novelty::mark(&mut body, &novelty::GEMINI);
+    }
+    json_response(200, Vec::new(), &body)
 }
 
 fn sse(v: &Value) -> Bytes {
@@ -338,7 +352,12 @@ fn sse(v: &Value) -> Bytes {
 }
 
 /// The streaming events: SSE with CRLF separators (`alt=sse`) or a streamed JSON array.
-pub(crate) fn stream_events(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Events {
+pub(crate) fn stream_events(
+    req: &Req<'_>,
+    chat: &ChatRequest,
+    a: &Answer,
+    novelty: bool,
+) -> Events {
     let mut chunks: Vec<Vec<Value>> =
         crate::model::split_words(a.text.as_deref().or(a.refusal.as_deref()).unwrap_or(""))
             .into_iter()
@@ -352,10 +371,15 @@ pub(crate) fn stream_events(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Ev
         chunks.push(vec![json!({"text": ""})]);
     }
     let last = chunks.len() - 1;
-    let values: Vec<Value> = chunks
+    let mut values: Vec<Value> = chunks
         .into_iter()
         .enumerate()
         .map(|(i, parts)| {
+            let parts = if novelty {
+                novelty::interleave(parts, novel_part)
+            } else {
+                parts
+            };
             chunk(
                 req,
                 chat,
@@ -365,6 +389,18 @@ pub(crate) fn stream_events(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Ev
             )
         })
         .collect();
+    if novelty {
+        // Unknown events: a chunk whose candidate holds only an unknown part, and a chunk with
+        // only an unknown top-level field.
+        let part_only = chunk(req, chat, a, vec![novel_part()], None);
+        let mut field_only = novelty::only_field(novelty::FIELD_CAMEL);
+        field_only["modelVersion"] = json!(chat.model);
+        field_only["responseId"] = json!(id_alnum(req.seq, 5, 23));
+        novelty::between(&mut values, part_only, field_only);
+        for v in &mut values {
+            novelty::mark(v, &novelty::GEMINI);
+        }
+    }
     if req.query_param("alt") == Some("sse") {
         return Events {
             events: values.iter().map(sse).collect(),

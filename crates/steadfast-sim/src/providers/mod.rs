@@ -10,6 +10,7 @@ pub(crate) mod anthropic;
 pub(crate) mod bedrock;
 pub(crate) mod cohere;
 pub(crate) mod gemini;
+pub(crate) mod novelty;
 pub(crate) mod openai;
 
 use axum::body::Body;
@@ -234,25 +235,35 @@ pub(crate) fn parse(req: &Req<'_>) -> Result<ChatRequest, Response<Body>> {
     }
 }
 
-/// The non-streaming success body.
-pub(crate) fn render(req: &Req<'_>, chat: &ChatRequest, answer: &Answer) -> Response<Body> {
+/// The non-streaming success body (`novelty`: with the novelty fault's additions).
+pub(crate) fn render(
+    req: &Req<'_>,
+    chat: &ChatRequest,
+    answer: &Answer,
+    novelty: bool,
+) -> Response<Body> {
     match req.route {
-        Route::Chat { .. } => openai::render(req, chat, answer),
-        Route::Messages => anthropic::render(req, chat, answer),
-        Route::Gemini { .. } => gemini::render(req, chat, answer),
-        Route::CohereChat => cohere::render(req, chat, answer),
-        Route::Bedrock { .. } => bedrock::render(req, chat, answer),
+        Route::Chat { .. } => openai::render(req, chat, answer, novelty),
+        Route::Messages => anthropic::render(req, chat, answer, novelty),
+        Route::Gemini { .. } => gemini::render(req, chat, answer, novelty),
+        Route::CohereChat => cohere::render(req, chat, answer, novelty),
+        Route::Bedrock { .. } => bedrock::render(req, chat, answer, novelty),
     }
 }
 
-/// The stream events of an answer.
-pub(crate) fn stream_events(req: &Req<'_>, chat: &ChatRequest, answer: &Answer) -> Events {
+/// The stream events of an answer (`novelty`: with the novelty fault's additions).
+pub(crate) fn stream_events(
+    req: &Req<'_>,
+    chat: &ChatRequest,
+    answer: &Answer,
+    novelty: bool,
+) -> Events {
     match req.route {
-        Route::Chat { .. } => openai::stream_events(req, chat, answer),
-        Route::Messages => anthropic::stream_events(req, chat, answer),
-        Route::Gemini { .. } => gemini::stream_events(req, chat, answer),
-        Route::CohereChat => cohere::stream_events(req, chat, answer),
-        Route::Bedrock { .. } => bedrock::stream_events(req, chat, answer),
+        Route::Chat { .. } => openai::stream_events(req, chat, answer, novelty),
+        Route::Messages => anthropic::stream_events(req, chat, answer, novelty),
+        Route::Gemini { .. } => gemini::stream_events(req, chat, answer, novelty),
+        Route::CohereChat => cohere::stream_events(req, chat, answer, novelty),
+        Route::Bedrock { .. } => bedrock::stream_events(req, chat, answer, novelty),
     }
 }
 

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use http::Response;
 use serde_json::{Map, Value, json};
 
+use super::novelty;
 use super::{
     Events, Req, Route, content_text, hint_headers, id_alnum, id_hex, json_response, sse_data,
 };
@@ -552,13 +553,18 @@ fn filter_results(filtered: bool) -> Value {
 }
 
 /// The non-streaming response.
-pub(crate) fn render(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Response<Body> {
+pub(crate) fn render(
+    req: &Req<'_>,
+    chat: &ChatRequest,
+    a: &Answer,
+    novelty: bool,
+) -> Response<Body> {
     let calls: Vec<Value> = a
         .tool_calls
         .iter()
         .map(|c| json!({"id": call_id(req, &c.id_suffix), "type": "function", "function": {"name": c.name, "arguments": c.arguments}}))
         .collect();
-    let body = if req.provider == Dialect::Mistral {
+    let mut body = if req.provider == Dialect::Mistral {
         let message = json!({"role": "assistant", "content": a.text.clone().or(a.refusal.clone()).unwrap_or_default(),
             "tool_calls": if calls.is_empty() { Value::Null } else { Value::Array(calls) }, "prefix": false});
         json!({"id": completion_id(req), "object": "chat.completion", "model": chat.model, "created": req.created,
@@ -583,11 +589,19 @@ pub(crate) fn render(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Response<
         body["choices"] = json!([choice]);
         body
     };
+    if novelty {
+        novelty::mark(&mut body, &novelty::OPENAI);
+    }
     json_response(200, common_headers(req, 200), &body)
 }
 
 /// The streaming events.
-pub(crate) fn stream_events(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Events {
+pub(crate) fn stream_events(
+    req: &Req<'_>,
+    chat: &ChatRequest,
+    a: &Answer,
+    novelty: bool,
+) -> Events {
     let id = completion_id(req);
     let mistral = req.provider == Dialect::Mistral;
     let azure = req.provider == Dialect::AzureOpenAi;
@@ -618,8 +632,8 @@ pub(crate) fn stream_events(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Ev
     };
     let mut events = Vec::new();
     if azure {
-        events.push(sse_data(&json!({"choices": [], "created": 0, "id": "", "model": "", "object": "",
-            "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": filter_results(false)}]})));
+        events.push(json!({"choices": [], "created": 0, "id": "", "model": "", "object": "",
+            "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": filter_results(false)}]}));
     }
     let mut first = base(choice(
         if mistral {
@@ -632,27 +646,27 @@ pub(crate) fn stream_events(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Ev
     if req.provider == Dialect::Groq {
         first["x_groq"] = json!({"id": format!("req_{}", id_hex(req.seq, 26))});
     }
-    events.push(sse_data(&first));
+    events.push(first);
     for piece in a.text_chunks() {
-        events.push(sse_data(&base(choice(json!({"content": piece}), None))));
+        events.push(base(choice(json!({"content": piece}), None)));
     }
     if let Some(refusal) = &a.refusal {
         for piece in crate::model::split_words(refusal) {
-            events.push(sse_data(&base(choice(json!({"refusal": piece}), None))));
+            events.push(base(choice(json!({"refusal": piece}), None)));
         }
     }
     for (i, c) in a.tool_calls.iter().enumerate() {
         let cid = call_id(req, &c.id_suffix);
         if mistral {
             let call = json!({"id": cid, "type": "function", "function": {"name": c.name, "arguments": c.arguments}, "index": i});
-            events.push(sse_data(&base(choice(json!({"tool_calls": [call]}), None))));
+            events.push(base(choice(json!({"tool_calls": [call]}), None)));
             continue;
         }
         let head = json!({"index": i, "id": cid, "type": "function", "function": {"name": c.name, "arguments": ""}});
-        events.push(sse_data(&base(choice(json!({"tool_calls": [head]}), None))));
+        events.push(base(choice(json!({"tool_calls": [head]}), None)));
         for frag in split_fragments(&c.arguments, 12) {
             let part = json!({"index": i, "function": {"arguments": frag}});
-            events.push(sse_data(&base(choice(json!({"tool_calls": [part]}), None))));
+            events.push(base(choice(json!({"tool_calls": [part]}), None)));
         }
     }
     let mut last = base(choice(
@@ -670,14 +684,24 @@ pub(crate) fn stream_events(req: &Req<'_>, chat: &ChatRequest, a: &Answer) -> Ev
         last["x_groq"] =
             json!({"id": format!("req_{}", id_hex(req.seq, 26)), "usage": usage(req, a)});
     }
-    events.push(sse_data(&last));
+    events.push(last);
     if chat.include_usage && !mistral {
         let mut u = base(json!([]));
         u["usage"] = usage(req, a);
-        events.push(sse_data(&u));
+        events.push(u);
+    }
+    if novelty {
+        // Unknown events: chunks without choices carrying an unknown field (like Azure's
+        // `prompt_filter_results` chunk), after the first chunk and before the last.
+        let mut novel = base(json!([]));
+        novel[novelty::FIELD] = novelty::value();
+        novelty::between(&mut events, novel.clone(), novel);
+        for e in &mut events {
+            novelty::mark(e, &novelty::OPENAI);
+        }
     }
     Events {
-        events,
+        events: events.iter().map(sse_data).collect(),
         end: vec![Bytes::from_static(b"data: [DONE]\n\n")],
     }
 }
