@@ -22,7 +22,10 @@ use crate::transport::SseHandler;
 #[derive(Debug, Default)]
 pub(crate) struct MistralSse {
     done: bool,
-    started: bool,
+    /// Whether the response id and the model were reported (a chunk without them — an
+    /// unknown kind of chunk first, say — does not use up the metadata).
+    seen_id: bool,
+    seen_model: bool,
     calls: ToolCalls,
 }
 
@@ -79,14 +82,12 @@ impl SseHandler for MistralSse {
                 })?
             }
         };
-        if !self.started {
-            self.started = true;
-            out.push_back(ProviderEvent::Metadata {
-                id: chunk.id.filter(|s| !s.is_empty()),
-                model: chunk.model.filter(|s| !s.is_empty()),
-                request_id: None,
-                status: None,
-            });
+        let id = chunk.id.filter(|s| !s.is_empty() && !self.seen_id);
+        let model = chunk.model.filter(|s| !s.is_empty() && !self.seen_model);
+        if id.is_some() || model.is_some() {
+            self.seen_id |= id.is_some();
+            self.seen_model |= model.is_some();
+            out.push_back(ProviderEvent::metadata(id, model));
         }
         for choice in chunk.choices.into_iter().flatten().filter(|c| c.index == 0) {
             if let Some(delta) = choice.delta {

@@ -18,7 +18,10 @@ use crate::transport::SseHandler;
 #[derive(Debug, Default)]
 pub(crate) struct OpenAiSse {
     done: bool,
-    started: bool,
+    /// Whether the response id and the model were reported (a chunk without them — an
+    /// unknown kind of chunk first, say — does not use up the metadata).
+    seen_id: bool,
+    seen_model: bool,
     calls: ToolCalls,
 }
 
@@ -51,14 +54,12 @@ impl SseHandler for OpenAiSse {
         if let Some(error) = chunk.error.filter(|e| !e.is_null()) {
             return Err(classify_value(200, &serde_json::json!({ "error": error })));
         }
-        if !self.started {
-            self.started = true;
-            out.push_back(ProviderEvent::Metadata {
-                id: chunk.id.filter(|s| !s.is_empty()),
-                model: chunk.model.filter(|s| !s.is_empty()),
-                request_id: None,
-                status: None,
-            });
+        let id = chunk.id.filter(|s| !s.is_empty() && !self.seen_id);
+        let model = chunk.model.filter(|s| !s.is_empty() && !self.seen_model);
+        if id.is_some() || model.is_some() {
+            self.seen_id |= id.is_some();
+            self.seen_model |= model.is_some();
+            out.push_back(ProviderEvent::metadata(id, model));
         }
         for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
             if let Some(delta) = choice.delta {
