@@ -179,8 +179,15 @@ impl AttemptStream {
         let mut r = Response::empty(&self.provider, acc.model.as_deref().unwrap_or(&self.model));
         r.id = acc.id;
         r.request_id = acc.request_id;
+        // A refusal finish always has a message: the provider's, else the text, else a generic one
+        // (as a whole response reads it).
+        let refusal = acc.refusal.filter(|m| !m.is_empty());
+        r.refusal = match (&reason, refusal) {
+            (FinishReason::Refusal, None) if !acc.text.is_empty() => Some(acc.text.clone()),
+            (FinishReason::Refusal, None) => Some("the model refused".into()),
+            (_, refusal) => refusal,
+        };
         r.text = acc.text;
-        r.refusal = acc.refusal;
         r.tool_calls = acc.calls;
         r.extras = acc.extras;
         r.citations = acc.citations;
