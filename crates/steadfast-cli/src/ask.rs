@@ -348,13 +348,16 @@ pub(crate) fn also_note(r: &Response) -> Option<String> {
         item.push(')');
         items.push(item);
     }
-    let kinds: Vec<&str> = r.other_parts().map(|o| o.kind.as_str()).collect();
-    if !kinds.is_empty() {
-        items.push(format!(
-            "{} other part(s): {}",
-            kinds.len(),
-            kinds.join(", ")
-        ));
+    let mut kinds: Vec<&str> = Vec::new();
+    let mut others = 0;
+    for o in r.other_parts() {
+        others += 1;
+        if !kinds.contains(&o.kind.as_str()) {
+            kinds.push(&o.kind);
+        }
+    }
+    if others > 0 {
+        items.push(format!("{others} other part(s) ({})", kinds.join(", ")));
     }
     if !r.citations().is_empty() {
         items.push(format!("{} citation(s)", r.citations().len()));

@@ -417,3 +417,63 @@ tool_calls = [
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn plain_output_says_on_stderr_what_else_came() {
+    let dir = std::env::temp_dir().join(format!("steadfast-cli-novel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("novelty.toml");
+    std::fs::write(
+        &path,
+        r#"
+name = "novelty"
+[[rules]]
+provider = "anthropic"
+[rules.action]
+type = "model"
+novelty = true
+"#,
+    )
+    .unwrap();
+    let path = path.display().to_string();
+    for stream in [false, true] {
+        let mut args = vec!["ask", "--sim-scenario", &path, "-m", "anthropic:claude-x"];
+        if stream {
+            args.push("--stream");
+        }
+        args.push("one two");
+        let o = steadfast(&args);
+        assert!(o.status.success(), "stream={stream}: {}", stderr(&o));
+        assert_eq!(stdout(&o).trim(), "Echo: one two", "stream={stream}");
+        let err = stderr(&o);
+        assert!(
+            err.contains("[also in the answer: 2 other part(s) (x_novelty_block); see --json]"),
+            "stream={stream}: {err}"
+        );
+
+        // --json has them as data.
+        let mut args = vec![
+            "ask",
+            "--sim-scenario",
+            &path,
+            "--json",
+            "-m",
+            "anthropic:claude-x",
+        ];
+        if stream {
+            args.push("--stream");
+        }
+        args.push("one two");
+        let o = steadfast(&args);
+        assert!(o.status.success(), "stream={stream}: {}", stderr(&o));
+        let doc: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+        assert_eq!(doc["content"], "Echo: one two");
+        let parts = doc["other_parts"].as_array().unwrap();
+        assert_eq!(parts.len(), 2, "{doc}");
+        assert!(
+            parts.iter().all(|p| p["kind"] == "x_novelty_block"),
+            "{doc}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
