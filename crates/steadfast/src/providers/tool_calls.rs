@@ -11,9 +11,28 @@ use crate::provider::ProviderEvent;
 #[derive(Debug, Default)]
 pub(crate) struct ToolCalls {
     open: Vec<usize>,
+    /// Indices of entries that are not function calls (another `type`, or nothing to call):
+    /// their later fragments are skipped too.
+    skipped: Vec<usize>,
 }
 
 impl ToolCalls {
+    /// Whether a fragment of entry `index` is to be skipped: an entry whose `type` is not
+    /// `function`, or whose first fragment carries neither an id nor a function, is not a function
+    /// call (a kind of tool call this version does not know) and is never assembled as one, nor
+    /// are its later fragments.
+    pub(crate) fn skips(&mut self, index: usize, kind: Option<&str>, callable: bool) -> bool {
+        if self.skipped.contains(&index) {
+            return true;
+        }
+        let foreign = kind.is_some_and(|k| k != "function");
+        if !self.open.contains(&index) && (foreign || !callable) {
+            self.skipped.push(index);
+            return true;
+        }
+        foreign
+    }
+
     /// A fragment of call `index`: its start the first time the index is seen (the id defaults to
     /// `call_{index}`, the name to empty), then its argument fragment when there is one.
     pub(crate) fn fragment(
@@ -110,6 +129,23 @@ mod tests {
             ProviderEvent::ToolCallEnd { index: 1 },
         ];
         assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn entries_that_are_not_function_calls_are_skipped_with_their_fragments() {
+        let mut calls = ToolCalls::default();
+        assert!(calls.skips(0, Some("x_future_tool"), true));
+        assert!(calls.skips(0, None, true), "later fragments of it too");
+        assert!(calls.skips(1, None, false), "nothing to call");
+        assert!(!calls.skips(2, Some("function"), true));
+        assert!(!calls.skips(3, None, true));
+        let mut out = VecDeque::new();
+        calls.fragment(2, None, Some("f".into()), None, &mut out);
+        assert!(!calls.skips(2, None, false), "a started call goes on");
+        assert!(
+            calls.skips(2, Some("other"), true),
+            "an odd fragment of it is dropped"
+        );
     }
 
     #[test]

@@ -101,11 +101,13 @@ impl SseHandler for MistralSse {
                     });
                 }
                 for (pos, tc) in delta.tool_calls.unwrap_or_default().into_iter().enumerate() {
-                    if let Some(kind) = tc.kind.as_deref().filter(|k| *k != "function") {
+                    let index = tc.index.unwrap_or(pos);
+                    let callable = tc.id.is_some() || tc.function.is_some();
+                    if self.calls.skips(index, tc.kind.as_deref(), callable) {
+                        let kind = tc.kind.as_deref().unwrap_or("without a function");
                         skipped("mistral", "streamed tool call", kind);
                         continue;
                     }
-                    let index = tc.index.unwrap_or(pos);
                     let (name, args) = match tc.function {
                         Some(f) => (f.name, f.arguments.map(|a| a.into_text())),
                         None => (None, None),
