@@ -25,6 +25,15 @@ class Sim:
         self._call("POST", "/__sim/scenario", json.dumps({"rules": rules, **extra}))
         self._call("POST", "/__sim/reset")
 
+    def plain_and_novel(self, action, call):
+        """`call()` answered by `action` as is, then with the `novelty` fault (unknown fields,
+        events and blocks): both results, for a test to compare what the SDK yields."""
+        out = []
+        for novelty in (False, True):
+            self.scenario([{"action": {**action, "novelty": novelty}}])
+            out.append(call())
+        return out
+
     def journal(self):
         return self._call("GET", "/__sim/journal")
 

@@ -107,14 +107,6 @@ NOVEL_CALLS = {"type": "tool_call", "text": "Checking.", "tool_calls": [
     {"name": "get_weather", "arguments": {"location": "Paris"}}, {"name": "get_weather", "arguments": {"location": "Oslo"}}]}
 
 
-def _plain_and_novel(sim, action, call):
-    out = []
-    for novelty in (False, True):
-        sim.scenario([{"action": {**action, "novelty": novelty}}])
-        out.append(call())
-    return out
-
-
 def _known(message):
     blocks = [(b.type, b.text if b.type == "text" else (b.name, b.input))
               for b in message.content if b.type in ("text", "tool_use")]
@@ -125,7 +117,7 @@ def _known(message):
 def test_novelty_is_tolerated(sim, action):
     c = client(sim)
     create = lambda **kw: c.messages.create(model=MODEL, max_tokens=100, messages=MSG, tools=TOOLS, **kw)  # noqa: E731
-    plain, novel = _plain_and_novel(sim, action, create)
+    plain, novel = sim.plain_and_novel(action, create)
     assert _known(novel) == _known(plain)
     assert [b.type for b in novel.content].count("x_novelty_block") == len(plain.content) + 1
     assert novel.x_novelty and novel.usage.x_novelty
@@ -135,13 +127,13 @@ def test_novelty_is_tolerated(sim, action):
             text = "".join(s.text_stream)
             return text, s.get_final_message()
 
-    (plain_text, plain), (novel_text, novel) = _plain_and_novel(sim, action, helper)
+    (plain_text, plain), (novel_text, novel) = sim.plain_and_novel(action, helper)
     assert novel_text == plain_text
     assert _known(novel) == _known(plain)
     assert [b.type for b in novel.content].count("x_novelty_block") == len(plain.content) + 1
 
     raw = lambda: list(create(stream=True))  # noqa: E731
-    plain, novel = _plain_and_novel(sim, action, raw)
+    plain, novel = sim.plain_and_novel(action, raw)
     deltas = lambda evs: [(e.index, e.delta.type, getattr(e.delta, "text", None) or getattr(e.delta, "partial_json", None))  # noqa: E731
                           for e in evs if e.type == "content_block_delta" and e.delta.type != "x_novelty_delta"]
     # The known blocks' indices shift (1, 3, ...) past the unknown blocks (0, 2, ...).

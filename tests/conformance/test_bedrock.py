@@ -93,14 +93,6 @@ TOOL_CONFIG = {"tools": [{"toolSpec": {"name": "get_weather", "inputSchema": {"j
     "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}}]}
 
 
-def _plain_and_novel(sim, action, call):
-    out = []
-    for novelty in (False, True):
-        sim.scenario([{"action": {**action, "novelty": novelty}}])
-        out.append(call())
-    return out
-
-
 def _known(r):
     blocks = [b for b in r["output"]["message"]["content"] if "SDK_UNKNOWN_MEMBER" not in b]
     known = [b.get("text") or (b["toolUse"]["name"], b["toolUse"]["input"]) for b in blocks]
@@ -132,13 +124,13 @@ def _streamed(events):
 @pytest.mark.parametrize("action", [{"type": "model"}, NOVEL_CALLS], ids=["text", "tool_calls"])
 def test_novelty_is_tolerated(sim, action):
     c = client(sim)
-    plain, novel = _plain_and_novel(sim, action, lambda: c.converse(modelId=MODEL, messages=MSG, toolConfig=TOOL_CONFIG))
+    plain, novel = sim.plain_and_novel(action, lambda: c.converse(modelId=MODEL, messages=MSG, toolConfig=TOOL_CONFIG))
     assert _known(novel) == _known(plain)
     unknown = [b for b in novel["output"]["message"]["content"] if "SDK_UNKNOWN_MEMBER" in b]
     assert unknown and all(b["SDK_UNKNOWN_MEMBER"]["name"] == "xNoveltyBlock" for b in unknown)
 
     stream = lambda: list(c.converse_stream(modelId=MODEL, messages=MSG, toolConfig=TOOL_CONFIG)["stream"])  # noqa: E731
-    plain, novel = _plain_and_novel(sim, action, stream)
+    plain, novel = sim.plain_and_novel(action, stream)
     assert _streamed(novel) == _streamed(plain)
     starts = [ev["contentBlockStart"]["start"] for ev in novel if "contentBlockStart" in ev]
     assert {"SDK_UNKNOWN_MEMBER": {"name": "xNoveltyBlock"}} in starts

@@ -74,14 +74,6 @@ NOVEL_CALLS = {"type": "tool_call", "text": "Checking.", "tool_calls": [
     {"name": "get_weather", "arguments": {"city": "Paris"}}, {"name": "get_weather", "arguments": {"city": "Oslo"}}]}
 
 
-def _plain_and_novel(sim, action, call):
-    out = []
-    for novelty in (False, True):
-        sim.scenario([{"action": {**action, "novelty": novelty}}])
-        out.append(call())
-    return out
-
-
 def _type(item):
     # The SDK keeps a content item of a type it does not know as a plain dict.
     return item["type"] if isinstance(item, dict) else item.type
@@ -118,10 +110,10 @@ def _streamed(events):
 def test_novelty_is_tolerated(sim, action):
     c = client(sim)
     kw = {"model": MODEL, "messages": MSG, "tools": TOOLS}
-    plain, novel = _plain_and_novel(sim, action, lambda: c.chat(**kw))
+    plain, novel = sim.plain_and_novel(action, lambda: c.chat(**kw))
     assert _known(novel) == _known(plain)
     assert "x_novelty_block" in [_type(i) for i in novel.message.content]
 
-    plain, novel = _plain_and_novel(sim, action, lambda: list(c.chat_stream(**kw)))
+    plain, novel = sim.plain_and_novel(action, lambda: list(c.chat_stream(**kw)))
     assert _streamed(novel) == _streamed(plain)
     assert "x_novelty_block" in [_type(e.delta.message.content) for e in novel if e.type == "content-start"]

@@ -132,14 +132,6 @@ NOVEL_CALLS = {"type": "tool_call", "text": "Checking.", "tool_calls": [
     {"name": "get_weather", "arguments": {"city": "Paris"}}, {"name": "get_weather", "arguments": {"city": "Oslo"}}]}
 
 
-def _plain_and_novel(sim, action, call):
-    out = []
-    for novelty in (False, True):
-        sim.scenario([{"action": {**action, "novelty": novelty}}])
-        out.append(call())
-    return out
-
-
 def _known(r):
     calls = [(f.name, f.args) for f in r.function_calls or []]
     finish = r.candidates[0].finish_reason if r.candidates else None
@@ -149,14 +141,14 @@ def _known(r):
 @pytest.mark.parametrize("action", [{"type": "model"}, NOVEL_CALLS], ids=["text", "tool_calls"])
 def test_novelty_is_tolerated(sim, action):
     c = client(sim)
-    plain, novel = _plain_and_novel(sim, action, lambda: c.models.generate_content(model=MODEL, contents="hello there world"))
+    plain, novel = sim.plain_and_novel(action, lambda: c.models.generate_content(model=MODEL, contents="hello there world"))
     assert _known(novel) == _known(plain)
     assert novel.usage_metadata == plain.usage_metadata
     # The unknown parts arrive as parts without any known field.
     assert len(novel.candidates[0].content.parts) == 2 * len(plain.candidates[0].content.parts) + 1
 
     stream = lambda: list(c.models.generate_content_stream(model=MODEL, contents="hello there world"))  # noqa: E731
-    plain, novel = _plain_and_novel(sim, action, stream)
+    plain, novel = sim.plain_and_novel(action, stream)
     summary = lambda chunks: ("".join(ch.text or "" for ch in chunks),  # noqa: E731
                               [(f.name, f.args) for ch in chunks for f in ch.function_calls or []],
                               [ch.candidates[0].finish_reason for ch in chunks if ch.candidates and ch.candidates[0].finish_reason],

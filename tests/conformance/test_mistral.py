@@ -73,14 +73,6 @@ NOVEL_CALLS = {"type": "tool_call", "text": "Checking.", "tool_calls": [
     {"name": "get_weather", "arguments": {"city": "Paris"}}, {"name": "get_weather", "arguments": {"city": "Oslo"}}]}
 
 
-def _plain_and_novel(sim, action, call):
-    out = []
-    for novelty in (False, True):
-        sim.scenario([{"action": {**action, "novelty": novelty}}])
-        out.append(call())
-    return out
-
-
 @pytest.mark.parametrize("action", [{"type": "model"}, NOVEL_CALLS], ids=["text", "tool_calls"])
 def test_novelty_is_tolerated(sim, action):
     c = client(sim)
@@ -90,7 +82,7 @@ def test_novelty_is_tolerated(sim, action):
         calls = [(t.function.name, t.function.arguments) for t in m.tool_calls or []]
         return m.content, calls, r.choices[0].finish_reason, r.usage.total_tokens
 
-    plain, novel = _plain_and_novel(sim, action, lambda: c.chat.complete(model=MODEL, messages=MSG, tools=TOOLS))
+    plain, novel = sim.plain_and_novel(action, lambda: c.chat.complete(model=MODEL, messages=MSG, tools=TOOLS))
     assert summary(novel) == summary(plain)
 
     def streamed(events):
@@ -103,6 +95,6 @@ def test_novelty_is_tolerated(sim, action):
             usage = e.data.usage.total_tokens if e.data.usage else usage
         return text, calls, finish, usage
 
-    plain, novel = _plain_and_novel(sim, action, lambda: list(c.chat.stream(model=MODEL, messages=MSG, tools=TOOLS)))
+    plain, novel = sim.plain_and_novel(action, lambda: list(c.chat.stream(model=MODEL, messages=MSG, tools=TOOLS)))
     assert streamed(novel) == streamed(plain)
     assert len([e for e in novel if not e.data.choices]) == 2

@@ -201,14 +201,6 @@ HOSTS = {
 }
 
 
-def _plain_and_novel(sim, action, call):
-    out = []
-    for novelty in (False, True):
-        sim.scenario([{"action": {**action, "novelty": novelty}}])
-        out.append(call())
-    return out
-
-
 def _completion(r):
     m = r.choices[0].message
     calls = [(c.function.name, c.function.arguments) for c in m.tool_calls or []]
@@ -234,13 +226,13 @@ def test_novelty_is_tolerated(sim, host, action):
     c = HOSTS[host](sim)
     model = "my-deployment" if host == "azure" else "gpt-4o-mini"
     create = lambda **kw: c.chat.completions.create(model=model, messages=MSG, tools=TOOLS, **kw)  # noqa: E731
-    plain, novel = _plain_and_novel(sim, action, create)
+    plain, novel = sim.plain_and_novel(action, create)
     assert _completion(novel) == _completion(plain)
     assert novel.x_novelty and novel.choices[0].message.x_novelty and novel.usage.x_novelty
     assert "x_novelty" not in plain.to_dict()
 
     stream = lambda: list(create(stream=True, stream_options={"include_usage": True}))  # noqa: E731
-    plain, novel = _plain_and_novel(sim, action, stream)
+    plain, novel = sim.plain_and_novel(action, stream)
     assert _streamed(novel) == _streamed(plain)
     assert len([ch for ch in novel if not ch.choices and not ch.usage]) >= 2
 
@@ -250,7 +242,7 @@ def test_novelty_is_tolerated(sim, host, action):
                 pass
             return s.get_final_completion()
 
-    plain, novel = _plain_and_novel(sim, action, helper)
+    plain, novel = sim.plain_and_novel(action, helper)
     p, n = plain.choices[0].message, novel.choices[0].message
     assert (n.content, [(t.function.name, t.function.arguments) for t in n.tool_calls or []]) == \
         (p.content, [(t.function.name, t.function.arguments) for t in p.tool_calls or []])

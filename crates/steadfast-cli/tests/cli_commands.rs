@@ -355,13 +355,43 @@ fn restart_streams_starts_an_interrupted_stream_again() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
+/// Writes a scenario file for one test; removed when the guard drops.
+struct TempScenario(PathBuf);
+
+impl TempScenario {
+    fn new(name: &str, toml: &str) -> Self {
+        let path =
+            std::env::temp_dir().join(format!("steadfast-cli-{name}-{}.toml", std::process::id()));
+        std::fs::write(&path, toml).unwrap();
+        TempScenario(path)
+    }
+
+    /// `steadfast ask` with this scenario, `-m model`, the extra flags, `--stream` when asked, and
+    /// the prompt.
+    fn ask(&self, model: &str, flags: &[&str], stream: bool, prompt: &str) -> Output {
+        let path = self.0.display().to_string();
+        let mut args = vec!["ask", "--sim-scenario", &path, "-m", model];
+        args.extend_from_slice(flags);
+        if stream {
+            args.push("--stream");
+        }
+        args.push(prompt);
+        let o = steadfast(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        o
+    }
+}
+
+impl Drop for TempScenario {
+    fn drop(&mut self) {
+        std::fs::remove_file(&self.0).ok();
+    }
+}
+
 #[test]
 fn parallel_calls_of_undeclared_tools_are_printed_not_failed() {
-    let dir = std::env::temp_dir().join(format!("steadfast-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("parallel.toml");
-    std::fs::write(
-        &path,
+    let scenario = TempScenario::new(
+        "parallel",
         r#"
 name = "parallel"
 [[rules]]
@@ -373,24 +403,9 @@ tool_calls = [
   { name = "get_time", arguments = '{"tz": "CET"}' },
 ]
 "#,
-    )
-    .unwrap();
-    let path = path.display().to_string();
+    );
     for stream in [true, false] {
-        let mut args = vec![
-            "ask",
-            "--sim-scenario",
-            &path,
-            "--json",
-            "-m",
-            "openai:gpt-4o-mini",
-        ];
-        if stream {
-            args.push("--stream");
-        }
-        args.push("What now?");
-        let o = steadfast(&args);
-        assert!(o.status.success(), "stream={stream}: {}", stderr(&o));
+        let o = scenario.ask("openai:gpt-4o-mini", &["--json"], stream, "What now?");
         let doc: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
         let names: Vec<_> = doc["tool_calls"]
             .as_array()
@@ -404,27 +419,16 @@ tool_calls = [
         assert_eq!(doc["other_parts"], serde_json::json!([]));
 
         // Plain output prints the calls.
-        let mut args = vec!["ask", "--sim-scenario", &path, "-m", "openai:gpt-4o-mini"];
-        if stream {
-            args.push("--stream");
-        }
-        args.push("What now?");
-        let o = steadfast(&args);
-        assert!(o.status.success(), "stream={stream}: {}", stderr(&o));
-        let out = stdout(&o);
+        let out = stdout(&scenario.ask("openai:gpt-4o-mini", &[], stream, "What now?"));
         assert!(out.contains("get_weather({\"city\": \"Oslo\"})"), "{out}");
         assert!(out.contains("get_time({\"tz\": \"CET\"})"), "{out}");
     }
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn plain_output_says_on_stderr_what_else_came() {
-    let dir = std::env::temp_dir().join(format!("steadfast-cli-novel-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("novelty.toml");
-    std::fs::write(
-        &path,
+    let scenario = TempScenario::new(
+        "novelty",
         r#"
 name = "novelty"
 [[rules]]
@@ -433,17 +437,9 @@ provider = "anthropic"
 type = "model"
 novelty = true
 "#,
-    )
-    .unwrap();
-    let path = path.display().to_string();
+    );
     for stream in [false, true] {
-        let mut args = vec!["ask", "--sim-scenario", &path, "-m", "anthropic:claude-x"];
-        if stream {
-            args.push("--stream");
-        }
-        args.push("one two");
-        let o = steadfast(&args);
-        assert!(o.status.success(), "stream={stream}: {}", stderr(&o));
+        let o = scenario.ask("anthropic:claude-x", &[], stream, "one two");
         assert_eq!(stdout(&o).trim(), "Echo: one two", "stream={stream}");
         let err = stderr(&o);
         assert!(
@@ -452,20 +448,7 @@ novelty = true
         );
 
         // --json has them as data.
-        let mut args = vec![
-            "ask",
-            "--sim-scenario",
-            &path,
-            "--json",
-            "-m",
-            "anthropic:claude-x",
-        ];
-        if stream {
-            args.push("--stream");
-        }
-        args.push("one two");
-        let o = steadfast(&args);
-        assert!(o.status.success(), "stream={stream}: {}", stderr(&o));
+        let o = scenario.ask("anthropic:claude-x", &["--json"], stream, "one two");
         let doc: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
         assert_eq!(doc["content"], "Echo: one two");
         let parts = doc["other_parts"].as_array().unwrap();
@@ -475,5 +458,4 @@ novelty = true
             "{doc}"
         );
     }
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -38,6 +38,11 @@ async fn stream(call: &Call, body: String) -> (Vec<StreamEvent>, Response) {
     (events, s.into_response().await.unwrap())
 }
 
+/// An Anthropic SSE body: each event named by its `type` (`novel` for a type not listed).
+fn anthropic_sse(events: impl IntoIterator<Item = Value>) -> String {
+    sse(&events.into_iter().map(anthropic_event).collect::<Vec<_>>())
+}
+
 fn anthropic_event(data: Value) -> (Option<&'static str>, Value) {
     let name = match data["type"].as_str().unwrap() {
         "message_start" => "message_start",
@@ -54,7 +59,7 @@ fn anthropic_event(data: Value) -> (Option<&'static str>, Value) {
 /// The case of the issue: a server tool first, its input in fragments, its result, cited text,
 /// and a refusal with `stop_details`.
 fn server_tool_refusal_stream() -> String {
-    let events: Vec<_> = [
+    anthropic_sse([
         json!({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-x","content":[],"usage":{"input_tokens":12,"output_tokens":1}}}),
         json!({"type":"content_block_start","index":0,"content_block":{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{}}}),
         json!({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"query\": \"rust"}}),
@@ -69,11 +74,7 @@ fn server_tool_refusal_stream() -> String {
         json!({"type":"content_block_stop","index":2}),
         json!({"type":"message_delta","delta":{"stop_reason":"refusal","stop_sequence":null,"stop_details":{"type":"refusal","category":"cyber","explanation":"This could enable harm."}},"usage":{"output_tokens":30,"server_tool_use":{"web_search_requests":1}}}),
         json!({"type":"message_stop"}),
-    ]
-    .into_iter()
-    .map(anthropic_event)
-    .collect();
-    sse(&events)
+    ])
 }
 
 #[tokio::test]
@@ -116,7 +117,7 @@ async fn an_anthropic_server_tool_stream_keeps_its_blocks_and_reports_the_refusa
 }
 
 fn thinking_then_tool_stream() -> String {
-    let events: Vec<_> = [
+    anthropic_sse([
         json!({"type":"message_start","message":{"id":"msg_2","model":"claude-x","usage":{"input_tokens":5}}}),
         json!({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}),
         json!({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"The user wants "}}),
@@ -130,11 +131,7 @@ fn thinking_then_tool_stream() -> String {
         json!({"type":"content_block_stop","index":2}),
         json!({"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":9}}),
         json!({"type":"message_stop"}),
-    ]
-    .into_iter()
-    .map(anthropic_event)
-    .collect();
-    sse(&events)
+    ])
 }
 
 #[tokio::test]

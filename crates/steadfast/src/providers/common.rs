@@ -48,6 +48,44 @@ pub(crate) fn skipped(provider: &str, what: &str, kind: &str) {
     );
 }
 
+/// The `type` member of a provider's JSON object, or empty.
+#[cfg(any(feature = "openai", feature = "anthropic", feature = "azure-inference"))]
+pub(crate) fn type_of(v: &Value) -> String {
+    v.get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The response id and model of the chunk-per-event protocols (OpenAI family, Mistral), taken from
+/// the first chunk that has each: a chunk without them (an unknown kind of chunk first, say) does
+/// not use up the metadata.
+#[cfg(any(feature = "openai", feature = "mistral", feature = "azure-inference"))]
+#[derive(Debug, Default)]
+pub(crate) struct FirstMetadata {
+    seen_id: bool,
+    seen_model: bool,
+}
+
+#[cfg(any(feature = "openai", feature = "mistral", feature = "azure-inference"))]
+impl FirstMetadata {
+    /// Reports what of `id` and `model` is new.
+    pub(crate) fn note(
+        &mut self,
+        id: Option<String>,
+        model: Option<String>,
+        out: &mut std::collections::VecDeque<crate::provider::ProviderEvent>,
+    ) {
+        let id = id.filter(|s| !s.is_empty() && !self.seen_id);
+        let model = model.filter(|s| !s.is_empty() && !self.seen_model);
+        if id.is_some() || model.is_some() {
+            self.seen_id |= id.is_some();
+            self.seen_model |= model.is_some();
+            out.push_back(crate::provider::ProviderEvent::metadata(id, model));
+        }
+    }
+}
+
 /// Longest provider message kept in an error's `Display`.
 const MAX_MESSAGE: usize = 500;
 

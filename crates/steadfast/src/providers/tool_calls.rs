@@ -13,6 +13,10 @@ pub(crate) struct ToolCalls {
     open: Vec<usize>,
     /// Indices of entries that are not function calls (another `type`, or nothing to call):
     /// their later fragments are skipped too.
+    #[cfg_attr(
+        not(any(feature = "openai", feature = "mistral", feature = "azure-inference")),
+        allow(dead_code, reason = "only the OpenAI family and Mistral skip entries")
+    )]
     skipped: Vec<usize>,
 }
 
@@ -21,6 +25,10 @@ impl ToolCalls {
     /// `function`, or whose first fragment carries neither an id nor a function, is not a function
     /// call (a kind of tool call this version does not know) and is never assembled as one, nor
     /// are its later fragments.
+    #[cfg_attr(
+        not(any(feature = "openai", feature = "mistral", feature = "azure-inference")),
+        allow(dead_code, reason = "only the OpenAI family and Mistral skip entries")
+    )]
     pub(crate) fn skips(&mut self, index: usize, kind: Option<&str>, callable: bool) -> bool {
         if self.skipped.contains(&index) {
             return true;

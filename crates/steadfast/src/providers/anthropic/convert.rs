@@ -7,7 +7,7 @@ use crate::error::{Error, ErrorKind};
 use crate::message::{ImageSource, Message, OtherPart, Part, Reasoning, Role, ToolCall};
 use crate::output::OutputMode;
 use crate::provider::ChatRequest;
-use crate::providers::common::{OutputPlan, check_tool_choice, effective_tool_choice, output_plan};
+use crate::providers::common::{type_of, OutputPlan, check_tool_choice, effective_tool_choice, output_plan};
 use crate::response::{Citation, FinishReason, Response, Usage};
 use crate::tool::ToolChoice;
 
@@ -206,11 +206,7 @@ fn take_string(v: &mut Value, key: &str) -> Option<String> {
 /// Reads one content block. Never fails: a block that is not the shape of its known type (a
 /// `tool_use` without an id, say) is kept whole like an unknown one.
 pub(crate) fn read_block(mut block: Value) -> Read {
-    let kind = block
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let kind = type_of(&block);
     let has = |b: &Value, k: &str| b.get(k).is_some_and(Value::is_string);
     match kind.as_str() {
         "text" => Read::Text {
@@ -238,11 +234,7 @@ pub(crate) fn read_block(mut block: Value) -> Read {
 
 /// A citation of a text block.
 pub(crate) fn citation(raw: Value) -> Citation {
-    let kind = raw
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let kind = type_of(&raw);
     Citation::from_raw(kind, raw)
 }
 

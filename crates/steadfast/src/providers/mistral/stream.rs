@@ -13,7 +13,7 @@ use crate::codec::sse::SseEvent;
 use crate::error::{Error, ErrorKind};
 use crate::message::{OtherPart, Part};
 use crate::provider::ProviderEvent;
-use crate::providers::common::skipped;
+use crate::providers::common::{FirstMetadata, skipped};
 use crate::providers::tool_calls::ToolCalls;
 use crate::response::Usage;
 use crate::transport::SseHandler;
@@ -22,10 +22,7 @@ use crate::transport::SseHandler;
 #[derive(Debug, Default)]
 pub(crate) struct MistralSse {
     done: bool,
-    /// Whether the response id and the model were reported (a chunk without them — an
-    /// unknown kind of chunk first, say — does not use up the metadata).
-    seen_id: bool,
-    seen_model: bool,
+    metadata: FirstMetadata,
     calls: ToolCalls,
 }
 
@@ -64,7 +61,7 @@ impl SseHandler for MistralSse {
             self.done = true;
             return Ok(());
         }
-        let chunk = match plain_chunk(data) {
+        let mut chunk = match plain_chunk(data) {
             Some(chunk) => chunk,
             None => {
                 let value: Value = serde_json::from_str(data).map_err(|e| {
@@ -82,13 +79,7 @@ impl SseHandler for MistralSse {
                 })?
             }
         };
-        let id = chunk.id.filter(|s| !s.is_empty() && !self.seen_id);
-        let model = chunk.model.filter(|s| !s.is_empty() && !self.seen_model);
-        if id.is_some() || model.is_some() {
-            self.seen_id |= id.is_some();
-            self.seen_model |= model.is_some();
-            out.push_back(ProviderEvent::metadata(id, model));
-        }
+        self.metadata.note(chunk.id.take(), chunk.model.take(), out);
         for choice in chunk.choices.into_iter().flatten().filter(|c| c.index == 0) {
             if let Some(delta) = choice.delta {
                 for item in delta.content.map(Content::into_items).unwrap_or_default() {

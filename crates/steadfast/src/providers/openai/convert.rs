@@ -7,7 +7,7 @@ use crate::error::{Error, ErrorKind};
 use crate::message::{ImageSource, Message, OtherPart, Part, Reasoning, Role, ToolCall};
 use crate::output::OutputMode;
 use crate::provider::ChatRequest;
-use crate::providers::common::{OutputPlan, check_tool_choice, effective_tool_choice, output_plan};
+use crate::providers::common::{type_of, OutputPlan, check_tool_choice, effective_tool_choice, output_plan};
 use crate::response::{Citation, FinishReason, Response, Usage};
 use crate::tool::ToolChoice;
 
@@ -311,11 +311,7 @@ pub(crate) fn reasoning_text(content: Option<String>, reasoning: Option<Value>) 
 /// A chat-completions annotation (`{"type": "url_citation", "url_citation": {url, title, …}}`)
 /// as a citation.
 pub(crate) fn annotation(raw: Value) -> Citation {
-    let kind = raw
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let kind = type_of(&raw);
     let inner = raw.get(&kind).filter(|v| v.is_object()).unwrap_or(&raw);
     let get = |k: &str| inner.get(k).and_then(Value::as_str).map(str::to_string);
     let (url, title) = (get("url"), get("title"));

@@ -9,7 +9,7 @@ use super::wire::ChatCompletionChunk;
 use crate::codec::sse::SseEvent;
 use crate::error::{Error, ErrorKind};
 use crate::provider::ProviderEvent;
-use crate::providers::common::skipped;
+use crate::providers::common::{FirstMetadata, skipped};
 use crate::providers::tool_calls::ToolCalls;
 use crate::response::Usage;
 use crate::transport::SseHandler;
@@ -18,10 +18,7 @@ use crate::transport::SseHandler;
 #[derive(Debug, Default)]
 pub(crate) struct OpenAiSse {
     done: bool,
-    /// Whether the response id and the model were reported (a chunk without them — an
-    /// unknown kind of chunk first, say — does not use up the metadata).
-    seen_id: bool,
-    seen_model: bool,
+    metadata: FirstMetadata,
     calls: ToolCalls,
 }
 
@@ -44,7 +41,7 @@ impl SseHandler for OpenAiSse {
             return Ok(());
         }
         // One parse, straight into the typed chunk; an in-band error arrives in its `error` field.
-        let chunk: ChatCompletionChunk = serde_json::from_str(data).map_err(|e| {
+        let mut chunk: ChatCompletionChunk = serde_json::from_str(data).map_err(|e| {
             Error::new(
                 ErrorKind::Decode,
                 "a stream chunk is not a chat.completion.chunk",
@@ -54,13 +51,7 @@ impl SseHandler for OpenAiSse {
         if let Some(error) = chunk.error.filter(|e| !e.is_null()) {
             return Err(classify_value(200, &serde_json::json!({ "error": error })));
         }
-        let id = chunk.id.filter(|s| !s.is_empty() && !self.seen_id);
-        let model = chunk.model.filter(|s| !s.is_empty() && !self.seen_model);
-        if id.is_some() || model.is_some() {
-            self.seen_id |= id.is_some();
-            self.seen_model |= model.is_some();
-            out.push_back(ProviderEvent::metadata(id, model));
-        }
+        self.metadata.note(chunk.id.take(), chunk.model.take(), out);
         for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
             if let Some(delta) = choice.delta {
                 if let Some(t) = reasoning_text(delta.reasoning_content, delta.reasoning) {
