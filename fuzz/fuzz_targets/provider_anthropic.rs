@@ -1,0 +1,133 @@
+//! The Anthropic Messages decoder: whole answers and named-event SSE streams (`message_start`,
+//! `content_block_start/delta/stop` of any block type, `message_delta`, `ping`, `error`, …)
+//! with fuzzer-filled holes (see `grammar.rs`). Must never panic.
+#![no_main]
+
+mod grammar;
+
+use grammar::{Grammar, Input, run};
+use libfuzzer_sys::fuzz_target;
+
+static GRAMMAR: Grammar = Grammar {
+    providers: &["anthropic"],
+    keys: &[
+        "type",
+        "id",
+        "model",
+        "role",
+        "content",
+        "stop_reason",
+        "stop_sequence",
+        "stop_details",
+        "usage",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_input_tokens",
+        "message",
+        "index",
+        "content_block",
+        "delta",
+        "text",
+        "partial_json",
+        "thinking",
+        "signature",
+        "data",
+        "citations",
+        "cited_text",
+        "url",
+        "title",
+        "name",
+        "input",
+        "error",
+        "explanation",
+        "category",
+        "server_tool_use",
+        "tool_use_id",
+        "container",
+    ],
+    strings: &[
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+        "ping",
+        "error",
+        "text",
+        "tool_use",
+        "thinking",
+        "redacted_thinking",
+        "server_tool_use",
+        "web_search_tool_result",
+        "text_delta",
+        "input_json_delta",
+        "thinking_delta",
+        "signature_delta",
+        "citations_delta",
+        "char_location",
+        "web_search_result_location",
+        "end_turn",
+        "max_tokens",
+        "stop_sequence",
+        "tool_use",
+        "refusal",
+        "pause_turn",
+        "model_context_window_exceeded",
+        "overloaded_error",
+        "api_error",
+        "rate_limit_error",
+        "assistant",
+        "message",
+        "{",
+        "}",
+        "",
+    ],
+    events: &[
+        (
+            "",
+            r#"{"type":"message_start","message":{"id":"$S","type":"message","role":"assistant","model":"$S","content":[],"stop_reason":null,"usage":{"input_tokens":"$N","output_tokens":"$N"}}}"#,
+        ),
+        (
+            "",
+            r#"{"type":"content_block_start","index":"$I","content_block":{"type":"$S","text":"$S","id":"$S","name":"$S","input":{}}}"#,
+        ),
+        (
+            "",
+            r#"{"type":"content_block_start","index":"$I","content_block":{"type":"tool_use","id":"$S","name":"$S","input":"$J"}}"#,
+        ),
+        (
+            "",
+            r#"{"type":"content_block_delta","index":"$I","delta":{"type":"$S","text":"$S","partial_json":"$S","thinking":"$S","signature":"$S"}}"#,
+        ),
+        (
+            "",
+            r#"{"type":"content_block_delta","index":"$I","delta":{"type":"input_json_delta","partial_json":"$S"}}"#,
+        ),
+        (
+            "",
+            r#"{"type":"content_block_delta","index":"$I","delta":{"type":"citations_delta","citation":{"type":"$S","cited_text":"$S","url":"$S"}}}"#,
+        ),
+        ("", r#"{"type":"content_block_stop","index":"$I"}"#),
+        (
+            "",
+            r#"{"type":"message_delta","delta":{"stop_reason":"$S","stop_sequence":"$J","stop_details":"$J"},"usage":{"output_tokens":"$N","input_tokens":"$J"}}"#,
+        ),
+        ("", r#"{"type":"message_stop"}"#),
+        ("", r#"{"type":"ping"}"#),
+        (
+            "",
+            r#"{"type":"error","error":{"type":"$S","message":"$S"}}"#,
+        ),
+        ("", r#"{"type":"$S","$S":"$J"}"#),
+    ],
+    bodies: &[
+        r#"{"id":"$S","type":"message","role":"assistant","model":"$S","content":[{"type":"text","text":"$S","citations":"$J"},{"type":"tool_use","id":"$S","name":"$S","input":"$J"},{"type":"thinking","thinking":"$S","signature":"$S"},{"type":"$S","$S":"$J"}],"stop_reason":"$S","stop_details":"$J","usage":{"input_tokens":"$N","output_tokens":"$N"}}"#,
+        r#"{"content":"$J","stop_reason":"$J","usage":"$J"}"#,
+        r#"{"type":"error","error":{"type":"$S","message":"$S"}}"#,
+    ],
+    named_events: true,
+    eventstream: false,
+};
+
+fuzz_target!(|input: Input| run(&GRAMMAR, &input));
