@@ -6,12 +6,15 @@ use serde_json::{Value, json};
 
 use super::wire::*;
 use crate::error::{Error, ErrorKind};
-use crate::message::{ImageSource as Source, Message, Part, Role, ToolCall};
+use crate::message::{ImageSource as Source, Message, OtherPart, Part, Reasoning, Role, ToolCall};
 use crate::output::OutputMode;
 use crate::provider::ChatRequest;
 use crate::providers::common::{OutputPlan, check_tool_choice, output_plan};
-use crate::response::{FinishReason, Response, Usage};
+use crate::response::{Citation, FinishReason, Response, Usage};
 use crate::tool::ToolChoice;
+
+/// The provider name answers' parts are kept for.
+pub(crate) const BEDROCK: &str = "bedrock";
 
 /// The structured-output mechanism used for [`OutputMode::Auto`]: forcing a tool, which every
 /// Bedrock model with tool use supports (`outputConfig.textFormat` is newer and model-specific).
@@ -108,6 +111,18 @@ fn has_tool_blocks(messages: &[Message]) -> bool {
     })
 }
 
+/// Bedrock reasoning as the `reasoningContent` block it came from: redacted content, or the
+/// text with its signature.
+fn reasoning_block(r: &Reasoning) -> Block<'_> {
+    Block::ReasoningContent(match &r.redacted {
+        Some(data) => ReasoningBlock::RedactedContent(data),
+        None => ReasoningBlock::ReasoningText(ReasoningText {
+            text: &r.text,
+            signature: r.signature.as_deref(),
+        }),
+    })
+}
+
 type Converted<'a> = (Vec<SystemBlock<'a>>, Vec<WireMessage<'a>>);
 
 fn convert_messages(messages: &[Message]) -> Result<Converted<'_>, Error> {
@@ -120,6 +135,8 @@ fn convert_messages(messages: &[Message]) -> Result<Converted<'_>, Error> {
                     // `SystemContentBlock.text` must not be empty; an empty one says nothing.
                     Part::Text { text } if text.is_empty() => {}
                     Part::Text { text } => system.push(SystemBlock::Text(text)),
+                    // Another provider's reasoning or block: not for Bedrock.
+                    p if !p.is_for(BEDROCK) => {}
                     _ => return Err(unsupported("system messages can only hold text")),
                 }
             }
@@ -148,6 +165,9 @@ fn convert_messages(messages: &[Message]) -> Result<Converted<'_>, Error> {
                         status: r.is_error.then_some("error"),
                     })
                 }
+                Part::Reasoning(r) if r.provider == BEDROCK => reasoning_block(r),
+                Part::Other(o) if o.provider == BEDROCK => Block::Raw(&o.raw),
+                // Another provider's reasoning or block: Bedrock could not read it.
                 Part::Reasoning(_) | Part::Other(_) => continue,
                 Part::ToolCall(_) | Part::ToolResult(_) => {
                     return Err(Error::new(
@@ -281,6 +301,112 @@ pub(crate) fn usage(u: WireUsage) -> Usage {
     Usage::new(u.input_tokens.unwrap_or(0), u.output_tokens.unwrap_or(0))
 }
 
+/// Whether a `toolUse` block (or its stream start) is a call of a tool Bedrock runs itself
+/// (`type: server_tool_use`): kept as an [`OtherPart`], not a call for the caller to run.
+pub(crate) fn is_server_tool(tool_use: &Value) -> bool {
+    tool_use.get("type").and_then(Value::as_str) == Some("server_tool_use")
+}
+
+/// A `Citation` of a `citationsContent` block or a stream's `citation` delta: its kind is the
+/// member of its `location` (`web`, `documentChar`, `documentPage`, `documentChunk`,
+/// `searchResultLocation`, …; `citation` without one), with the web location's `url`, the
+/// `title` and the quoted `sourceContent` text.
+pub(crate) fn citation(c: &Value) -> Citation {
+    let location = c
+        .get("location")
+        .and_then(Value::as_object)
+        .and_then(|l| l.iter().next());
+    let url = location
+        .and_then(|(_, l)| l.get("url"))
+        .and_then(Value::as_str);
+    let quoted: Vec<&str> = c
+        .get("sourceContent")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.get("text").and_then(Value::as_str))
+        .collect();
+    Citation {
+        kind: location.map_or("citation", |(k, _)| k.as_str()).to_string(),
+        url: url.map(str::to_string),
+        title: c.get("title").and_then(Value::as_str).map(str::to_string),
+        cited_text: (!quoted.is_empty()).then(|| quoted.concat()),
+        raw: c.clone(),
+    }
+}
+
+/// Reads one `ContentBlock` of an answer into `r`.
+///
+/// Text and client tool calls are text and tool calls; `reasoningContent` is [`Reasoning`]
+/// (text with its signature, or redacted content); `citationsContent` is text plus its
+/// citations; every other member (`toolUse` of a server tool, `toolResult`, `image`,
+/// `document`, a member added later) is an [`OtherPart`] holding the block as received, `kind`
+/// its member. Only a client `toolUse` without its id or name is an error.
+fn read_block(r: &mut Response, block: &Value) -> Result<(), Error> {
+    let other = |kind: &str| Part::Other(OtherPart::new(BEDROCK, kind, block.clone()));
+    let Some((kind, inner)) = block.as_object().and_then(|o| o.iter().next()) else {
+        if !block.as_object().is_some_and(serde_json::Map::is_empty) {
+            r.push_part(other("unknown"));
+        }
+        return Ok(());
+    };
+    match kind.as_str() {
+        "text" => match inner.as_str() {
+            Some(text) => r.text.push_str(text),
+            None => r.push_part(other(kind)),
+        },
+        "toolUse" if !is_server_tool(inner) => {
+            let field = |name: &str| {
+                inner.get(name).and_then(Value::as_str).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Decode,
+                        format!("a toolUse block of the Converse response has no `{name}`"),
+                    )
+                })
+            };
+            let (id, name) = (field("toolUseId")?, field("name")?);
+            let arguments = match inner.get("input") {
+                None | Some(Value::Null) => "{}".to_string(),
+                Some(input) => input.to_string(),
+            };
+            r.tool_calls.push(ToolCall::new(id, name, arguments));
+        }
+        "reasoningContent" => {
+            let text = inner.get("reasoningText");
+            let redacted = inner.get("redactedContent").and_then(Value::as_str);
+            let part = match (text, redacted) {
+                (Some(t), _) if t.get("text").is_some_and(Value::is_string) => {
+                    let mut reasoning =
+                        Reasoning::new(BEDROCK, t["text"].as_str().unwrap_or_default());
+                    reasoning.signature = t
+                        .get("signature")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    Part::Reasoning(reasoning)
+                }
+                (None, Some(data)) => Part::Reasoning(Reasoning::redacted(BEDROCK, data)),
+                _ => other(kind),
+            };
+            r.push_part(part);
+        }
+        "citationsContent" => {
+            let generated = inner.get("content").and_then(Value::as_array);
+            for text in generated
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.get("text").and_then(Value::as_str))
+            {
+                r.text.push_str(text);
+            }
+            let cited = inner.get("citations").and_then(Value::as_array);
+            r.citations
+                .extend(cited.into_iter().flatten().map(citation));
+        }
+        _ => r.push_part(other(kind)),
+    }
+    Ok(())
+}
+
 /// Parses a successful Converse body.
 pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response, Error> {
     let resp: ConverseResponse = serde_json::from_slice(body).map_err(|e| {
@@ -290,30 +416,20 @@ pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response,
         )
         .with_source(e)
     })?;
-    let mut r = Response::empty("bedrock", &req.model);
+    let mut r = Response::empty(BEDROCK, &req.model);
     r.usage = resp.usage.map(usage);
     let blocks = resp
         .output
         .and_then(|o| o.message)
         .map(|m| m.content)
         .unwrap_or_default();
-    for block in blocks {
-        if let Some(text) = block.text {
-            r.text.push_str(&text);
-        }
-        if let Some(t) = block.tool_use {
-            let arguments = if t.input.is_null() {
-                "{}".to_string()
-            } else {
-                t.input.to_string()
-            };
-            r.tool_calls
-                .push(ToolCall::new(t.tool_use_id, t.name, arguments));
-        }
+    for block in &blocks {
+        read_block(&mut r, block)?;
     }
     if let Some(raw) = resp.stop_reason {
         r.finish_reason = finish_reason(&raw);
         r.raw_finish_reason = Some(raw);
     }
+    r.finish_details = resp.additional_model_response_fields;
     Ok(r)
 }

@@ -43,9 +43,22 @@
 //!   `additionalModelRequestFields` (e.g. `{"top_k": 40}`), `guardrailConfig`,
 //!   `performanceConfig`, `requestMetadata`, … Repeating a member Steadfast builds
 //!   (`messages`, `inferenceConfig`, …) is a `Config` error.
+//! - answers: `text` blocks are text and `toolUse` blocks tool calls; `reasoningContent` is
+//!   [`Reasoning`](crate::Reasoning) (`reasoningText` with its `signature`, or `redactedContent`
+//!   as `redacted`); a `citationsContent` block is text and its [`Citation`](crate::Citation)s
+//!   (kind the citation's `location` member: `web`, `documentChar`, …); a server tool's
+//!   `toolUse` (`type: server_tool_use`), `toolResult`, `image` and every block member added
+//!   later are [`Other`](crate::Part::Other) parts holding the block as received, `kind` its
+//!   member. `additionalModelResponseFields` are the
+//!   [finish details](crate::Response::finish_details). Unknown fields are ignored. Streams
+//!   give the same (see the `stream` module).
+//! - Bedrock's reasoning goes back as `reasoningContent` (text and signature, or the redacted
+//!   content) and its `Other` parts as received; another provider's reasoning and parts are
+//!   left out. Text kept from a `citationsContent` block goes back as text.
 //! - stop reasons: `end_turn` → Stop, `tool_use` → ToolCalls, `max_tokens` and
 //!   `model_context_window_exceeded` → Length, `stop_sequence` → StopSequence,
-//!   `guardrail_intervened` and `content_filtered` → ContentFilter, others (`malformed_*`) → Other.
+//!   `guardrail_intervened` and `content_filtered` → ContentFilter, others (`malformed_*`, a
+//!   reason added later) → Other with Bedrock's word.
 //! - errors: the code from `x-amzn-ErrorType` (else body `code` / `__type`), the message from
 //!   `message` / `Message`; `x-amz-retry-after` (ms) is a retry hint; request id from
 //!   `x-amzn-RequestId`.

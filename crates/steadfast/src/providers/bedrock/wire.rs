@@ -47,6 +47,26 @@ pub(crate) enum Block<'a> {
     Image(ImageBlock<'a>),
     ToolUse(ToolUseBlock<'a>),
     ToolResult(ToolResultBlock<'a>),
+    ReasoningContent(ReasoningBlock<'a>),
+    /// A block of a Bedrock answer kept as received ([`OtherPart::raw`](crate::OtherPart)).
+    #[serde(untagged)]
+    Raw(&'a Value),
+}
+
+/// `ReasoningContentBlock`: the model's reasoning, given back exactly as received.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) enum ReasoningBlock<'a> {
+    ReasoningText(ReasoningText<'a>),
+    /// Base64 (a restJson1 blob).
+    RedactedContent(&'a str),
+}
+
+#[derive(Serialize)]
+pub(crate) struct ReasoningText<'a> {
+    pub(crate) text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) signature: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -193,6 +213,9 @@ pub(crate) struct ConverseResponse {
     pub(crate) stop_reason: Option<String>,
     #[serde(default)]
     pub(crate) usage: Option<WireUsage>,
+    /// Model-specific fields of the answer.
+    #[serde(default)]
+    pub(crate) additional_model_response_fields: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -203,28 +226,10 @@ pub(crate) struct ConverseOutput {
 
 #[derive(Deserialize)]
 pub(crate) struct OutputMessage {
+    /// The `ContentBlock`s as received: each is read by its union member, and kept whole when
+    /// Steadfast has no form for it.
     #[serde(default)]
-    pub(crate) content: Vec<OutputBlock>,
-}
-
-/// A `ContentBlock` of the answer; members other than text and tool use (reasoning, citations,
-/// …) are ignored.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct OutputBlock {
-    #[serde(default)]
-    pub(crate) text: Option<String>,
-    #[serde(default)]
-    pub(crate) tool_use: Option<OutputToolUse>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct OutputToolUse {
-    pub(crate) tool_use_id: String,
-    pub(crate) name: String,
-    #[serde(default)]
-    pub(crate) input: Value,
+    pub(crate) content: Vec<Value>,
 }
 
 #[derive(Deserialize, Clone, Copy, Default)]
@@ -242,15 +247,9 @@ pub(crate) struct WireUsage {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct BlockStartEvent {
     pub(crate) content_block_index: usize,
+    /// The `ContentBlockStart` union (`toolUse`, `toolResult`, `image`, …).
     #[serde(default)]
-    pub(crate) start: BlockStart,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct BlockStart {
-    #[serde(default)]
-    pub(crate) tool_use: Option<ToolUseStart>,
+    pub(crate) start: Map<String, Value>,
 }
 
 #[derive(Deserialize)]
@@ -264,25 +263,9 @@ pub(crate) struct ToolUseStart {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct BlockDeltaEvent {
     pub(crate) content_block_index: usize,
+    /// The `ContentBlockDelta` union (`text`, `toolUse`, `reasoningContent`, `citation`, …).
     #[serde(default)]
-    pub(crate) delta: BlockDelta,
-}
-
-/// `ContentBlockDelta`: text and tool input are used; reasoning, citations, tool results and
-/// images are ignored.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct BlockDelta {
-    #[serde(default)]
-    pub(crate) text: Option<String>,
-    #[serde(default)]
-    pub(crate) tool_use: Option<ToolUseDelta>,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct ToolUseDelta {
-    #[serde(default)]
-    pub(crate) input: String,
+    pub(crate) delta: Map<String, Value>,
 }
 
 #[derive(Deserialize)]
@@ -295,6 +278,8 @@ pub(crate) struct BlockStopEvent {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct MessageStopEvent {
     pub(crate) stop_reason: String,
+    #[serde(default)]
+    pub(crate) additional_model_response_fields: Option<Value>,
 }
 
 #[derive(Deserialize)]

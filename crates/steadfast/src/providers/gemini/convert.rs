@@ -3,9 +3,12 @@
 use serde_json::{Map, Value, json};
 
 use super::error::classify_value;
+use super::parts::{GEMINI, Piece, citations, piece};
 use super::wire::*;
 use crate::error::{Error, ErrorKind};
-use crate::message::{ImageSource, Message, Part, Role, ToolCall, ToolResult};
+use crate::message::{
+    ImageSource, Message, OtherPart, Part, Reasoning, Role, ToolCall, ToolResult,
+};
 use crate::output::OutputMode;
 use crate::provider::ChatRequest;
 use crate::providers::common::{OutputPlan, check_tool_choice, effective_tool_choice, output_plan};
@@ -184,6 +187,34 @@ fn result_name<'a>(result: &'a ToolResult, calls: &[&'a ToolCall]) -> Result<&'a
         })
 }
 
+/// Gemini reasoning as the part it came from (see the [`parts`](super::parts) module docs): a
+/// signature-only reasoning right after a text part is that text's `thoughtSignature`; any other
+/// is a `thought: true` part with its text and signature.
+fn reasoning_part<'a>(r: &'a Reasoning, parts: &mut Vec<WirePart<'a>>) -> Result<(), Error> {
+    if r.redacted.is_some() {
+        return Err(unsupported(
+            "Gemini has no redacted reasoning to send back (a `gemini` reasoning part holds \
+             redacted data)",
+        ));
+    }
+    if let (true, Some(signature)) = (r.text.is_empty(), r.signature.as_deref()) {
+        if let Some(WirePart::Text {
+            thought_signature: slot @ None,
+            ..
+        }) = parts.last_mut()
+        {
+            *slot = Some(signature);
+            return Ok(());
+        }
+    }
+    parts.push(WirePart::Thought {
+        text: &r.text,
+        thought: true,
+        thought_signature: r.signature.as_deref(),
+    });
+    Ok(())
+}
+
 type Converted<'a> = (Option<SystemInstruction<'a>>, Vec<Content<'a>>);
 
 fn convert_messages(messages: &[Message]) -> Result<Converted<'_>, Error> {
@@ -195,7 +226,9 @@ fn convert_messages(messages: &[Message]) -> Result<Converted<'_>, Error> {
             for p in &m.parts {
                 match p {
                     Part::Text { text } if text.is_empty() => {}
-                    Part::Text { text } => system.push(WirePart::Text { text }),
+                    Part::Text { text } => system.push(WirePart::text(text)),
+                    // Another provider's reasoning or block: not for Gemini.
+                    p if !p.is_for(GEMINI) => {}
                     _ => return Err(unsupported("system messages can only hold text")),
                 }
             }
@@ -210,8 +243,12 @@ fn convert_messages(messages: &[Message]) -> Result<Converted<'_>, Error> {
         for p in &m.parts {
             match p {
                 Part::Text { text } if text.is_empty() => {}
-                Part::Text { text } => parts.push(WirePart::Text { text }),
+                Part::Text { text } => parts.push(WirePart::text(text)),
                 Part::Image { source } => parts.push(image_part(source)?),
+                Part::Reasoning(r) if r.provider == GEMINI => reasoning_part(r, &mut parts)?,
+                Part::Other(o) if o.provider == GEMINI => parts.push(WirePart::Raw(&o.raw)),
+                // Another provider's reasoning or block: Gemini could not read it.
+                Part::Reasoning(_) | Part::Other(_) => {}
                 Part::ToolCall(c) if m.role == Role::Assistant => {
                     calls.push(c);
                     parts.push(WirePart::FunctionCall {
@@ -447,23 +484,77 @@ pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response,
     // Gemini sends no request-id header: the response id is what identifies the exchange.
     r.request_id = resp.response_id.clone();
     r.usage = resp.usage_metadata.as_ref().map(usage);
+    // Whether the last thing in the answer is text (a signature-only reasoning placed now reads
+    // back as that text's signature).
+    let mut after_text = false;
     for part in cand.parts() {
-        if let Some(t) = part.answer_text() {
-            r.text.push_str(t);
-        }
-        if let Some(fc) = &part.function_call {
-            let index = r.tool_calls.len();
-            r.tool_calls.push(ToolCall {
-                id: fc.id.clone().unwrap_or_else(|| synthetic_id(index)),
-                name: fc.name.clone().unwrap_or_default(),
-                arguments: arguments_text(fc.args.as_ref()),
-                signature: part.thought_signature.clone(),
-            });
+        match piece(part) {
+            Piece::Empty => {}
+            Piece::Text { text, signature } => {
+                if !text.is_empty() {
+                    r.text.push_str(text);
+                    after_text = true;
+                }
+                if let Some(s) = signature {
+                    r.push_part(if after_text {
+                        Part::Reasoning(Reasoning::new(GEMINI, "").with_signature(s))
+                    } else {
+                        Part::Other(OtherPart::new(GEMINI, "text", part.clone()))
+                    });
+                    after_text = false;
+                }
+            }
+            Piece::Thought {
+                text: "",
+                signature: None,
+            } => {}
+            Piece::Thought {
+                text: "",
+                signature: Some(_),
+            } if after_text => {
+                r.push_part(Part::Other(OtherPart::new(GEMINI, "thought", part.clone())));
+                after_text = false;
+            }
+            Piece::Thought { text, signature } => {
+                let mut reasoning = Reasoning::new(GEMINI, text);
+                reasoning.signature = signature.map(str::to_string);
+                r.push_part(Part::Reasoning(reasoning));
+                after_text = false;
+            }
+            Piece::Call {
+                id,
+                name,
+                args,
+                signature,
+            } => {
+                let index = r.tool_calls.len();
+                r.tool_calls.push(ToolCall {
+                    id: id.map_or_else(|| synthetic_id(index), str::to_string),
+                    name: name.to_string(),
+                    arguments: arguments_text(args),
+                    signature: signature.map(str::to_string),
+                });
+                after_text = false;
+            }
+            Piece::Other { kind } => {
+                r.push_part(Part::Other(OtherPart::new(GEMINI, kind, part.clone())));
+                after_text = false;
+            }
         }
     }
+    r.citations = citations(
+        cand.citation_metadata.as_ref(),
+        cand.grounding_metadata.as_ref(),
+    );
+    r.finish_details = cand.finish_message.as_deref().map(finish_details);
     if let Some(raw) = &cand.finish_reason {
         r.finish_reason = finish_with_calls(raw, !r.tool_calls.is_empty());
         r.raw_finish_reason = Some(raw.clone());
     }
     Ok(r)
+}
+
+/// [`Response::finish_details`] from a candidate's `finishMessage`.
+pub(crate) fn finish_details(message: &str) -> Value {
+    json!({ "finishMessage": message })
 }

@@ -30,6 +30,11 @@
 //!   conversation that gives a call back without its signature) is kept in
 //!   [`ToolCall::signature`](crate::ToolCall::signature) — from unary responses and streams — and
 //!   sent back beside the call's `functionCall`, also by conversational reinsertion.
+//! - Gemini's [`Reasoning`](crate::Reasoning) parts go back as `thought: true` parts with their
+//!   text and signature, except a signature-only one right after a text part, which is that
+//!   text part's `thoughtSignature` and goes back on it (see the `parts` module); Gemini's
+//!   [`Other`](crate::Part::Other) parts go back as received. Another provider's reasoning and
+//!   parts are left out; a Gemini reasoning part holding redacted data is `Unsupported`.
 //! - Params → `generationConfig`: `temperature`, `topP`, `maxOutputTokens`, `stopSequences`,
 //!   `seed` (32-bit; larger seeds are `Unsupported`), `presencePenalty`, `frequencyPenalty`.
 //! - Structured output defaults to the native `responseMimeType: application/json` +
@@ -40,8 +45,14 @@
 //!
 //! # Responses
 //!
-//! Text is the concatenation of the first candidate's text parts; thought parts
-//! (`thought: true`), executable code, code results and inline data are not text. Function calls
+//! Text is the concatenation of the first candidate's text parts. Thought parts
+//! (`thought: true`) are [`Reasoning`](crate::Reasoning) with their `thoughtSignature`, and a text
+//! part's signature is kept too; executable code, code results, inline and file data, and any
+//! part of a kind added later are [`Other`](crate::Part::Other) parts holding the part as
+//! received, `kind` its member (`executableCode`, …). Citation and grounding metadata are
+//! [`Citation`](crate::Citation)s and `finishMessage` is the
+//! [finish details](crate::Response::finish_details) (`{"finishMessage": …}`); see the `parts`
+//! module for the details. Unknown fields are ignored. Function calls
 //! are found by part type and a `STOP` finish with calls becomes
 //! [`FinishReason::ToolCalls`](crate::FinishReason) (the raw reason stays `STOP`). `SAFETY`,
 //! `RECITATION`, `BLOCKLIST`, `PROHIBITED_CONTENT`, `SPII` and the image variants are
@@ -54,8 +65,11 @@
 //!
 //! Streaming and errors: see the `stream` and `error` modules.
 
+#[cfg(test)]
+mod answer_tests;
 mod convert;
 pub(crate) mod error;
+mod parts;
 #[cfg(test)]
 mod request_tests;
 pub(crate) mod stream;

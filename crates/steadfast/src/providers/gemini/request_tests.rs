@@ -318,6 +318,9 @@ fn unary_responses() {
         "modelVersion": "gemini-2.5-flash", "responseId": "resp-1"});
     let r = parse_response(&req, body.to_string().as_bytes()).unwrap();
     assert_eq!(r.text(), "Calling");
+    assert_eq!(r.reasoning_text(), "Let me think.");
+    let kinds: Vec<&str> = r.other_parts().map(|o| o.kind.as_str()).collect();
+    assert_eq!(kinds, ["executableCode"]);
     assert_eq!(r.finish_reason(), FinishReason::ToolCalls);
     assert_eq!(r.raw_finish_reason(), Some("STOP"));
     let ids: Vec<&str> = r.tool_calls().iter().map(|c| c.id.as_str()).collect();
@@ -337,7 +340,10 @@ fn unary_responses() {
         ("SPII", FinishReason::ContentFilter),
         ("BLOCKLIST", FinishReason::ContentFilter),
         ("IMAGE_SAFETY", FinishReason::ContentFilter),
-        ("MALFORMED_FUNCTION_CALL", FinishReason::other("MALFORMED_FUNCTION_CALL")),
+        (
+            "MALFORMED_FUNCTION_CALL",
+            FinishReason::other("MALFORMED_FUNCTION_CALL"),
+        ),
         ("LANGUAGE", FinishReason::other("LANGUAGE")),
         ("SOMETHING_NEW", FinishReason::other("SOMETHING_NEW")),
     ] {

@@ -8,7 +8,20 @@
 //! recordings repeat `finishReason: STOP` on every chunk; the last one seen counts.
 //!
 //! Function calls are never fragmented: each `functionCall` part becomes `ToolCallStart`,
-//! `ToolCallDelta` (the whole `args` object) and `ToolCallEnd` at once.
+//! `ToolCallDelta` (the whole `args` object) and `ToolCallEnd` at once. Thought parts become
+//! [`Reasoning`](ProviderEvent::Reasoning) deltas — consecutive thought chunks extend one
+//! reasoning part — and their signature a
+//! [`ReasoningSignature`](ProviderEvent::ReasoningSignature) (a second signature starts a new
+//! part); a text part's signature is a signature-only
+//! reasoning right after the text, as in unary answers (see the `parts` module). Every other
+//! part (`executableCode`, `codeExecutionResult`, `inlineData`, a kind added later) is a
+//! complete [`Part`](ProviderEvent::Part) kept as received. Citations are emitted as they
+//! arrive, each once (a chunk may repeat earlier ones); `finishMessage` becomes the response's
+//! finish details.
+//!
+//! A chunk that is a JSON object with none of the members of a `GenerateContentResponse`, or a
+//! JSON value that is not an object (and not an error), is skipped with a `debug` event: a new
+//! kind of chunk never fails a stream. Data that is not JSON is a `Decode` error.
 //!
 //! When a stream fails mid-way, the server writes the `google.rpc.Status` error as bare,
 //! pretty-printed JSON without a `data:` prefix. The SSE decoder keeps those stray lines; they are
@@ -19,15 +32,17 @@ use std::collections::VecDeque;
 use serde_json::Value;
 
 use super::convert::{
-    arguments_text, blocked, decode_error, error_object, finish_with_calls, parse_chunk,
+    arguments_text, blocked, decode_error, error_object, finish_details, finish_with_calls,
     plain_chunk, synthetic_id, usage,
 };
 use super::error::classify_value;
+use super::parts::{GEMINI, Piece, citations, piece};
 use super::wire::GenerateContentResponse;
 use crate::codec::sse::{SseDecoder, SseError, SseItem};
 use crate::error::{Error, ErrorKind};
+use crate::message::{OtherPart, Part};
 use crate::provider::ProviderEvent;
-use crate::response::Usage;
+use crate::response::{Citation, Usage};
 use crate::transport::BodyDecoder;
 
 /// Longest JSON object accepted outside the event stream.
@@ -91,13 +106,30 @@ impl StrayJson {
     }
 }
 
+/// The reasoning being streamed (consecutive thought chunks extend one reasoning part).
+#[derive(Debug, Clone, Copy, Default)]
+enum Open {
+    /// None: the last thing emitted is not reasoning.
+    #[default]
+    None,
+    /// A thought is open; whether it has its signature.
+    Thought { signed: bool },
+}
+
 /// What the chunks said so far.
 #[derive(Debug, Default)]
 struct Chunks {
     started: bool,
     calls: usize,
     finish: Option<String>,
+    finish_message: Option<String>,
     usage: Option<Usage>,
+    /// Whether the last thing emitted is text (see `parts`: a signature placed now is read back
+    /// as that text's).
+    after_text: bool,
+    open: Open,
+    /// The citations already emitted: a chunk may repeat them.
+    cited: Vec<Citation>,
 }
 
 impl Chunks {
@@ -112,12 +144,110 @@ impl Chunks {
         if let Some(err) = error_object(&value) {
             return Err(classify_value(None, err));
         }
-        if value.is_array() {
-            return Err(decode_error(
-                "a stream chunk is a JSON array, not an object",
-            ));
+        let Value::Object(members) = &value else {
+            tracing::debug!("gemini: skipping a stream chunk that is not a JSON object");
+            return Ok(());
+        };
+        let keys: Vec<String> = members.keys().cloned().collect();
+        let chunk: GenerateContentResponse = serde_json::from_value(value).map_err(|e| {
+            decode_error("a stream chunk is not a Gemini GenerateContentResponse").with_source(e)
+        })?;
+        if !chunk.is_recognisable() {
+            tracing::debug!(?keys, "gemini: skipping a stream chunk of an unknown shape");
+            return Ok(());
         }
-        self.chunk(parse_chunk(value)?, out)
+        self.chunk(chunk, out)
+    }
+
+    /// Emits one answer part.
+    fn part(&mut self, part: &Value, out: &mut VecDeque<ProviderEvent>) {
+        let other = |kind: &str| {
+            ProviderEvent::Part(Part::Other(OtherPart::new(GEMINI, kind, part.clone())))
+        };
+        match piece(part) {
+            Piece::Empty
+            | Piece::Thought {
+                text: "",
+                signature: None,
+            } => {}
+            Piece::Text { text, signature } => {
+                if !text.is_empty() {
+                    out.push_back(ProviderEvent::Text(text.to_string()));
+                    self.after_text = true;
+                    self.open = Open::None;
+                }
+                if let Some(s) = signature {
+                    if self.after_text {
+                        // The text's signature: a signature-only reasoning right after it.
+                        out.push_back(ProviderEvent::ReasoningSignature(s.to_string()));
+                        out.push_back(ProviderEvent::ReasoningEnd);
+                    } else {
+                        out.push_back(other("text"));
+                    }
+                    self.after_text = false;
+                    self.open = Open::None;
+                }
+            }
+            Piece::Thought {
+                text: "",
+                signature: Some(_),
+            } if self.after_text => {
+                out.push_back(other("thought"));
+                self.after_text = false;
+            }
+            Piece::Thought { text, signature } => {
+                let mut signed = false;
+                if let Open::Thought { signed: was } = self.open {
+                    if was && signature.is_some() {
+                        // A second signature begins another thought.
+                        out.push_back(ProviderEvent::ReasoningEnd);
+                    } else {
+                        signed = was;
+                    }
+                }
+                if !text.is_empty() {
+                    out.push_back(ProviderEvent::Reasoning(text.to_string()));
+                }
+                if let Some(s) = signature {
+                    out.push_back(ProviderEvent::ReasoningSignature(s.to_string()));
+                    signed = true;
+                }
+                self.open = Open::Thought { signed };
+                self.after_text = false;
+            }
+            Piece::Call {
+                id,
+                name,
+                args,
+                signature,
+            } => {
+                let index = self.calls;
+                self.calls += 1;
+                out.push_back(ProviderEvent::ToolCallStart {
+                    index,
+                    id: id.map_or_else(|| synthetic_id(index), str::to_string),
+                    name: name.to_string(),
+                });
+                if let Some(signature) = signature {
+                    out.push_back(ProviderEvent::ToolCallSignature {
+                        index,
+                        signature: signature.to_string(),
+                    });
+                }
+                out.push_back(ProviderEvent::ToolCallDelta {
+                    index,
+                    arguments: arguments_text(args),
+                });
+                out.push_back(ProviderEvent::ToolCallEnd { index });
+                self.after_text = false;
+                self.open = Open::None;
+            }
+            Piece::Other { kind } => {
+                out.push_back(other(kind));
+                self.after_text = false;
+                self.open = Open::None;
+            }
+        }
     }
 
     /// Handles one response chunk.
@@ -141,32 +271,23 @@ impl Chunks {
         }
         if let Some(cand) = chunk.first_candidate() {
             for part in cand.parts() {
-                if let Some(t) = part.answer_text().filter(|t| !t.is_empty()) {
-                    out.push_back(ProviderEvent::Text(t.to_string()));
-                }
-                if let Some(fc) = &part.function_call {
-                    let index = self.calls;
-                    self.calls += 1;
-                    out.push_back(ProviderEvent::ToolCallStart {
-                        index,
-                        id: fc.id.clone().unwrap_or_else(|| synthetic_id(index)),
-                        name: fc.name.clone().unwrap_or_default(),
-                    });
-                    if let Some(signature) = &part.thought_signature {
-                        out.push_back(ProviderEvent::ToolCallSignature {
-                            index,
-                            signature: signature.clone(),
-                        });
-                    }
-                    out.push_back(ProviderEvent::ToolCallDelta {
-                        index,
-                        arguments: arguments_text(fc.args.as_ref()),
-                    });
-                    out.push_back(ProviderEvent::ToolCallEnd { index });
+                self.part(part, out);
+            }
+            let found = citations(
+                cand.citation_metadata.as_ref(),
+                cand.grounding_metadata.as_ref(),
+            );
+            for c in found {
+                if !self.cited.contains(&c) {
+                    self.cited.push(c.clone());
+                    out.push_back(ProviderEvent::Citation(c));
                 }
             }
             if let Some(raw) = &cand.finish_reason {
                 self.finish = Some(raw.clone());
+            }
+            if let Some(m) = &cand.finish_message {
+                self.finish_message = Some(m.clone());
             }
         }
         if let Some(u) = &chunk.usage_metadata {
@@ -185,6 +306,9 @@ impl Chunks {
         };
         if let Some(u) = self.usage.take() {
             out.push_back(ProviderEvent::Usage(u));
+        }
+        if let Some(m) = self.finish_message.take() {
+            out.push_back(ProviderEvent::FinishDetails(finish_details(&m)));
         }
         out.push_back(ProviderEvent::Finish {
             reason: finish_with_calls(&raw, self.calls > 0),

@@ -103,7 +103,14 @@ struct Expected {
     calls: Vec<(String, Value)>,
     /// The `thoughtSignature` of each function-call part.
     signatures: Vec<Option<String>>,
+    /// The text of the thought parts, joined.
+    reasoning: String,
+    /// The parts that are neither text, thought nor function call: their member and the part.
+    others: Vec<(String, Value)>,
+    /// Every citation source, grounding chunk and grounding support (a stream's once each).
+    citations: Vec<Value>,
     finish: Option<String>,
+    finish_message: Option<String>,
     usage: Option<(u64, u64)>,
 }
 
@@ -150,17 +157,27 @@ fn block(v: &Value) -> Option<Outcome> {
     })
 }
 
-/// Adds a chunk's (or a body's) first candidate to `x`.
-fn absorb(x: &mut Expected, v: &Value) {
+/// Adds a chunk's (or a body's) first candidate to `x`; a stream's chunks may repeat citations.
+fn absorb(x: &mut Expected, v: &Value, stream: bool) {
     let cand = v["candidates"]
         .as_array()
         .and_then(|cs| cs.iter().find(|c| c["index"].as_u64().unwrap_or(0) == 0));
     if let Some(c) = cand {
         for p in c["content"]["parts"].as_array().into_iter().flatten() {
-            if p["thought"] != json!(true) {
-                if let Some(t) = p["text"].as_str() {
+            if let Some(t) = p["text"].as_str() {
+                if p["thought"] == json!(true) {
+                    x.reasoning.push_str(t);
+                } else {
                     x.text.push_str(t);
                 }
+            } else if p.get("functionCall").is_none() && p != &json!({}) {
+                let kind = p
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .find(|k| !["thought", "thoughtSignature"].contains(&k.as_str()))
+                    .unwrap();
+                x.others.push((kind.clone(), p.clone()));
             }
             if let Some(fc) = p.get("functionCall") {
                 let args = match fc.get("args") {
@@ -173,8 +190,22 @@ fn absorb(x: &mut Expected, v: &Value) {
                     .push(p["thoughtSignature"].as_str().map(str::to_string));
             }
         }
+        let cited = [
+            &c["citationMetadata"]["citationSources"],
+            &c["citationMetadata"]["citations"],
+            &c["groundingMetadata"]["groundingChunks"],
+            &c["groundingMetadata"]["groundingSupports"],
+        ];
+        for item in cited.into_iter().filter_map(Value::as_array).flatten() {
+            if !(stream && x.citations.contains(item)) {
+                x.citations.push(item.clone());
+            }
+        }
         if let Some(f) = c["finishReason"].as_str() {
             x.finish = Some(f.to_string());
+        }
+        if let Some(m) = c["finishMessage"].as_str() {
+            x.finish_message = Some(m.to_string());
         }
     }
     if let Some(u) = v.get("usageMetadata") {
@@ -216,7 +247,7 @@ fn naive_unary(name: &str, body: &str) -> Outcome {
         return decode;
     }
     let mut x = Expected::default();
-    absorb(&mut x, &v);
+    absorb(&mut x, &v, false);
     Outcome::Ok(x)
 }
 
@@ -233,17 +264,14 @@ fn naive_stream(name: &str, body: &str) -> (Outcome, String) {
             if let Some(s) = status_of(&v) {
                 return (error_outcome(name, s), x.text);
             }
+            // A chunk of an unknown shape is skipped.
             if !is_response(&v) {
-                let decode = Outcome::Err {
-                    kind: ErrorKind::Decode,
-                    code: None,
-                };
-                return (decode, x.text);
+                continue;
             }
             if let Some(o) = block(&v) {
                 return (o, x.text);
             }
-            absorb(&mut x, &v);
+            absorb(&mut x, &v, true);
         } else if !line.trim().is_empty() {
             outside.push_str(line);
             outside.push('\n');
@@ -373,6 +401,30 @@ fn check_response(name: &str, r: &Response, x: &Expected) {
         r.usage().map(|u| (u.input_tokens, u.output_tokens)),
         x.usage,
         "{name}: usage"
+    );
+    assert_eq!(r.reasoning_text(), x.reasoning, "{name}: reasoning");
+    assert!(
+        r.reasoning().all(|p| p.provider == "gemini"),
+        "{name}: reasoning"
+    );
+    let others: Vec<(String, Value)> = r
+        .other_parts()
+        .map(|o| {
+            assert_eq!(o.provider, "gemini", "{name}");
+            (o.kind.clone(), o.raw.clone())
+        })
+        .collect();
+    assert_eq!(others, x.others, "{name}: other parts");
+    let cited: Vec<&Value> = r.citations().iter().map(|c| &c.raw).collect();
+    let want: Vec<&Value> = x.citations.iter().collect();
+    assert_eq!(cited, want, "{name}: citations");
+    assert_eq!(
+        r.finish_details(),
+        x.finish_message
+            .as_ref()
+            .map(|m| json!({"finishMessage": m}))
+            .as_ref(),
+        "{name}: finish details"
     );
 }
 

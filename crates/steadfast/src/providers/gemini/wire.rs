@@ -34,12 +34,22 @@ pub(crate) struct SystemInstruction<'a> {
     pub(crate) parts: Vec<WirePart<'a>>,
 }
 
-/// One part: exactly one of its members is set on the wire.
+/// One part: exactly one of its data members is set on the wire.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub(crate) enum WirePart<'a> {
     Text {
         text: &'a str,
+        /// The signature Gemini put on this text part, given back exactly as received.
+        #[serde(rename = "thoughtSignature", skip_serializing_if = "Option::is_none")]
+        thought_signature: Option<&'a str>,
+    },
+    /// A thought (`thought: true`) part, given back as the model sent it.
+    Thought {
+        text: &'a str,
+        thought: bool,
+        #[serde(rename = "thoughtSignature", skip_serializing_if = "Option::is_none")]
+        thought_signature: Option<&'a str>,
     },
     InlineData {
         #[serde(rename = "inlineData")]
@@ -60,6 +70,18 @@ pub(crate) enum WirePart<'a> {
         #[serde(rename = "functionResponse")]
         function_response: FunctionResponseOut<'a>,
     },
+    /// A part of a Gemini answer kept as received ([`OtherPart::raw`](crate::OtherPart)).
+    Raw(&'a Value),
+}
+
+impl<'a> WirePart<'a> {
+    /// A text part without a signature.
+    pub(crate) fn text(text: &'a str) -> Self {
+        WirePart::Text {
+            text,
+            thought_signature: None,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -208,13 +230,22 @@ pub(crate) struct Candidate {
     pub(crate) content: Option<CandidateContent>,
     #[serde(default)]
     pub(crate) finish_reason: Option<String>,
+    /// Why the model stopped, in words (sent with some finish reasons).
+    #[serde(default)]
+    pub(crate) finish_message: Option<String>,
+    /// `citationSources` (Developer API) or `citations` (Vertex AI): recited sources.
+    #[serde(default)]
+    pub(crate) citation_metadata: Option<Value>,
+    /// The sources of a grounded answer (Google Search, URL context, Maps, retrieval).
+    #[serde(default)]
+    pub(crate) grounding_metadata: Option<Value>,
     #[serde(default)]
     pub(crate) index: Option<u32>,
 }
 
 impl Candidate {
     /// The candidate's parts (none when `content` or `parts` is missing).
-    pub(crate) fn parts(&self) -> &[Part] {
+    pub(crate) fn parts(&self) -> &[Value] {
         self.content
             .as_ref()
             .and_then(|c| c.parts.as_deref())
@@ -224,44 +255,10 @@ impl Candidate {
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct CandidateContent {
+    /// The parts as received: each is read by [`piece`](super::parts::piece) and kept whole
+    /// when it is not text or a function call.
     #[serde(default)]
-    pub(crate) parts: Option<Vec<Part>>,
-}
-
-/// A response part. Only text and function calls are read; thoughts (`thought: true`), inline
-/// data, executable code and its results are not text and are skipped.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Part {
-    #[serde(default)]
-    pub(crate) text: Option<String>,
-    #[serde(default)]
-    pub(crate) thought: Option<bool>,
-    #[serde(default)]
-    pub(crate) function_call: Option<FunctionCallIn>,
-    /// The signature of the model's thinking, to send back with the part (function calls).
-    #[serde(default)]
-    pub(crate) thought_signature: Option<String>,
-}
-
-impl Part {
-    /// The answer text of this part, if it is a non-thought text part.
-    pub(crate) fn answer_text(&self) -> Option<&str> {
-        if self.thought == Some(true) {
-            return None;
-        }
-        self.text.as_deref()
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct FunctionCallIn {
-    #[serde(default)]
-    pub(crate) id: Option<String>,
-    #[serde(default)]
-    pub(crate) name: Option<String>,
-    #[serde(default)]
-    pub(crate) args: Option<Value>,
+    pub(crate) parts: Option<Vec<Value>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

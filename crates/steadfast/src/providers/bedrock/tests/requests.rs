@@ -3,11 +3,12 @@
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-use super::super::convert::request_body;
+use super::super::convert::{parse_response, request_body};
 use super::super::{build_at, encode_segment};
+use super::responses::rich_answer;
 use super::{fixture_json, parse_time, request};
 use crate::error::ErrorKind;
-use crate::message::{Message, Part, Role, ToolCall};
+use crate::message::{Message, OtherPart, Part, Reasoning, Role, ToolCall};
 use crate::output::{OutputFormat, OutputMode};
 use crate::provider::ChatRequest;
 use crate::tool::{Tool, ToolChoice};
@@ -453,4 +454,75 @@ fn model_ids_are_percent_encoded_path_segments() {
     );
     assert_eq!(http.headers["accept"], "application/vnd.amazon.eventstream");
     assert_eq!(http.headers["content-type"], "application/json");
+}
+
+#[test]
+fn an_answer_goes_back_to_bedrock_as_it_came() {
+    let answer = rich_answer();
+    let r = parse_response(&request("m", "hi"), answer.to_string().as_bytes()).unwrap();
+    let mut req = request("m", vec![Message::user("q"), r.to_message()]);
+    req.tools = vec![weather()].into();
+    let b = body(&req);
+    let content = &answer["output"]["message"]["content"];
+    // Reasoning and kept blocks exactly as received; the cited text as text.
+    assert_eq!(
+        b["messages"][1]["content"],
+        json!([
+            content[0],
+            content[1],
+            {"text": "Paris is the capital. It has 2.1M people."},
+            content[4],
+            content[5],
+            content[6],
+            content[7],
+            content[9],
+        ])
+    );
+}
+
+#[test]
+fn only_bedrock_reasoning_and_blocks_go_to_bedrock() {
+    let conversation = vec![
+        Message::new(
+            Role::System,
+            vec![
+                Part::text("Be brief."),
+                Part::Reasoning(Reasoning::new("anthropic", "x")),
+            ],
+        ),
+        Message::user("q"),
+        Message::new(
+            Role::Assistant,
+            vec![
+                Part::Reasoning(Reasoning::new("anthropic", "theirs").with_signature("EqQB")),
+                Part::Reasoning(Reasoning::new("gemini", "").with_signature("c2ln")),
+                Part::Other(OtherPart::new(
+                    "gemini",
+                    "executableCode",
+                    json!({"executableCode": {"code": "print(1)"}}),
+                )),
+                Part::Reasoning(Reasoning::new("bedrock", "ours").with_signature("EqoB")),
+                Part::Reasoning(Reasoning::redacted("bedrock", "cmVk")),
+                Part::Reasoning(Reasoning::new("bedrock", "unsigned")),
+                Part::text("Answer."),
+            ],
+        ),
+        Message::user("next"),
+    ];
+    let req = request("anthropic.claude-3-7-sonnet-20250219-v1:0", conversation);
+    let b = body(&req);
+    assert_eq!(b["system"], json!([{"text": "Be brief."}]));
+    assert_eq!(
+        b["messages"][1]["content"],
+        json!([
+            {"reasoningContent": {"reasoningText": {"text": "ours", "signature": "EqoB"}}},
+            {"reasoningContent": {"redactedContent": "cmVk"}},
+            {"reasoningContent": {"reasoningText": {"text": "unsigned"}}},
+            {"text": "Answer."},
+        ])
+    );
+    let Some(_fixtures) = steadfast_fixtures::require() else {
+        return;
+    };
+    Smithy::load().validate("ConverseRequest", &b);
 }

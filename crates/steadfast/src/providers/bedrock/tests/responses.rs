@@ -9,6 +9,7 @@ use super::super::convert::{finish_reason, parse_response};
 use super::super::error::{classify, error_frame, exception};
 use super::request;
 use crate::error::ErrorKind;
+use crate::message::Part;
 use crate::response::FinishReason;
 
 #[test]
@@ -37,6 +38,103 @@ fn response_with_text_and_tool_use() {
     assert_eq!(r.provider(), "bedrock");
 }
 
+/// An answer with everything Converse can hold besides text and tool calls, and kinds added
+/// later.
+pub(super) fn rich_answer() -> serde_json::Value {
+    json!({"output": {"message": {"role": "assistant", "content": [
+            {"reasoningContent": {"reasoningText": {"text": "Let me think.", "signature": "EqoBCkgI"}}},
+            {"reasoningContent": {"redactedContent": "cmVkYWN0ZWQ="}},
+            {"text": "Paris is the capital."},
+            {"citationsContent": {
+                "content": [{"text": " It has 2.1M people."}],
+                "citations": [
+                    {"title": "Paris facts", "source": "doc-0",
+                     "sourceContent": [{"text": "2.1 million"}, {"text": " inhabitants"}],
+                     "location": {"documentChar": {"documentIndex": 0, "start": 0, "end": 40}}},
+                    {"title": "Paris", "location": {"web": {"url": "https://example.com/paris", "domain": "example.com"}}},
+                    {"somethingNew": true},
+                ]}},
+            {"toolUse": {"toolUseId": "srv_1", "name": "web_search", "type": "server_tool_use", "input": {"q": "paris"}}},
+            {"toolResult": {"toolUseId": "srv_1", "type": "web_search_result", "content": [{"text": "Paris, France"}]}},
+            {"somethingNew": {"x": [1]}},
+            {"reasoningContent": {"somethingElse": {}}},
+            {},
+            {"toolUse": {"toolUseId": "tooluse_1", "name": "get_weather", "input": {"city": "Paris"}}},
+        ]}},
+        "stopReason": "some_new_reason",
+        "usage": {"inputTokens": 3, "outputTokens": 4, "totalTokens": 7},
+        "metrics": {"latencyMs": 1},
+        "additionalModelResponseFields": {"stop_sequence": null},
+        "somethingTopLevel": {"a": 1}})
+}
+
+#[test]
+fn reasoning_citations_and_unknown_blocks_are_kept() {
+    let body = rich_answer();
+    let r = parse_response(&request("m", "hi"), body.to_string().as_bytes()).unwrap();
+    assert_eq!(r.text(), "Paris is the capital. It has 2.1M people.");
+    let reasoning: Vec<(&str, Option<&str>, Option<&str>)> = r
+        .reasoning()
+        .map(|p| {
+            (
+                p.text.as_str(),
+                p.signature.as_deref(),
+                p.redacted.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasoning,
+        [
+            ("Let me think.", Some("EqoBCkgI"), None),
+            ("", None, Some("cmVkYWN0ZWQ="))
+        ]
+    );
+    assert!(r.reasoning().all(|p| p.provider == "bedrock"));
+    let c = r.citations();
+    let kinds: Vec<&str> = c.iter().map(|c| c.kind.as_str()).collect();
+    assert_eq!(kinds, ["documentChar", "web", "citation"]);
+    assert_eq!(c[0].cited_text.as_deref(), Some("2.1 million inhabitants"));
+    assert_eq!(c[0].title.as_deref(), Some("Paris facts"));
+    assert_eq!(c[0].raw["source"], "doc-0");
+    assert_eq!(c[1].url.as_deref(), Some("https://example.com/paris"));
+    let content = &body["output"]["message"]["content"];
+    let others: Vec<(&str, &serde_json::Value)> =
+        r.other_parts().map(|o| (o.kind.as_str(), &o.raw)).collect();
+    assert_eq!(
+        others,
+        [
+            ("toolUse", &content[4]),
+            ("toolResult", &content[5]),
+            ("somethingNew", &content[6]),
+            ("reasoningContent", &content[7]),
+        ]
+    );
+    // Only the caller's tool is a tool call.
+    assert_eq!(r.tool_calls().len(), 1);
+    assert_eq!(r.tool_calls()[0].id, "tooluse_1");
+    assert_eq!(r.finish_reason(), FinishReason::other("some_new_reason"));
+    assert_eq!(r.finish_details(), Some(&json!({"stop_sequence": null})));
+    assert!(matches!(
+        r.parts().as_slice(),
+        [
+            Part::Reasoning(_),
+            Part::Reasoning(_),
+            Part::Text { .. },
+            Part::Other(_),
+            Part::Other(_),
+            Part::Other(_),
+            Part::Other(_),
+            Part::ToolCall(_)
+        ]
+    ));
+    // A client tool call without its id is still an error.
+    let bad =
+        json!({"output": {"message": {"content": [{"toolUse": {"name": "x", "input": {}}}]}}});
+    let e = parse_response(&request("m", "hi"), bad.to_string().as_bytes()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Decode);
+}
+
 #[test]
 fn malformed_response_is_a_decode_error() {
     let e = parse_response(&request("m", "hi"), b"{\"output\": 3").unwrap_err();
@@ -52,8 +150,14 @@ fn stop_reasons() {
         ("stop_sequence", FinishReason::StopSequence),
         ("guardrail_intervened", FinishReason::ContentFilter),
         ("content_filtered", FinishReason::ContentFilter),
-        ("malformed_model_output", FinishReason::other("malformed_model_output")),
-        ("malformed_tool_use", FinishReason::other("malformed_tool_use")),
+        (
+            "malformed_model_output",
+            FinishReason::other("malformed_model_output"),
+        ),
+        (
+            "malformed_tool_use",
+            FinishReason::other("malformed_tool_use"),
+        ),
         ("model_context_window_exceeded", FinishReason::Length),
         ("something_new", FinishReason::other("something_new")),
     ] {
