@@ -7,7 +7,9 @@ use crate::error::{Error, ErrorKind};
 use crate::message::{ImageSource, Message, OtherPart, Part, Reasoning, Role, ToolCall};
 use crate::output::OutputMode;
 use crate::provider::ChatRequest;
-use crate::providers::common::{type_of, OutputPlan, check_tool_choice, effective_tool_choice, output_plan};
+use crate::providers::common::{
+    OutputPlan, check_tool_choice, effective_tool_choice, output_plan, type_of,
+};
 use crate::response::{Citation, FinishReason, Response, Usage};
 use crate::tool::ToolChoice;
 
@@ -94,15 +96,17 @@ fn convert_messages(messages: &[Message]) -> Result<(Option<String>, Vec<WireMes
                 },
                 // What the model produced goes back exactly as received, to Anthropic only.
                 p if !p.is_for("anthropic") => continue,
-                Part::Reasoning(r) if m.role == Role::Assistant => match (&r.redacted, &r.signature) {
-                    (Some(data), _) => Block::RedactedThinking { data },
-                    (None, Some(signature)) => Block::Thinking {
-                        thinking: &r.text,
-                        signature,
-                    },
-                    // Unsigned thinking cannot be verified: the API would reject it.
-                    (None, None) => continue,
-                },
+                Part::Reasoning(r) if m.role == Role::Assistant => {
+                    match (&r.redacted, &r.signature) {
+                        (Some(data), _) => Block::RedactedThinking { data },
+                        (None, Some(signature)) => Block::Thinking {
+                            thinking: &r.text,
+                            signature,
+                        },
+                        // Unsigned thinking cannot be verified: the API would reject it.
+                        (None, None) => continue,
+                    }
+                }
                 Part::Other(o) if m.role == Role::Assistant => Block::Raw(&o.raw),
                 _ => {
                     return Err(Error::new(
@@ -188,12 +192,27 @@ pub(crate) fn request_body(req: &ChatRequest, stream: bool) -> Result<MessagesRe
 
 /// A content block of an answer, read by its `type`.
 pub(crate) enum Read {
-    Text { text: String, citations: Vec<Value> },
-    ToolUse { id: String, name: String, input: Value },
-    Thinking { thinking: String, signature: Option<String> },
-    Redacted { data: String },
+    Text {
+        text: String,
+        citations: Vec<Value>,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    Thinking {
+        thinking: String,
+        signature: Option<String>,
+    },
+    Redacted {
+        data: String,
+    },
     /// A server tool call or result, or a block type this version does not know: kept whole.
-    Other { kind: String, raw: Value },
+    Other {
+        kind: String,
+        raw: Value,
+    },
 }
 
 fn take_string(v: &mut Value, key: &str) -> Option<String> {
@@ -289,7 +308,9 @@ pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response,
             Read::Redacted { data } => {
                 r.push_part(Part::Reasoning(Reasoning::redacted("anthropic", data)));
             }
-            Read::Other { kind, raw } => r.push_part(Part::Other(OtherPart::new("anthropic", kind, raw))),
+            Read::Other { kind, raw } => {
+                r.push_part(Part::Other(OtherPart::new("anthropic", kind, raw)))
+            }
         }
     }
     if let Some(raw) = msg.stop_reason {

@@ -30,7 +30,11 @@ enum Open {
     Tool,
     Thinking,
     /// Kept whole at its stop: `raw` as started, `json` its input fragments so far.
-    Kept { kind: String, raw: Value, json: String },
+    Kept {
+        kind: String,
+        raw: Value,
+        json: String,
+    },
     /// Redacted thinking, complete at its start.
     Redacted(String),
 }
@@ -105,7 +109,9 @@ impl AnthropicSse {
                     arguments: partial_json,
                 });
             }
-            (Some(Open::Thinking), BlockDelta::ThinkingDelta { thinking }) if !thinking.is_empty() => {
+            (Some(Open::Thinking), BlockDelta::ThinkingDelta { thinking })
+                if !thinking.is_empty() =>
+            {
                 out.push_back(ProviderEvent::Reasoning(thinking));
             }
             (Some(Open::Thinking), BlockDelta::SignatureDelta { signature })
@@ -217,7 +223,11 @@ impl SseHandler for AnthropicSse {
             StreamPayload::MessageStop => self.done = true,
             StreamPayload::Ping => {}
             StreamPayload::Unknown => {
-                skipped("anthropic", "stream event", event.event.as_deref().unwrap_or(""));
+                skipped(
+                    "anthropic",
+                    "stream event",
+                    event.event.as_deref().unwrap_or(""),
+                );
             }
             StreamPayload::Error { error } => {
                 return Err(classify_value(200, &serde_json::json!({ "error": error })));

@@ -33,7 +33,6 @@ mod convert;
 pub(crate) mod error;
 pub(crate) mod stream;
 
-
 /// Registers this module's providers under their names (called once by the registry).
 pub(crate) fn register(map: &mut crate::providers::Registry) {
     crate::providers::register_wire(map, AzureInferenceWire);

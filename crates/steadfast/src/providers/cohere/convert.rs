@@ -12,7 +12,9 @@ use super::wire::{
     ToolCallOut, UserContent, UserPart, WireUsage,
 };
 use crate::error::{Error, ErrorKind};
-use crate::message::{ImageSource, Message as ChatMessage, OtherPart, Part, Reasoning, Role, ToolCall};
+use crate::message::{
+    ImageSource, Message as ChatMessage, OtherPart, Part, Reasoning, Role, ToolCall,
+};
 use crate::output::OutputMode;
 use crate::provider::ChatRequest;
 use crate::providers::common::{OutputPlan, check_tool_choice, effective_tool_choice, output_plan};
@@ -262,8 +264,13 @@ pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response,
             Item::Other(kind, raw) => r.push_part(Part::Other(OtherPart::new("cohere", kind, raw))),
         }
     }
-    r.citations
-        .extend(message.citations.unwrap_or_default().into_iter().map(citation));
+    r.citations.extend(
+        message
+            .citations
+            .unwrap_or_default()
+            .into_iter()
+            .map(citation),
+    );
     for (i, c) in message
         .tool_calls
         .unwrap_or_default()

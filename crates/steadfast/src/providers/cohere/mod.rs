@@ -29,7 +29,6 @@ pub(crate) mod error;
 pub(crate) mod stream;
 pub(crate) mod wire;
 
-
 /// Registers this module's providers under their names (called once by the registry).
 pub(crate) fn register(map: &mut crate::providers::Registry) {
     crate::providers::register_wire(map, CohereWire);

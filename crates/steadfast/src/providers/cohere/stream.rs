@@ -147,7 +147,11 @@ impl SseHandler for CohereSse {
                     return Ok(());
                 };
                 // A delta names no type: its item's start said what it is (text when none did).
-                let open = self.contents.iter().find(|(i, _)| *i == index).map(|(_, o)| o);
+                let open = self
+                    .contents
+                    .iter()
+                    .find(|(i, _)| *i == index)
+                    .map(|(_, o)| o);
                 match (open, Item::read(content, "")) {
                     (None | Some(Open::Text), Item::Other(_, c)) => {
                         if let Some(t) = c.get("text").and_then(Value::as_str) {

@@ -77,7 +77,9 @@ pub(crate) fn parse_response(req: &ChatRequest, body: &[u8]) -> Result<Response,
         match item {
             Item::Text(t) => r.text.push_str(&t),
             Item::Reasoning(t) => r.push_part(Part::Reasoning(Reasoning::new("mistral", t))),
-            Item::Other(kind, raw) => r.push_part(Part::Other(OtherPart::new("mistral", kind, raw))),
+            Item::Other(kind, raw) => {
+                r.push_part(Part::Other(OtherPart::new("mistral", kind, raw)))
+            }
         }
     }
     for (i, c) in choice

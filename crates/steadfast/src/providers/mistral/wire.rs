@@ -86,7 +86,11 @@ impl Item {
                 Some(Value::String(s)) => s.clone(),
                 Some(Value::Array(parts)) => parts
                     .iter()
-                    .filter(|p| p.get("type").and_then(Value::as_str).is_none_or(|t| t == "text"))
+                    .filter(|p| {
+                        p.get("type")
+                            .and_then(Value::as_str)
+                            .is_none_or(|t| t == "text")
+                    })
                     .filter_map(|p| p.get("text").and_then(Value::as_str))
                     .collect(),
                 _ => String::new(),

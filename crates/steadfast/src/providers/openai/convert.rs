@@ -7,7 +7,9 @@ use crate::error::{Error, ErrorKind};
 use crate::message::{ImageSource, Message, OtherPart, Part, Reasoning, Role, ToolCall};
 use crate::output::OutputMode;
 use crate::provider::ChatRequest;
-use crate::providers::common::{type_of, OutputPlan, check_tool_choice, effective_tool_choice, output_plan};
+use crate::providers::common::{
+    OutputPlan, check_tool_choice, effective_tool_choice, output_plan, type_of,
+};
 use crate::response::{Citation, FinishReason, Response, Usage};
 use crate::tool::ToolChoice;
 
@@ -255,9 +257,19 @@ pub(crate) fn parse_response(
     if r.refusal.is_some() && r.finish_reason == FinishReason::Stop {
         r.finish_reason = FinishReason::Refusal;
     }
-    r.citations
-        .extend(message.annotations.unwrap_or_default().into_iter().map(annotation));
-    for (i, call) in message.tool_calls.unwrap_or_default().into_iter().enumerate() {
+    r.citations.extend(
+        message
+            .annotations
+            .unwrap_or_default()
+            .into_iter()
+            .map(annotation),
+    );
+    for (i, call) in message
+        .tool_calls
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
         match read_tool_call(i, call) {
             Ok(call) => r.tool_calls.push(call),
             Err((kind, raw)) => r.push_part(Part::Other(OtherPart::new(provider, kind, raw))),

@@ -13,8 +13,8 @@ use super::super::auth::{
 use super::super::{BedrockCallExt, build_at};
 use super::{base64_decode, client, fixture, fixture_json, parse_time, request};
 use crate::client::ApiKey;
-use crate::providers::bedrock::AwsConfig;
 use crate::error::ErrorKind;
+use crate::providers::bedrock::AwsConfig;
 
 const SUITE: &str = "aws-signing-test-suite/v4/";
 
@@ -271,7 +271,8 @@ fn bedrock_requests_double_encode_the_model_id_in_the_canonical_path() {
     let creds = AwsCredentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
     let mut req = request("anthropic.claude-3-5-sonnet-20240620-v1:0", "hi");
     Arc::make_mut(&mut req.client).api_key = None;
-    Arc::make_mut(&mut req.client).update_provider_settings(|aws: &mut AwsConfig| aws.credentials = Some(creds));
+    Arc::make_mut(&mut req.client)
+        .update_provider_settings(|aws: &mut AwsConfig| aws.credentials = Some(creds));
     let time = parse_time("2026-06-01T12:34:56Z");
     let http = build_at(&req, false, time).unwrap();
     assert_eq!(
@@ -363,10 +364,12 @@ fn selection(case: &serde_json::Value) -> Result<(&'static str, &'static str), S
         cfg.api_key = Some(ApiKey::new(b));
     }
     if let Some(a) = g["explicit"].get("aws") {
-        cfg.update_provider_settings(|aws: &mut AwsConfig| aws.credentials = Some(AwsCredentials::new(
-            a["access_key_id"].as_str().unwrap(),
-            a["secret_access_key"].as_str().unwrap(),
-        )));
+        cfg.update_provider_settings(|aws: &mut AwsConfig| {
+            aws.credentials = Some(AwsCredentials::new(
+                a["access_key_id"].as_str().unwrap(),
+                a["secret_access_key"].as_str().unwrap(),
+            ))
+        });
     }
     if let Some(name) = g["explicit"]["profile"].as_str() {
         // The profile lives in a shared credentials file with static keys.
@@ -460,7 +463,10 @@ fn environment_configuration() {
     let cfg = config_from(&|n: &str| env.get(n).map(|v| v.to_string()));
     assert_eq!(cfg.base_url.as_deref(), Some("http://127.0.0.1:9/bedrock"));
     assert_eq!(
-        cfg.provider_settings::<AwsConfig>().unwrap().region.as_deref(),
+        cfg.provider_settings::<AwsConfig>()
+            .unwrap()
+            .region
+            .as_deref(),
         Some("us-west-2")
     );
     assert_eq!(cfg.api_key, None);
@@ -478,7 +484,9 @@ fn environment_configuration() {
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.message().contains("AWS_BEARER_TOKEN_BEDROCK"), "{e}");
     // SigV4 against a custom endpoint needs a region.
-    Arc::make_mut(&mut req.client).update_provider_settings(|aws: &mut AwsConfig| aws.credentials = Some(AwsCredentials::new("AKID", "s")));
+    Arc::make_mut(&mut req.client).update_provider_settings(|aws: &mut AwsConfig| {
+        aws.credentials = Some(AwsCredentials::new("AKID", "s"))
+    });
     let e = build_at(&req, false, parse_time("2026-01-01T00:00:00Z")).unwrap_err();
     assert!(e.message().contains("AWS_REGION"), "{e}");
     // …which a standard endpoint's host provides.
@@ -549,10 +557,12 @@ fn signing_never_logs_credentials_even_at_trace_level() {
     };
     let mut req = request("amazon.nova-lite-v1:0", "hi");
     Arc::make_mut(&mut req.client).api_key = None;
-    Arc::make_mut(&mut req.client).update_provider_settings(|aws: &mut AwsConfig| aws.credentials = Some(
-        AwsCredentials::new("AKIDEXAMPLE", "secret")
-            .with_session_token("session-token-0123456789abcdef"),
-    ));
+    Arc::make_mut(&mut req.client).update_provider_settings(|aws: &mut AwsConfig| {
+        aws.credentials = Some(
+            AwsCredentials::new("AKIDEXAMPLE", "secret")
+                .with_session_token("session-token-0123456789abcdef"),
+        )
+    });
     let http = tracing::subscriber::with_default(watch, || {
         build_at(&req, false, parse_time("2026-01-01T00:00:00Z")).unwrap()
     });
@@ -588,7 +598,10 @@ fn the_default_chain_reads_the_shared_files_for_what_the_environment_lacks() {
     // No keys in the environment: the `default` profile's keys and region.
     let cfg = with_files(&[], SHARED_CREDENTIALS, SHARED_CONFIG);
     assert_eq!(
-        cfg.provider_settings::<AwsConfig>().unwrap().region.as_deref(),
+        cfg.provider_settings::<AwsConfig>()
+            .unwrap()
+            .region
+            .as_deref(),
         Some("eu-central-1")
     );
     match select(&cfg).unwrap() {
@@ -602,7 +615,10 @@ fn the_default_chain_reads_the_shared_files_for_what_the_environment_lacks() {
         SHARED_CONFIG,
     );
     assert_eq!(
-        cfg.provider_settings::<AwsConfig>().unwrap().region.as_deref(),
+        cfg.provider_settings::<AwsConfig>()
+            .unwrap()
+            .region
+            .as_deref(),
         Some("us-west-2")
     );
     match select(&cfg).unwrap() {
@@ -624,10 +640,18 @@ fn the_default_chain_reads_the_shared_files_for_what_the_environment_lacks() {
         SHARED_CONFIG,
     );
     assert_eq!(
-        cfg.provider_settings::<AwsConfig>().unwrap().region.as_deref(),
+        cfg.provider_settings::<AwsConfig>()
+            .unwrap()
+            .region
+            .as_deref(),
         Some("sa-east-1")
     );
-    assert!(cfg.provider_settings::<AwsConfig>().unwrap().env_profile.is_none());
+    assert!(
+        cfg.provider_settings::<AwsConfig>()
+            .unwrap()
+            .env_profile
+            .is_none()
+    );
     match select(&cfg).unwrap() {
         Auth::SigV4(c, AuthSource::Default) => assert_eq!(c.access_key_id(), "AKIDENV"),
         other => panic!("{other:?}"),
@@ -642,7 +666,10 @@ fn the_default_chain_reads_the_shared_files_for_what_the_environment_lacks() {
         SHARED_CONFIG,
     );
     assert_eq!(
-        cfg.provider_settings::<AwsConfig>().unwrap().region.as_deref(),
+        cfg.provider_settings::<AwsConfig>()
+            .unwrap()
+            .region
+            .as_deref(),
         Some("eu-central-1")
     );
     match select(&cfg).unwrap() {
@@ -669,7 +696,9 @@ fn a_profile_steadfast_cannot_use_is_a_config_error_that_says_why() {
         p.ends_with("credentials")
             .then(|| SHARED_CREDENTIALS.to_string())
     });
-    cfg.update_provider_settings(|aws: &mut AwsConfig| aws.credentials = Some(AwsCredentials::new("AKIDCODE", "c")));
+    cfg.update_provider_settings(|aws: &mut AwsConfig| {
+        aws.credentials = Some(AwsCredentials::new("AKIDCODE", "c"))
+    });
     let e = select(&cfg).unwrap_err();
     assert_eq!(e.code(), Some("bedrock_conflicting_auth"));
 }
