@@ -94,11 +94,15 @@ pub struct Citation {
 
 impl Citation {
     /// A citation read from a provider's JSON object: `kind`, and the `url`/`uri`, `title` and
-    /// `cited_text` members when present.
+    /// `cited_text` members when present and not empty.
     pub fn from_raw(kind: impl Into<String>, raw: Value) -> Self {
         let get = |keys: &[&str]| {
             keys.iter()
-                .find_map(|k| raw.get(*k).and_then(Value::as_str))
+                .find_map(|k| {
+                    raw.get(*k)
+                        .and_then(Value::as_str)
+                        .filter(|v| !v.is_empty())
+                })
                 .map(str::to_string)
         };
         Citation {
