@@ -720,6 +720,54 @@ mod tests {
     }
 
     #[test]
+    fn parts_come_back_in_the_order_they_came() {
+        let thinking = Part::Reasoning(Reasoning::new("acme", "hmm").with_signature("s"));
+        let block = Part::Other(OtherPart::new(
+            "acme",
+            "x",
+            serde_json::json!({"type": "x"}),
+        ));
+        let call = ToolCall::new("c1", "f", "{}");
+        let r = Response::builder()
+            .part(thinking.clone())
+            .part(Part::text("Hello "))
+            .part(block.clone())
+            .part(Part::text("world"))
+            .part(Part::ToolCall(call.clone()))
+            .part(thinking.clone())
+            .build();
+        assert_eq!(r.text(), "Hello world");
+        assert_eq!(r.tool_calls(), [call.clone()]);
+        assert_eq!(
+            r.parts(),
+            [
+                thinking.clone(),
+                Part::text("Hello "),
+                block.clone(),
+                Part::text("world"),
+                Part::ToolCall(call),
+                thinking.clone(),
+            ]
+        );
+        assert_eq!(r.reasoning().count(), 2);
+        assert_eq!(r.other_parts().count(), 1);
+        assert_eq!(r.to_message().parts, r.parts());
+
+        // Text replaced after a part was anchored inside a character: the text moves later,
+        // none is lost.
+        let r = Response::builder()
+            .text("a")
+            .part(block.clone())
+            .text("é")
+            .build();
+        assert_eq!(r.parts(), [block, Part::text("é")]);
+
+        // Without other parts the message is the plain text-and-calls form.
+        let r = Response::builder().text("hi").build();
+        assert_eq!(r.to_message().parts, [Part::text("hi")]);
+    }
+
+    #[test]
     fn tools_validation_is_cached_on_success_only() {
         let r = response(r#"{"a":1,"b":2}"#);
         let uses = r.tools().unwrap();
