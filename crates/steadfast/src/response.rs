@@ -737,7 +737,7 @@ mod tests {
             .part(thinking.clone())
             .build();
         assert_eq!(r.text(), "Hello world");
-        assert_eq!(r.tool_calls(), [call.clone()]);
+        assert_eq!(r.tool_calls(), std::slice::from_ref(&call));
         assert_eq!(
             r.parts(),
             [
