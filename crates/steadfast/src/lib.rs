@@ -36,3 +36,10 @@ pub use tool::{Tool, ToolChoice, ToolUse};
 /// Generic resilience (retry policies, fallback chains, budgets, circuit breakers): the
 /// `steadfast-retry` crate.
 pub use steadfast_retry as retry;
+
+/// Prompt functions: `#[steadfast::call("provider:model", ..)]` turns a function whose body
+/// returns a prompt into a model call (the return type chooses what comes back), and
+/// `#[steadfast::prompt_template("..")]` gives a body-less function a checked template. The
+/// attributes' docs show their expansion. (The `macros` feature, on by default.)
+#[cfg(feature = "macros")]
+pub use steadfast_macros::{call, prompt_template};

@@ -1,0 +1,359 @@
+//! Prompt functions (`#[steadfast::call]`, `#[steadfast::prompt_template]`) against the simulator:
+//! each one, run with `name::with(call).run(..)`, sends the same request bodies and gives the same
+//! outcome as the builder form it stands for. Table-driven, both forms side by side.
+
+#![cfg(feature = "macros")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
+
+mod common;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use common::{TEST_KEY, sim};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+use steadfast::{
+    Call, Message, Prompt, Response, ResponseStream, Result, Template, Tool, ToolChoice, Vars, llm,
+};
+use steadfast_sim::{Action, Dialect, Rule, Scenario, Simulator};
+
+#[derive(Debug, PartialEq, Deserialize, JsonSchema)]
+struct Book {
+    title: String,
+    author: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[allow(dead_code, reason = "only the schema is used")]
+struct FormatBook {
+    title: String,
+}
+
+fn format_book() -> Tool {
+    Tool::of::<FormatBook>("format_book", "Format a book")
+}
+
+// ---- the prompt functions ----
+
+/// Style 1, a string body; a sync function, text out.
+#[steadfast::call("openai:gpt-4o-mini", temperature = 0.7, max_tokens = 100)]
+fn recommend_text(genre: &str) -> Result<String> {
+    format!("Recommend a {genre} book")
+}
+
+/// Style 2, message builders; an async body, the whole response out.
+#[steadfast::call("openai:gpt-4o-mini", seed = 7, stop = ["END"], top_p = 0.5)]
+async fn recommend_response(genre: String, n: u32) -> steadfast::Result<Response> {
+    [
+        Message::system("Be terse."),
+        Message::user(format!("Recommend {n} {genre} books")),
+    ]
+}
+
+/// Style 3, a template, with tools and a tool choice.
+#[steadfast::call(
+    "anthropic:claude-3-5-sonnet-latest",
+    tools = [format_book()],
+    tool_choice = ToolChoice::Required,
+    max_tokens = 256
+)]
+#[steadfast::prompt_template(
+    "
+    SYSTEM: You are a librarian.
+    USER:
+        {previous:list}
+        Recommend a {genre} book.
+    "
+)]
+async fn recommend_templated(genre: &str, previous: Vec<String>) -> Result<Response>;
+
+/// Style 4, a raw message list; structured output.
+#[steadfast::call("openai:gpt-4o-mini", temperature = 0.0)]
+fn extract_book(text: &str) -> Result<Book> {
+    vec![Message::user(format!("Extract the book: {text}"))]
+}
+
+/// A stream.
+#[steadfast::call("openai:gpt-4o-mini", max_tokens = 50)]
+fn stream_book(genre: &str) -> Result<ResponseStream> {
+    format!("Recommend a {genre} book")
+}
+
+/// `#[prompt_template]` on its own: a function that renders its template.
+#[steadfast::prompt_template("SYSTEM: Be {tone}.\nUSER: {question}")]
+fn ask(tone: &str, question: String) -> Result<Prompt>;
+
+// ---- both forms side by side ----
+
+type Outcome = Pin<Box<dyn Future<Output = String>>>;
+
+/// One case: the simulator rule, the macro form and the builder form, each given the call pointed
+/// at the simulator and summarizing its outcome as text.
+struct Case {
+    name: &'static str,
+    dialect: Dialect,
+    target: &'static str,
+    action: Action,
+    by_macro: fn(Call) -> Outcome,
+    by_builder: fn(Call) -> Outcome,
+}
+
+fn summary<T: std::fmt::Debug>(r: Result<T>) -> String {
+    match r {
+        Ok(v) => format!("ok: {v:?}"),
+        Err(e) => format!("err {:?}: {e}", e.kind()),
+    }
+}
+
+fn response_summary(r: Result<Response>) -> String {
+    summary(r.map(|r| (r.text().to_string(), r.tool_calls().to_vec())))
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "string body, text",
+            dialect: Dialect::OpenAi,
+            target: "openai:gpt-4o-mini",
+            action: Action::text("Dune"),
+            by_macro: |c| {
+                Box::pin(async move { summary(recommend_text::with(c).run("sci-fi").await) })
+            },
+            by_builder: |c| {
+                Box::pin(async move {
+                    let c = c.temperature(0.7).max_tokens(100);
+                    summary(
+                        c.send("Recommend a sci-fi book")
+                            .await
+                            .map(|r| r.text().to_string()),
+                    )
+                })
+            },
+        },
+        Case {
+            name: "string body, provider error",
+            dialect: Dialect::OpenAi,
+            target: "openai:gpt-4o-mini",
+            action: Action::rate_limit(),
+            by_macro: |c| {
+                Box::pin(async move { summary(recommend_text::with(c).run("sci-fi").await) })
+            },
+            by_builder: |c| {
+                Box::pin(async move {
+                    let c = c.temperature(0.7).max_tokens(100);
+                    summary(
+                        c.send("Recommend a sci-fi book")
+                            .await
+                            .map(|r| r.text().to_string()),
+                    )
+                })
+            },
+        },
+        Case {
+            name: "message builders, response",
+            dialect: Dialect::OpenAi,
+            target: "openai:gpt-4o-mini",
+            action: Action::text("Dune, Hyperion"),
+            by_macro: |c| {
+                Box::pin(async move {
+                    response_summary(recommend_response::with(c).run("sci-fi".into(), 2).await)
+                })
+            },
+            by_builder: |c| {
+                Box::pin(async move {
+                    let c = c.seed(7).stop(["END"]).top_p(0.5);
+                    response_summary(
+                        c.send([
+                            Message::system("Be terse."),
+                            Message::user("Recommend 2 sci-fi books"),
+                        ])
+                        .await,
+                    )
+                })
+            },
+        },
+        Case {
+            name: "template, tools",
+            dialect: Dialect::Anthropic,
+            target: "anthropic:claude-3-5-sonnet-latest",
+            action: Action::tool_call("format_book", r#"{"title":"Dune"}"#),
+            by_macro: |c| {
+                Box::pin(async move {
+                    response_summary(
+                        recommend_templated::with(c)
+                            .run("fantasy", vec!["Not Dune".into()])
+                            .await,
+                    )
+                })
+            },
+            by_builder: |c| {
+                Box::pin(async move {
+                    let c = c
+                        .with_tools([format_book()])
+                        .tool_choice(ToolChoice::Required)
+                        .max_tokens(256);
+                    let t = Template::new(
+                        "SYSTEM: You are a librarian.\nUSER:\n    {previous:list}\n    Recommend a {genre} book.",
+                    )
+                    .unwrap();
+                    let prompt = t
+                        .render(
+                            &Vars::new()
+                                .with("genre", "fantasy")
+                                .with("previous", vec!["Not Dune"]),
+                        )
+                        .unwrap();
+                    response_summary(c.send(prompt).await)
+                })
+            },
+        },
+        Case {
+            name: "raw messages, structured output",
+            dialect: Dialect::OpenAi,
+            target: "openai:gpt-4o-mini",
+            action: Action::structured(json!({"title": "Dune", "author": "Frank Herbert"})),
+            by_macro: |c| Box::pin(async move { summary(extract_book::with(c).run("Dune").await) }),
+            by_builder: |c| {
+                Box::pin(async move {
+                    let c = c.temperature(0.0);
+                    summary(
+                        c.extract::<Book>(vec![Message::user("Extract the book: Dune")])
+                            .await,
+                    )
+                })
+            },
+        },
+        Case {
+            name: "structured output that does not parse",
+            dialect: Dialect::OpenAi,
+            target: "openai:gpt-4o-mini",
+            action: Action::structured_raw("{\"title\": 1"),
+            by_macro: |c| Box::pin(async move { summary(extract_book::with(c).run("Dune").await) }),
+            by_builder: |c| {
+                Box::pin(async move {
+                    let c = c.temperature(0.0);
+                    summary(
+                        c.extract::<Book>(vec![Message::user("Extract the book: Dune")])
+                            .await,
+                    )
+                })
+            },
+        },
+        Case {
+            name: "stream",
+            dialect: Dialect::Anthropic,
+            target: "anthropic:claude-3-5-sonnet-latest",
+            action: Action::text("Dune"),
+            by_macro: |c| {
+                Box::pin(async move {
+                    let stream = stream_book::with(c).run("sci-fi").await.unwrap();
+                    response_summary(stream.into_response().await)
+                })
+            },
+            by_builder: |c| {
+                Box::pin(async move {
+                    let c = c.max_tokens(50);
+                    response_summary(c.stream("Recommend a sci-fi book").into_response().await)
+                })
+            },
+        },
+    ]
+}
+
+/// The request bodies the simulator received, as JSON.
+fn bodies(sim: &Simulator) -> Vec<serde_json::Value> {
+    sim.journal()
+        .iter()
+        .map(|e| serde_json::from_slice(&e.body).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_macro_form_sends_and_returns_what_the_builder_form_does() {
+    for case in cases() {
+        let sim = sim(Scenario::new().rule(
+            Rule::new()
+                .provider(case.dialect)
+                .action(case.action.clone()),
+        ))
+        .await;
+        let base = llm::call(case.target)
+            .unwrap()
+            .base_url(sim.base_url(case.dialect))
+            .api_key(TEST_KEY);
+
+        let by_macro = (case.by_macro)(base.clone()).await;
+        let macro_bodies = bodies(&sim);
+        sim.reset();
+        let by_builder = (case.by_builder)(base).await;
+        let builder_bodies = bodies(&sim);
+
+        assert_eq!(by_macro, by_builder, "{}: outcome", case.name);
+        assert_eq!(
+            macro_bodies, builder_bodies,
+            "{}: request bodies",
+            case.name
+        );
+        assert!(!macro_bodies.is_empty(), "{}: nothing was sent", case.name);
+    }
+}
+
+#[test]
+fn the_attribute_describes_the_call() {
+    assert_eq!(recommend_text::TARGET, "openai:gpt-4o-mini");
+    let call = recommend_text::call().unwrap();
+    assert_eq!(call.target(), "openai:gpt-4o-mini");
+    assert_eq!(call.params().temperature, Some(0.7));
+    assert_eq!(call.params().max_tokens, Some(100));
+
+    let call = recommend_templated::call().unwrap();
+    assert_eq!(call.target(), "anthropic:claude-3-5-sonnet-latest");
+    assert_eq!(call.tools(), &[format_book()]);
+
+    // `with` keeps the given call's target and applies the attribute's settings on top.
+    let other = llm::call("groq:llama-3.3-70b-versatile").unwrap();
+    let bound = recommend_text::configure(other);
+    assert_eq!(bound.target(), "groq:llama-3.3-70b-versatile");
+    assert_eq!(bound.params().temperature, Some(0.7));
+}
+
+#[tokio::test]
+async fn the_prompt_is_a_function_of_its_own() {
+    assert_eq!(
+        recommend_text::prompt("sci-fi").unwrap(),
+        Prompt::from("Recommend a sci-fi book")
+    );
+    let p = recommend_response::prompt("sci-fi".into(), 3)
+        .await
+        .unwrap();
+    assert_eq!(p.messages()[1].text(), "Recommend 3 sci-fi books");
+    let p = recommend_templated::prompt("fantasy", vec![]).unwrap();
+    assert_eq!(p.messages().len(), 2);
+    assert_eq!(p.messages()[1].text(), "Recommend a fantasy book.");
+
+    let p = ask("kind", "hi?".into()).unwrap();
+    let expected = Template::new("SYSTEM: Be {tone}.\nUSER: {question}")
+        .unwrap()
+        .render(&Vars::new().with("tone", "kind").with("question", "hi?"))
+        .unwrap();
+    assert_eq!(p, expected);
+}
+
+#[test]
+fn the_macro_knows_every_built_in_provider() {
+    let listed: Vec<&str> = include_str!("../../steadfast-macros/src/providers.txt")
+        .lines()
+        .collect();
+    assert_eq!(
+        listed,
+        llm::names(),
+        "crates/steadfast-macros/src/providers.txt is out of date"
+    );
+}

@@ -1,0 +1,4 @@
+#[steadfast::prompt_template("Recommend a {genre:upper} book")]
+fn recommend(genre: &str) -> steadfast::Result<steadfast::Prompt>;
+
+fn main() {}
