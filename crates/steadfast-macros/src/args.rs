@@ -98,7 +98,7 @@ impl Parse for CallArgs {
 }
 
 /// A target must name a built-in provider and a model, unless `custom = true`.
-fn check_target(target: &LitStr, custom: bool) -> syn::Result<()> {
+pub(crate) fn check_target(target: &LitStr, custom: bool) -> syn::Result<()> {
     let value = target.value();
     let Some((provider, model)) = value.split_once(':') else {
         return Err(syn::Error::new(

@@ -10,6 +10,7 @@ use syn::{
 };
 
 use crate::args::CallArgs;
+use crate::resilience::{FallbackArgs, RetryArgs};
 use crate::template::{self, Spec};
 
 /// A function item whose body may be missing (`fn f(..) -> R;`), as `#[prompt_template]` wants.
@@ -134,6 +135,18 @@ fn take_attr(attrs: &mut Vec<Attribute>, name: &str) -> Option<Attribute> {
     Some(attrs.remove(i))
 }
 
+/// The arguments of `#[name(..)]` (none for `#[name]`).
+fn attr_args(attr: &Attribute, name: &str) -> syn::Result<TokenStream> {
+    match &attr.meta {
+        syn::Meta::Path(_) => Ok(TokenStream::new()),
+        syn::Meta::List(l) => Ok(l.tokens.clone()),
+        syn::Meta::NameValue(_) => Err(syn::Error::new_spanned(
+            attr,
+            format!("write #[steadfast::{name}(key = value, ..)]"),
+        )),
+    }
+}
+
 /// Whether `ty` is plainly text or a number (`&str`, `String`, `i32`, …): a value that is not a
 /// list.
 fn is_scalar(ty: &Type) -> bool {
@@ -217,6 +230,12 @@ pub(crate) fn call(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
     let args: CallArgs = syn::parse2(attr)?;
     let mut f: FnItem = syn::parse2(item)?;
     let template = take_attr(&mut f.attrs, "prompt_template");
+    let retry: Option<RetryArgs> = take_attr(&mut f.attrs, "retry")
+        .map(|a| syn::parse2(attr_args(&a, "retry")?))
+        .transpose()?;
+    let fallback: Option<FallbackArgs> = take_attr(&mut f.attrs, "fallback")
+        .map(|a| syn::parse2(attr_args(&a, "fallback")?))
+        .transpose()?;
     let out = output(&f.sig.output)?;
     let params = params(&f.sig)?;
 
@@ -310,17 +329,80 @@ pub(crate) fn call(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
     };
 
     let prompt = format_ident!("__prompt", span = Span::mixed_site());
-    let send = match &out {
-        Output::Response => quote!(::core::result::Result::Ok(self.call.send(#prompt).await?)),
-        Output::Text => quote!(::core::result::Result::Ok(
-            ::std::string::ToString::to_string(self.call.send(#prompt).await?.text())
-        )),
-        Output::Stream => quote!(::core::result::Result::Ok(self.call.stream(#prompt))),
-        Output::Extract(t) => {
-            quote!(::core::result::Result::Ok(self.call.extract::<#t>(#prompt).await?))
+    let call_ident = Ident::new("call", Span::mixed_site());
+    // Through `Call` itself, or through a `Resilient` when the function has a policy or a chain.
+    let (sender, resilience) = match (&retry, &fallback) {
+        (None, None) => (quote!(self.call), quote!()),
+        (retry, fallback) => {
+            let policy_fn = retry.as_ref().map(|r| {
+                let body = r.policy();
+                quote! {
+                    /// The retry policy the `#[steadfast::retry]` attribute describes.
+                    ///
+                    /// # Errors
+                    /// [`ErrorKind::Config`](::steadfast::ErrorKind::Config) for a wait that
+                    /// cannot work (a minimum above the maximum, say).
+                    #vis fn policy() -> ::steadfast::Result<::steadfast::retry::Retry<::steadfast::Error>> {
+                        #body
+                    }
+                }
+            });
+            let chain_fn = fallback.as_ref().map(|f| {
+                let body = f.chain(&call_ident);
+                quote! {
+                    /// The fallback chain the `#[steadfast::fallback]` attribute describes, over
+                    /// `call` (the bound call: each backup is `call.with_target(to)`).
+                    ///
+                    /// # Errors
+                    /// [`ErrorKind::Config`](::steadfast::ErrorKind::Config) when a backup's
+                    /// provider is not registered.
+                    #[allow(unused_variables)]
+                    #vis fn chain(#call_ident: &::steadfast::Call) -> ::steadfast::Result<::steadfast::resilient::Chain> {
+                        #body
+                    }
+                }
+            });
+            let resilient = format_ident!("__resilient", span = Span::mixed_site());
+            let base = match retry {
+                Some(_) => quote!(self.call.retry(Self::policy()?)),
+                None => quote!(self.call.fallback(Self::chain(&self.call)?)),
+            };
+            let chained = match (retry, fallback) {
+                (Some(_), Some(_)) => quote!(.fallback(Self::chain(&self.call)?)),
+                _ => quote!(),
+            };
+            (
+                quote!(#resilient),
+                quote! {
+                    #policy_fn
+                    #chain_fn
+                    /// The bound call with the attributes' retry policy and fallback chain.
+                    ///
+                    /// # Errors
+                    /// As [`policy`](Self::policy) and [`chain`](Self::chain).
+                    #vis fn resilient(&self) -> ::steadfast::Result<::steadfast::Resilient> {
+                        ::core::result::Result::Ok(#base #chained)
+                    }
+                },
+            )
         }
     };
-    let call_ident = Ident::new("call", Span::mixed_site());
+    let bind = if resilience.is_empty() {
+        quote!()
+    } else {
+        let r = &sender;
+        quote!(let #r = self.resilient()?;)
+    };
+    let send = match &out {
+        Output::Response => quote!(::core::result::Result::Ok(#sender.send(#prompt).await?)),
+        Output::Text => quote!(::core::result::Result::Ok(
+            ::std::string::ToString::to_string(#sender.send(#prompt).await?.text())
+        )),
+        Output::Stream => quote!(::core::result::Result::Ok(#sender.stream(#prompt))),
+        Output::Extract(t) => {
+            quote!(::core::result::Result::Ok(#sender.extract::<#t>(#prompt).await?))
+        }
+    };
     let configure = args.configure(&call_ident);
     let target = args.target_tokens();
     let clean_inputs: Vec<TokenStream> = params
@@ -370,9 +452,12 @@ pub(crate) fn call(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
 
             #prompt_fn
 
+            #resilience
+
             /// Sends the prompt through the bound call.
             #vis async fn run #impl_generics (&self, #(#clean_inputs),*) #ret #where_clause {
                 let #prompt = Self::prompt(#(#arg_names),*)#prompt_await?;
+                #bind
                 #send
             }
         }
