@@ -31,7 +31,30 @@ use proc_macro::TokenStream;
 /// `steadfast::Call` builder method of that name: `temperature`, `max_tokens`, `top_p`, `stop`,
 /// `seed`, `frequency_penalty`, `presence_penalty`, `tool_choice`, `output_mode`, `timeout`,
 /// `base_url`; and `tools = [tool, ..]`, expressions of type `steadfast::Tool` passed to
-/// `with_tools`. Any other key is a compile error listing these.
+/// `with_tools`; `validate = path::to_fn` (structured output only, with `#[steadfast::retry]`): a
+/// `Fn(&T) -> Result<(), E: Display>` added with `Extract::validate`, whose failures are
+/// `Validation` attempt failures of the policy. Any other key is a compile error listing these.
+///
+/// # Error reinsertion
+///
+/// A parameter `errors: &[steadfast::Error]` (named `errors`; another type is a compile error) is
+/// not an argument of the generated function or of `run`: with `#[steadfast::retry]` (required) it
+/// is filled with the errors the policy collected, oldest first, empty on attempt 1. A policy from
+/// the retry keys then collects validation errors (`.collect_errors(resilient::validation())`); a
+/// `policy = ..` must collect them itself. The prompt is rebuilt for every attempt: `run` copies
+/// the arguments into a `'static` closure (`ToOwned` for a `&T` parameter, the value itself
+/// otherwise, cloned per attempt) and sends with `Resilient::send_with` / `extract_with`:
+///
+/// ```text
+/// let __owned_text = <str as ToOwned>::to_owned(text);
+/// let __prompt = move |__errors: &[Error]| Self::prompt(Borrow::<str>::borrow(&__owned_text), __errors);
+/// let __resilient = self.resilient()?;
+/// Ok(__resilient.extract_with::<Book, _>(__prompt).validate(uppercase_author).await?)
+/// ```
+///
+/// so its parameters must be `ToOwned` (references) or `Clone + Send + Sync + 'static` (values),
+/// and the body must be sync (or a `#[steadfast::prompt_template]`, where `{errors:list}` renders
+/// them with `Vars::with_errors`); not on a stream.
 ///
 /// The function may be sync or async; its body returns anything `Into<steadfast::Prompt>` (a
 /// string, a message, an array or `Vec` of messages, a rendered template), or it has no body and a

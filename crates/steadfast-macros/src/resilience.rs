@@ -218,7 +218,10 @@ fn unknown_retry_key(key: &Ident) -> syn::Error {
 
 impl RetryArgs {
     /// The body of a function returning `steadfast::Result<steadfast::retry::Retry<steadfast::Error>>`.
-    pub(crate) fn policy(&self) -> TokenStream {
+    ///
+    /// With `collect` (the function has an `errors` parameter) a policy built from the keys
+    /// collects validation errors for reinsertion.
+    pub(crate) fn policy(&self, collect: bool) -> TokenStream {
         if let Some(p) = &self.policy {
             return quote!(::core::result::Result::Ok(#p));
         }
@@ -234,9 +237,12 @@ impl RetryArgs {
             let b = &w.build;
             quote!(.wait((#b).map_err(|e| ::steadfast::Error::new(::steadfast::ErrorKind::Config, ::std::string::ToString::to_string(&e)))?))
         });
+        let collect = collect
+            .then(|| quote!(.collect_errors(::steadfast::resilient::validation())))
+            .into_iter();
         quote! {
             ::core::result::Result::Ok(
-                ::steadfast::resilient::default_policy() #(#stop)* #(#wait)* #(#on)*
+                ::steadfast::resilient::default_policy() #(#stop)* #(#wait)* #(#on)* #(#collect)*
             )
         }
     }

@@ -23,5 +23,7 @@ fn misuses_are_compile_errors() {
     t.compile_fail("tests/ui/fallback_unknown_key.rs");
     t.compile_fail("tests/ui/fallback_unknown_kind.rs");
     t.compile_fail("tests/ui/fallback_unknown_provider.rs");
+    t.compile_fail("tests/ui/errors_wrong_type.rs");
+    t.compile_fail("tests/ui/errors_without_retry.rs");
     t.pass("tests/ui/custom_provider.rs");
 }

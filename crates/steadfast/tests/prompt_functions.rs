@@ -147,6 +147,31 @@ fn fallback_chain(genre: &str) -> Result<String> {
     format!("Recommend a {genre} book")
 }
 
+fn uppercase_author(book: &Book) -> std::result::Result<(), String> {
+    if book.author == book.author.to_uppercase() {
+        Ok(())
+    } else {
+        Err(format!("author must be uppercase, not {:?}", book.author))
+    }
+}
+
+/// Error reinsertion: `errors` gets the collected validation errors, `validate` feeds them.
+#[steadfast::call("openai:gpt-4o-mini", validate = uppercase_author)]
+#[steadfast::retry(attempts = 3, wait = none, on = [Validation])]
+fn extract_checked(text: &str, errors: &[Error]) -> Result<Book> {
+    let mut prompt = format!("Extract the book: {text}");
+    for e in errors {
+        prompt.push_str(&format!("\nPreviously: {e}"));
+    }
+    prompt
+}
+
+/// The same with a template, `{errors:list}`, on an async function.
+#[steadfast::call("openai:gpt-4o-mini", validate = uppercase_author)]
+#[steadfast::retry(attempts = 3, wait = none, on = [Validation])]
+#[steadfast::prompt_template("USER:\n{errors:list}\nExtract the book from: {text}")]
+async fn extract_templated(text: &str, errors: &[Error]) -> Result<Book>;
+
 /// `#[prompt_template]` on its own: a function that renders its template.
 #[steadfast::prompt_template("SYSTEM: Be {tone}.\nUSER: {question}")]
 fn ask(tone: &str, question: String) -> Result<Prompt>;
@@ -491,8 +516,75 @@ fn book_rate_limited_once() -> Vec<Rule> {
 
 const RL: ErrorKind = ErrorKind::RateLimited;
 
+/// A book whose author fails `uppercase_author`, then one that passes.
+fn lowercase_then_uppercase() -> Vec<Rule> {
+    vec![
+        Rule::new().requests([1]).action(Action::text(BOOK)),
+        Rule::new().action(Action::text(r#"{"title":"Dune","author":"FRANK HERBERT"}"#)),
+    ]
+}
+
+fn reinserting() -> Retry<Error> {
+    steadfast::resilient::default_policy()
+        .stop(stop::after_attempt(3))
+        .wait(wait::none())
+        .retry_if(kinds([ErrorKind::Validation]))
+        .collect_errors(steadfast::resilient::validation())
+}
+
 fn resilient_cases() -> Vec<ResilientCase> {
     vec![
+        ResilientCase {
+            name: "errors: reinserted, validate feeds them",
+            rules: lowercase_then_uppercase,
+            requests: 2,
+            by_macro: |c| {
+                Box::pin(async move { summary(extract_checked::with(c).run("Dune").await) })
+            },
+            by_builder: |c| {
+                Box::pin(async move {
+                    let r = c.retry(reinserting());
+                    let book = r
+                        .extract_with::<Book, _>(|errors| {
+                            let mut prompt = "Extract the book: Dune".to_string();
+                            for e in errors {
+                                prompt.push_str(&format!("\nPreviously: {e}"));
+                            }
+                            Ok(prompt.into())
+                        })
+                        .validate(uppercase_author)
+                        .await;
+                    summary(book)
+                })
+            },
+        },
+        ResilientCase {
+            name: "errors in a template",
+            rules: lowercase_then_uppercase,
+            requests: 2,
+            by_macro: |c| {
+                Box::pin(async move { summary(extract_templated::with(c).run("Dune").await) })
+            },
+            by_builder: |c| {
+                Box::pin(async move {
+                    let template =
+                        Template::new("USER:\n{errors:list}\nExtract the book from: {text}")
+                            .unwrap();
+                    let r = c.retry(reinserting());
+                    let book = r
+                        .extract_with::<Book, _>(move |errors| {
+                            template.render(
+                                &Vars::new()
+                                    .with_errors("errors", errors)
+                                    .with("text", "Dune"),
+                            )
+                        })
+                        .validate(uppercase_author)
+                        .await;
+                    summary(book)
+                })
+            },
+        },
         ResilientCase {
             name: "retry under the call: a 429, then the text",
             rules: rate_limited_once,
@@ -610,6 +702,21 @@ async fn retry_and_fallback_send_and_return_what_the_builder_form_does() {
             case.name
         );
         assert_eq!(macro_bodies.len(), case.requests, "{}: requests", case.name);
+        if case.name.starts_with("errors") {
+            let last = macro_bodies.last().unwrap().to_string();
+            assert!(
+                last.contains("author must be uppercase"),
+                "{}: the error is not in the retried prompt: {last}",
+                case.name
+            );
+            assert!(
+                !macro_bodies[0]
+                    .to_string()
+                    .contains("author must be uppercase"),
+                "{}: the first attempt has no errors",
+                case.name
+            );
+        }
     }
 }
 
