@@ -147,6 +147,13 @@ fn fallback_chain(genre: &str) -> Result<String> {
     format!("Recommend a {genre} book")
 }
 
+/// `#[retry]` above the call on a body-less templated function; no `on`: the default policy's
+/// `retryable()`.
+#[steadfast::retry(attempts = 2, wait = none)]
+#[steadfast::call("openai:gpt-4o-mini")]
+#[steadfast::prompt_template("SYSTEM: Be terse.\nUSER: Recommend a {genre} book")]
+async fn retry_templated(genre: &str) -> Result<Response>;
+
 fn uppercase_author(book: &Book) -> std::result::Result<(), String> {
     if book.author == book.author.to_uppercase() {
         Ok(())
@@ -534,6 +541,28 @@ fn reinserting() -> Retry<Error> {
 
 fn resilient_cases() -> Vec<ResilientCase> {
     vec![
+        ResilientCase {
+            name: "retry above the call, over a template",
+            rules: rate_limited_once,
+            requests: 2,
+            by_macro: |c| {
+                Box::pin(
+                    async move { attempts_summary(retry_templated::with(c).run("sci-fi").await) },
+                )
+            },
+            by_builder: |c| {
+                Box::pin(async move {
+                    let prompt = Template::new("SYSTEM: Be terse.\nUSER: Recommend a {genre} book")
+                        .unwrap()
+                        .render(&Vars::new().with("genre", "sci-fi"))
+                        .unwrap();
+                    let policy = steadfast::resilient::default_policy()
+                        .stop(stop::after_attempt(2))
+                        .wait(wait::none());
+                    attempts_summary(c.retry(policy).send(prompt).await)
+                })
+            },
+        },
         ResilientCase {
             name: "errors: reinserted, validate feeds them",
             rules: lowercase_then_uppercase,
