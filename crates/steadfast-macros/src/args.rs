@@ -26,7 +26,7 @@ const SETTERS: &[&str] = &[
 /// Every key `#[steadfast::call]` takes, for the unknown-key message.
 fn valid_keys() -> String {
     let mut keys: Vec<&str> = SETTERS.to_vec();
-    keys.extend(["tools", "custom"]);
+    keys.extend(["tools", "custom", "validate"]);
     keys.join(", ")
 }
 
@@ -37,6 +37,8 @@ pub(crate) struct CallArgs {
     pub(crate) setters: Vec<(Ident, Expr)>,
     /// `tools = [..]`: an expression of `steadfast::Tool`s, added with `with_tools`.
     pub(crate) tools: Option<Expr>,
+    /// `validate = path`: a check on structured output, added with `Extract::validate`.
+    pub(crate) validate: Option<Expr>,
 }
 
 impl Parse for CallArgs {
@@ -55,6 +57,7 @@ impl Parse for CallArgs {
         })?;
         let mut setters: Vec<(Ident, Expr)> = Vec::new();
         let mut tools = None;
+        let mut validate = None;
         let mut custom: Option<LitBool> = None;
         let mut seen: Vec<String> = Vec::new();
         while !input.is_empty() {
@@ -71,7 +74,7 @@ impl Parse for CallArgs {
                 ));
             }
             let is_setter = SETTERS.contains(&name.as_str());
-            if !is_setter && name != "tools" && name != "custom" {
+            if !is_setter && name != "tools" && name != "custom" && name != "validate" {
                 return Err(syn::Error::new(
                     key.span(),
                     format!(
@@ -85,6 +88,7 @@ impl Parse for CallArgs {
             match name.as_str() {
                 "custom" => custom = Some(input.parse()?),
                 "tools" => tools = Some(input.parse()?),
+                "validate" => validate = Some(input.parse()?),
                 _ => setters.push((key, input.parse()?)),
             }
         }
@@ -93,12 +97,13 @@ impl Parse for CallArgs {
             target,
             setters,
             tools,
+            validate,
         })
     }
 }
 
 /// A target must name a built-in provider and a model, unless `custom = true`.
-fn check_target(target: &LitStr, custom: bool) -> syn::Result<()> {
+pub(crate) fn check_target(target: &LitStr, custom: bool) -> syn::Result<()> {
     let value = target.value();
     let Some((provider, model)) = value.split_once(':') else {
         return Err(syn::Error::new(

@@ -10,6 +10,7 @@ use syn::{
 };
 
 use crate::args::CallArgs;
+use crate::resilience::{FallbackArgs, RetryArgs};
 use crate::template::{self, Spec};
 
 /// A function item whose body may be missing (`fn f(..) -> R;`), as `#[prompt_template]` wants.
@@ -102,6 +103,25 @@ fn output(ret: &ReturnType) -> syn::Result<Output> {
 struct Param {
     name: Ident,
     ty: Type,
+    /// `errors: &[steadfast::Error]`: filled by the retry policy, not an argument of `run`.
+    errors: bool,
+}
+
+/// Whether `p` is the `errors` parameter; an `errors` of another type than a slice reference is a
+/// compile error.
+fn is_errors(name: &Ident, ty: &Type) -> syn::Result<bool> {
+    if name != "errors" {
+        return Ok(false);
+    }
+    match ty {
+        Type::Reference(r) if r.mutability.is_none() && matches!(*r.elem, Type::Slice(_)) => {
+            Ok(true)
+        }
+        other => Err(syn::Error::new(
+            other.span(),
+            "`errors` is filled by #[steadfast::retry] with the errors collected so far: its type must be `&[steadfast::Error]`",
+        )),
+    }
 }
 
 fn params(sig: &Signature) -> syn::Result<Vec<Param>> {
@@ -116,6 +136,7 @@ fn params(sig: &Signature) -> syn::Result<Vec<Param>> {
                 Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => Ok(Param {
                     name: p.ident.clone(),
                     ty: (*t.ty).clone(),
+                    errors: is_errors(&p.ident, &t.ty)?,
                 }),
                 other => Err(syn::Error::new(
                     other.span(),
@@ -132,6 +153,18 @@ fn take_attr(attrs: &mut Vec<Attribute>, name: &str) -> Option<Attribute> {
         .iter()
         .position(|a| a.path().segments.last().is_some_and(|s| s.ident == name))?;
     Some(attrs.remove(i))
+}
+
+/// The arguments of `#[name(..)]` (none for `#[name]`).
+fn attr_args(attr: &Attribute, name: &str) -> syn::Result<TokenStream> {
+    match &attr.meta {
+        syn::Meta::Path(_) => Ok(TokenStream::new()),
+        syn::Meta::List(l) => Ok(l.tokens.clone()),
+        syn::Meta::NameValue(_) => Err(syn::Error::new_spanned(
+            attr,
+            format!("write #[steadfast::{name}(key = value, ..)]"),
+        )),
+    }
 }
 
 /// Whether `ty` is plainly text or a number (`&str`, `String`, `i32`, …): a value that is not a
@@ -205,7 +238,11 @@ fn template_body(attr: TokenStream, params: &[Param]) -> syn::Result<TokenStream
             }
         }
         let ident = &param.name;
-        sets.push(quote!(.with(#name, #ident)));
+        if param.errors {
+            sets.push(quote!(.with_errors(#name, #ident)));
+        } else {
+            sets.push(quote!(.with(#name, #ident)));
+        }
     }
     Ok(quote! {
         ::steadfast::Template::new(#source)?.render(&::steadfast::Vars::new() #(#sets)*)
@@ -217,6 +254,12 @@ pub(crate) fn call(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
     let args: CallArgs = syn::parse2(attr)?;
     let mut f: FnItem = syn::parse2(item)?;
     let template = take_attr(&mut f.attrs, "prompt_template");
+    let retry: Option<RetryArgs> = take_attr(&mut f.attrs, "retry")
+        .map(|a| syn::parse2(attr_args(&a, "retry")?))
+        .transpose()?;
+    let fallback: Option<FallbackArgs> = take_attr(&mut f.attrs, "fallback")
+        .map(|a| syn::parse2(attr_args(&a, "fallback")?))
+        .transpose()?;
     let out = output(&f.sig.output)?;
     let params = params(&f.sig)?;
 
@@ -232,6 +275,47 @@ pub(crate) fn call(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
     let generics = &sig.generics;
     let inputs = &sig.inputs;
     let arg_names: Vec<&Ident> = params.iter().map(|p| &p.name).collect();
+    let errors_param = params.iter().find(|p| p.errors);
+    // The arguments of `run` and of the generated function: all but `errors`.
+    let run_names: Vec<&Ident> = params
+        .iter()
+        .filter(|p| !p.errors)
+        .map(|p| &p.name)
+        .collect();
+    if let Some(e) = errors_param {
+        if retry.is_none() {
+            return Err(syn::Error::new(
+                e.name.span(),
+                "`errors` is filled by the retry policy: add #[steadfast::retry(..)]",
+            ));
+        }
+        if matches!(out, Output::Stream) {
+            return Err(syn::Error::new(
+                e.name.span(),
+                "`errors` is not supported on a stream (a stream is not re-prompted with its errors)",
+            ));
+        }
+        if sig.asyncness.is_some() && template.is_none() {
+            return Err(syn::Error::new(
+                e.name.span(),
+                "a prompt function with `errors` must be sync (its prompt is rebuilt for every attempt), or use #[steadfast::prompt_template]",
+            ));
+        }
+    }
+    if let Some(v) = &args.validate {
+        if !matches!(out, Output::Extract(_)) {
+            return Err(syn::Error::new(
+                v.span(),
+                "`validate` checks structured output: the return type must be `Result<T>` with `T: Deserialize + JsonSchema`",
+            ));
+        }
+        if retry.is_none() {
+            return Err(syn::Error::new(
+                v.span(),
+                "`validate` failures are attempt failures of the retry policy: add #[steadfast::retry(..)]",
+            ));
+        }
+    }
     let is_async = sig.asyncness.is_some();
 
     // The prompt: the rendered template, or the body converted into a prompt.
@@ -310,21 +394,128 @@ pub(crate) fn call(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
     };
 
     let prompt = format_ident!("__prompt", span = Span::mixed_site());
-    let send = match &out {
-        Output::Response => quote!(::core::result::Result::Ok(self.call.send(#prompt).await?)),
-        Output::Text => quote!(::core::result::Result::Ok(
-            ::std::string::ToString::to_string(self.call.send(#prompt).await?.text())
-        )),
-        Output::Stream => quote!(::core::result::Result::Ok(self.call.stream(#prompt))),
-        Output::Extract(t) => {
-            quote!(::core::result::Result::Ok(self.call.extract::<#t>(#prompt).await?))
+    let call_ident = Ident::new("call", Span::mixed_site());
+    // Through `Call` itself, or through a `Resilient` when the function has a policy or a chain.
+    let (sender, resilience) = match (&retry, &fallback) {
+        (None, None) => (quote!(self.call), quote!()),
+        (retry, fallback) => {
+            let policy_fn = retry.as_ref().map(|r| {
+                let body = r.policy(errors_param.is_some());
+                quote! {
+                    /// The retry policy the `#[steadfast::retry]` attribute describes.
+                    ///
+                    /// # Errors
+                    /// [`ErrorKind::Config`](::steadfast::ErrorKind::Config) for a wait that
+                    /// cannot work (a minimum above the maximum, say).
+                    #vis fn policy() -> ::steadfast::Result<::steadfast::retry::Retry<::steadfast::Error>> {
+                        #body
+                    }
+                }
+            });
+            let chain_fn = fallback.as_ref().map(|f| {
+                let body = f.chain(&call_ident);
+                quote! {
+                    /// The fallback chain the `#[steadfast::fallback]` attribute describes, over
+                    /// `call` (the bound call: each backup is `call.with_target(to)`).
+                    ///
+                    /// # Errors
+                    /// [`ErrorKind::Config`](::steadfast::ErrorKind::Config) when a backup's
+                    /// provider is not registered.
+                    #[allow(unused_variables)]
+                    #vis fn chain(#call_ident: &::steadfast::Call) -> ::steadfast::Result<::steadfast::resilient::Chain> {
+                        #body
+                    }
+                }
+            });
+            let resilient = format_ident!("__resilient", span = Span::mixed_site());
+            let base = match retry {
+                Some(_) => quote!(self.call.retry(Self::policy()?)),
+                None => quote!(self.call.fallback(Self::chain(&self.call)?)),
+            };
+            let chained = match (retry, fallback) {
+                (Some(_), Some(_)) => quote!(.fallback(Self::chain(&self.call)?)),
+                _ => quote!(),
+            };
+            (
+                quote!(#resilient),
+                quote! {
+                    #policy_fn
+                    #chain_fn
+                    /// The bound call with the attributes' retry policy and fallback chain.
+                    ///
+                    /// # Errors
+                    /// As [`policy`](Self::policy) and [`chain`](Self::chain).
+                    #vis fn resilient(&self) -> ::steadfast::Result<::steadfast::Resilient> {
+                        ::core::result::Result::Ok(#base #chained)
+                    }
+                },
+            )
         }
     };
-    let call_ident = Ident::new("call", Span::mixed_site());
+    let bind = if resilience.is_empty() {
+        quote!()
+    } else {
+        let r = &sender;
+        quote!(let #r = self.resilient()?;)
+    };
+    let validate = args.validate.iter().map(|v| quote!(.validate(#v)));
+    let send = match (&out, errors_param.is_some()) {
+        (Output::Response, false) => {
+            quote!(::core::result::Result::Ok(#sender.send(#prompt).await?))
+        }
+        (Output::Response, true) => {
+            quote!(::core::result::Result::Ok(#sender.send_with(#prompt).await?))
+        }
+        (Output::Text, false) => quote!(::core::result::Result::Ok(
+            ::std::string::ToString::to_string(#sender.send(#prompt).await?.text())
+        )),
+        (Output::Text, true) => quote!(::core::result::Result::Ok(
+            ::std::string::ToString::to_string(#sender.send_with(#prompt).await?.text())
+        )),
+        (Output::Stream, _) => quote!(::core::result::Result::Ok(#sender.stream(#prompt))),
+        (Output::Extract(t), false) => {
+            quote!(::core::result::Result::Ok(#sender.extract::<#t>(#prompt) #(#validate)* .await?))
+        }
+        (Output::Extract(t), true) => {
+            quote!(::core::result::Result::Ok(#sender.extract_with::<#t, _>(#prompt) #(#validate)* .await?))
+        }
+    };
+    // The prompt: rendered once, or (with `errors`) a `'static` closure over owned copies of the
+    // arguments that renders it for every attempt.
+    let make_prompt = if errors_param.is_some() {
+        let mut owned = Vec::new();
+        let mut passed = Vec::new();
+        for p in &params {
+            let n = &p.name;
+            let o = format_ident!("__owned_{}", n, span = Span::mixed_site());
+            if p.errors {
+                passed.push(quote!(__errors));
+                continue;
+            }
+            match &p.ty {
+                Type::Reference(r) => {
+                    let elem = &r.elem;
+                    owned.push(quote!(let #o = <#elem as ::std::borrow::ToOwned>::to_owned(#n);));
+                    passed.push(quote!(::core::borrow::Borrow::<#elem>::borrow(&#o)));
+                }
+                _ => {
+                    owned.push(quote!(let #o = #n;));
+                    passed.push(quote!(::core::clone::Clone::clone(&#o)));
+                }
+            }
+        }
+        quote! {
+            #(#owned)*
+            let #prompt = move |__errors: &[::steadfast::Error]| Self::prompt(#(#passed),*);
+        }
+    } else {
+        quote!(let #prompt = Self::prompt(#(#arg_names),*)#prompt_await?;)
+    };
     let configure = args.configure(&call_ident);
     let target = args.target_tokens();
     let clean_inputs: Vec<TokenStream> = params
         .iter()
+        .filter(|p| !p.errors)
         .map(|p| {
             let (n, t) = (&p.name, &p.ty);
             quote!(#n: #t)
@@ -370,16 +561,19 @@ pub(crate) fn call(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
 
             #prompt_fn
 
+            #resilience
+
             /// Sends the prompt through the bound call.
             #vis async fn run #impl_generics (&self, #(#clean_inputs),*) #ret #where_clause {
-                let #prompt = Self::prompt(#(#arg_names),*)#prompt_await?;
+                #make_prompt
+                #bind
                 #send
             }
         }
 
         #(#attrs)*
         #vis async fn #name #impl_generics (#(#clean_inputs),*) #ret #where_clause {
-            #name { call: #name::call()? }.run(#(#arg_names),*).await
+            #name { call: #name::call()? }.run(#(#run_names),*).await
         }
     })
 }

@@ -1,9 +1,11 @@
 //! Prompt-function attributes for [steadfast](https://docs.rs/steadfast): use them through the
-//! `steadfast` crate (`#[steadfast::call]`, `#[steadfast::prompt_template]`, its default `macros`
+//! `steadfast` crate (`#[steadfast::call]`, `#[steadfast::prompt_template]`, `#[steadfast::retry]`,
+//! `#[steadfast::fallback]`, its default `macros`
 //! feature), whose documentation shows what they expand to.
 
 mod args;
 mod expand;
+mod resilience;
 mod template;
 
 use proc_macro::TokenStream;
@@ -29,7 +31,30 @@ use proc_macro::TokenStream;
 /// `steadfast::Call` builder method of that name: `temperature`, `max_tokens`, `top_p`, `stop`,
 /// `seed`, `frequency_penalty`, `presence_penalty`, `tool_choice`, `output_mode`, `timeout`,
 /// `base_url`; and `tools = [tool, ..]`, expressions of type `steadfast::Tool` passed to
-/// `with_tools`. Any other key is a compile error listing these.
+/// `with_tools`; `validate = path::to_fn` (structured output only, with `#[steadfast::retry]`): a
+/// `Fn(&T) -> Result<(), E: Display>` added with `Extract::validate`, whose failures are
+/// `Validation` attempt failures of the policy. Any other key is a compile error listing these.
+///
+/// # Error reinsertion
+///
+/// A parameter `errors: &[steadfast::Error]` (named `errors`; another type is a compile error) is
+/// not an argument of the generated function or of `run`: with `#[steadfast::retry]` (required) it
+/// is filled with the errors the policy collected, oldest first, empty on attempt 1. A policy from
+/// the retry keys then collects validation errors (`.collect_errors(resilient::validation())`); a
+/// `policy = ..` must collect them itself. The prompt is rebuilt for every attempt: `run` copies
+/// the arguments into a `'static` closure (`ToOwned` for a `&T` parameter, the value itself
+/// otherwise, cloned per attempt) and sends with `Resilient::send_with` / `extract_with`:
+///
+/// ```text
+/// let __owned_text = <str as ToOwned>::to_owned(text);
+/// let __prompt = move |__errors: &[Error]| Self::prompt(Borrow::<str>::borrow(&__owned_text), __errors);
+/// let __resilient = self.resilient()?;
+/// Ok(__resilient.extract_with::<Book, _>(__prompt).validate(uppercase_author).await?)
+/// ```
+///
+/// so its parameters must be `ToOwned` (references) or `Clone + Send + Sync + 'static` (values),
+/// and the body must be sync (or a `#[steadfast::prompt_template]`, where `{errors:list}` renders
+/// them with `Vars::with_errors`); not on a stream.
 ///
 /// The function may be sync or async; its body returns anything `Into<steadfast::Prompt>` (a
 /// string, a message, an array or `Vec` of messages, a rendered template), or it has no body and a
@@ -74,6 +99,11 @@ use proc_macro::TokenStream;
 /// model and client settings (base URL, key) and applies the attribute's parameters and tools on
 /// top — the call-site override, with no thread-local or global state. For an async function
 /// `prompt` is async too.
+///
+/// `#[steadfast::retry(..)]` and `#[steadfast::fallback(..)]` under this attribute (or above it:
+/// they move themselves under it) are read by it and add `policy`, `chain` and `resilient` to the
+/// `impl` block; `run` then sends through `self.resilient()?` (a `steadfast::Resilient`) instead
+/// of `self.call` — see [`retry`](macro@retry) and [`fallback`](macro@fallback).
 #[proc_macro_attribute]
 pub fn call(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::call(attr.into(), item.into())
@@ -121,6 +151,122 @@ pub fn call(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn prompt_template(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::prompt_template(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Retries a prompt function: stacked with `#[steadfast::call]`, above or below it.
+///
+/// ```ignore
+/// #[steadfast::call("openai:gpt-4o-mini")]
+/// #[steadfast::retry(attempts = 3, wait = exponential(multiplier = 1, min = 4, max = 10), on = [RateLimited, Overloaded])]
+/// fn recommend_book(genre: &str) -> steadfast::Result<String> {
+///     format!("Recommend a {genre} book")
+/// }
+///
+/// // Or a policy built in code:
+/// #[steadfast::call("openai:gpt-4o-mini")]
+/// #[steadfast::retry(policy = my_policy())]      // my_policy() -> steadfast::retry::Retry<steadfast::Error>
+/// fn recommend_again(genre: &str) -> steadfast::Result<String> { format!("Recommend a {genre} book") }
+/// ```
+///
+/// (Tested in `crates/steadfast/tests/prompt_functions.rs`; misuses in `tests/ui/`.)
+///
+/// # Arguments
+///
+/// Without arguments the policy is `steadfast::resilient::default_policy()`. Each key replaces one
+/// part of it:
+///
+/// - `attempts = n` → `.stop(retry::stop::after_attempt(n))`;
+/// - `wait = ..` → `.wait(..)`, one of `none`, `fixed(secs)`, `random(min = secs, max = secs)`,
+///   `exponential(multiplier = .., min = secs, max = secs, exp_base = ..)` and
+///   `random_exponential(..)` (the same keys), the `steadfast::retry::wait` functions; numbers are
+///   seconds (any numeric expression, converted with `as f64`); an invalid wait (a minimum above
+///   the maximum) is an `ErrorKind::Config` error when the function runs;
+/// - `on = [Kind, ..]` → `.retry_if(resilient::kinds([ErrorKind::Kind, ..]))`, the kinds by their
+///   `steadfast::ErrorKind` variant names (a compile error listing them for an unknown one).
+///
+/// The default policy's server-hint cap (60 s) is kept. `policy = expression` (of type
+/// `steadfast::retry::Retry<steadfast::Error>`, evaluated on every run) is the whole policy and
+/// cannot be combined with the other keys. Any other key is a compile error listing these.
+///
+/// # Expansion
+///
+/// Above `#[steadfast::call]` it moves itself under it; `#[steadfast::call]` then reads it and adds
+/// to the `impl` block it generates (see [`call`](macro@call)):
+///
+/// ```text
+/// fn policy() -> Result<Retry<Error>> {
+///     Ok(resilient::default_policy()
+///         .stop(stop::after_attempt(3))
+///         .wait(wait::exponential().multiplier((1) as f64).min(Duration::from_secs_f64((4) as f64))
+///             .max(Duration::from_secs_f64((10) as f64)).build()
+///             .map_err(|e| Error::new(ErrorKind::Config, e.to_string()))?)
+///         .retry_if(resilient::kinds([ErrorKind::RateLimited, ErrorKind::Overloaded])))
+/// }
+/// fn resilient(&self) -> Result<Resilient> { Ok(self.call.retry(Self::policy()?)) }
+/// async fn run(&self, genre: &str) -> steadfast::Result<String> {
+///     let __prompt = Self::prompt(genre)?;
+///     let __resilient = self.resilient()?;
+///     Ok(ToString::to_string(__resilient.send(__prompt).await?.text()))
+/// }
+/// ```
+///
+/// so `recommend_book::with(call).run(..)` keeps the policy (only the call is replaced). A stream
+/// goes through `Resilient::stream` and structured output through `Resilient::extract`.
+#[proc_macro_attribute]
+pub fn retry(attr: TokenStream, item: TokenStream) -> TokenStream {
+    resilience::stacked("retry", attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Falls back to other targets: stacked with `#[steadfast::call]`, above or below it.
+///
+/// ```ignore
+/// #[steadfast::fallback(on = [RateLimited], to = "anthropic:claude-3-5-sonnet-latest")]
+/// #[steadfast::call("openai:gpt-4o-mini")]
+/// #[steadfast::retry(attempts = 3)]
+/// fn recommend_book(genre: &str) -> steadfast::Result<String> {
+///     format!("Recommend a {genre} book")
+/// }
+/// ```
+///
+/// # Arguments
+///
+/// - `to = "provider:model"`, given several times or as `to = ["..", ".."]`: the backups, in
+///   order; each target is checked as `#[steadfast::call]`'s is (`custom = true` lets through a
+///   provider registered at run time);
+/// - `on = [Kind, ..]`: the `steadfast::ErrorKind`s that move on to the next target (default:
+///   `resilient::TRANSIENT`), for the primary and every backup;
+/// - or `chain = expression` (of type `steadfast::resilient::Chain`), a chain built in code, alone.
+///
+/// The semantics are `Resilient::fallback`'s: with `#[steadfast::retry]` (in either order) each
+/// target gets the whole retry policy; without it, one attempt per target (`Call::fallback`).
+///
+/// # Expansion
+///
+/// Added to the `impl` block `#[steadfast::call]` generates (see [`call`](macro@call) and
+/// [`retry`](macro@retry)):
+///
+/// ```text
+/// fn chain(call: &Call) -> Result<resilient::Chain> {
+///     Ok(resilient::fallback(resilient::kinds([ErrorKind::RateLimited]))
+///         .backup(call.with_target("anthropic:claude-3-5-sonnet-latest")?,
+///                 resilient::kinds([ErrorKind::RateLimited])))
+/// }
+/// fn resilient(&self) -> Result<Resilient> {
+///     Ok(self.call.retry(Self::policy()?).fallback(Self::chain(&self.call)?))
+///     // without #[retry]: Ok(self.call.fallback(Self::chain(&self.call)?))
+/// }
+/// ```
+///
+/// Each backup is `call.with_target(to)` of the bound call, so `with(call)` keeps the chain and
+/// the backups keep the call's parameters and tools (and its client when the provider is the
+/// same; another provider gets its client from the environment).
+#[proc_macro_attribute]
+pub fn fallback(attr: TokenStream, item: TokenStream) -> TokenStream {
+    resilience::stacked("fallback", attr.into(), item.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

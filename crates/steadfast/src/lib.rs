@@ -42,4 +42,4 @@ pub use steadfast_retry as retry;
 /// `#[steadfast::prompt_template("..")]` gives a body-less function a checked template. The
 /// attributes' docs show their expansion. (The `macros` feature, on by default.)
 #[cfg(feature = "macros")]
-pub use steadfast_macros::{call, prompt_template};
+pub use steadfast_macros::{call, fallback, prompt_template, retry};

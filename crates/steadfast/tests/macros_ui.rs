@@ -17,5 +17,13 @@ fn misuses_are_compile_errors() {
     t.compile_fail("tests/ui/body_not_a_prompt.rs");
     t.compile_fail("tests/ui/template_with_a_body.rs");
     t.compile_fail("tests/ui/method.rs");
+    t.compile_fail("tests/ui/retry_unknown_key.rs");
+    t.compile_fail("tests/ui/retry_unknown_kind.rs");
+    t.compile_fail("tests/ui/retry_without_call.rs");
+    t.compile_fail("tests/ui/fallback_unknown_key.rs");
+    t.compile_fail("tests/ui/fallback_unknown_kind.rs");
+    t.compile_fail("tests/ui/fallback_unknown_provider.rs");
+    t.compile_fail("tests/ui/errors_wrong_type.rs");
+    t.compile_fail("tests/ui/errors_without_retry.rs");
     t.pass("tests/ui/custom_provider.rs");
 }

@@ -1,0 +1,380 @@
+//! The arguments of `#[steadfast::retry(..)]` and `#[steadfast::fallback(..)]`, and the code that
+//! builds the retry policy and the fallback chain from them.
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Expr, Ident, LitBool, LitStr, Token, bracketed, parenthesized};
+
+use crate::args::check_target;
+
+/// The `ErrorKind` variant names, one a line; the steadfast crate checks them against the enum.
+const KINDS: &str = include_str!("kinds.txt");
+
+const RETRY_KEYS: &str = "attempts, wait, on, policy";
+const WAITS: &str = "none, fixed(secs), random(min = secs, max = secs), exponential(multiplier = .., min = secs, max = secs, exp_base = ..), random_exponential(..same keys..)";
+const FALLBACK_KEYS: &str = "on, to, chain, custom";
+
+/// `[Kind, ..]`: checked `ErrorKind` variant names.
+fn parse_kinds(input: ParseStream<'_>) -> syn::Result<Vec<Ident>> {
+    let content;
+    bracketed!(content in input);
+    let names = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+    let mut out = Vec::new();
+    for name in names {
+        let s = name.to_string();
+        if !KINDS.lines().any(|k| k == s) {
+            let valid: Vec<&str> = KINDS.lines().collect();
+            return Err(syn::Error::new(
+                name.span(),
+                format!(
+                    "unknown error kind `{s}`; the kinds are the `steadfast::ErrorKind` variants: {}",
+                    valid.join(", ")
+                ),
+            ));
+        }
+        out.push(name);
+    }
+    Ok(out)
+}
+
+fn kinds_predicate(kinds: &[Ident]) -> TokenStream {
+    quote!(::steadfast::resilient::kinds([#(::steadfast::ErrorKind::#kinds),*]))
+}
+
+/// Seconds, as a `Duration`.
+fn secs(e: &Expr) -> TokenStream {
+    quote!(::core::time::Duration::from_secs_f64((#e) as f64))
+}
+
+/// A wait function: `none`, `fixed(4)`, `exponential(multiplier = 1, min = 4, max = 10)`, ….
+struct WaitSpec {
+    /// Builds a `Result<Wait, InvalidWait>`.
+    build: TokenStream,
+}
+
+impl Parse for WaitSpec {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let unknown = |span: Span, what: &str| {
+            syn::Error::new(
+                span,
+                format!("unknown wait `{what}`; the waits are: {WAITS}"),
+            )
+        };
+        let name: Ident = input.parse()?;
+        let wait = quote!(::steadfast::retry::wait);
+        let ok = |w: TokenStream| quote!(::core::result::Result::<_, ::steadfast::retry::wait::InvalidWait>::Ok(#w));
+        let s = name.to_string();
+        if s == "none" {
+            return Ok(WaitSpec {
+                build: ok(quote!(#wait::none())),
+            });
+        }
+        let content;
+        parenthesized!(content in input);
+        let build = match s.as_str() {
+            "fixed" => {
+                let e: Expr = content.parse()?;
+                let d = secs(&e);
+                ok(quote!(#wait::fixed(#d)))
+            }
+            "random" | "exponential" | "random_exponential" => {
+                let allowed: &[&str] = if s == "random" {
+                    &["min", "max"]
+                } else {
+                    &["multiplier", "min", "max", "exp_base"]
+                };
+                let pairs = Punctuated::<KeyValue, Token![,]>::parse_terminated(&content)?;
+                let mut seen: Vec<String> = Vec::new();
+                let mut calls = Vec::new();
+                let (mut min, mut max) = (None, None);
+                for KeyValue { key, value } in pairs {
+                    let k = key.to_string();
+                    if !allowed.contains(&k.as_str()) {
+                        return Err(syn::Error::new(
+                            key.span(),
+                            format!(
+                                "unknown key `{k}` in `{s}(..)`; the keys are: {}",
+                                allowed.join(", ")
+                            ),
+                        ));
+                    }
+                    if seen.contains(&k) {
+                        return Err(syn::Error::new(key.span(), format!("`{k}` is given twice")));
+                    }
+                    seen.push(k.clone());
+                    match k.as_str() {
+                        "min" | "max" => {
+                            let d = secs(&value);
+                            if k == "min" {
+                                min = Some(d.clone());
+                            } else {
+                                max = Some(d.clone());
+                            }
+                            calls.push(quote!(.#key(#d)));
+                        }
+                        _ => calls.push(quote!(.#key((#value) as f64))),
+                    }
+                }
+                if s == "random" {
+                    let (Some(min), Some(max)) = (min, max) else {
+                        return Err(syn::Error::new(
+                            name.span(),
+                            "`random(..)` needs both `min` and `max` (seconds)",
+                        ));
+                    };
+                    quote!(#wait::random(#min, #max))
+                } else {
+                    let f = Ident::new(&s, name.span());
+                    quote!(#wait::#f() #(#calls)* .build())
+                }
+            }
+            _ => return Err(unknown(name.span(), &s)),
+        };
+        Ok(WaitSpec { build })
+    }
+}
+
+struct KeyValue {
+    key: Ident,
+    value: Expr,
+}
+
+impl Parse for KeyValue {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let key: Ident = input.parse()?;
+        input.parse::<Token![=]>()?;
+        Ok(KeyValue {
+            key,
+            value: input.parse()?,
+        })
+    }
+}
+
+/// `attempts = n, wait = .., on = [..]`, or `policy = expr`.
+pub(crate) struct RetryArgs {
+    policy: Option<Expr>,
+    attempts: Option<Expr>,
+    wait: Option<WaitSpec>,
+    on: Option<Vec<Ident>>,
+}
+
+impl Parse for RetryArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut args = RetryArgs {
+            policy: None,
+            attempts: None,
+            wait: None,
+            on: None,
+        };
+        let mut seen: Vec<String> = Vec::new();
+        while !input.is_empty() {
+            let key: Ident = input.parse()?;
+            let name = key.to_string();
+            if seen.contains(&name) {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!("`{name}` is given twice"),
+                ));
+            }
+            input.parse::<Token![=]>().map_err(|e| {
+                if RETRY_KEYS.split(", ").any(|k| k == name) {
+                    e
+                } else {
+                    unknown_retry_key(&key)
+                }
+            })?;
+            match name.as_str() {
+                "policy" => args.policy = Some(input.parse()?),
+                "attempts" => args.attempts = Some(input.parse()?),
+                "wait" => args.wait = Some(input.parse()?),
+                "on" => args.on = Some(parse_kinds(input)?),
+                _ => return Err(unknown_retry_key(&key)),
+            }
+            if (name == "policy" && !seen.is_empty())
+                || (name != "policy" && seen.iter().any(|k| k == "policy"))
+            {
+                return Err(syn::Error::new(
+                    key.span(),
+                    "`policy = ..` is a whole policy: give it alone, or use `attempts`, `wait` and `on` without it",
+                ));
+            }
+            seen.push(name);
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        Ok(args)
+    }
+}
+
+fn unknown_retry_key(key: &Ident) -> syn::Error {
+    syn::Error::new(
+        key.span(),
+        format!("unknown key `{key}` in #[steadfast::retry]; the keys are: {RETRY_KEYS}"),
+    )
+}
+
+impl RetryArgs {
+    /// The body of a function returning `steadfast::Result<steadfast::retry::Retry<steadfast::Error>>`.
+    ///
+    /// With `collect` (the function has an `errors` parameter) a policy built from the keys
+    /// collects validation errors for reinsertion.
+    pub(crate) fn policy(&self, collect: bool) -> TokenStream {
+        if let Some(p) = &self.policy {
+            return quote!(::core::result::Result::Ok(#p));
+        }
+        let stop = self
+            .attempts
+            .iter()
+            .map(|n| quote!(.stop(::steadfast::retry::stop::after_attempt(#n))));
+        let on = self.on.iter().map(|k| {
+            let p = kinds_predicate(k);
+            quote!(.retry_if(#p))
+        });
+        let wait = self.wait.iter().map(|w| {
+            let b = &w.build;
+            quote!(.wait((#b).map_err(|e| ::steadfast::Error::new(::steadfast::ErrorKind::Config, ::std::string::ToString::to_string(&e)))?))
+        });
+        let collect = collect
+            .then(|| quote!(.collect_errors(::steadfast::resilient::validation())))
+            .into_iter();
+        quote! {
+            ::core::result::Result::Ok(
+                ::steadfast::resilient::default_policy() #(#stop)* #(#wait)* #(#on)* #(#collect)*
+            )
+        }
+    }
+}
+
+/// `on = [..], to = "provider:model", to = ..`, or `chain = expr`.
+pub(crate) struct FallbackArgs {
+    chain: Option<Expr>,
+    on: Option<Vec<Ident>>,
+    to: Vec<LitStr>,
+}
+
+impl Parse for FallbackArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut chain = None;
+        let mut on = None;
+        let mut to: Vec<LitStr> = Vec::new();
+        let mut custom = false;
+        let mut seen: Vec<String> = Vec::new();
+        while !input.is_empty() {
+            let key: Ident = input.parse()?;
+            let name = key.to_string();
+            if name != "to" && seen.contains(&name) {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!("`{name}` is given twice"),
+                ));
+            }
+            if !FALLBACK_KEYS.split(", ").any(|k| k == name) {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!(
+                        "unknown key `{name}` in #[steadfast::fallback]; the keys are: {FALLBACK_KEYS}"
+                    ),
+                ));
+            }
+            input.parse::<Token![=]>()?;
+            match name.as_str() {
+                "chain" => chain = Some(input.parse::<Expr>()?),
+                "on" => on = Some(parse_kinds(input)?),
+                "custom" => custom = input.parse::<LitBool>()?.value,
+                _ => {
+                    if input.peek(syn::token::Bracket) {
+                        let content;
+                        bracketed!(content in input);
+                        to.extend(Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?);
+                    } else {
+                        to.push(input.parse()?);
+                    }
+                }
+            }
+            seen.push(name);
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        if chain.is_some() && (on.is_some() || !to.is_empty()) {
+            return Err(syn::Error::new(
+                Span::call_site(),
+                "`chain = ..` is a whole fallback chain: give it alone, or use `on` and `to` without it",
+            ));
+        }
+        if chain.is_none() && to.is_empty() {
+            return Err(syn::Error::new(
+                Span::call_site(),
+                "#[steadfast::fallback] needs a target to fall back to (`to = \"provider:model\"`) or `chain = ..`",
+            ));
+        }
+        for t in &to {
+            check_target(t, custom)?;
+        }
+        Ok(FallbackArgs { chain, on, to })
+    }
+}
+
+impl FallbackArgs {
+    /// The body of a function returning `steadfast::Result<steadfast::resilient::Chain>` over `call` (the
+    /// bound call: each `to` is `call.with_target(to)`, so it keeps its parameters and tools).
+    pub(crate) fn chain(&self, call: &Ident) -> TokenStream {
+        if let Some(c) = &self.chain {
+            return quote!(::core::result::Result::Ok(#c));
+        }
+        let on = match &self.on {
+            Some(k) => kinds_predicate(k),
+            None => quote!(::steadfast::resilient::kinds(
+                ::steadfast::resilient::TRANSIENT
+            )),
+        };
+        let to = &self.to;
+        quote! {
+            ::core::result::Result::Ok(
+                ::steadfast::resilient::fallback(#on)
+                    #(.backup(#call.with_target(#to)?, #on))*
+            )
+        }
+    }
+}
+
+/// `#[steadfast::retry]` / `#[steadfast::fallback]` above `#[steadfast::call]`: moves itself under
+/// it, where `#[steadfast::call]` reads it.
+pub(crate) fn stacked(
+    name: &str,
+    attr: TokenStream,
+    item: TokenStream,
+) -> syn::Result<TokenStream> {
+    struct Item {
+        attrs: Vec<syn::Attribute>,
+        rest: TokenStream,
+    }
+    impl Parse for Item {
+        fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+            Ok(Item {
+                attrs: input.call(syn::Attribute::parse_outer)?,
+                rest: input.parse()?,
+            })
+        }
+    }
+    let Item { mut attrs, rest } = syn::parse2(item)?;
+    let Some(i) = attrs
+        .iter()
+        .position(|a| a.path().segments.last().is_some_and(|s| s.ident == "call"))
+    else {
+        return Err(alone(name));
+    };
+    let ident = Ident::new(name, Span::call_site());
+    attrs.insert(i + 1, syn::parse_quote!(#[::steadfast::#ident(#attr)]));
+    Ok(quote!(#(#attrs)* #rest))
+}
+
+fn alone(name: &str) -> syn::Error {
+    syn::Error::new(
+        Span::call_site(),
+        format!("#[steadfast::{name}] goes with #[steadfast::call] on a prompt function"),
+    )
+}
