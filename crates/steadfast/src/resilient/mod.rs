@@ -21,7 +21,7 @@
 //! in [`Error::attempts`], why it stopped in [`Error::retry_stopped`], and a `Display` that names the
 //! attempt count; an error the policy does not retry is returned at once.
 //!
-//! These are the main API. The closure forms of [`steadfast::retry`](crate::retry)
+//! These are the main API. The closure forms of [`steadfast::retry`](mod@crate::retry)
 //! (`policy.run(|attempt| ..)`, `chain.run(&call, |call| ..)`) are the escape hatch for code that
 //! must retry more than one call — a wrapper that streams *and* consumes, say; their errors convert
 //! into [`Error`] with `?`.
