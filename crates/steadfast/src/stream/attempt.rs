@@ -13,7 +13,7 @@ use crate::error::{Error, ErrorKind, PartialOutput};
 use crate::message::{Part, Reasoning, ToolCall};
 use crate::provider::{BoxFuture, ChatRequest, EventStream, Provider, ProviderEvent, StreamEvent};
 use crate::response::{Anchored, AttemptSummary, Citation, FinishReason, Response, Usage};
-use crate::tool::{Tool, validate_calls};
+use crate::tool::Tool;
 
 enum State {
     Idle(Box<(Arc<dyn Provider>, ChatRequest)>),
@@ -247,12 +247,12 @@ impl AttemptStream {
     fn complete_call(&mut self, call: ToolCall) -> Result<StreamEvent, Error> {
         self.committed = true;
         self.acc.reasoning_open = false;
-        if !self.tools.iter().any(|t| t.name() == call.name) {
-            self.acc.calls.push(call.clone());
-            return Ok(StreamEvent::ToolCall(call));
-        }
-        match validate_calls(&self.tools, std::slice::from_ref(&call)) {
-            Ok(_) => {
+        let checked = match self.tools.iter().find(|t| t.name() == call.name) {
+            Some(tool) => tool.validate(&call).map(|_| ()),
+            None => Ok(()),
+        };
+        match checked {
+            Ok(()) => {
                 self.acc.calls.push(call.clone());
                 Ok(StreamEvent::ToolCall(call))
             }
