@@ -203,8 +203,29 @@ enum Phase {
     HalfOpen { probing: bool },
 }
 
+impl Phase {
+    /// The state's name in telemetry: `closed`, `open` or `half_open`.
+    fn name(self) -> &'static str {
+        match self {
+            Phase::Closed => "closed",
+            Phase::Open { .. } => "open",
+            Phase::HalfOpen { .. } => "half_open",
+        }
+    }
+}
+
 impl State {
     fn transition(&mut self, phase: Phase) {
+        tracing::event!(
+            name: "steadfast.breaker.transition",
+            target: "steadfast",
+            tracing::Level::INFO,
+            steadfast.breaker.from = self.phase.name(),
+            steadfast.breaker.to = phase.name(),
+            "circuit breaker: {} -> {}",
+            self.phase.name(),
+            phase.name(),
+        );
         self.phase = phase;
         self.generation = self.generation.wrapping_add(1);
         self.window.fill(false);

@@ -236,8 +236,110 @@ impl<C: Clone, E> Fallback<C, E> {
         // The future owns the chain and the primary instead of borrowing them: borrowed values
         // inside a generic caller's future (retries inside a chain on a spawned task) trip
         // rustc's "`Send` is not general enough".
-        chain(Fallback::clone(self), primary.clone(), op)
+        use tracing::Instrument as _;
+        let span = tracing::info_span!(
+            target: "steadfast",
+            "steadfast.fallback",
+            otel.kind = "internal",
+            otel.status_code = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+            steadfast.fallback.targets = self.len(),
+            steadfast.fallback.tried = tracing::field::Empty,
+            steadfast.fallback.winner = tracing::field::Empty,
+            steadfast.fallback.winner_index = tracing::field::Empty,
+            steadfast.fallback.caught = tracing::field::Empty,
+            steadfast.fallback.skipped = tracing::field::Empty,
+            steadfast.fallback.stop = tracing::field::Empty,
+            steadfast.budget.remaining = tracing::field::Empty,
+        );
+        let run = chain(Fallback::clone(self), primary.clone(), op, span.clone());
+        run.instrument(span)
     }
+}
+
+/// What the chain's span records as it goes: how many targets were called, what was caught
+/// (error types, in order) and what was skipped.
+struct Story {
+    /// Whether anyone listens: the lists are built only then.
+    enabled: bool,
+    span: tracing::Span,
+    tried: usize,
+    caught: String,
+    skipped: String,
+}
+
+impl Story {
+    fn called(&mut self) {
+        if !self.enabled {
+            return;
+        }
+        self.tried += 1;
+        self.span.record("steadfast.fallback.tried", self.tried);
+    }
+
+    fn caught(&mut self, error_type: Option<&'static str>) {
+        if !self.enabled {
+            return;
+        }
+        push_item(&mut self.caught, error_type.unwrap_or("_OTHER"));
+        self.span
+            .record("steadfast.fallback.caught", self.caught.as_str());
+    }
+
+    fn skipped(&mut self, index: usize, reason: SkipReason) {
+        let reason = match reason {
+            SkipReason::SameAsPrevious => "same-as-previous",
+            SkipReason::CircuitOpen => "circuit-open",
+        };
+        tracing::event!(
+            name: "steadfast.fallback.skip",
+            target: "steadfast",
+            tracing::Level::INFO,
+            steadfast.fallback.index = index,
+            steadfast.fallback.skip_reason = reason,
+            "fallback skipped target {index}: {reason}"
+        );
+        push_item(&mut self.skipped, &format!("{index}:{reason}"));
+        self.span
+            .record("steadfast.fallback.skipped", self.skipped.as_str());
+    }
+
+    fn won(&self, index: usize, budget: Option<&Budget>) {
+        if !self.enabled {
+            return;
+        }
+        self.span.record("steadfast.fallback.winner_index", index);
+        self.budget(budget);
+    }
+
+    /// The chain failed: the last error's type, and why it stopped.
+    fn finish_failed<E: RetryHint>(&self, errors: &[E], stop: &str, budget: Option<&Budget>) {
+        if !self.enabled {
+            return;
+        }
+        self.span.record("otel.status_code", "ERROR");
+        let last = errors.last().and_then(RetryHint::error_type);
+        self.span.record("error.type", last.unwrap_or("_OTHER"));
+        self.span.record("steadfast.fallback.stop", stop);
+        self.budget(budget);
+    }
+
+    fn budget(&self, budget: Option<&Budget>) {
+        if !self.enabled {
+            return;
+        }
+        if let Some(b) = budget {
+            self.span
+                .record("steadfast.budget.remaining", b.remaining());
+        }
+    }
+}
+
+fn push_item(list: &mut String, item: &str) {
+    if !list.is_empty() {
+        list.push(',');
+    }
+    list.push_str(item);
 }
 
 /// The fallback loop.
@@ -245,6 +347,7 @@ async fn chain<C, E, T, F, Fut>(
     fallback: Fallback<C, E>,
     primary: C,
     mut op: F,
+    span: tracing::Span,
 ) -> Result<Winner<T, C, E>, FallbackRunError<E>>
 where
     C: Clone,
@@ -254,6 +357,13 @@ where
 {
     {
         let inner = &*fallback.inner;
+        let mut story = Story {
+            enabled: !span.is_disabled(),
+            span,
+            tried: 0,
+            caught: String::new(),
+            skipped: String::new(),
+        };
         let mut caught: Vec<E> = Vec::new();
         let mut skipped: Vec<Skipped> = Vec::new();
         let mut previous: Option<C> = None;
@@ -276,6 +386,7 @@ where
                         target_index = index,
                         "steadfast_retry: fallback skips a repeat"
                     );
+                    story.skipped(index, SkipReason::SameAsPrevious);
                     skipped.push(Skipped::new(index, SkipReason::SameAsPrevious));
                     continue;
                 }
@@ -289,6 +400,7 @@ where
                             target_index = index,
                             "steadfast_retry: circuit open, skipped"
                         );
+                        story.skipped(index, SkipReason::CircuitOpen);
                         skipped.push(Skipped::new(index, SkipReason::CircuitOpen));
                         continue;
                     }
@@ -297,10 +409,14 @@ where
             if !caught.is_empty() {
                 if let Some(budget) = &inner.budget {
                     if !budget.try_acquire() {
-                        tracing::debug!(
-                            target_index = index,
-                            "steadfast_retry: fallback budget exhausted"
+                        tracing::event!(
+                            name: "steadfast.budget.refused",
+                            target: "steadfast",
+                            tracing::Level::INFO,
+                            steadfast.fallback.index = index,
+                            "the budget refused fallback target {index}"
                         );
+                        story.finish_failed(&caught, "budget-exhausted", Some(budget));
                         return Err(FallbackRunError::Exhausted(FallbackError {
                             caught,
                             skipped,
@@ -310,11 +426,13 @@ where
                 }
             }
             tracing::debug!(target_index = index, "steadfast_retry: fallback target");
+            story.called();
             match op(target.clone()).await {
                 Ok(value) => {
                     if let Some(p) = permit {
                         p.success();
                     }
+                    story.won(index, inner.budget.as_ref());
                     return Ok(Winner {
                         value,
                         index,
@@ -331,10 +449,18 @@ where
                         target_index = index,
                         "steadfast_retry: fallback caught an error"
                     );
+                    story.caught(error.error_type());
                     caught.push(error);
                     previous = Some(target);
                 }
-                Err(error) => return Err(FallbackRunError::Uncaught(error)),
+                Err(error) => {
+                    story.finish_failed(
+                        std::slice::from_ref(&error),
+                        "uncaught",
+                        inner.budget.as_ref(),
+                    );
+                    return Err(FallbackRunError::Uncaught(error));
+                }
             }
         }
         let stop = if caught.is_empty() {
@@ -342,6 +468,15 @@ where
         } else {
             FallbackStop::Exhausted
         };
+        story.finish_failed(
+            &caught,
+            if caught.is_empty() {
+                "no-target-available"
+            } else {
+                "exhausted"
+            },
+            inner.budget.as_ref(),
+        );
         Err(FallbackRunError::Exhausted(FallbackError {
             caught,
             skipped,

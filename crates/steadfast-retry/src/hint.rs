@@ -30,6 +30,13 @@ pub trait RetryHint {
     fn should_retry(&self) -> Option<bool> {
         None
     }
+
+    /// A low-cardinality name for the class of this error, recorded as the OpenTelemetry
+    /// `error.type` of the spans and events the engine emits (the `steadfast` crate's errors give
+    /// their kind, e.g. `rate-limited`). `None`, the default, records `_OTHER`.
+    fn error_type(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 impl RetryHint for std::io::Error {}

@@ -486,16 +486,49 @@ where
     C: FnMut(&T) -> Result<(), E>,
     E: RetryHint,
 {
-    loop {
-        let result = op(state.begin()).await;
-        let error = match result {
-            Ok(value) => match check(&value) {
-                Ok(()) => return Ok(value),
+    use tracing::Instrument as _;
+    // The INTERNAL span of the whole run (see the `steadfast` crate's telemetry docs): its
+    // attempts, its total wait and, when it fails, why.
+    let span = tracing::info_span!(
+        target: "steadfast",
+        "steadfast.retry",
+        otel.kind = "internal",
+        otel.status_code = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+        steadfast.attempts = tracing::field::Empty,
+        steadfast.wait.total_ms = tracing::field::Empty,
+        steadfast.retry.stop = tracing::field::Empty,
+    );
+    let mut waited = Duration::ZERO;
+    let result = async {
+        loop {
+            let result = op(state.begin()).await;
+            let error = match result {
+                Ok(value) => match check(&value) {
+                    Ok(()) => return Ok(value),
+                    Err(e) => e,
+                },
                 Err(e) => e,
-            },
-            Err(e) => e,
-        };
-        let decision = state.fail(error)?;
-        state.sleep(decision.wait).await;
+            };
+            let decision = state.fail(error)?;
+            waited += decision.wait;
+            state.sleep(decision.wait).await;
+        }
     }
+    .instrument(span.clone())
+    .await;
+    if !span.is_disabled() {
+        span.record("steadfast.attempts", state.attempt_number());
+        span.record("steadfast.wait.total_ms", waited.as_millis() as u64);
+        if let Err(e) = &result {
+            let (error, stop) = match e {
+                RunError::Rejected(e) => (e, "rejected".to_string()),
+                RunError::Exhausted(h) => (h.last(), h.reason().to_string()),
+            };
+            span.record("otel.status_code", "ERROR");
+            span.record("error.type", error.error_type().unwrap_or("_OTHER"));
+            span.record("steadfast.retry.stop", stop);
+        }
+    }
+    result
 }

@@ -282,11 +282,16 @@ impl<E> RetryState<E> {
                     })
             })
             .or_else(|| {
-                inner
-                    .budget
-                    .as_ref()
-                    .filter(|b| !b.try_acquire())
-                    .map(|_| StopReason::BudgetExhausted)
+                inner.budget.as_ref().filter(|b| !b.try_acquire()).map(|_| {
+                    tracing::event!(
+                        name: "steadfast.budget.refused",
+                        target: "steadfast",
+                        tracing::Level::INFO,
+                        steadfast.attempt = number,
+                        "the retry budget refused a retry"
+                    );
+                    StopReason::BudgetExhausted
+                })
             });
 
         if let Some(stop) = stop {
@@ -304,11 +309,16 @@ impl<E> RetryState<E> {
         if let Some(before_sleep) = &inner.before_sleep {
             before_sleep(&info, &error, wait);
         }
-        tracing::info!(
-            attempt = number,
-            wait_ms = wait.as_millis() as u64,
-            reason = reason.as_str(),
-            "steadfast_retry: retrying after wait"
+        tracing::event!(
+            name: "steadfast.retry.wait",
+            target: "steadfast",
+            tracing::Level::INFO,
+            steadfast.attempt = number,
+            steadfast.wait.duration_ms = wait.as_millis() as u64,
+            steadfast.wait.reason = reason.as_str(),
+            error.type = error.error_type().unwrap_or("_OTHER"),
+            "retrying after {wait:?} ({})",
+            reason.as_str(),
         );
 
         let collected = inner.collect.as_ref().is_some_and(|p| p.test(&error));

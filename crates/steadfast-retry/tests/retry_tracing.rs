@@ -1,4 +1,4 @@
-//! The `tracing` events: one per attempt, one per sleep, with attempt, wait_ms and reason.
+//! The `tracing` events: one per attempt, one per sleep (`steadfast.retry.wait`), with the attempt, the wait and its reason.
 // Test code: unwrap/panic are the assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -89,13 +89,13 @@ async fn one_event_per_attempt_and_per_sleep() {
     );
     let sleeps: Vec<_> = events
         .iter()
-        .filter(|(_, f)| f.contains_key("wait_ms"))
+        .filter(|(_, f)| f.contains_key("steadfast.wait.duration_ms"))
         .map(|(level, f)| {
             (
                 *level,
-                f["attempt"].clone(),
-                f["wait_ms"].clone(),
-                f["reason"].clone(),
+                f["steadfast.attempt"].clone(),
+                f["steadfast.wait.duration_ms"].clone(),
+                f["steadfast.wait.reason"].clone(),
             )
         })
         .collect();

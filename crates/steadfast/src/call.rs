@@ -32,6 +32,12 @@ use crate::stream::{AttemptStream, ResponseStream};
 use crate::tool::{Tool, ToolChoice};
 use steadfast_retry::Retry;
 
+/// A plain send's telemetry operation.
+const SEND: crate::telemetry::Operation = crate::telemetry::Operation {
+    stream: false,
+    json: false,
+};
+
 /// Everything needed to send a prompt. See the [module docs](self).
 ///
 /// ```no_run
@@ -410,6 +416,7 @@ impl Call {
             output: None,
             extra: Arc::clone(&self.s.extra),
             client: Arc::clone(&self.s.client),
+            attempt: 1,
         }
     }
 
@@ -422,9 +429,41 @@ impl Call {
         &self,
         prompt: P,
     ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<P> {
+        use tracing::Instrument as _;
+        let span = crate::telemetry::operation_span(self, SEND);
         // Checked now and the provider's (boxed) future made now, so the returned future is a
         // few words however large the request: it is moved around by every caller.
-        let sending = self.checked_request(prompt).map(|r| self.sending(r));
+        let sending = self.checked_request(prompt).map(|r| {
+            crate::telemetry::record_input(&span, &r);
+            self.sending(r)
+        });
+        async move {
+            let result = match sending {
+                Ok((future, settings, started)) => {
+                    complete(future.instrument(span.clone()).await, &settings, started)
+                }
+                Err(e) => Err(e),
+            };
+            match &result {
+                Ok(r) => crate::telemetry::record_success(&span, r),
+                Err(e) => crate::telemetry::record_failure(&span, e),
+            }
+            result
+        }
+    }
+
+    /// One attempt of a retried send (attempt `attempt` of its policy), inside the operation span
+    /// of the retry loop: no span of its own.
+    pub(crate) fn send_attempt(
+        &self,
+        prompt: Prompt,
+        attempt: u32,
+    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<> {
+        let sending = self.checked_request(prompt).map(|mut r| {
+            r.attempt = attempt;
+            crate::telemetry::record_input(&tracing::Span::current(), &r);
+            self.sending(r)
+        });
         async move {
             let (future, settings, started) = sending?;
             complete(future.await, &settings, started)
@@ -548,12 +587,23 @@ impl Call {
 
     /// Streams the answer to `prompt`. No request is sent until the stream is first polled.
     pub fn stream(&self, prompt: impl Into<Prompt>) -> ResponseStream {
-        ResponseStream::attempt(self.attempt_stream(prompt))
+        let span = crate::telemetry::operation_span(self, crate::telemetry::STREAM);
+        let attempt = self.attempt_stream(prompt, 1, &span);
+        ResponseStream::attempt(attempt.observed(span, true, (0, 0)))
     }
 
-    /// One streamed attempt for `prompt`.
-    pub(crate) fn attempt_stream(&self, prompt: impl Into<Prompt>) -> AttemptStream {
-        AttemptStream::new(Arc::clone(&self.provider), self.request(prompt))
+    /// One streamed attempt for `prompt`, attempt `attempt` of its policy, in the operation
+    /// `span` (which notes the messages when content is captured).
+    pub(crate) fn attempt_stream(
+        &self,
+        prompt: impl Into<Prompt>,
+        attempt: u32,
+        span: &tracing::Span,
+    ) -> AttemptStream {
+        let mut request = self.request(prompt);
+        request.attempt = attempt;
+        crate::telemetry::record_input(span, &request);
+        AttemptStream::new(Arc::clone(&self.provider), request)
     }
 
     /// Asks for structured output of type `T` and parses it; `.validate(..)` adds a check.

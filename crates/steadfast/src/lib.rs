@@ -14,6 +14,7 @@ pub mod providers;
 pub mod resilient;
 pub mod response;
 pub mod stream;
+pub mod telemetry;
 pub mod tool;
 #[cfg(feature = "__http")]
 mod transport;

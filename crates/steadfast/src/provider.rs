@@ -75,6 +75,10 @@ pub struct ChatRequest {
     pub extra: Arc<Map<String, Value>>,
     /// Where and how to send it.
     pub client: Arc<ClientConfig>,
+    /// Which attempt of its retry policy this request is: 1 for the first, 2 for the first
+    /// retry, … (a request sent without a policy is attempt 1). The built-in providers mark
+    /// resends with it in telemetry (`http.request.resend_count`); a custom provider may too.
+    pub attempt: u32,
 }
 
 /// What a provider can do.

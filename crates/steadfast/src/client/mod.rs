@@ -119,7 +119,7 @@ impl ClientConfig {
 
 /// Whether a header named `name` carries a credential, by the rule [`ClientConfig::header`]
 /// documents: its lower-cased name contains `auth`, `key`, `token`, `secret` or `cookie`.
-fn is_credential_header(name: &str) -> bool {
+pub(crate) fn is_credential_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     ["auth", "key", "token", "secret", "cookie"]
         .iter()

@@ -13,6 +13,10 @@ impl steadfast_retry::RetryHint for Error {
     fn should_retry(&self) -> Option<bool> {
         self.inner.should_retry
     }
+
+    fn error_type(&self) -> Option<&'static str> {
+        Some(self.kind().as_str())
+    }
 }
 
 impl From<steadfast_retry::RetryError<Error>> for Error {

@@ -97,6 +97,7 @@ fn request(tools: &[String]) -> ChatRequest {
         output: None,
         extra: Default::default(),
         client: Default::default(),
+        attempt: 1,
     }
 }
 

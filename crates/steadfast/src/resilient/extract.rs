@@ -147,9 +147,11 @@ where
                 validator.clone(),
             );
             async move {
-                drive(&policy, &call, &prompt, |call, prompt| {
+                drive(&policy, &call, &prompt, EXTRACT, |call, prompt, attempt| {
                     let mut request = call.request(prompt);
                     request.output = Some(format.clone());
+                    request.attempt = attempt;
+                    crate::telemetry::record_input(&tracing::Span::current(), &request);
                     let checked = crate::prompt::validate_messages(&request.messages)
                         .map(|()| call.send_request(request));
                     let validator = validator.clone();
@@ -174,14 +176,32 @@ async fn once<T: DeserializeOwned>(
     format: &OutputFormat,
     validator: Option<&ValidatorFn<T>>,
 ) -> Result<(T, Response), Error> {
-    let in_context = |e: Error| e.in_context(call.provider_name_arc(), call.model_arc());
-    let mut request = call.request(prompt);
-    request.output = Some(format.clone());
-    crate::prompt::validate_messages(&request.messages).map_err(in_context)?;
-    let response = call.send_request(request).await?;
-    let value = parse_output::<T>(&response, &format.name, validator).map_err(in_context)?;
-    Ok((value, response))
+    use tracing::Instrument as _;
+    let span = crate::telemetry::operation_span(call, EXTRACT);
+    let result = async {
+        let in_context = |e: Error| e.in_context(call.provider_name_arc(), call.model_arc());
+        let mut request = call.request(prompt);
+        request.output = Some(format.clone());
+        crate::prompt::validate_messages(&request.messages).map_err(in_context)?;
+        crate::telemetry::record_input(&tracing::Span::current(), &request);
+        let response = call.send_request(request).await?;
+        let value = parse_output::<T>(&response, &format.name, validator).map_err(in_context)?;
+        Ok((value, response))
+    }
+    .instrument(span.clone())
+    .await;
+    match &result {
+        Ok((_, r)) => crate::telemetry::record_success(&span, r),
+        Err(e) => crate::telemetry::record_failure(&span, e),
+    }
+    result
 }
+
+/// Structured output's telemetry operation.
+const EXTRACT: crate::telemetry::Operation = crate::telemetry::Operation {
+    stream: false,
+    json: true,
+};
 
 impl<T> IntoFuture for Extract<T>
 where

@@ -37,6 +37,7 @@ use std::sync::Arc;
 
 use steadfast_retry::{Fallback, Retry};
 use tokio::time::Instant;
+use tracing::Instrument as _;
 
 use crate::call::Call;
 use crate::error::Error;
@@ -45,6 +46,13 @@ use crate::prompt::Prompt;
 use crate::provider::BoxFuture;
 use crate::response::{AttemptSummary, Response};
 use crate::stream::ResponseStream;
+use crate::telemetry::Operation;
+
+/// A plain send's telemetry operation.
+const SEND: Operation = Operation {
+    stream: false,
+    json: false,
+};
 
 pub(crate) use attempts::record_failure;
 pub use breakers::Breakers;
@@ -192,7 +200,7 @@ impl Resilient {
         // be copied every time it moves. Without a chain, the fallback machinery is left out of it.
         let Some(chain) = self.fallback.clone() else {
             return Box::pin(async move {
-                drive(&policy, &call, &prompt, send_attempt)
+                drive(&policy, &call, &prompt, SEND, send_attempt)
                     .await
                     .map(|((), r)| r)
             });
@@ -200,7 +208,7 @@ impl Resilient {
         let prompt = Arc::new(prompt);
         let op = move |call: Call| {
             let (policy, prompt) = (policy.clone(), Arc::clone(&prompt));
-            async move { drive(&policy, &call, &prompt, send_attempt).await }
+            async move { drive(&policy, &call, &prompt, SEND, send_attempt).await }
         };
         Box::pin(async move { with_fallback(Some(chain), call, op).await.map(|((), r)| r) })
     }
@@ -366,8 +374,9 @@ pub(crate) fn conversational_messages(errors: &[Error]) -> Vec<Message> {
 fn send_attempt(
     call: &Call,
     prompt: Prompt,
+    attempt: u32,
 ) -> impl Future<Output = Result<((), Response), Error>> + Send + use<> {
-    let fut = call.send(prompt);
+    let fut = call.send_attempt(prompt, attempt);
     async move { fut.await.map(|r| ((), r)) }
 }
 
@@ -385,7 +394,21 @@ where
     let Some(chain) = chain else {
         return op(call).await;
     };
-    let winner = chain.run(&call, op).await.map_err(Error::from)?;
+    let winner = chain
+        .run(&call, |target: Call| {
+            // Called inside the chain's span: the winner is noted on it.
+            let chain_span = tracing::Span::current();
+            let attempt = op(target.clone());
+            async move {
+                let result = attempt.await;
+                if result.is_ok() {
+                    crate::telemetry::record_winner(&chain_span, &target);
+                }
+                result
+            }
+        })
+        .await
+        .map_err(Error::from)?;
     let ((value, mut response), _target, caught) = winner.into_parts();
     if !caught.is_empty() {
         let mut attempts: Vec<AttemptSummary> = caught
@@ -401,29 +424,53 @@ where
 
 /// Runs attempts under `policy` until one succeeds: builds each attempt's prompt from the collected
 /// errors, records every attempt, and attaches the history to the final error.
+///
+/// The whole run is one GenAI operation span (see [`telemetry`](crate::telemetry)).
 pub(crate) async fn drive<T, F, Fut>(
+    policy: &Retry<Error>,
+    call: &Call,
+    prompt: &PromptSource,
+    op: Operation,
+    exec: F,
+) -> Result<(T, Response), Error>
+where
+    F: FnMut(&Call, Prompt, u32) -> Fut,
+    Fut: Future<Output = Result<(T, Response), Error>>,
+{
+    let span = crate::telemetry::operation_span(call, op);
+    let result = drive_attempts(policy, call, prompt, exec)
+        .instrument(span.clone())
+        .await;
+    match &result {
+        Ok((_, r)) => crate::telemetry::record_success(&span, r),
+        Err(e) => crate::telemetry::record_failure(&span, e),
+    }
+    result
+}
+
+async fn drive_attempts<T, F, Fut>(
     policy: &Retry<Error>,
     call: &Call,
     prompt: &PromptSource,
     mut exec: F,
 ) -> Result<(T, Response), Error>
 where
-    F: FnMut(&Call, Prompt) -> Fut,
+    F: FnMut(&Call, Prompt, u32) -> Fut,
     Fut: Future<Output = Result<(T, Response), Error>>,
 {
     let mut state = policy.start();
     let mut summaries: Vec<AttemptSummary> = Vec::new();
     loop {
-        let built = {
+        let (built, number) = {
             let attempt = state.begin();
-            prompt_for(prompt, attempt.errors())
+            (prompt_for(prompt, attempt.errors()), attempt.number())
         };
         let prompt = match built {
             Ok(p) => p,
             Err(e) => return Err(e.with_attempts(summaries)),
         };
         let started = Instant::now();
-        match exec(call, prompt).await {
+        match exec(call, prompt, number).await {
             Ok((value, mut response)) => {
                 // The common case, success at once, keeps the response's own list.
                 if !summaries.is_empty() {

@@ -105,6 +105,13 @@ pub(crate) struct AttemptStream {
     /// Events already received (while a retrying stream looked for the commit point) and not yet
     /// yielded.
     replay: VecDeque<Result<StreamEvent, Error>>,
+    /// The GenAI operation span this attempt belongs to (none when nothing listens).
+    span: tracing::Span,
+    /// Whether this is the operation's only attempt (a plain stream): its failures before the
+    /// commit point are the operation's, too.
+    sole: bool,
+    /// The attempts (and total wait, ms) of the operation before this one.
+    prior: (usize, u64),
 }
 
 impl fmt::Debug for AttemptStream {
@@ -129,6 +136,51 @@ impl AttemptStream {
             committed: false,
             started: None,
             replay: VecDeque::new(),
+            span: tracing::Span::none(),
+            sole: false,
+            prior: (0, 0),
+        }
+    }
+
+    /// This attempt as part of the operation `span`, after `prior` attempts (count, total wait in
+    /// ms); `sole` when it is the operation's only one.
+    pub(crate) fn observed(mut self, span: tracing::Span, sole: bool, prior: (usize, u64)) -> Self {
+        self.span = span;
+        self.sole = sole;
+        self.prior = prior;
+        self
+    }
+
+    /// Marks the commit point (once), noting its time to first chunk.
+    fn commit(&mut self) {
+        if !self.committed {
+            self.committed = true;
+            if let Some(started) = self.started {
+                crate::telemetry::record_commit(&self.span, started.elapsed());
+            }
+        }
+    }
+
+    /// Notes the operation's outcome on its span: this attempt ended the operation.
+    fn record_end(&self, failed: Option<ErrorKind>) {
+        if self.span.is_disabled() {
+            return;
+        }
+        crate::telemetry::record_totals(&self.span, self.prior.0 + 1, self.prior.1);
+        match failed {
+            Some(kind) => crate::telemetry::record_error(&self.span, kind),
+            None => {
+                let Some((reason, _)) = &self.acc.finish else {
+                    return;
+                };
+                crate::telemetry::record_answer(
+                    &self.span,
+                    self.acc.id.as_deref(),
+                    self.acc.model.as_deref().unwrap_or(&self.model),
+                    reason,
+                    self.acc.usage,
+                );
+            }
         }
     }
 
@@ -202,6 +254,14 @@ impl AttemptStream {
 
     /// Turns a provider error into what the caller sees, given the commit point.
     fn fail(&mut self, e: Error) -> Error {
+        let e = self.failure(e);
+        if self.sole || self.committed {
+            self.record_end(Some(e.kind()));
+        }
+        e
+    }
+
+    fn failure(&mut self, e: Error) -> Error {
         self.state = State::Done;
         let e = e.in_context(&self.provider, &self.model);
         if !self.committed || e.kind() == ErrorKind::StreamInterrupted {
@@ -245,7 +305,7 @@ impl AttemptStream {
     /// tool of its name. A call of a tool the request did not declare is yielded as received
     /// (only a typed parse of it fails); one whose arguments fail their tool is an error.
     fn complete_call(&mut self, call: ToolCall) -> Result<StreamEvent, Error> {
-        self.committed = true;
+        self.commit();
         self.acc.reasoning_open = false;
         let checked = match self.tools.iter().find(|t| t.name() == call.name) {
             Some(tool) => tool.validate(&call).map(|_| ()),
@@ -364,7 +424,7 @@ impl AttemptStream {
             }
         };
         if out.is_content() {
-            self.committed = true;
+            self.commit();
         }
         Some(Ok(out))
     }
@@ -374,6 +434,9 @@ impl AttemptStream {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<StreamEvent, Error>>> {
+        // The attempt's HTTP span is made (and its body read) inside the operation's span.
+        let span = self.span.clone();
+        let _entered = span.enter();
         loop {
             if let Some(item) = self.replay.pop_front() {
                 return Poll::Ready(Some(item));
@@ -414,6 +477,7 @@ impl AttemptStream {
                             );
                             return Poll::Ready(Some(Err(self.fail(e))));
                         }
+                        self.record_end(None);
                         return Poll::Ready(None);
                     }
                 },

@@ -39,6 +39,8 @@ pub(crate) struct RetryingStream {
     caught: Vec<Error>,
     /// How to start again after a failure past the commit point, when restarts are allowed.
     restart: Option<Box<Restart>>,
+    /// With restarts allowed, the INTERNAL span over every pass (`steadfast.stream`).
+    span: tracing::Span,
 }
 
 /// What a restart needs: the whole retrying procedure, and how many restarts are left.
@@ -48,6 +50,8 @@ struct Restart {
     chain: Option<Chain>,
     prompt: Prompt,
     left: u32,
+    /// Restarts made so far.
+    done: u32,
     /// The policy's view of the interruptions, one attempt each (without its stop): whether to
     /// restart, and after which wait.
     decisions: RetryState<Error>,
@@ -63,6 +67,7 @@ impl Restart {
         self.decisions.begin();
         let decision = self.decisions.fail(e.clone_for_history()).ok()?;
         self.left -= 1;
+        self.done += 1;
         Some(decision)
     }
 
@@ -103,13 +108,25 @@ impl RetryingStream {
                 chain: chain.clone(),
                 prompt: prompt.clone(),
                 left: restarts,
+                done: 0,
             })
         });
+        let span = if restart.is_some() {
+            tracing::info_span!(
+                target: "steadfast",
+                "steadfast.stream",
+                otel.kind = "internal",
+                steadfast.restarts = 0u32,
+            )
+        } else {
+            tracing::Span::none()
+        };
         RetryingStream {
             state: State::Committing(commit_anywhere(call, policy, chain, prompt)),
             prior: Vec::new(),
             caught: Vec::new(),
             restart,
+            span,
         }
     }
 
@@ -154,6 +171,8 @@ impl RetryingStream {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<StreamEvent, Error>>> {
+        let span = self.span.clone();
+        let _entered = span.enter();
         loop {
             match &mut self.state {
                 State::Done => return Poll::Ready(None),
@@ -179,12 +198,16 @@ impl RetryingStream {
                     let mut this_attempt = inner.summary(Some(e.kind()));
                     if let Some(plan) = self.restart.as_mut() {
                         if let Some(decision) = plan.decide(&e) {
-                            tracing::info!(
-                                restarts_left = plan.left,
-                                wait_ms = decision.wait.as_millis() as u64,
-                                error = %e,
-                                "steadfast: restarting an interrupted stream"
+                            tracing::event!(
+                                name: "steadfast.stream.restart",
+                                target: "steadfast",
+                                tracing::Level::INFO,
+                                steadfast.restarts_left = plan.left,
+                                steadfast.wait.duration_ms = decision.wait.as_millis() as u64,
+                                error.type = e.kind().as_str(),
+                                "restarting an interrupted stream: {e}"
                             );
+                            self.span.record("steadfast.restarts", plan.done);
                             with_wait(&mut this_attempt, decision);
                             self.prior.push(this_attempt);
                             self.state = State::Committing(plan.commit_after(decision.wait));
@@ -221,8 +244,17 @@ fn commit_anywhere(
             return Ok((s, prior, Vec::new()));
         };
         let winner = chain
-            .run(&call, move |c| {
-                commit_with_retry(c, policy.clone(), prompt.clone())
+            .run(&call, move |c: Call| {
+                // Called inside the chain's span: the winner is noted on it.
+                let chain_span = tracing::Span::current();
+                let commit = commit_with_retry(c.clone(), policy.clone(), prompt.clone());
+                async move {
+                    let result = commit.await;
+                    if result.is_ok() {
+                        crate::telemetry::record_winner(&chain_span, &c);
+                    }
+                    result
+                }
             })
             .await
             .map_err(Error::from)?;
@@ -239,13 +271,36 @@ fn commit_anywhere(
 /// Opens streams under `policy` until one reaches its commit point (its first content event), and
 /// returns it with the events received so far queued for replay. Failures before the commit point
 /// are attempt failures; the committed stream is never replayed.
+///
+/// The attempts, and the committed stream to its end, are one GenAI operation span (see
+/// [`telemetry`](crate::telemetry)).
 async fn commit_with_retry(call: Call, policy: Retry<Error>, prompt: Prompt) -> Committed {
+    use tracing::Instrument as _;
+    let span = crate::telemetry::operation_span(&call, crate::telemetry::STREAM);
+    let result = commit_attempts(&call, &policy, &prompt, &span)
+        .instrument(span.clone())
+        .await;
+    if let Err(e) = &result {
+        crate::telemetry::record_failure(&span, e);
+    }
+    result
+}
+
+async fn commit_attempts(
+    call: &Call,
+    policy: &Retry<Error>,
+    prompt: &Prompt,
+    span: &tracing::Span,
+) -> Committed {
     let mut state = policy.start();
     let mut summaries: Vec<AttemptSummary> = Vec::new();
     loop {
-        state.begin();
+        let number = state.begin().number();
         let started = Instant::now();
-        let mut s = call.attempt_stream(prompt.clone());
+        let prior = crate::telemetry::totals(&summaries);
+        let mut s =
+            call.attempt_stream(prompt.clone(), number, span)
+                .observed(span.clone(), false, prior);
         let mut seen = VecDeque::new();
         let failure = loop {
             match std::future::poll_fn(|cx| s.poll_event(cx)).await {
@@ -269,7 +324,7 @@ async fn commit_with_retry(call: Call, policy: Retry<Error>, prompt: Prompt) -> 
             s.set_replay(seen);
             return Ok((s, summaries));
         };
-        let decision = record_failure(&mut state, &call, e, started, &mut summaries)?;
+        let decision = record_failure(&mut state, call, e, started, &mut summaries)?;
         state.sleep(decision.wait).await;
     }
 }

@@ -239,9 +239,16 @@ impl<W: Wire> Provider for HttpProvider<W> {
         let wire = Arc::clone(&self.wire);
         let name = Arc::clone(&self.name);
         Box::pin(async move {
+            let span = crate::telemetry::http_span(request.attempt);
             let start = Instant::now();
-            let result = send_once(&*wire, &request).await;
+            let result = send_once(&*wire, &request, &span).await;
             let elapsed = start.elapsed();
+            match &result {
+                Ok((_, status)) => {
+                    crate::telemetry::record_http_outcome(&span, Some(*status), None)
+                }
+                Err(e) => crate::telemetry::record_http_outcome(&span, e.status(), Some(e)),
+            }
             match result {
                 Ok((mut r, status)) => {
                     r.attempts.push(AttemptSummary::new(
@@ -409,8 +416,10 @@ async fn execute<W: Wire>(
     req: &ChatRequest,
     stream: bool,
     deadline: Option<Instant>,
+    span: &tracing::Span,
 ) -> Result<reqwest::Response, Error> {
     let http_req = wire.build(req, stream)?;
+    crate::telemetry::record_http_request(span, &http_req.url);
     let client = client_for(req.client.timeouts.connect)?;
     let url = reqwest::Url::parse(&http_req.url)
         .map_err(|e| Error::config(format!("invalid base URL for {}: {e}", wire.name())))?;
@@ -468,12 +477,16 @@ async fn read_body(resp: &mut reqwest::Response) -> Result<Bytes, reqwest::Error
 }
 
 /// One attempt: the response and its HTTP status.
-async fn send_once<W: Wire>(wire: &W, req: &ChatRequest) -> Result<(Response, u16), Error> {
+async fn send_once<W: Wire>(
+    wire: &W,
+    req: &ChatRequest,
+    span: &tracing::Span,
+) -> Result<(Response, u16), Error> {
     // One timer for the whole attempt (headers and body) instead of one per phase.
     let Some(total) = req.client.timeouts.total else {
-        return send_within(wire, req).await;
+        return send_within(wire, req, span).await;
     };
-    tokio::time::timeout(total, send_within(wire, req))
+    tokio::time::timeout(total, send_within(wire, req, span))
         .await
         .map_err(|_| {
             Error::new(
@@ -483,8 +496,12 @@ async fn send_once<W: Wire>(wire: &W, req: &ChatRequest) -> Result<(Response, u1
         })?
 }
 
-async fn send_within<W: Wire>(wire: &W, req: &ChatRequest) -> Result<(Response, u16), Error> {
-    let mut resp = execute(wire, req, false, None).await?;
+async fn send_within<W: Wire>(
+    wire: &W,
+    req: &ChatRequest,
+    span: &tracing::Span,
+) -> Result<(Response, u16), Error> {
+    let mut resp = execute(wire, req, false, None, span).await?;
     let body = read_body(&mut resp).await.map_err(map_reqwest)?;
     // The body is read: the headers can be moved out instead of cloned.
     let meta = ResponseMeta {
@@ -613,10 +630,16 @@ async fn stream_once<W: Wire>(
     req: &ChatRequest,
 ) -> Result<EventStream, Error> {
     let deadline = req.client.timeouts.total.map(|t| Instant::now() + t);
-    let resp = execute(&*wire, req, true, deadline)
-        .await
-        .map_err(|e| e.in_context(&name, &req.model))?;
+    let span = crate::telemetry::http_span(req.attempt);
+    let resp = match execute(&*wire, req, true, deadline, &span).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            crate::telemetry::record_http_outcome(&span, e.status(), Some(&e));
+            return Err(e.in_context(&name, &req.model));
+        }
+    };
     let status = resp.status().as_u16();
+    crate::telemetry::record_http_outcome(&span, Some(status), None);
     let request_id = hints::first_of(resp.headers(), wire.request_id_headers());
     let body: BodyStream = Box::pin(resp.bytes_stream().map(|r| {
         r.map_err(|e| {
@@ -642,8 +665,12 @@ async fn stream_once<W: Wire>(
     };
     let events = futures_util::stream::iter([Ok(meta)]).chain(events);
     let model = Arc::clone(&req.model);
+    // The attempt's span lives as long as its stream: it ends when the stream is dropped.
     Ok(Box::pin(events.map(move |item| {
-        item.map_err(|e| e.in_context(&name, &model))
+        item.map_err(|e| {
+            crate::telemetry::record_http_outcome(&span, None, Some(&e));
+            e.in_context(&name, &model)
+        })
     })))
 }
 

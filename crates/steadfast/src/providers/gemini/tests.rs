@@ -350,6 +350,7 @@ pub(super) fn request(tools: &[String]) -> ChatRequest {
         output: None,
         extra: Default::default(),
         client: Default::default(),
+        attempt: 1,
     }
 }
 
