@@ -11,6 +11,15 @@ pub(crate) struct Cli {
     /// More logging on stderr (-v info, -vv debug, -vvv trace); STEADFAST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub(crate) verbose: u8,
+    /// Export the calls' OpenTelemetry spans and metrics over OTLP/HTTP to this collector (a base
+    /// URL such as http://localhost:4318; /v1/traces and /v1/metrics are appended).
+    #[arg(
+        long,
+        global = true,
+        value_name = "ENDPOINT",
+        env = "OTEL_EXPORTER_OTLP_ENDPOINT"
+    )]
+    pub(crate) otlp: Option<String>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }

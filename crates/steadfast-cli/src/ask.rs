@@ -88,7 +88,7 @@ fn read_prompt(words: &[String]) -> anyhow::Result<String> {
 }
 
 fn resolve(args: &AskArgs) -> anyhow::Result<Ask> {
-    let mut call = llm::call(args.model.as_str())?;
+    let mut call = crate::telemetry::observed(llm::call(args.model.as_str())?);
     if let Some(url) = &args.base_url {
         call = call.base_url(url.clone());
     }

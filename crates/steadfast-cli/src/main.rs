@@ -7,6 +7,7 @@ mod demo;
 mod embedded;
 mod policy;
 mod sim;
+mod telemetry;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -17,7 +18,13 @@ use crate::args::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    let telemetry = match telemetry::init(cli.verbose, cli.otlp.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            report(&e);
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -35,6 +42,8 @@ fn main() -> ExitCode {
             Command::Demo(d) => demo::run(d).await,
         }
     });
+    drop(runtime);
+    telemetry.finish();
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -61,19 +70,4 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
-}
-
-fn init_tracing(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("STEADFAST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }

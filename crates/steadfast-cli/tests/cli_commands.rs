@@ -19,6 +19,7 @@ fn steadfast(args: &[&str]) -> Output {
         .env_remove("STEADFAST_MODEL")
         .env_remove("OPENAI_API_KEY")
         .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .output()
         .expect("the binary runs")
 }

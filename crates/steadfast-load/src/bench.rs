@@ -106,6 +106,10 @@ pub struct BenchArgs {
     /// and memory figures then include the profiler's cost; use it for profiles, not for the table.
     #[arg(long)]
     pub wrap: Option<String>,
+    /// What listens to the library's telemetry in its worker (the floor has none): nothing, an
+    /// OpenTelemetry pipeline exporting to a no-op, or to the in-memory exporter.
+    #[arg(long, value_enum, default_value_t = crate::telemetry::Telemetry::None)]
+    pub telemetry: crate::telemetry::Telemetry,
 }
 
 /// One run of one target.
@@ -202,6 +206,7 @@ fn run_worker(
         .args(["--max-attempts", &args.max_attempts.to_string()])
         .args(["--warmup", &args.warmup.to_string()])
         .args(["--max-secs", &args.max_secs.to_string()])
+        .args(["--telemetry", args.telemetry.name()])
         .arg("--body-file")
         .arg(body_file)
         .stdin(Stdio::piped())

@@ -13,6 +13,8 @@
 //! - `steadfast-load soak`: a bounded soak under ~30% mixed faults through retry + fallback +
 //!   circuit breakers, with the accounting check (attempt histories = journaled requests) and
 //!   task / fd / RSS samples.
+//! - `--telemetry none|noop|memory` (calls, stream): what listens to the library's spans in its
+//!   worker, to measure their cost (the floor never has a subscriber).
 //!
 //! Only loopback URLs are accepted; every run is bounded in calls and in time. CPU and memory
 //! figures come from Linux `/proc`.
@@ -24,5 +26,6 @@ pub mod procstat;
 pub mod sim;
 pub mod soak;
 pub mod streams;
+pub mod telemetry;
 pub mod worker;
 pub mod workload;

@@ -81,6 +81,9 @@ pub struct WorkerArgs {
     /// Start no new call after this many seconds.
     #[arg(long, default_value_t = 300)]
     pub max_secs: u64,
+    /// What listens to the library's telemetry.
+    #[arg(long, value_enum, default_value_t = crate::telemetry::Telemetry::None)]
+    pub telemetry: crate::telemetry::Telemetry,
 }
 
 /// Runs the worker in the current runtime.
@@ -89,6 +92,7 @@ pub struct WorkerArgs {
 /// Bad arguments, or the orchestrator went away.
 pub async fn run(args: WorkerArgs) -> Result<()> {
     crate::sim::check_loopback(&args.sim_url)?;
+    let _telemetry = crate::telemetry::install(args.telemetry)?;
     let model = match args.mode {
         Mode::Calls => MODEL,
         Mode::Stream => STREAM_MODEL,

@@ -222,9 +222,6 @@ impl State {
             tracing::Level::INFO,
             steadfast.breaker.from = self.phase.name(),
             steadfast.breaker.to = phase.name(),
-            "circuit breaker: {} -> {}",
-            self.phase.name(),
-            phase.name(),
         );
         self.phase = phase;
         self.generation = self.generation.wrapping_add(1);

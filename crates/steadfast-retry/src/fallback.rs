@@ -297,7 +297,6 @@ impl Story {
             tracing::Level::INFO,
             steadfast.fallback.index = index,
             steadfast.fallback.skip_reason = reason,
-            "fallback skipped target {index}: {reason}"
         );
         push_item(&mut self.skipped, &format!("{index}:{reason}"));
         self.span
@@ -414,7 +413,6 @@ where
                             target: "steadfast",
                             tracing::Level::INFO,
                             steadfast.fallback.index = index,
-                            "the budget refused fallback target {index}"
                         );
                         story.finish_failed(&caught, "budget-exhausted", Some(budget));
                         return Err(FallbackRunError::Exhausted(FallbackError {

@@ -288,7 +288,6 @@ impl<E> RetryState<E> {
                         target: "steadfast",
                         tracing::Level::INFO,
                         steadfast.attempt = number,
-                        "the retry budget refused a retry"
                     );
                     StopReason::BudgetExhausted
                 })
@@ -317,8 +316,6 @@ impl<E> RetryState<E> {
             steadfast.wait.duration_ms = wait.as_millis() as u64,
             steadfast.wait.reason = reason.as_str(),
             error.type = error.error_type().unwrap_or("_OTHER"),
-            "retrying after {wait:?} ({})",
-            reason.as_str(),
         );
 
         let collected = inner.collect.as_ref().is_some_and(|p| p.test(&error));

@@ -76,7 +76,7 @@ async fn one_event_per_attempt_and_per_sleep() {
     let events = captured.lock().unwrap().clone();
     let attempts: Vec<_> = events
         .iter()
-        .filter(|(_, f)| f["message"].ends_with(": attempt"))
+        .filter(|(_, f)| f.get("message").is_some_and(|m| m.ends_with(": attempt")))
         .map(|(level, f)| (*level, f["attempt"].clone()))
         .collect();
     assert_eq!(
@@ -108,7 +108,7 @@ async fn one_event_per_attempt_and_per_sleep() {
     );
     let gave_up = events
         .iter()
-        .find(|(_, f)| f["message"].ends_with("giving up"))
+        .find(|(_, f)| f.get("message").is_some_and(|m| m.ends_with("giving up")))
         .map(|(_, f)| f["reason"].clone());
     assert_eq!(gave_up.as_deref(), Some("attempt limit reached"));
 }

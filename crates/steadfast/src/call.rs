@@ -69,6 +69,10 @@ struct Settings {
     output_mode: OutputMode,
     extra: Arc<Map<String, Value>>,
     client: Arc<ClientConfig>,
+    /// Where the measurements of this call's operations go, if anywhere.
+    recorder: Option<Arc<dyn crate::telemetry::Recorder>>,
+    /// The base URL's host and port, for telemetry: worked out once, forgotten by every setter.
+    server: std::sync::OnceLock<Option<(Arc<str>, u16)>>,
 }
 
 /// Completes what a provider may leave out of its answer: the error's provider and model, the
@@ -104,6 +108,7 @@ impl fmt::Debug for Call {
             .field("tool_choice", &self.s.tool_choice)
             .field("output_mode", &self.s.output_mode)
             .field("client", &self.s.client)
+            .field("recorder", &self.s.recorder.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -111,7 +116,9 @@ impl fmt::Debug for Call {
 impl Call {
     /// The settings, for a builder to change (copied first when shared).
     fn settings(&mut self) -> &mut Settings {
-        Arc::make_mut(&mut self.s)
+        let s = Arc::make_mut(&mut self.s);
+        s.server = std::sync::OnceLock::new();
+        s
     }
 
     /// A call to `model` through `provider`, with client settings from the provider's environment
@@ -128,6 +135,8 @@ impl Call {
                 output_mode: OutputMode::Auto,
                 extra: Arc::default(),
                 client: Arc::new(client),
+                recorder: None,
+                server: std::sync::OnceLock::new(),
             }),
             provider,
         }
@@ -403,6 +412,32 @@ impl Call {
         self
     }
 
+    /// Sends the measurements of this call's operations (duration, tokens, attempts, waits, time
+    /// to first chunk; see [`telemetry::metrics`](crate::telemetry::metrics)) to `recorder`. Kept
+    /// by every call derived from this one (`with_model`, `with_target`, and so the derived
+    /// targets of a fallback chain); a backup built as a call of its own carries its own.
+    #[must_use]
+    pub fn recorder(mut self, recorder: Arc<dyn crate::telemetry::Recorder>) -> Self {
+        self.settings().recorder = Some(recorder);
+        self
+    }
+
+    /// The recorder, if any.
+    pub(crate) fn recorder_arc(&self) -> Option<&Arc<dyn crate::telemetry::Recorder>> {
+        self.s.recorder.as_ref()
+    }
+
+    /// The base URL's host and port (`server.address`, `server.port`).
+    pub(crate) fn server(&self) -> Option<&(Arc<str>, u16)> {
+        self.s
+            .server
+            .get_or_init(|| {
+                let (host, port) = crate::telemetry::host_port(self.s.client.base_url.as_deref()?)?;
+                Some((Arc::from(host), port))
+            })
+            .as_ref()
+    }
+
     // ---- sending ----
 
     /// The provider-independent request this call would send for `prompt`.
@@ -430,23 +465,25 @@ impl Call {
         prompt: P,
     ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<P> {
         use tracing::Instrument as _;
-        let span = crate::telemetry::operation_span(self, SEND);
+        let obs = crate::telemetry::Observation::start(self, SEND);
         // Checked now and the provider's (boxed) future made now, so the returned future is a
         // few words however large the request: it is moved around by every caller.
         let sending = self.checked_request(prompt).map(|r| {
-            crate::telemetry::record_input(&span, &r);
+            crate::telemetry::record_input(&obs.span, &r);
             self.sending(r)
         });
         async move {
             let result = match sending {
-                Ok((future, settings, started)) => {
-                    complete(future.instrument(span.clone()).await, &settings, started)
-                }
+                Ok((future, settings, started)) => complete(
+                    future.instrument(obs.span.clone()).await,
+                    &settings,
+                    started,
+                ),
                 Err(e) => Err(e),
             };
             match &result {
-                Ok(r) => crate::telemetry::record_success(&span, r),
-                Err(e) => crate::telemetry::record_failure(&span, e),
+                Ok(r) => obs.succeeded(r),
+                Err(e) => obs.failed(e),
             }
             result
         }
@@ -587,9 +624,9 @@ impl Call {
 
     /// Streams the answer to `prompt`. No request is sent until the stream is first polled.
     pub fn stream(&self, prompt: impl Into<Prompt>) -> ResponseStream {
-        let span = crate::telemetry::operation_span(self, crate::telemetry::STREAM);
-        let attempt = self.attempt_stream(prompt, 1, &span);
-        ResponseStream::attempt(attempt.observed(span, true, (0, 0)))
+        let obs = crate::telemetry::Observation::start(self, crate::telemetry::STREAM);
+        let attempt = self.attempt_stream(prompt, 1, &obs.span);
+        ResponseStream::attempt(attempt.observed(Arc::new(obs), true, (0, 0)))
     }
 
     /// One streamed attempt for `prompt`, attempt `attempt` of its policy, in the operation

@@ -511,3 +511,92 @@ async fn the_closure_form_of_a_policy_is_an_internal_span_over_its_calls() {
         Some(outer.seq)
     );
 }
+
+// ---- metrics: what a call's recorder receives ----
+
+#[derive(Debug, Default)]
+struct Measured {
+    ops: Mutex<Vec<String>>,
+    fallbacks: Mutex<Vec<String>>,
+}
+
+impl steadfast::telemetry::Recorder for Measured {
+    fn operation(&self, m: &steadfast::telemetry::Measurement<'_>) {
+        assert!(m.duration > Duration::ZERO);
+        self.ops.lock().unwrap().push(format!(
+            "{} {} {:?} attempts={} waited={}s error={:?} tokens={:?}/{:?} stream={} ttfc={} server={:?}",
+            m.provider,
+            m.request_model,
+            m.response_model,
+            m.attempts,
+            m.waited.as_secs(),
+            m.error_type,
+            m.input_tokens.is_some(),
+            m.output_tokens.is_some(),
+            m.stream,
+            m.time_to_first_chunk.is_some(),
+            m.server_address,
+        ));
+    }
+
+    fn fallback(&self, m: &steadfast::telemetry::FallbackMeasurement<'_>) {
+        self.fallbacks.lock().unwrap().push(format!(
+            "{}@{} won={} error={:?}",
+            m.target, m.position, m.won, m.error_type
+        ));
+    }
+}
+
+#[tokio::test]
+async fn a_recorder_gets_one_measurement_per_operation_and_per_fallback_target() {
+    let sim = sim(Scenario::new().rule(on(Dialect::OpenAi, Action::rate_limit()))).await;
+    let measured = Arc::new(Measured::default());
+    // A fixed backup is a call of its own: it carries the recorder it was given.
+    let backup = anthropic(&sim).recorder(measured.clone());
+    let chain = fallback(kinds([RateLimited])).backup(backup, kinds([RateLimited]));
+    openai(&sim)
+        .recorder(measured.clone())
+        .retry(reference().retry_if(retryable()))
+        .fallback(chain)
+        .send("hi")
+        .await
+        .unwrap();
+    assert_eq!(
+        *measured.ops.lock().unwrap(),
+        [
+            "openai gpt-4o-mini None attempts=3 waited=8s error=Some(\"rate-limited\") tokens=false/false stream=false ttfc=false server=Some(\"127.0.0.1\")",
+            "anthropic claude-3-5-sonnet-latest Some(\"claude-3-5-sonnet-latest\") attempts=1 waited=0s error=None tokens=true/true stream=false ttfc=false server=Some(\"127.0.0.1\")",
+        ]
+    );
+    assert_eq!(
+        *measured.fallbacks.lock().unwrap(),
+        [
+            "openai:gpt-4o-mini@0 won=false error=Some(\"rate-limited\")",
+            "anthropic:claude-3-5-sonnet-latest@1 won=true error=None",
+        ]
+    );
+
+    // A stream measures its time to first chunk; no recorder, no measurement.
+    let measured = Arc::new(Measured::default());
+    let mut s = openai(&sim).recorder(measured.clone()).stream("one two");
+    while let Some(ev) = s.next().await {
+        let _ = ev;
+    }
+    let ops = measured.ops.lock().unwrap().clone();
+    assert_eq!(ops.len(), 1);
+    assert!(ops[0].contains("error=Some(\"rate-limited\")"), "{ops:?}");
+    let sim = sim_ok().await;
+    let measured = Arc::new(Measured::default());
+    let mut s = openai(&sim).recorder(measured.clone()).stream("one two");
+    while let Some(ev) = s.next().await {
+        ev.unwrap();
+    }
+    let ops = measured.ops.lock().unwrap().clone();
+    assert_eq!(ops.len(), 1, "{ops:?}");
+    assert!(ops[0].contains("stream=true ttfc=true"), "{ops:?}");
+    assert!(ops[0].contains("tokens=true/true"), "{ops:?}");
+}
+
+async fn sim_ok() -> Simulator {
+    sim(Scenario::new()).await
+}

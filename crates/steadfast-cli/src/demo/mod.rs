@@ -140,9 +140,11 @@ impl Ctx {
 
     /// A call to `provider:model` pointed at the simulator.
     pub(crate) fn call(&self, target: &str, provider: Dialect) -> anyhow::Result<Call> {
-        Ok(llm::call(target)?
-            .base_url(self.sim.base_url(provider))
-            .api_key("sim-demo-key"))
+        Ok(crate::telemetry::observed(
+            llm::call(target)?
+                .base_url(self.sim.base_url(provider))
+                .api_key("sim-demo-key"),
+        ))
     }
 
     pub(crate) fn line(&mut self, text: impl AsRef<str>) {

@@ -177,7 +177,7 @@ async fn once<T: DeserializeOwned>(
     validator: Option<&ValidatorFn<T>>,
 ) -> Result<(T, Response), Error> {
     use tracing::Instrument as _;
-    let span = crate::telemetry::operation_span(call, EXTRACT);
+    let obs = crate::telemetry::Observation::start(call, EXTRACT);
     let result = async {
         let in_context = |e: Error| e.in_context(call.provider_name_arc(), call.model_arc());
         let mut request = call.request(prompt);
@@ -188,11 +188,11 @@ async fn once<T: DeserializeOwned>(
         let value = parse_output::<T>(&response, &format.name, validator).map_err(in_context)?;
         Ok((value, response))
     }
-    .instrument(span.clone())
+    .instrument(obs.span.clone())
     .await;
     match &result {
-        Ok((_, r)) => crate::telemetry::record_success(&span, r),
-        Err(e) => crate::telemetry::record_failure(&span, e),
+        Ok((_, r)) => obs.succeeded(r),
+        Err(e) => obs.failed(e),
     }
     result
 }

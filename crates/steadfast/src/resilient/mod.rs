@@ -394,16 +394,18 @@ where
     let Some(chain) = chain else {
         return op(call).await;
     };
+    let mut position = 0;
     let winner = chain
         .run(&call, |target: Call| {
-            // Called inside the chain's span: the winner is noted on it.
+            // Called inside the chain's span: each target's outcome is noted on it.
             let chain_span = tracing::Span::current();
+            let at = position;
+            position += 1;
             let attempt = op(target.clone());
             async move {
                 let result = attempt.await;
-                if result.is_ok() {
-                    crate::telemetry::record_winner(&chain_span, &target);
-                }
+                let outcome = result.as_ref().map(|_| ());
+                crate::telemetry::record_fallback_target(&chain_span, &target, at, outcome);
                 result
             }
         })
@@ -437,13 +439,13 @@ where
     F: FnMut(&Call, Prompt, u32) -> Fut,
     Fut: Future<Output = Result<(T, Response), Error>>,
 {
-    let span = crate::telemetry::operation_span(call, op);
+    let obs = crate::telemetry::Observation::start(call, op);
     let result = drive_attempts(policy, call, prompt, exec)
-        .instrument(span.clone())
+        .instrument(obs.span.clone())
         .await;
     match &result {
-        Ok((_, r)) => crate::telemetry::record_success(&span, r),
-        Err(e) => crate::telemetry::record_failure(&span, e),
+        Ok((_, r)) => obs.succeeded(r),
+        Err(e) => obs.failed(e),
     }
     result
 }

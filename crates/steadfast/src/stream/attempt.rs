@@ -105,8 +105,10 @@ pub(crate) struct AttemptStream {
     /// Events already received (while a retrying stream looked for the commit point) and not yet
     /// yielded.
     replay: VecDeque<Result<StreamEvent, Error>>,
-    /// The GenAI operation span this attempt belongs to (none when nothing listens).
-    span: tracing::Span,
+    /// The operation this attempt belongs to (none for a replayed body).
+    obs: Option<Arc<crate::telemetry::Observation>>,
+    /// The time from the request to the first content, once committed.
+    ttfc: Option<std::time::Duration>,
     /// Whether this is the operation's only attempt (a plain stream): its failures before the
     /// commit point are the operation's, too.
     sole: bool,
@@ -136,7 +138,8 @@ impl AttemptStream {
             committed: false,
             started: None,
             replay: VecDeque::new(),
-            span: tracing::Span::none(),
+            obs: None,
+            ttfc: None,
             sole: false,
             prior: (0, 0),
         }
@@ -144,8 +147,13 @@ impl AttemptStream {
 
     /// This attempt as part of the operation `span`, after `prior` attempts (count, total wait in
     /// ms); `sole` when it is the operation's only one.
-    pub(crate) fn observed(mut self, span: tracing::Span, sole: bool, prior: (usize, u64)) -> Self {
-        self.span = span;
+    pub(crate) fn observed(
+        mut self,
+        obs: Arc<crate::telemetry::Observation>,
+        sole: bool,
+        prior: (usize, u64),
+    ) -> Self {
+        self.obs = Some(obs);
         self.sole = sole;
         self.prior = prior;
         self
@@ -155,33 +163,34 @@ impl AttemptStream {
     fn commit(&mut self) {
         if !self.committed {
             self.committed = true;
-            if let Some(started) = self.started {
-                crate::telemetry::record_commit(&self.span, started.elapsed());
+            if let (Some(started), Some(obs)) = (self.started, &self.obs) {
+                let ttfc = started.elapsed();
+                self.ttfc = Some(ttfc);
+                crate::telemetry::record_commit(&obs.span, ttfc);
             }
         }
     }
 
-    /// Notes the operation's outcome on its span: this attempt ended the operation.
+    /// Notes the operation's outcome: this attempt ended the operation.
     fn record_end(&self, failed: Option<ErrorKind>) {
-        if self.span.is_disabled() {
+        let Some(obs) = &self.obs else {
+            return;
+        };
+        let finish = self.acc.finish.as_ref().map(|(reason, _)| reason);
+        if failed.is_none() && finish.is_none() {
             return;
         }
-        crate::telemetry::record_totals(&self.span, self.prior.0 + 1, self.prior.1);
-        match failed {
-            Some(kind) => crate::telemetry::record_error(&self.span, kind),
-            None => {
-                let Some((reason, _)) = &self.acc.finish else {
-                    return;
-                };
-                crate::telemetry::record_answer(
-                    &self.span,
-                    self.acc.id.as_deref(),
-                    self.acc.model.as_deref().unwrap_or(&self.model),
-                    reason,
-                    self.acc.usage,
-                );
-            }
-        }
+        let ok = failed.is_none();
+        obs.end(crate::telemetry::End {
+            error: failed,
+            id: self.acc.id.as_deref().filter(|_| ok),
+            response_model: ok.then(|| self.acc.model.as_deref().unwrap_or(&self.model)),
+            finish: finish.filter(|_| ok),
+            usage: self.acc.usage.filter(|_| ok),
+            attempts: self.prior.0 + 1,
+            waited_ms: self.prior.1,
+            time_to_first_chunk: self.ttfc,
+        });
     }
 
     /// Queues events received before the caller saw them, to be yielded first.
@@ -435,7 +444,10 @@ impl AttemptStream {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<StreamEvent, Error>>> {
         // The attempt's HTTP span is made (and its body read) inside the operation's span.
-        let span = self.span.clone();
+        let span = self
+            .obs
+            .as_ref()
+            .map_or_else(tracing::Span::none, |o| o.span.clone());
         let _entered = span.enter();
         loop {
             if let Some(item) = self.replay.pop_front() {

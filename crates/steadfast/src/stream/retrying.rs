@@ -205,7 +205,6 @@ impl RetryingStream {
                                 steadfast.restarts_left = plan.left,
                                 steadfast.wait.duration_ms = decision.wait.as_millis() as u64,
                                 error.type = e.kind().as_str(),
-                                "restarting an interrupted stream: {e}"
                             );
                             self.span.record("steadfast.restarts", plan.done);
                             with_wait(&mut this_attempt, decision);
@@ -243,16 +242,18 @@ fn commit_anywhere(
             let (s, prior) = commit_with_retry(call, policy, prompt).await?;
             return Ok((s, prior, Vec::new()));
         };
+        let mut position = 0;
         let winner = chain
             .run(&call, move |c: Call| {
-                // Called inside the chain's span: the winner is noted on it.
+                // Called inside the chain's span: each target's outcome is noted on it.
                 let chain_span = tracing::Span::current();
+                let at = position;
+                position += 1;
                 let commit = commit_with_retry(c.clone(), policy.clone(), prompt.clone());
                 async move {
                     let result = commit.await;
-                    if result.is_ok() {
-                        crate::telemetry::record_winner(&chain_span, &c);
-                    }
+                    let outcome = result.as_ref().map(|_| ());
+                    crate::telemetry::record_fallback_target(&chain_span, &c, at, outcome);
                     result
                 }
             })
@@ -276,12 +277,15 @@ fn commit_anywhere(
 /// [`telemetry`](crate::telemetry)).
 async fn commit_with_retry(call: Call, policy: Retry<Error>, prompt: Prompt) -> Committed {
     use tracing::Instrument as _;
-    let span = crate::telemetry::operation_span(&call, crate::telemetry::STREAM);
-    let result = commit_attempts(&call, &policy, &prompt, &span)
-        .instrument(span.clone())
+    let obs = std::sync::Arc::new(crate::telemetry::Observation::start(
+        &call,
+        crate::telemetry::STREAM,
+    ));
+    let result = commit_attempts(&call, &policy, &prompt, &obs)
+        .instrument(obs.span.clone())
         .await;
     if let Err(e) = &result {
-        crate::telemetry::record_failure(&span, e);
+        obs.failed(e);
     }
     result
 }
@@ -290,7 +294,7 @@ async fn commit_attempts(
     call: &Call,
     policy: &Retry<Error>,
     prompt: &Prompt,
-    span: &tracing::Span,
+    obs: &std::sync::Arc<crate::telemetry::Observation>,
 ) -> Committed {
     let mut state = policy.start();
     let mut summaries: Vec<AttemptSummary> = Vec::new();
@@ -298,9 +302,9 @@ async fn commit_attempts(
         let number = state.begin().number();
         let started = Instant::now();
         let prior = crate::telemetry::totals(&summaries);
-        let mut s =
-            call.attempt_stream(prompt.clone(), number, span)
-                .observed(span.clone(), false, prior);
+        let mut s = call
+            .attempt_stream(prompt.clone(), number, &obs.span)
+            .observed(std::sync::Arc::clone(obs), false, prior);
         let mut seen = VecDeque::new();
         let failure = loop {
             match std::future::poll_fn(|cx| s.poll_event(cx)).await {

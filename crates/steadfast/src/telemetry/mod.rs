@@ -51,9 +51,11 @@
 //!
 //! # Events
 //!
-//! What happens *between* spans is recorded as `tracing` events named by the `name:` of the
-//! event (the OpenTelemetry event name when they are exported as log records, which the GenAI
-//! conventions now prefer to span events), inside the span they belong to:
+//! What happens *between* spans is recorded as `tracing` events inside the span they belong to,
+//! each named by its callsite name and carrying no message, so that the name is what an exporter
+//! sees: `tracing-opentelemetry` (the `otel` feature's layer) makes them span events of that
+//! name, and a log bridge (`opentelemetry-appender-tracing`, the log-based events the GenAI
+//! conventions now prefer to span events) makes them log records of that event name:
 //!
 //! | event | fields |
 //! |---|---|
@@ -67,6 +69,14 @@
 //! The totals are also attributes of the spans (`steadfast.attempts`, `steadfast.wait.total_ms`,
 //! `steadfast.fallback.*`), so a backend that drops events still shows the story.
 //!
+//! # Metrics
+//!
+//! A call that carries a [`Recorder`] ([`Call::recorder`](crate::Call::recorder)) hands it one
+//! [`Measurement`] per operation and one [`FallbackMeasurement`] per target a fallback chain
+//! called; see [`metrics`]. The `otel` feature's `otel::OtelRecorder` records them as the
+//! conventions' `gen_ai.client.operation.duration`, `gen_ai.client.token.usage`,
+//! `gen_ai.client.operation.time_to_first_chunk` and ours. No recorder, no work; nothing global.
+//!
 //! # Content
 //!
 //! Prompts and answers are **not** recorded unless opted in, with
@@ -76,18 +86,25 @@
 //! schema. No key, token or authorization header is recorded at any level, content or not.
 
 mod content;
+pub mod metrics;
+#[cfg(feature = "otel")]
+pub mod otel;
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use tracing::Span;
-use tracing::field::Empty;
+use tracing::field::{Empty, Field};
 
 use crate::call::Call;
 use crate::error::{Error, ErrorKind};
 use crate::provider::ChatRequest;
 use crate::response::{AttemptSummary, FinishReason, Response, Usage};
+
+pub use metrics::{FallbackMeasurement, Measurement, Recorder};
 
 /// The `gen_ai.provider.name` of a steadfast provider: the conventions' well-known value where
 /// there is one, else the provider's own name.
@@ -150,28 +167,32 @@ pub(crate) const STREAM: Operation = Operation {
     json: false,
 };
 
-/// The GenAI CLIENT span of one operation on `call`'s target, with what is known at its start.
-pub(crate) fn operation_span(call: &Call, op: Operation) -> Span {
-    let span = tracing::info_span!(
+/// The GenAI CLIENT span of one operation on `call`'s target, with what is known at its start —
+/// set when the span is made (the values are computed only when someone listens), as recording
+/// them one by one afterwards costs a dispatch each.
+fn operation_span(call: &Call, op: Operation) -> Span {
+    let p = call.params();
+    let server = call.server();
+    tracing::info_span!(
         target: "steadfast",
         "chat",
-        otel.name = Empty,
+        otel.name = format!("chat {}", call.model()).as_str(),
         otel.kind = "client",
         otel.status_code = Empty,
         gen_ai.operation.name = "chat",
         gen_ai.provider.name = provider_name(call.provider_name()),
         gen_ai.request.model = call.model(),
-        server.address = Empty,
-        server.port = Empty,
-        gen_ai.request.stream = Empty,
-        gen_ai.output.type = Empty,
-        gen_ai.request.temperature = Empty,
-        gen_ai.request.max_tokens = Empty,
-        gen_ai.request.top_p = Empty,
-        gen_ai.request.seed = Empty,
-        gen_ai.request.frequency_penalty = Empty,
-        gen_ai.request.presence_penalty = Empty,
-        gen_ai.request.stop_sequences = Empty,
+        server.address = server.map(|(h, _)| &**h),
+        server.port = server.map(|(_, p)| i64::from(*p)),
+        gen_ai.request.stream = op.stream.then_some(true),
+        gen_ai.output.type = op.json.then_some("json"),
+        gen_ai.request.temperature = p.temperature,
+        gen_ai.request.max_tokens = p.max_tokens.map(i64::from),
+        gen_ai.request.top_p = p.top_p,
+        gen_ai.request.seed = p.seed,
+        gen_ai.request.frequency_penalty = p.frequency_penalty,
+        gen_ai.request.presence_penalty = p.presence_penalty,
+        gen_ai.request.stop_sequences = json_list(&p.stop).as_deref(),
         gen_ai.response.id = Empty,
         gen_ai.response.model = Empty,
         gen_ai.response.finish_reasons = Empty,
@@ -183,45 +204,219 @@ pub(crate) fn operation_span(call: &Call, op: Operation) -> Span {
         error.type = Empty,
         steadfast.attempts = Empty,
         steadfast.wait.total_ms = Empty,
-    );
-    if span.is_disabled() {
-        return span;
+    )
+}
+
+/// `items` as a JSON array of strings, `None` when empty (the conventions' string arrays are
+/// recorded as JSON strings: `tracing` has no array values).
+fn json_list(items: &[String]) -> Option<String> {
+    if items.is_empty() {
+        None
+    } else {
+        serde_json::to_string(items).ok()
     }
-    span.record("otel.name", format!("chat {}", call.model()).as_str());
-    if let Some((host, port)) = call.client().base_url.as_deref().and_then(host_port) {
-        span.record("server.address", host.as_str());
-        span.record("server.port", port);
+}
+
+/// The fields of the operation span that are set at its end, looked up once (the span has one
+/// callsite, so its fields are the same for every span).
+struct EndFields {
+    status: Field,
+    error: Field,
+    id: Field,
+    model: Field,
+    finish: Field,
+    input: Field,
+    output: Field,
+    attempts: Field,
+    waited: Field,
+}
+
+fn end_fields(span: &Span) -> Option<&'static EndFields> {
+    static FIELDS: OnceLock<Option<EndFields>> = OnceLock::new();
+    let fields = span.metadata()?.fields();
+    FIELDS
+        .get_or_init(|| {
+            Some(EndFields {
+                status: fields.field("otel.status_code")?,
+                error: fields.field("error.type")?,
+                id: fields.field("gen_ai.response.id")?,
+                model: fields.field("gen_ai.response.model")?,
+                finish: fields.field("gen_ai.response.finish_reasons")?,
+                input: fields.field("gen_ai.usage.input_tokens")?,
+                output: fields.field("gen_ai.usage.output_tokens")?,
+                attempts: fields.field("steadfast.attempts")?,
+                waited: fields.field("steadfast.wait.total_ms")?,
+            })
+        })
+        .as_ref()
+}
+
+/// One operation being observed: its GenAI span and its call's [`Recorder`], with what both
+/// need at its end. Cheap when nothing listens: a disabled span, no recorder, one clock read.
+pub(crate) struct Observation {
+    pub(crate) span: Span,
+    recorder: Option<Arc<dyn Recorder>>,
+    started: Instant,
+    provider: Arc<str>,
+    model: Arc<str>,
+    server: Option<(Arc<str>, u16)>,
+    stream: bool,
+}
+
+impl std::fmt::Debug for Observation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observation")
+            .field("provider", &self.provider)
+            .field("model", &self.model)
+            .finish_non_exhaustive()
     }
-    if op.stream {
-        span.record("gen_ai.request.stream", true);
+}
+
+/// How an operation ended, for its span and its measurement.
+#[derive(Default)]
+pub(crate) struct End<'a> {
+    pub(crate) error: Option<ErrorKind>,
+    pub(crate) id: Option<&'a str>,
+    pub(crate) response_model: Option<&'a str>,
+    pub(crate) finish: Option<&'a FinishReason>,
+    pub(crate) usage: Option<Usage>,
+    pub(crate) attempts: usize,
+    pub(crate) waited_ms: u64,
+    pub(crate) time_to_first_chunk: Option<Duration>,
+}
+
+impl Observation {
+    /// Starts observing an operation on `call`'s target.
+    pub(crate) fn start(call: &Call, op: Operation) -> Self {
+        let span = operation_span(call, op);
+        let recorder = call.recorder_arc().cloned();
+        let server = recorder.as_ref().and_then(|_| call.server().cloned());
+        Observation {
+            span,
+            recorder,
+            started: Instant::now(),
+            provider: Arc::clone(call.provider_name_arc()),
+            model: Arc::clone(call.model_arc()),
+            server,
+            stream: op.stream,
+        }
     }
-    if op.json {
-        span.record("gen_ai.output.type", "json");
+
+    /// The operation succeeded with `response`, whose attempts are the operation's.
+    pub(crate) fn succeeded(&self, response: &Response) {
+        if self.span.is_disabled() && self.recorder.is_none() {
+            return;
+        }
+        let (attempts, waited_ms) = totals(&response.attempts);
+        let finish = response.finish_reason();
+        self.end(End {
+            id: response.id(),
+            response_model: Some(response.model()),
+            finish: Some(&finish),
+            usage: response.usage(),
+            attempts,
+            waited_ms,
+            ..End::default()
+        });
+        if !self.span.is_disabled() && captures_content() {
+            let json = content::output_messages(response);
+            self.span.record("gen_ai.output.messages", json.as_str());
+        }
     }
-    let p = call.params();
-    if let Some(t) = p.temperature {
-        span.record("gen_ai.request.temperature", t);
+
+    /// The operation failed with `error`, whose attempts are the operation's.
+    pub(crate) fn failed(&self, error: &Error) {
+        if self.span.is_disabled() && self.recorder.is_none() {
+            return;
+        }
+        let (attempts, waited_ms) = totals(error.attempts());
+        self.end(End {
+            error: Some(error.kind()),
+            attempts: attempts.max(1),
+            waited_ms,
+            ..End::default()
+        });
     }
-    if let Some(n) = p.max_tokens {
-        span.record("gen_ai.request.max_tokens", n);
+
+    /// The operation ended as `end` says: its span's last attributes and its measurement.
+    pub(crate) fn end(&self, end: End<'_>) {
+        record_end(&self.span, &end);
+        if let Some(recorder) = &self.recorder {
+            recorder.operation(&Measurement {
+                provider: provider_name(&self.provider),
+                request_model: &self.model,
+                response_model: end.response_model.filter(|_| end.error.is_none()),
+                server_address: self.server.as_ref().map(|(h, _)| &**h),
+                server_port: self.server.as_ref().map(|(_, p)| *p),
+                stream: self.stream,
+                duration: self.started.elapsed(),
+                error_type: end.error.map(ErrorKind::as_str),
+                input_tokens: end.usage.map(|u| u.input_tokens),
+                output_tokens: end.usage.map(|u| u.output_tokens),
+                time_to_first_chunk: end.time_to_first_chunk,
+                attempts: u32::try_from(end.attempts).unwrap_or(u32::MAX),
+                waited: Duration::from_millis(end.waited_ms),
+            });
+        }
     }
-    if let Some(t) = p.top_p {
-        span.record("gen_ai.request.top_p", t);
+}
+
+/// The end of an operation on its span, in one dispatch.
+fn record_end(span: &Span, end: &End<'_>) {
+    let (Some(meta), Some(f)) = (span.metadata(), end_fields(span)) else {
+        return;
+    };
+    let ok = end.error.is_none();
+    let finish: Option<String> = end
+        .finish
+        .filter(|_| ok)
+        .and_then(|r| serde_json::to_string(&[r.as_str()]).ok());
+    let attempts = i64::try_from(end.attempts).unwrap_or(i64::MAX);
+    let waited = i64::try_from(end.waited_ms).unwrap_or(i64::MAX);
+    let usage = end.usage.filter(|_| ok);
+    let input = usage.map(|u| i64::try_from(u.input_tokens).unwrap_or(i64::MAX));
+    let output = usage.map(|u| i64::try_from(u.output_tokens).unwrap_or(i64::MAX));
+    let error = end.error.map(ErrorKind::as_str);
+    let status = error.map(|_| "ERROR");
+    let id = end.id.filter(|_| ok);
+    let model = end.response_model.filter(|_| ok);
+    let values: [(&Field, Option<&dyn tracing::Value>); 9] = [
+        (&f.status, status.as_ref().map(|v| v as &dyn tracing::Value)),
+        (&f.error, error.as_ref().map(|v| v as &dyn tracing::Value)),
+        (&f.id, id.as_ref().map(|v| v as &dyn tracing::Value)),
+        (&f.model, model.as_ref().map(|v| v as &dyn tracing::Value)),
+        (&f.finish, finish.as_ref().map(|v| v as &dyn tracing::Value)),
+        (&f.input, input.as_ref().map(|v| v as &dyn tracing::Value)),
+        (&f.output, output.as_ref().map(|v| v as &dyn tracing::Value)),
+        (&f.attempts, Some(&attempts as &dyn tracing::Value)),
+        (&f.waited, Some(&waited as &dyn tracing::Value)),
+    ];
+    span.record_all(&meta.fields().value_set(&values));
+}
+
+/// Notes on a fallback chain's span and recorder that `target`, at `position`, won or failed.
+pub(crate) fn record_fallback_target(
+    chain_span: &Span,
+    call: &Call,
+    position: usize,
+    outcome: Result<(), &Error>,
+) {
+    let recorder = call.recorder_arc();
+    if chain_span.is_disabled() && recorder.is_none() {
+        return;
     }
-    if let Some(s) = p.seed {
-        span.record("gen_ai.request.seed", s);
+    let target = call.target();
+    if outcome.is_ok() && !chain_span.is_disabled() {
+        chain_span.record("steadfast.fallback.winner", target.as_str());
     }
-    if let Some(f) = p.frequency_penalty {
-        span.record("gen_ai.request.frequency_penalty", f);
+    if let Some(r) = recorder {
+        r.fallback(&FallbackMeasurement {
+            target: &target,
+            position,
+            won: outcome.is_ok(),
+            error_type: outcome.err().map(|e| e.kind().as_str()),
+        });
     }
-    if let Some(f) = p.presence_penalty {
-        span.record("gen_ai.request.presence_penalty", f);
-    }
-    if !p.stop.is_empty() {
-        let list = serde_json::to_string(&p.stop).unwrap_or_default();
-        span.record("gen_ai.request.stop_sequences", list.as_str());
-    }
-    span
 }
 
 /// Notes the messages of an attempt's request on its operation span, when content is captured.
@@ -231,76 +426,6 @@ pub(crate) fn record_input(span: &Span, request: &ChatRequest) {
     }
     let json = content::input_messages(&request.messages);
     span.record("gen_ai.input.messages", json.as_str());
-}
-
-/// Completes an operation span that succeeded with `response` (whose attempts are this
-/// operation's).
-pub(crate) fn record_success(span: &Span, response: &Response) {
-    if span.is_disabled() {
-        return;
-    }
-    record_answer(
-        span,
-        response.id(),
-        response.model(),
-        &response.finish_reason(),
-        response.usage(),
-    );
-    let (n, waited) = totals(&response.attempts);
-    record_totals(span, n, waited);
-    if captures_content() {
-        let json = content::output_messages(response);
-        span.record("gen_ai.output.messages", json.as_str());
-    }
-}
-
-/// Notes the answer of a successful operation.
-pub(crate) fn record_answer(
-    span: &Span,
-    id: Option<&str>,
-    model: &str,
-    finish: &FinishReason,
-    usage: Option<Usage>,
-) {
-    if span.is_disabled() {
-        return;
-    }
-    if let Some(id) = id {
-        span.record("gen_ai.response.id", id);
-    }
-    span.record("gen_ai.response.model", model);
-    let finish = serde_json::to_string(&[finish.as_str()]).unwrap_or_default();
-    span.record("gen_ai.response.finish_reasons", finish.as_str());
-    if let Some(u) = usage {
-        span.record("gen_ai.usage.input_tokens", u.input_tokens);
-        span.record("gen_ai.usage.output_tokens", u.output_tokens);
-    }
-}
-
-/// Notes how many HTTP attempts an operation made, and how long it waited between them.
-pub(crate) fn record_totals(span: &Span, attempts: usize, waited_ms: u64) {
-    if !span.is_disabled() {
-        span.record("steadfast.attempts", attempts);
-        span.record("steadfast.wait.total_ms", waited_ms);
-    }
-}
-
-/// Completes an operation span that failed with `error` (whose attempts are this operation's).
-pub(crate) fn record_failure(span: &Span, error: &Error) {
-    if span.is_disabled() {
-        return;
-    }
-    let (n, waited) = totals(error.attempts());
-    record_error(span, error.kind());
-    record_totals(span, n.max(1), waited);
-}
-
-/// Marks an operation span as failed with `kind`.
-pub(crate) fn record_error(span: &Span, kind: ErrorKind) {
-    if !span.is_disabled() {
-        span.record("otel.status_code", "ERROR");
-        span.record("error.type", kind.as_str());
-    }
 }
 
 /// The attempt count and total wait (ms) of an operation's history so far.
@@ -321,52 +446,32 @@ pub(crate) fn record_commit(span: &Span, time_to_first_chunk: Duration) {
         parent: span,
         tracing::Level::INFO,
         gen_ai.response.time_to_first_chunk = secs,
-        "stream committed after {time_to_first_chunk:?}"
     );
 }
 
-/// Notes the winner of a fallback chain on the chain's span (the span current when the chain
-/// called its operation).
-pub(crate) fn record_winner(chain_span: &Span, call: &Call) {
-    if !chain_span.is_disabled() {
-        chain_span.record("steadfast.fallback.winner", call.target().as_str());
-    }
-}
-
 #[cfg(feature = "__http")]
-/// The HTTP CLIENT span of one wire attempt (`attempt` 1 for the first); the URL and status are
-/// recorded by [`record_http_request`] and [`record_http_outcome`].
-pub(crate) fn http_span(attempt: u32) -> Span {
-    let span = tracing::info_span!(
+/// The HTTP CLIENT span of one wire attempt (`attempt` 1 for the first) to `url`, with all it
+/// knows at its start; the status is recorded by [`record_http_outcome`].
+pub(crate) fn http_span(attempt: u32, url: &str) -> Span {
+    // Parsed only when someone listens.
+    let server = if tracing::span_enabled!(target: "steadfast", tracing::Level::INFO) {
+        host_port(url)
+    } else {
+        None
+    };
+    tracing::info_span!(
         target: "steadfast",
         "POST",
         otel.kind = "client",
         otel.status_code = Empty,
         http.request.method = "POST",
-        url.full = Empty,
-        server.address = Empty,
-        server.port = Empty,
-        http.request.resend_count = Empty,
+        url.full = redact_url(url).as_ref(),
+        server.address = server.as_ref().map(|(h, _)| h.as_str()),
+        server.port = server.as_ref().map(|(_, p)| i64::from(*p)),
+        http.request.resend_count = (attempt > 1).then(|| i64::from(attempt - 1)),
         http.response.status_code = Empty,
         error.type = Empty,
-    );
-    if attempt > 1 && !span.is_disabled() {
-        span.record("http.request.resend_count", attempt - 1);
-    }
-    span
-}
-
-#[cfg(feature = "__http")]
-/// Notes where an HTTP attempt goes, its secrets redacted.
-pub(crate) fn record_http_request(span: &Span, url: &str) {
-    if span.is_disabled() {
-        return;
-    }
-    span.record("url.full", redact_url(url).as_str());
-    if let Some((host, port)) = host_port(url) {
-        span.record("server.address", host.as_str());
-        span.record("server.port", port);
-    }
+    )
 }
 
 #[cfg(feature = "__http")]
@@ -375,34 +480,73 @@ pub(crate) fn record_http_outcome(span: &Span, status: Option<u16>, error: Optio
     if span.is_disabled() {
         return;
     }
-    if let Some(s) = status {
-        span.record("http.response.status_code", s);
-    }
-    if let Some(e) = error {
-        span.record("otel.status_code", "ERROR");
-        match status.filter(|s| *s >= 400) {
-            Some(s) => span.record("error.type", s.to_string().as_str()),
-            None => span.record("error.type", e.kind().as_str()),
-        };
-    }
+    let Some(e) = error else {
+        if let Some(s) = status {
+            span.record("http.response.status_code", i64::from(s));
+        }
+        return;
+    };
+    // The HTTP conventions' error.type: the status code of an HTTP error, else the error's class.
+    let kind = match status.filter(|s| *s >= 400) {
+        Some(s) => std::borrow::Cow::Owned(s.to_string()),
+        None => std::borrow::Cow::Borrowed(e.kind().as_str()),
+    };
+    let Some(meta) = span.metadata() else {
+        return;
+    };
+    let fields = meta.fields();
+    let (Some(code), Some(status_code), Some(error_type)) = (
+        fields.field("http.response.status_code"),
+        fields.field("otel.status_code"),
+        fields.field("error.type"),
+    ) else {
+        return;
+    };
+    let status = status.map(i64::from);
+    let kind: &str = &kind;
+    let values: [(&Field, Option<&dyn tracing::Value>); 3] = [
+        (&code, status.as_ref().map(|v| v as &dyn tracing::Value)),
+        (&status_code, Some(&"ERROR" as &dyn tracing::Value)),
+        (&error_type, Some(&kind as &dyn tracing::Value)),
+    ];
+    span.record_all(&fields.value_set(&values));
 }
 
-/// The host and port of a URL (the scheme's default port when it names none).
-fn host_port(url: &str) -> Option<(String, u16)> {
-    let uri: http::Uri = url.parse().ok()?;
-    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
-    let port = uri.port_u16().or_else(|| match uri.scheme_str() {
-        Some("https") => Some(443),
-        Some("http") => Some(80),
-        _ => None,
-    })?;
+/// The host and port of a URL (the scheme's default port when it names none): a split of
+/// `scheme://[userinfo@]host[:port][/…]`, not a full parse — this runs for every span.
+pub(crate) fn host_port(url: &str) -> Option<(String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6.split_once(']')?;
+            (host, after.strip_prefix(':'))
+        }
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
+    if host.is_empty() {
+        return None;
+    }
+    let port = match port {
+        Some(p) => p.parse().ok()?,
+        None if scheme.eq_ignore_ascii_case("https") => 443,
+        None if scheme.eq_ignore_ascii_case("http") => 80,
+        None => return None,
+    };
     Some((host.to_string(), port))
 }
 
 #[cfg(feature = "__http")]
 /// `url` with its user info and the values of key-like query parameters replaced by `REDACTED`
 /// (as the HTTP conventions ask for `url.full`).
-fn redact_url(url: &str) -> String {
+fn redact_url(url: &str) -> std::borrow::Cow<'_, str> {
+    if !url.contains(['?', '@']) {
+        return std::borrow::Cow::Borrowed(url);
+    }
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),
@@ -431,7 +575,7 @@ fn redact_url(url: &str) -> String {
             }
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(feature = "__http")]
@@ -501,6 +645,15 @@ mod tests {
             Some(("127.0.0.1".into(), 4010))
         );
         assert_eq!(host_port("http://[::1]:9/"), Some(("::1".into(), 9)));
+        assert_eq!(host_port("https://[::1]/v1"), Some(("::1".into(), 443)));
+        assert_eq!(
+            host_port("https://u:p@h.example:8443/x?y=1"),
+            Some(("h.example".into(), 8443))
+        );
+        assert_eq!(host_port("http://h?x=1"), Some(("h".into(), 80)));
         assert_eq!(host_port("not a url"), None);
+        assert_eq!(host_port("http://:80/"), None);
+        assert_eq!(host_port("http://h:notaport/"), None);
+        assert_eq!(host_port("ftp://h/"), None);
     }
 }

@@ -239,9 +239,13 @@ impl<W: Wire> Provider for HttpProvider<W> {
         let wire = Arc::clone(&self.wire);
         let name = Arc::clone(&self.name);
         Box::pin(async move {
-            let span = crate::telemetry::http_span(request.attempt);
             let start = Instant::now();
-            let result = send_once(&*wire, &request, &span).await;
+            let http_req = match wire.build(&request, false) {
+                Ok(r) => r,
+                Err(e) => return Err(failed(&name, &request, e)),
+            };
+            let span = crate::telemetry::http_span(request.attempt, &http_req.url);
+            let result = send_once(&*wire, &request, http_req).await;
             let elapsed = start.elapsed();
             match &result {
                 Ok((_, status)) => {
@@ -414,12 +418,9 @@ fn merge_headers(headers: &mut HeaderMap, own: &HeaderMap) {
 async fn execute<W: Wire>(
     wire: &W,
     req: &ChatRequest,
-    stream: bool,
+    http_req: HttpRequest,
     deadline: Option<Instant>,
-    span: &tracing::Span,
 ) -> Result<reqwest::Response, Error> {
-    let http_req = wire.build(req, stream)?;
-    crate::telemetry::record_http_request(span, &http_req.url);
     let client = client_for(req.client.timeouts.connect)?;
     let url = reqwest::Url::parse(&http_req.url)
         .map_err(|e| Error::config(format!("invalid base URL for {}: {e}", wire.name())))?;
@@ -480,13 +481,13 @@ async fn read_body(resp: &mut reqwest::Response) -> Result<Bytes, reqwest::Error
 async fn send_once<W: Wire>(
     wire: &W,
     req: &ChatRequest,
-    span: &tracing::Span,
+    http_req: HttpRequest,
 ) -> Result<(Response, u16), Error> {
     // One timer for the whole attempt (headers and body) instead of one per phase.
     let Some(total) = req.client.timeouts.total else {
-        return send_within(wire, req, span).await;
+        return send_within(wire, req, http_req).await;
     };
-    tokio::time::timeout(total, send_within(wire, req, span))
+    tokio::time::timeout(total, send_within(wire, req, http_req))
         .await
         .map_err(|_| {
             Error::new(
@@ -499,9 +500,9 @@ async fn send_once<W: Wire>(
 async fn send_within<W: Wire>(
     wire: &W,
     req: &ChatRequest,
-    span: &tracing::Span,
+    http_req: HttpRequest,
 ) -> Result<(Response, u16), Error> {
-    let mut resp = execute(wire, req, false, None, span).await?;
+    let mut resp = execute(wire, req, http_req, None).await?;
     let body = read_body(&mut resp).await.map_err(map_reqwest)?;
     // The body is read: the headers can be moved out instead of cloned.
     let meta = ResponseMeta {
@@ -630,8 +631,11 @@ async fn stream_once<W: Wire>(
     req: &ChatRequest,
 ) -> Result<EventStream, Error> {
     let deadline = req.client.timeouts.total.map(|t| Instant::now() + t);
-    let span = crate::telemetry::http_span(req.attempt);
-    let resp = match execute(&*wire, req, true, deadline, &span).await {
+    let http_req = wire
+        .build(req, true)
+        .map_err(|e| e.in_context(&name, &req.model))?;
+    let span = crate::telemetry::http_span(req.attempt, &http_req.url);
+    let resp = match execute(&*wire, req, http_req, deadline).await {
         Ok(resp) => resp,
         Err(e) => {
             crate::telemetry::record_http_outcome(&span, e.status(), Some(&e));

@@ -38,8 +38,28 @@ struct Seen {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Capture(Arc<Mutex<Seen>>);
 
-/// The capture's own sequence number of a span (the registry reuses span ids).
-struct Seq(usize);
+/// The capture a span belongs to, and its sequence number there (the registry reuses span ids).
+struct Seq(Capture, usize);
+
+thread_local! {
+    /// The capture of the test running on this thread (each `#[tokio::test]` runs its tasks on
+    /// its own thread).
+    static CURRENT: std::cell::RefCell<Option<Capture>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Routes what `steadfast` emits to the capture of the thread it is emitted on. Installed once,
+/// as the global subscriber: scoped (thread-local) subscribers set and dropped by tests running
+/// in parallel race on tracing's cached callsite interest, and a span can be missed.
+struct Router;
+
+/// Clears the thread's capture when the test is done.
+pub(crate) struct Installed(());
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.borrow_mut().take());
+    }
+}
 
 struct Fields<'a>(&'a mut BTreeMap<String, String>);
 
@@ -65,50 +85,63 @@ impl Visit for Fields<'_> {
 }
 
 fn seq_of<S: Subscriber + for<'a> LookupSpan<'a>>(ctx: &Context<'_, S>, id: &Id) -> Option<usize> {
-    ctx.span(id)?.extensions().get::<Seq>().map(|s| s.0)
+    ctx.span(id)?.extensions().get::<Seq>().map(|s| s.1)
 }
 
-impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
+fn current() -> Option<Capture> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Router {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         if attrs.metadata().target() != "steadfast" {
             return;
         }
+        let Some(cap) = current() else { return };
         let parent = ctx
             .span(id)
             .and_then(|s| s.parent().map(|p| p.id()))
             .and_then(|p| seq_of(&ctx, &p));
         let mut fields = BTreeMap::new();
         attrs.record(&mut Fields(&mut fields));
-        let mut seen = self.0.lock().unwrap();
-        let seq = seen.spans.len();
-        seen.spans.push(SpanRec {
-            seq,
-            parent,
-            name: attrs.metadata().name().into(),
-            fields,
-        });
+        let seq = {
+            let mut seen = cap.0.lock().unwrap();
+            let seq = seen.spans.len();
+            seen.spans.push(SpanRec {
+                seq,
+                parent,
+                name: attrs.metadata().name().into(),
+                fields,
+            });
+            seq
+        };
         if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(Seq(seq));
+            span.extensions_mut().insert(Seq(cap, seq));
         }
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        let Some(seq) = seq_of(&ctx, id) else { return };
-        let mut seen = self.0.lock().unwrap();
-        values.record(&mut Fields(&mut seen.spans[seq].fields));
+        let Some(span) = ctx.span(id) else { return };
+        let ext = span.extensions();
+        let Some(Seq(cap, seq)) = ext.get::<Seq>() else {
+            return;
+        };
+        let mut seen = cap.0.lock().unwrap();
+        values.record(&mut Fields(&mut seen.spans[*seq].fields));
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         if event.metadata().target() != "steadfast" {
             return;
         }
+        let Some(cap) = current() else { return };
         let parent = ctx
             .event_span(event)
             .map(|s| s.id())
             .and_then(|p| seq_of(&ctx, &p));
         let mut fields = BTreeMap::new();
         event.record(&mut Fields(&mut fields));
-        self.0.lock().unwrap().events.push(EventRec {
+        cap.0.lock().unwrap().events.push(EventRec {
             name: event.metadata().name().into(),
             parent,
             fields,
@@ -117,8 +150,15 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
 }
 
 impl Capture {
-    pub(crate) fn install(&self) -> tracing::subscriber::DefaultGuard {
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(self.clone()))
+    /// Captures what this thread emits until the returned guard is dropped.
+    pub(crate) fn install(&self) -> Installed {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Router))
+                .expect("no other global subscriber in this test binary");
+        });
+        CURRENT.with(|c| *c.borrow_mut() = Some(self.clone()));
+        Installed(())
     }
 
     pub(crate) fn spans(&self) -> Vec<SpanRec> {

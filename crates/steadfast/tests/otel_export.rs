@@ -1,0 +1,426 @@
+//! The `otel` feature end to end: steadfast's spans through `tracing-opentelemetry` into the
+//! OpenTelemetry SDK — in memory (the SDK's own test exporter), and over OTLP/HTTP to a receiver
+//! that decodes the bodies with the official protobuf types (`opentelemetry-proto`) — with the
+//! span tree, kinds, names, attributes and status of a fallback with retries, and the
+//! conventions' metrics. One test per scenario family, each alone on its thread with its own
+//! subscriber.
+
+#![cfg(feature = "otel")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::{TEST_KEY, sim};
+use opentelemetry::trace::{SpanKind, Status};
+use opentelemetry::{Array, Value};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use prost::Message as _;
+use steadfast::ErrorKind::RateLimited;
+use steadfast::resilient::{fallback, kinds, retryable};
+use steadfast::retry::{Retry, SleepFuture, Sleeper, stop, wait};
+use steadfast::telemetry::otel::{self, Otlp};
+use steadfast::{Call, llm};
+use steadfast_sim::{Action, Dialect, Rule, Scenario, Simulator};
+use tracing_subscriber::layer::SubscriberExt;
+
+#[derive(Debug, Default, Clone)]
+struct NoSleep;
+
+impl Sleeper for NoSleep {
+    fn sleep(&self, _: Duration) -> SleepFuture<'_> {
+        Box::pin(std::future::ready(()))
+    }
+}
+
+fn policy() -> Retry<steadfast::Error> {
+    Retry::new()
+        .stop(stop::after_attempt(3))
+        .wait(wait::fixed(Duration::from_secs(4)))
+        .retry_if(retryable())
+        .sleeper(NoSleep)
+}
+
+fn targets(sim: &Simulator) -> (Call, Call) {
+    let openai = llm::call("openai:gpt-4o-mini")
+        .unwrap()
+        .base_url(sim.base_url(Dialect::OpenAi))
+        .api_key(TEST_KEY);
+    let anthropic = llm::call("anthropic:claude-3-5-sonnet-latest")
+        .unwrap()
+        .base_url(sim.base_url(Dialect::Anthropic))
+        .api_key(TEST_KEY);
+    (openai, anthropic)
+}
+
+/// Runs the fallback-with-retries story (OpenAI rate-limited three times, Anthropic answers) on a
+/// current-thread runtime, so every span is made on this thread, under its subscriber.
+fn fallback_story(recorder: Option<std::sync::Arc<dyn steadfast::telemetry::Recorder>>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let sim = sim(Scenario::new().rule(
+            Rule::new()
+                .provider(Dialect::OpenAi)
+                .action(Action::rate_limit()),
+        ))
+        .await;
+        let (mut openai, mut anthropic) = targets(&sim);
+        if let Some(r) = recorder {
+            openai = openai.recorder(r.clone());
+            anthropic = anthropic.recorder(r);
+        }
+        let chain = fallback(kinds([RateLimited])).backup(anthropic, kinds([RateLimited]));
+        let r = openai
+            .retry(policy())
+            .fallback(chain)
+            .send("hi")
+            .await
+            .unwrap();
+        assert_eq!(r.provider(), "anthropic");
+    });
+}
+
+/// A span as the assertions read it.
+#[derive(Debug, Clone)]
+struct Exported {
+    id: String,
+    parent: Option<String>,
+    name: String,
+    kind: &'static str,
+    error: bool,
+    attrs: BTreeMap<String, String>,
+    events: Vec<String>,
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.to_string(),
+        Value::I64(i) => i.to_string(),
+        Value::F64(f) => f.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Array(Array::String(a)) => format!("{a:?}"),
+        other => format!("{other:?}"),
+    }
+}
+
+fn kind_name(k: &SpanKind) -> &'static str {
+    match k {
+        SpanKind::Client => "client",
+        SpanKind::Internal => "internal",
+        SpanKind::Server => "server",
+        SpanKind::Producer => "producer",
+        SpanKind::Consumer => "consumer",
+    }
+}
+
+fn from_sdk(spans: &[SpanData]) -> Vec<Exported> {
+    let mut out: Vec<Exported> = spans
+        .iter()
+        .map(|s| Exported {
+            id: s.span_context.span_id().to_string(),
+            parent: (s.parent_span_id != opentelemetry::trace::SpanId::INVALID)
+                .then(|| s.parent_span_id.to_string()),
+            name: s.name.to_string(),
+            kind: kind_name(&s.span_kind),
+            error: matches!(s.status, Status::Error { .. }),
+            attrs: s
+                .attributes
+                .iter()
+                .map(|kv| (kv.key.to_string(), text(&kv.value)))
+                .collect(),
+            events: s
+                .events
+                .iter()
+                .map(|e| e.name.to_string())
+                .filter(|n| n.starts_with("steadfast."))
+                .collect(),
+        })
+        .collect();
+    out.sort_by_key(|s| s.id.clone());
+    out
+}
+
+/// The tree: `name (kind)` lines, children in start order, indented by depth.
+fn tree(spans: &[Exported], order: &[String]) -> Vec<String> {
+    fn walk(
+        spans: &[Exported],
+        order: &[String],
+        parent: Option<&str>,
+        d: usize,
+        out: &mut Vec<String>,
+    ) {
+        for id in order {
+            let s = spans.iter().find(|s| &s.id == id).unwrap();
+            if s.parent.as_deref() == parent {
+                out.push(format!("{}{} ({})", "  ".repeat(d), s.name, s.kind));
+                walk(spans, order, Some(&s.id), d + 1, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(spans, order, None, 0, &mut out);
+    out
+}
+
+fn assert_fallback_story(spans: &[Exported], order: &[String]) {
+    assert_eq!(
+        tree(spans, order),
+        [
+            "steadfast.fallback (internal)",
+            "  chat gpt-4o-mini (client)",
+            "    POST (client)",
+            "    POST (client)",
+            "    POST (client)",
+            "  chat claude-3-5-sonnet-latest (client)",
+            "    POST (client)",
+        ]
+    );
+    let named = |n: &str| {
+        spans
+            .iter()
+            .filter(|s| s.name == n)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let chain = &named("steadfast.fallback")[0];
+    assert_eq!(
+        chain.attrs["steadfast.fallback.winner"],
+        "anthropic:claude-3-5-sonnet-latest"
+    );
+    assert_eq!(chain.attrs["steadfast.fallback.caught"], "rate-limited");
+    assert!(!chain.error);
+    let primary = &named("chat gpt-4o-mini")[0];
+    assert!(primary.error, "the primary's operation failed");
+    assert_eq!(primary.attrs["error.type"], "rate-limited");
+    assert_eq!(primary.attrs["gen_ai.provider.name"], "openai");
+    assert_eq!(primary.attrs["gen_ai.operation.name"], "chat");
+    assert_eq!(primary.attrs["steadfast.attempts"], "3");
+    assert_eq!(primary.attrs["steadfast.wait.total_ms"], "8000");
+    assert_eq!(
+        primary.events,
+        ["steadfast.retry.wait", "steadfast.retry.wait"],
+        "the waits are events of the operation"
+    );
+    let backup = &named("chat claude-3-5-sonnet-latest")[0];
+    assert!(!backup.error);
+    assert_eq!(backup.attrs["gen_ai.provider.name"], "anthropic");
+    assert!(backup.attrs.contains_key("gen_ai.usage.output_tokens"));
+    assert!(!backup.attrs.contains_key("error.type"));
+    let posts = named("POST");
+    let resends: Vec<_> = posts
+        .iter()
+        .map(|p| p.attrs.get("http.request.resend_count").cloned())
+        .collect();
+    assert_eq!(resends.iter().filter(|r| r.is_some()).count(), 2);
+    assert!(posts.iter().filter(|p| p.error).count() == 3, "three 429s");
+    for s in spans {
+        for (k, v) in &s.attrs {
+            assert!(!v.contains(TEST_KEY), "{} {k}", s.name);
+        }
+    }
+}
+
+/// Both exports, one after the other on one thread: scoped subscribers set by tests running in
+/// parallel race on tracing's cached callsite interest.
+#[test]
+fn spans_export_in_memory_and_over_otlp_http() {
+    in_memory();
+    over_otlp_http();
+}
+
+fn in_memory() {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let subscriber = tracing_subscriber::registry().with(otel::layer(&provider));
+    let guard = tracing::subscriber::set_default(subscriber);
+    fallback_story(None);
+    drop(guard);
+    provider.force_flush().unwrap();
+    let data = exporter.get_finished_spans().unwrap();
+    let spans = from_sdk(&data);
+    let mut by_start = data.clone();
+    by_start.sort_by_key(|s| s.start_time);
+    let order: Vec<String> = by_start
+        .iter()
+        .map(|s| s.span_context.span_id().to_string())
+        .collect();
+    assert_fallback_story(&spans, &order);
+}
+
+// ---- OTLP/HTTP to a receiver decoding with the official protobuf types ----
+
+/// A one-thread HTTP/1.1 receiver: answers 200 to every POST and hands each (path, body) over.
+fn receiver() -> (String, mpsc::Receiver<(String, Vec<u8>)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                    let mut length = 0usize;
+                    loop {
+                        let mut h = String::new();
+                        reader.read_line(&mut h).unwrap();
+                        if h == "\r\n" || h.is_empty() {
+                            break;
+                        }
+                        if let Some((k, v)) = h.split_once(':') {
+                            if k.eq_ignore_ascii_case("content-length") {
+                                length = v.trim().parse().unwrap();
+                            }
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    let _ = tx.send((path, body));
+                    conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                        .unwrap();
+                }
+            });
+        }
+    });
+    (url, rx)
+}
+
+fn over_otlp_http() {
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+
+    let (url, bodies) = receiver();
+    let otlp = Otlp::new(&url).service_name("steadfast-test");
+    let tracer = otlp.tracer_provider().unwrap();
+    let meter = otlp.meter_provider().unwrap();
+    let recorder = std::sync::Arc::new(otel::OtelRecorder::new(&meter.meter("steadfast")));
+    let subscriber = tracing_subscriber::registry().with(otel::layer(&tracer));
+    let guard = tracing::subscriber::set_default(subscriber);
+    fallback_story(Some(recorder));
+    drop(guard);
+    tracer.force_flush().unwrap();
+    meter.force_flush().unwrap();
+
+    let mut spans = Vec::new();
+    let mut metrics = BTreeMap::new();
+    let mut order = Vec::new();
+    while let Ok((path, body)) = bodies.recv_timeout(Duration::from_secs(10)) {
+        match path.as_str() {
+            "/v1/traces" => {
+                let req = ExportTraceServiceRequest::decode(body.as_slice()).unwrap();
+                for rs in req.resource_spans {
+                    let service = rs
+                        .resource
+                        .unwrap()
+                        .attributes
+                        .into_iter()
+                        .find(|a| a.key == "service.name");
+                    assert!(
+                        matches!(service.and_then(|a| a.value).and_then(|v| v.value), Some(Any::StringValue(s)) if s == "steadfast-test")
+                    );
+                    for ss in rs.scope_spans {
+                        for s in ss.spans {
+                            let hex =
+                                |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+                            let kind = match s.kind {
+                                3 => "client",
+                                1 => "internal",
+                                other => panic!("kind {other}"),
+                            };
+                            order.push((s.start_time_unix_nano, hex(&s.span_id)));
+                            spans.push(Exported {
+                                id: hex(&s.span_id),
+                                parent: (!s.parent_span_id.is_empty())
+                                    .then(|| hex(&s.parent_span_id)),
+                                name: s.name,
+                                kind,
+                                error: s.status.is_some_and(|st| st.code == 2),
+                                attrs: s
+                                    .attributes
+                                    .into_iter()
+                                    .map(|kv| {
+                                        let v = match kv.value.and_then(|v| v.value) {
+                                            Some(Any::StringValue(s)) => s,
+                                            Some(Any::IntValue(i)) => i.to_string(),
+                                            Some(Any::DoubleValue(f)) => f.to_string(),
+                                            Some(Any::BoolValue(b)) => b.to_string(),
+                                            other => format!("{other:?}"),
+                                        };
+                                        (kv.key, v)
+                                    })
+                                    .collect(),
+                                events: s
+                                    .events
+                                    .into_iter()
+                                    .map(|e| e.name)
+                                    .filter(|n| n.starts_with("steadfast."))
+                                    .collect(),
+                            });
+                        }
+                    }
+                }
+            }
+            "/v1/metrics" => {
+                let req = ExportMetricsServiceRequest::decode(body.as_slice()).unwrap();
+                for rm in req.resource_metrics {
+                    for sm in rm.scope_metrics {
+                        for m in sm.metrics {
+                            metrics.insert(m.name.clone(), m.unit.clone());
+                        }
+                    }
+                }
+            }
+            other => panic!("unexpected POST {other}"),
+        }
+        if spans.len() >= 7 && !metrics.is_empty() {
+            break;
+        }
+    }
+    order.sort();
+    let order: Vec<String> = order.into_iter().map(|(_, id)| id).collect();
+    assert_fallback_story(&spans, &order);
+    for (name, unit) in [
+        ("gen_ai.client.operation.duration", "s"),
+        ("gen_ai.client.token.usage", "{token}"),
+        ("steadfast.client.attempts", "{attempt}"),
+        ("steadfast.client.retries", "{retry}"),
+        ("steadfast.client.wait.duration", "s"),
+        ("steadfast.client.fallbacks", "{target}"),
+    ] {
+        assert_eq!(
+            metrics.get(name).map(String::as_str),
+            Some(unit),
+            "{name}: {metrics:?}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_endpoint_is_a_config_error() {
+    let e = Otlp::new("localhost:4318").tracer_provider().unwrap_err();
+    assert_eq!(e.kind(), steadfast::ErrorKind::Config);
+    assert!(e.to_string().contains("invalid OTLP endpoint"), "{e}");
+}
