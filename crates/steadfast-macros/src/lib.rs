@@ -30,15 +30,34 @@ use proc_macro::TokenStream;
 /// run time with `steadfast::llm::register`). Then `key = expression` pairs, each a call to the
 /// `steadfast::Call` builder method of that name: `temperature`, `max_tokens`, `top_p`, `stop`,
 /// `seed`, `frequency_penalty`, `presence_penalty`, `tool_choice`, `output_mode`, `timeout`,
-/// `base_url`; and `tools = [tool, ..]`, expressions of type `steadfast::Tool` passed to
-/// `with_tools`; `validate = path::to_fn` (structured output only, with `#[steadfast::retry]`): a
+/// `base_url`; `tools = [..]`, passed to `with_tools` (see *Tools* below); `validate = path::to_fn` (structured output only, with `#[steadfast::retry]`): a
 /// `Fn(&T) -> Result<(), E: Display>` added with `Extract::validate`, whose failures are
 /// `Validation` attempt failures of the policy. Any other key is a compile error listing these.
 ///
+/// # Tools
+///
+/// Each element of `tools = [..]` is either a type or an expression of type `steadfast::Tool`:
+///
+/// - a **type**, `tools = [FormatBook]` or `tools = [books::FormatBook]`, is a tool whose
+///   arguments are that type (`FormatBook: Deserialize + JsonSchema`), built with
+///   `Tool::of::<FormatBook>(name, description)`: its name is the type's name in snake case
+///   (`format_book`; `HTTPRequest` → `http_request`), as Rust names functions and as the
+///   builder examples name tools, and its description is the schema's `description` — the
+///   type's doc comment, which `schemars` puts there — or empty without one;
+/// - anything else is an **expression** (`format_book()`, `Tool::of::<FormatBook>("FormatBook",
+///   "..")`, `TOOL.clone()`), used as it is: write one to choose another name or description.
+///
+/// The rule: an element that is a plain path (no call, method, field or `<T as Trait>::`)
+/// whose last segment starts with an uppercase letter is a type, as Rust names types; so a
+/// `static` holding a tool is written as an expression, `TOOL.clone()` (it could not be moved
+/// out anyway). `tools = expr` without brackets is any `IntoIterator<Item = steadfast::Tool>`
+/// (a `Vec<Tool>` built in code).
+///
 /// # Error reinsertion
 ///
-/// A parameter `errors: &[steadfast::Error]` (named `errors`; another type is a compile error) is
-/// not an argument of the generated function or of `run`: with `#[steadfast::retry]` (required) it
+/// A parameter `errors: &[steadfast::Error]` — named `errors`, or with any name and annotated
+/// `#[errors]` (`#[errors] earlier: &[steadfast::Error]`); another type is a compile error, and so
+/// is a second such parameter — is not an argument of the generated function or of `run`: with `#[steadfast::retry]` (required) it
 /// is filled with the errors the policy collected, oldest first, empty on attempt 1. A policy from
 /// the retry keys then collects validation errors (`.collect_errors(resilient::validation())`); a
 /// `policy = ..` must collect them itself. The prompt is rebuilt for every attempt: `run` copies
@@ -178,13 +197,22 @@ pub fn prompt_template(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// part of it:
 ///
 /// - `attempts = n` → `.stop(retry::stop::after_attempt(n))`;
-/// - `wait = ..` → `.wait(..)`, one of `none`, `fixed(secs)`, `random(min = secs, max = secs)`,
-///   `exponential(multiplier = .., min = secs, max = secs, exp_base = ..)` and
-///   `random_exponential(..)` (the same keys), the `steadfast::retry::wait` functions; numbers are
-///   seconds (any numeric expression, converted with `as f64`); an invalid wait (a minimum above
-///   the maximum) is an `ErrorKind::Config` error when the function runs;
+/// - `wait = ..` → `.wait(..)`: a form named after a `steadfast::retry::wait` function — `none`,
+///   `fixed(secs)`, `random(min = secs, max = secs)`, `exponential(multiplier = .., min = secs,
+///   max = secs, exp_base = ..)`, `random_exponential(..)` (the same keys) or
+///   `exponential_jitter(..)` (the same keys and `jitter = secs`) — where numbers are seconds (any
+///   numeric expression, converted with `as f64`) and an invalid wait (a minimum above the
+///   maximum) is an `ErrorKind::Config` error when the function runs; or any other expression, a
+///   value of type `steadfast::retry::wait::Wait` used as it is (`wait = my_wait()`,
+///   `wait = wait::fixed(Duration::from_millis(250))`, `wait = wait::fixed(a) + wait::fixed(b)`;
+///   build a fallible builder in a function returning `Wait`). The forms are told apart by their
+///   one-word names (`fixed(4)` is the form, `wait::fixed(..)` an expression); a word that is not
+///   a form, with `key = value` arguments, is a compile error (a misspelt form);
 /// - `on = [Kind, ..]` → `.retry_if(resilient::kinds([ErrorKind::Kind, ..]))`, the kinds by their
 ///   `steadfast::ErrorKind` variant names (a compile error listing them for an unknown one).
+///
+/// One `#[steadfast::retry]` per function: a second is a compile error (so is a second
+/// `#[steadfast::fallback]`); put every key in one attribute.
 ///
 /// The default policy's server-hint cap (60 s) is kept. `policy = expression` (of type
 /// `steadfast::retry::Retry<steadfast::Error>`, evaluated on every run) is the whole policy and
