@@ -6,6 +6,14 @@
 mod args;
 mod expand;
 mod resilience;
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
+mod snapshots;
 mod template;
 
 use proc_macro::TokenStream;
