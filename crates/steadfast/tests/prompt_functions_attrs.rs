@@ -121,6 +121,13 @@ fn retry_jitter(genre: &str) -> Result<String> {
     format!("Recommend a {genre} book")
 }
 
+/// The first example of the README, as it is written there.
+#[steadfast::fallback(on = [RateLimited, Overloaded], to = "anthropic:claude-3-5-sonnet-latest")]
+#[steadfast::call("openai:gpt-4o-mini", temperature = 0.7)]
+#[steadfast::retry(attempts = 3, wait = exponential(multiplier = 1, min = 4, max = 10), on = [RateLimited, Overloaded])]
+#[steadfast::prompt_template("SYSTEM: You are a librarian.\nUSER: Recommend a {genre} book")]
+async fn recommend_book(genre: &str) -> steadfast::Result<String>;
+
 // ---- both forms side by side ----
 
 type Outcome = Pin<Box<dyn Future<Output = String>>>;
@@ -399,4 +406,29 @@ fn a_wait_expression_is_the_policy_s_wait() {
         retry_fn_expr::policy().unwrap().wait_strategy().delay(1, 0),
         Duration::ZERO
     );
+}
+
+#[tokio::test]
+async fn the_readme_s_first_example_runs_against_the_simulator() {
+    // The simulator answers: no retry, no fallback (so no request leaves the machine).
+    let sim = sim(Scenario::new()).await;
+    let call = llm::call("openai:gpt-4o-mini")
+        .unwrap()
+        .base_url(sim.base_url(Dialect::OpenAi))
+        .api_key(TEST_KEY);
+    let text = recommend_book::with(call).run("fantasy").await.unwrap();
+    assert_eq!(text, "Echo: Recommend a fantasy book");
+    let body = bodies(&sim).remove(0);
+    assert_eq!(body["temperature"], 0.7);
+    assert_eq!(body["messages"][0]["content"], "You are a librarian.");
+    let waits: Vec<u64> = (1..=3)
+        .map(|n| {
+            recommend_book::policy()
+                .unwrap()
+                .wait_strategy()
+                .delay(n, 0)
+                .as_secs()
+        })
+        .collect();
+    assert_eq!(waits, [4, 4, 4]);
 }
