@@ -511,6 +511,23 @@ pub(crate) fn call(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
                 }
             });
             let resilient = format_ident!("__resilient", span = Span::mixed_site());
+            // Links only to the functions that exist (a broken link is a rustdoc warning in the
+            // user's crate).
+            let resilient_doc = match (retry, fallback) {
+                (Some(_), Some(_)) => {
+                    "The bound call with the attributes' retry policy and fallback chain.\n\n# Errors\nAs [`policy`](Self::policy) and [`chain`](Self::chain)."
+                }
+                (Some(_), None) => {
+                    "The bound call with the attribute's retry policy.\n\n# Errors\nAs [`policy`](Self::policy)."
+                }
+                _ => {
+                    "The bound call with the attribute's fallback chain.\n\n# Errors\nAs [`chain`](Self::chain)."
+                }
+            };
+            let resilient_doc: Vec<String> = resilient_doc
+                .split('\n')
+                .map(|line| format!(" {line}"))
+                .collect();
             let base = match retry {
                 Some(_) => quote!(self.call.retry(Self::policy()?)),
                 None => quote!(self.call.fallback(Self::chain(&self.call)?)),
@@ -524,10 +541,7 @@ pub(crate) fn call(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
                 quote! {
                     #policy_fn
                     #chain_fn
-                    /// The bound call with the attributes' retry policy and fallback chain.
-                    ///
-                    /// # Errors
-                    /// As [`policy`](Self::policy) and [`chain`](Self::chain).
+                    #(#[doc = #resilient_doc])*
                     #vis fn resilient(&self) -> ::steadfast::Result<::steadfast::Resilient> {
                         ::core::result::Result::Ok(#base #chained)
                     }

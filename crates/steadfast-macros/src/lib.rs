@@ -352,10 +352,17 @@ pub fn retry(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Expansion
 ///
-/// Added to the `impl` block `#[steadfast::call]` generates: `chain(call)` and `resilient()` —
-/// without `#[steadfast::retry]`, `resilient()` is `Ok(self.call.fallback(Self::chain(&self.call)?))`;
-/// with it, the expansion shown under [`retry`](macro@retry)
-/// (`tests/expand/retry_fallback.expanded.rs`).
+/// Added to the `impl` block `#[steadfast::call]` generates: `chain(call)` and `resilient()`, and
+/// `run` sends through `self.resilient()?`. Alone (`tests/expand/fallback.expanded.rs`, checked by
+/// this crate's tests):
+///
+/// ```text
+#[doc = include_str!("../tests/expand/fallback.rs")]
+/// // expands to:
+#[doc = include_str!("../tests/expand/fallback.expanded.rs")]
+/// ```
+///
+/// Over `#[steadfast::retry]`, see the expansion under [`retry`](macro@retry).
 ///
 /// Each backup is `call.with_target(to)` of the bound call, so `with(call)` keeps the chain and
 /// the backups keep the call's parameters and tools (and its client when the provider is the

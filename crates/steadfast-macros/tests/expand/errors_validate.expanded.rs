@@ -77,10 +77,10 @@ impl extract_book {
                 .collect_errors(::steadfast::resilient::validation()),
         )
     }
-    /// The bound call with the attributes' retry policy and fallback chain.
+    /// The bound call with the attribute's retry policy.
     ///
     /// # Errors
-    /// As [`policy`](Self::policy) and [`chain`](Self::chain).
+    /// As [`policy`](Self::policy).
     fn resilient(&self) -> ::steadfast::Result<::steadfast::Resilient> {
         ::core::result::Result::Ok(self.call.retry(Self::policy()?))
     }
