@@ -103,6 +103,20 @@ fn expansions_match_their_snapshots() {
             attrs: Vec::new(),
             items,
         });
+        // Every `(Self::name)` doc link names a function the expansion has (a broken link is a
+        // rustdoc warning in the user's crate).
+        for link in expanded.split("(Self::").skip(1) {
+            let name: String = link
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            assert!(
+                expanded.contains(&format!("fn {name}("))
+                    || expanded.contains(&format!("const {name}:")),
+                "{}: a doc link to Self::{name}, which is not generated",
+                input.display()
+            );
+        }
         let snapshot = input.with_extension("expanded.rs");
         let expected = std::fs::read_to_string(&snapshot).unwrap_or_default();
         if expanded != expected {
