@@ -89,6 +89,10 @@ fn extract_annotated(#[errors] earlier: &[Error], text: &str) -> Result<Book> {
 #[steadfast::prompt_template("USER:\n{failures:list}\nExtract the book from: {text}")]
 async fn extract_annotated_template(text: &str, #[errors] failures: &[Error]) -> Result<Book>;
 
+/// `#[errors]` on a `#[prompt_template]` of its own: rendered with `Vars::with_errors`.
+#[steadfast::prompt_template("USER:\n{previous:list}\nExtract the book from: {text}")]
+fn reinsert_prompt(text: &str, #[errors] previous: &[Error]) -> Result<steadfast::Prompt>;
+
 fn no_wait() -> wait::Wait {
     wait::none()
 }
@@ -431,4 +435,26 @@ async fn the_readme_s_first_example_runs_against_the_simulator() {
         })
         .collect();
     assert_eq!(waits, [4, 4, 4]);
+}
+
+#[test]
+fn an_errors_parameter_of_a_template_alone_renders_the_errors() {
+    let template = Template::new("USER:\n{previous:list}\nExtract the book from: {text}").unwrap();
+    let errors = [Error::validation("author must be uppercase", "{}")];
+    for errors in [&errors[..], &[]] {
+        let expected = template
+            .render(
+                &Vars::new()
+                    .with_errors("previous", errors)
+                    .with("text", "Dune"),
+            )
+            .unwrap();
+        assert_eq!(reinsert_prompt("Dune", errors).unwrap(), expected);
+    }
+    let rendered = reinsert_prompt("Dune", &errors).unwrap();
+    assert!(
+        rendered.messages()[0]
+            .text()
+            .contains("author must be uppercase")
+    );
 }
