@@ -111,8 +111,8 @@ const ERRORS_TYPE: &str = "filled by #[steadfast::retry] with the errors collect
 
 /// Whether the parameter is the errors parameter: named `errors`, or annotated `#[errors]` (with
 /// any name). Either of another type than a shared slice reference is a compile error.
-fn is_errors(name: &Ident, ty: &Type, annotated: Option<&Attribute>) -> syn::Result<bool> {
-    if name != "errors" && annotated.is_none() {
+fn is_errors(name: &Ident, ty: &Type, annotated: bool) -> syn::Result<bool> {
+    if name != "errors" && !annotated {
         return Ok(false);
     }
     match ty {
@@ -121,9 +121,10 @@ fn is_errors(name: &Ident, ty: &Type, annotated: Option<&Attribute>) -> syn::Res
         }
         other => Err(syn::Error::new(
             other.span(),
-            match annotated {
-                Some(_) => format!("the `#[errors]` parameter `{name}` is {ERRORS_TYPE}"),
-                None => format!("`errors` is {ERRORS_TYPE}"),
+            if annotated {
+                format!("the `#[errors]` parameter `{name}` is {ERRORS_TYPE}")
+            } else {
+                format!("`errors` is {ERRORS_TYPE}")
             },
         )),
     }
@@ -165,16 +166,11 @@ fn params(sig: &Signature, annotated: &[Ident]) -> syn::Result<Vec<Param>> {
                 "a prompt function is a free function: it cannot take `self`",
             )),
             FnArg::Typed(t) => match &*t.pat {
-                Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
-                    let marked = annotated.iter().find(|a| *a == &p.ident);
-                    let attr: Option<Attribute> =
-                        marked.map(|m| syn::parse_quote_spanned!(m.span()=> #[errors]));
-                    Ok(Param {
-                        name: p.ident.clone(),
-                        ty: (*t.ty).clone(),
-                        errors: is_errors(&p.ident, &t.ty, attr.as_ref())?,
-                    })
-                }
+                Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => Ok(Param {
+                    name: p.ident.clone(),
+                    ty: (*t.ty).clone(),
+                    errors: is_errors(&p.ident, &t.ty, annotated.contains(&p.ident))?,
+                }),
                 other => Err(syn::Error::new(
                     other.span(),
                     "a prompt function's parameters must be plain names (`genre: &str`)",
@@ -678,7 +674,7 @@ pub(crate) fn call(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
 /// `#[steadfast::prompt_template(..)]` on its own: a body-less function returning
 /// `Result<Prompt>` gets a body rendering the template.
 pub(crate) fn prompt_template(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let f: FnItem = syn::parse2(item)?;
+    let mut f: FnItem = syn::parse2(item)?;
     if let Some(a) = f
         .attrs
         .iter()
@@ -695,7 +691,6 @@ pub(crate) fn prompt_template(attr: TokenStream, item: TokenStream) -> syn::Resu
             "a function with #[steadfast::prompt_template] has no body: end it with `;`",
         ));
     }
-    let mut f = f;
     let annotated = strip_errors_attrs(&mut f.sig)?;
     let params = params(&f.sig, &annotated)?;
     let render = template_body(attr, &params)?;
