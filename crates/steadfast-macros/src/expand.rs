@@ -107,10 +107,12 @@ struct Param {
     errors: bool,
 }
 
-/// Whether `p` is the `errors` parameter; an `errors` of another type than a slice reference is a
-/// compile error.
-fn is_errors(name: &Ident, ty: &Type) -> syn::Result<bool> {
-    if name != "errors" {
+const ERRORS_TYPE: &str = "filled by #[steadfast::retry] with the errors collected so far: its type must be `&[steadfast::Error]`";
+
+/// Whether the parameter is the errors parameter: named `errors`, or annotated `#[errors]` (with
+/// any name). Either of another type than a shared slice reference is a compile error.
+fn is_errors(name: &Ident, ty: &Type, annotated: bool) -> syn::Result<bool> {
+    if name != "errors" && !annotated {
         return Ok(false);
     }
     match ty {
@@ -119,13 +121,44 @@ fn is_errors(name: &Ident, ty: &Type) -> syn::Result<bool> {
         }
         other => Err(syn::Error::new(
             other.span(),
-            "`errors` is filled by #[steadfast::retry] with the errors collected so far: its type must be `&[steadfast::Error]`",
+            if annotated {
+                format!("the `#[errors]` parameter `{name}` is {ERRORS_TYPE}")
+            } else {
+                format!("`errors` is {ERRORS_TYPE}")
+            },
         )),
     }
 }
 
-fn params(sig: &Signature) -> syn::Result<Vec<Param>> {
-    sig.inputs
+/// Whether `a` is `#[errors]`.
+fn is_errors_attr(a: &Attribute) -> bool {
+    a.path().is_ident("errors")
+}
+
+/// Removes the `#[errors]` annotations from the signature (they are this macro's, not the
+/// compiler's), returning the parameters' names that had one.
+fn strip_errors_attrs(sig: &mut Signature) -> syn::Result<Vec<Ident>> {
+    let mut annotated = Vec::new();
+    for arg in &mut sig.inputs {
+        if let FnArg::Typed(t) = arg {
+            if let Some(a) = t.attrs.iter().find(|a| is_errors_attr(a)) {
+                if !matches!(a.meta, syn::Meta::Path(_)) {
+                    return Err(syn::Error::new_spanned(a, "`#[errors]` takes no arguments"));
+                }
+                if let Pat::Ident(p) = &*t.pat {
+                    annotated.push(p.ident.clone());
+                }
+            }
+            t.attrs.retain(|a| !is_errors_attr(a));
+        }
+    }
+    Ok(annotated)
+}
+
+/// The parameters of `sig`, after [`strip_errors_attrs`] (whose result is `annotated`).
+fn params(sig: &Signature, annotated: &[Ident]) -> syn::Result<Vec<Param>> {
+    let params: Vec<Param> = sig
+        .inputs
         .iter()
         .map(|arg| match arg {
             FnArg::Receiver(r) => Err(syn::Error::new_spanned(
@@ -136,7 +169,7 @@ fn params(sig: &Signature) -> syn::Result<Vec<Param>> {
                 Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => Ok(Param {
                     name: p.ident.clone(),
                     ty: (*t.ty).clone(),
-                    errors: is_errors(&p.ident, &t.ty)?,
+                    errors: is_errors(&p.ident, &t.ty, annotated.contains(&p.ident))?,
                 }),
                 other => Err(syn::Error::new(
                     other.span(),
@@ -144,7 +177,18 @@ fn params(sig: &Signature) -> syn::Result<Vec<Param>> {
                 )),
             },
         })
-        .collect()
+        .collect::<syn::Result<_>>()?;
+    let mut errors = params.iter().filter(|p| p.errors);
+    if let (Some(first), Some(second)) = (errors.next(), errors.next()) {
+        return Err(syn::Error::new(
+            second.name.span(),
+            format!(
+                "only one parameter receives the collected errors, and `{}` already does: remove `#[errors]` from one of them (or rename the one called `errors`)",
+                first.name
+            ),
+        ));
+    }
+    Ok(params)
 }
 
 /// The attribute `name` among `attrs` (by its last path segment), removed from them.
@@ -260,8 +304,34 @@ pub(crate) fn call(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
     let fallback: Option<FallbackArgs> = take_attr(&mut f.attrs, "fallback")
         .map(|a| syn::parse2(attr_args(&a, "fallback")?))
         .transpose()?;
+    for again in ["retry", "fallback"] {
+        if let Some(a) = f
+            .attrs
+            .iter()
+            .find(|a| a.path().segments.last().is_some_and(|s| s.ident == again))
+        {
+            return Err(syn::Error::new_spanned(
+                a,
+                format!(
+                    "#[steadfast::{again}] is given twice on `{}`: a prompt function has one {}; put every key in one attribute (or build it in code: `{}`)",
+                    f.sig.ident,
+                    if again == "retry" {
+                        "retry policy"
+                    } else {
+                        "fallback chain"
+                    },
+                    if again == "retry" {
+                        "policy = my_policy()"
+                    } else {
+                        "chain = my_chain()"
+                    },
+                ),
+            ));
+        }
+    }
     let out = output(&f.sig.output)?;
-    let params = params(&f.sig)?;
+    let annotated = strip_errors_attrs(&mut f.sig)?;
+    let params = params(&f.sig, &annotated)?;
 
     let FnItem {
         attrs,
@@ -286,19 +356,28 @@ pub(crate) fn call(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
         if retry.is_none() {
             return Err(syn::Error::new(
                 e.name.span(),
-                "`errors` is filled by the retry policy: add #[steadfast::retry(..)]",
+                format!(
+                    "`{}` is filled by the retry policy: add #[steadfast::retry(..)]",
+                    e.name
+                ),
             ));
         }
         if matches!(out, Output::Stream) {
             return Err(syn::Error::new(
                 e.name.span(),
-                "`errors` is not supported on a stream (a stream is not re-prompted with its errors)",
+                format!(
+                    "`{}` (the collected errors) is not supported on a stream: a stream is not re-prompted with its errors",
+                    e.name
+                ),
             ));
         }
         if sig.asyncness.is_some() && template.is_none() {
             return Err(syn::Error::new(
                 e.name.span(),
-                "a prompt function with `errors` must be sync (its prompt is rebuilt for every attempt), or use #[steadfast::prompt_template]",
+                format!(
+                    "a prompt function with an errors parameter (`{}`) must be sync (its prompt is rebuilt for every attempt), or use #[steadfast::prompt_template]",
+                    e.name
+                ),
             ));
         }
     }
@@ -428,6 +507,23 @@ pub(crate) fn call(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
                 }
             });
             let resilient = format_ident!("__resilient", span = Span::mixed_site());
+            // Links only to the functions that exist (a broken link is a rustdoc warning in the
+            // user's crate).
+            let resilient_doc = match (retry, fallback) {
+                (Some(_), Some(_)) => {
+                    "The bound call with the attributes' retry policy and fallback chain.\n\n# Errors\nAs [`policy`](Self::policy) and [`chain`](Self::chain)."
+                }
+                (Some(_), None) => {
+                    "The bound call with the attribute's retry policy.\n\n# Errors\nAs [`policy`](Self::policy)."
+                }
+                _ => {
+                    "The bound call with the attribute's fallback chain.\n\n# Errors\nAs [`chain`](Self::chain)."
+                }
+            };
+            let resilient_doc: Vec<String> = resilient_doc
+                .split('\n')
+                .map(|line| format!(" {line}"))
+                .collect();
             let base = match retry {
                 Some(_) => quote!(self.call.retry(Self::policy()?)),
                 None => quote!(self.call.fallback(Self::chain(&self.call)?)),
@@ -441,10 +537,7 @@ pub(crate) fn call(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
                 quote! {
                     #policy_fn
                     #chain_fn
-                    /// The bound call with the attributes' retry policy and fallback chain.
-                    ///
-                    /// # Errors
-                    /// As [`policy`](Self::policy) and [`chain`](Self::chain).
+                    #(#[doc = #resilient_doc])*
                     #vis fn resilient(&self) -> ::steadfast::Result<::steadfast::Resilient> {
                         ::core::result::Result::Ok(#base #chained)
                     }
@@ -581,7 +674,7 @@ pub(crate) fn call(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
 /// `#[steadfast::prompt_template(..)]` on its own: a body-less function returning
 /// `Result<Prompt>` gets a body rendering the template.
 pub(crate) fn prompt_template(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let f: FnItem = syn::parse2(item)?;
+    let mut f: FnItem = syn::parse2(item)?;
     if let Some(a) = f
         .attrs
         .iter()
@@ -598,7 +691,8 @@ pub(crate) fn prompt_template(attr: TokenStream, item: TokenStream) -> syn::Resu
             "a function with #[steadfast::prompt_template] has no body: end it with `;`",
         ));
     }
-    let params = params(&f.sig)?;
+    let annotated = strip_errors_attrs(&mut f.sig)?;
+    let params = params(&f.sig, &annotated)?;
     let render = template_body(attr, &params)?;
     let FnItem {
         attrs, vis, sig, ..

@@ -2,9 +2,10 @@
 //! builds the retry policy and the fallback chain from them.
 
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
 use syn::{Expr, Ident, LitBool, LitStr, Token, bracketed, parenthesized};
 
 use crate::args::check_target;
@@ -13,7 +14,7 @@ use crate::args::check_target;
 const KINDS: &str = include_str!("kinds.txt");
 
 const RETRY_KEYS: &str = "attempts, wait, on, policy";
-const WAITS: &str = "none, fixed(secs), random(min = secs, max = secs), exponential(multiplier = .., min = secs, max = secs, exp_base = ..), random_exponential(..same keys..)";
+const WAITS: &str = "none, fixed(secs), random(min = secs, max = secs), exponential(multiplier = .., min = secs, max = secs, exp_base = ..), random_exponential(..same keys..), exponential_jitter(..same keys.., jitter = secs)";
 const FALLBACK_KEYS: &str = "on, to, chain, custom";
 
 /// `[Kind, ..]`: checked `ErrorKind` variant names.
@@ -54,17 +55,63 @@ struct WaitSpec {
     build: TokenStream,
 }
 
+/// The one-word forms of `wait = ..`; anything else is an expression of type `Wait`.
+const WAIT_FORMS: &[&str] = &[
+    "none",
+    "fixed",
+    "random",
+    "exponential",
+    "random_exponential",
+    "exponential_jitter",
+];
+
 impl Parse for WaitSpec {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let unknown = |span: Span, what: &str| {
-            syn::Error::new(
-                span,
-                format!("unknown wait `{what}`; the waits are: {WAITS}"),
-            )
-        };
-        let name: Ident = input.parse()?;
         let wait = quote!(::steadfast::retry::wait);
         let ok = |w: TokenStream| quote!(::core::result::Result::<_, ::steadfast::retry::wait::InvalidWait>::Ok(#w));
+        // A form is one word, `none` alone or a known name before `(`; a word before `(` with
+        // `key = value` inside is a misspelt form. Everything else is a `Wait` expression.
+        let fork = input.fork();
+        let form = match fork.parse::<Ident>() {
+            Ok(name) => {
+                let s = name.to_string();
+                let ends = fork.is_empty() || fork.peek(Token![,]);
+                if s == "none" && ends {
+                    Some(name)
+                } else if fork.peek(syn::token::Paren) {
+                    let content;
+                    parenthesized!(content in fork);
+                    let looks_like_form = content.peek(Ident) && content.peek2(Token![=]);
+                    let after = fork.is_empty() || fork.peek(Token![,]);
+                    if after && (WAIT_FORMS.contains(&s.as_str()) && s != "none") {
+                        Some(name)
+                    } else if after && looks_like_form {
+                        return Err(syn::Error::new(
+                            name.span(),
+                            format!(
+                                "unknown wait `{s}`; the waits are: {WAITS}, or an expression of type `steadfast::retry::wait::Wait`"
+                            ),
+                        ));
+                    } else {
+                        None
+                    }
+                } else {
+                    None
+                }
+            }
+            Err(_) => None,
+        };
+        let Some(name) = form else {
+            // Checked on the expression itself, so a value of another type is reported there.
+            let e: Expr = input.parse()?;
+            let ty = quote_spanned!(e.span()=> ::steadfast::retry::wait::Wait);
+            let typed = quote!({
+                let wait: #ty = #e;
+                wait
+            });
+            return Ok(WaitSpec { build: ok(typed) });
+        };
+        input.parse::<Ident>()?;
         let s = name.to_string();
         if s == "none" {
             return Ok(WaitSpec {
@@ -79,11 +126,11 @@ impl Parse for WaitSpec {
                 let d = secs(&e);
                 ok(quote!(#wait::fixed(#d)))
             }
-            "random" | "exponential" | "random_exponential" => {
-                let allowed: &[&str] = if s == "random" {
-                    &["min", "max"]
-                } else {
-                    &["multiplier", "min", "max", "exp_base"]
+            "random" | "exponential" | "random_exponential" | "exponential_jitter" => {
+                let allowed: &[&str] = match s.as_str() {
+                    "random" => &["min", "max"],
+                    "exponential_jitter" => &["multiplier", "min", "max", "exp_base", "jitter"],
+                    _ => &["multiplier", "min", "max", "exp_base"],
                 };
                 let pairs = Punctuated::<KeyValue, Token![,]>::parse_terminated(&content)?;
                 let mut seen: Vec<String> = Vec::new();
@@ -105,6 +152,10 @@ impl Parse for WaitSpec {
                     }
                     seen.push(k.clone());
                     match k.as_str() {
+                        "jitter" => {
+                            let d = secs(&value);
+                            calls.push(quote!(.#key(#d)));
+                        }
                         "min" | "max" => {
                             let d = secs(&value);
                             if k == "min" {
@@ -130,7 +181,12 @@ impl Parse for WaitSpec {
                     quote!(#wait::#f() #(#calls)* .build())
                 }
             }
-            _ => return Err(unknown(name.span(), &s)),
+            _ => {
+                return Err(syn::Error::new(
+                    name.span(),
+                    format!("unknown wait `{s}`; the waits are: {WAITS}"),
+                ));
+            }
         };
         Ok(WaitSpec { build })
     }

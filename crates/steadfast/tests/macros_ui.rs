@@ -25,5 +25,12 @@ fn misuses_are_compile_errors() {
     t.compile_fail("tests/ui/fallback_unknown_provider.rs");
     t.compile_fail("tests/ui/errors_wrong_type.rs");
     t.compile_fail("tests/ui/errors_without_retry.rs");
+    t.compile_fail("tests/ui/errors_attr_wrong_type.rs");
+    t.compile_fail("tests/ui/errors_twice.rs");
+    t.compile_fail("tests/ui/tools_type_not_a_tool.rs");
+    t.compile_fail("tests/ui/retry_twice.rs");
+    t.compile_fail("tests/ui/fallback_twice.rs");
+    t.compile_fail("tests/ui/wait_unknown.rs");
+    t.compile_fail("tests/ui/wait_wrong_type.rs");
     t.pass("tests/ui/custom_provider.rs");
 }

@@ -7,6 +7,9 @@
 //! - [`reinsertion`]: handing the errors of earlier attempts to the next prompt.
 //! - [`fallback`]: chains of targets, circuit breakers and a shared budget.
 //! - [`providers`]: picking a provider, its environment variables, and writing your own.
+//! - [`prompt_functions`]: prompts as functions, with `#[steadfast::call]`,
+//!   `#[steadfast::prompt_template]`, `#[steadfast::retry]` and `#[steadfast::fallback]` (the
+//!   default `macros` feature).
 //!
 //! The examples point a [`Call`](crate::Call) at the simulator with
 //! [`base_url`](crate::Call::base_url) and [`api_key`](crate::Call::api_key); against a real
@@ -31,4 +34,9 @@ pub mod fallback {
 
 pub mod providers {
     #![doc = include_str!("providers.md")]
+}
+
+#[cfg(feature = "macros")]
+pub mod prompt_functions {
+    #![doc = include_str!("prompt_functions.md")]
 }
