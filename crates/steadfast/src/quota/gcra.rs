@@ -4,7 +4,8 @@
 //! microseconds on the store's clock), the time now and the two limits' GCRA parameters, and
 //! returns the decision with the new state. The in-process store calls it under its lock; the
 //! Redis store's Lua script (`admit.lua`) is a line-by-line transcription of it, and a test
-//! (`tests/quota_redis.rs`) runs the same requests through both and compares every decision.
+//! (`quota/redis/tests.rs`, against a real redis-server) runs the same requests through both and
+//! compares every decision and the state reached.
 //!
 //! Every quantity is an integer number of microseconds below 2^53 (the clock is Unix time in
 //! microseconds, about 1.8 × 10^15, and every increment or lead is at most a minute's worth), so

@@ -1,6 +1,6 @@
 -- Admission of one request for one scope: GCRA over the request and the token limit together,
 -- all-or-nothing, on Redis's clock. A line-by-line transcription of `gcra::decide`
--- (crates/steadfast/src/quota/gcra.rs); tests/quota_redis.rs checks that the two agree.
+-- (crates/steadfast/src/quota/gcra.rs); a test in ../tests.rs checks that the two agree.
 --
 -- KEYS[1]  the scope's state hash: fields r and t, the theoretical arrival times (µs)
 -- KEYS[2]  the scope's cooldown key: when the cooldown ends (µs)
