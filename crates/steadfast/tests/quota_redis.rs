@@ -338,3 +338,42 @@ async fn fail_closed_refuses_with_a_typed_error_and_keeps_local_cooldowns() {
     store.cooldown(&s, Duration::from_secs(10)).await;
     assert!(store.cooldown_of(&s).await.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_built_while_redis_is_down_degrades_then_joins_when_it_comes() {
+    let Some(mut server) = test_redis::own() else {
+        return;
+    };
+    server.kill();
+    // `build` does no I/O: a process may start before its Redis.
+    let store = RedisStore::builder(server.url())
+        .admission_timeout(Duration::from_millis(200))
+        .breaker(
+            CircuitBreaker::builder()
+                .window(4)
+                .min_calls(2)
+                .cooldown(Duration::from_millis(50))
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let s = scope("late-redis");
+    let quota = Quota::builder()
+        .requests_per_minute(1)
+        .burst(1)
+        .build()
+        .unwrap();
+    assert_eq!(store.admit(&s, &quota, 1).await, Decision::Admitted);
+    assert!(store.stats().degraded);
+    server.restart().unwrap();
+    until_recovered(&store, &s, &quota).await;
+    // Shared now: another process sees the admissions made through Redis.
+    let other = store_for(&server).await;
+    let fresh = scope("late-redis-shared");
+    assert_eq!(store.admit(&fresh, &quota, 1).await, Decision::Admitted);
+    assert!(matches!(
+        other.admit(&fresh, &quota, 1).await,
+        Decision::Wait { .. }
+    ));
+}
