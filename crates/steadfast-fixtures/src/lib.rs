@@ -14,6 +14,8 @@
 //! and without them prints one line saying it was skipped, and passes — except under
 //! `STEADFAST_REQUIRE_FIXTURES=1` (set by CI), where their absence fails the test.
 
+pub mod redis;
+
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;

@@ -92,6 +92,9 @@ pub(crate) struct ErrorSpec {
     pub(crate) retry_after_ms: Option<u64>,
     pub(crate) should_retry: Option<bool>,
     pub(crate) headers: Vec<(String, String)>,
+    /// The error `type` where the provider has several for one kind (OpenAI's 429: `requests`
+    /// or `tokens`); `None` = the kind's usual one.
+    pub(crate) error_type: Option<&'static str>,
 }
 
 impl ErrorSpec {
@@ -104,6 +107,7 @@ impl ErrorSpec {
             retry_after_ms: None,
             should_retry: None,
             headers: Vec::new(),
+            error_type: None,
         }
     }
 }

@@ -94,6 +94,16 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     };
     entry.model = Some(chat.model.clone());
     entry.stream = chat.stream;
+    let tokens = chat
+        .prompt_tokens
+        .max(1)
+        .saturating_add(chat.max_tokens.unwrap_or(0));
+    let key = providers::presented_key(&req).unwrap_or_default();
+    if let Err(exceeded) = engine.quotas.admit(provider, key, tokens) {
+        let spec = exceeded.spec(provider, &chat.model);
+        let resp = providers::error_response(&req, &chat.model, &spec);
+        return record(&shared, entry, resp, "quota_exceeded");
+    }
     let (rule, action) = engine.decide(&MatchInput {
         provider,
         model: &chat.model,

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::action::Action;
 use crate::provider::Dialect;
+use crate::quota::Quotas;
 use crate::scenario::Scenario;
 
 /// What a request looks like to the rule filters.
@@ -21,12 +22,14 @@ pub(crate) struct Engine {
     pub(crate) scenario: Scenario,
     counters: Vec<AtomicU64>,
     default_action: Action,
+    pub(crate) quotas: Quotas,
 }
 
 impl Engine {
     pub(crate) fn new(scenario: Scenario) -> Self {
         let counters = scenario.rules.iter().map(|_| AtomicU64::new(0)).collect();
         Engine {
+            quotas: Quotas::new(scenario.quotas.clone()),
             scenario,
             counters,
             default_action: Action::model(),

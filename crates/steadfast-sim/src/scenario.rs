@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::action::Action;
 use crate::error::SimError;
 use crate::provider::Dialect;
+use crate::quota::ProviderQuota;
 
 /// A script for the simulator: rules tried in order for every request; the first rule that
 /// matches decides the action; when none matches the deterministic model answers.
@@ -40,6 +41,9 @@ pub struct Scenario {
     /// The rules, tried in order.
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// Provider quotas enforced before the rules (see [`ProviderQuota`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quotas: Vec<ProviderQuota>,
 }
 
 /// AWS credentials the simulator verifies Bedrock SigV4 signatures with.
@@ -117,6 +121,13 @@ impl Scenario {
     #[must_use]
     pub fn rule(mut self, rule: Rule) -> Self {
         self.rules.push(rule);
+        self
+    }
+
+    /// Adds a provider quota, enforced before the rules.
+    #[must_use]
+    pub fn quota(mut self, quota: ProviderQuota) -> Self {
+        self.quotas.push(quota);
         self
     }
 
@@ -368,17 +379,17 @@ impl<'de> Deserialize<'de> for RequestSet {
     }
 }
 
-mod one_or_many {
+pub(crate) mod one_or_many {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    pub(super) fn serialize<T: Serialize, S: Serializer>(v: &[T], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<T: Serialize, S: Serializer>(v: &[T], s: S) -> Result<S::Ok, S::Error> {
         match v {
             [one] => one.serialize(s),
             many => many.serialize(s),
         }
     }
 
-    pub(super) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    pub(crate) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
         d: D,
     ) -> Result<Vec<T>, D::Error> {
         #[derive(Deserialize)]

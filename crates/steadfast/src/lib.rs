@@ -11,6 +11,7 @@ pub mod output;
 pub mod prompt;
 pub mod provider;
 pub mod providers;
+pub mod quota;
 pub mod resilient;
 pub mod response;
 pub mod stream;

@@ -224,6 +224,23 @@ pub(crate) fn check_auth(req: &Req<'_>, scenario: &Scenario) -> Result<(), Respo
     }
 }
 
+/// The credential a request presents, whatever the provider's header for it: what a quota is
+/// counted per. Never recorded.
+pub(crate) fn presented_key<'a>(req: &'a Req<'_>) -> Option<&'a str> {
+    ["api-key", "x-api-key", "x-goog-api-key"]
+        .into_iter()
+        .find_map(|h| req.header(h))
+        .or_else(|| req.query_param("key"))
+        .or_else(|| req.bearer())
+        .or_else(|| {
+            // SigV4: `… Credential=AKID/date/region/service/aws4_request, …`
+            let auth = req.header("authorization")?;
+            let (_, rest) = auth.split_once("Credential=")?;
+            rest.split('/').next()
+        })
+        .filter(|k| !k.is_empty())
+}
+
 /// Parses the body into the provider-neutral request (or the provider's validation error).
 pub(crate) fn parse(req: &Req<'_>) -> Result<ChatRequest, Response<Body>> {
     match req.route {
@@ -407,6 +424,14 @@ pub(crate) fn hint_headers_as(
     if let Some(b) = spec.should_retry {
         headers.push(("x-should-retry".into(), b.to_string()));
     }
+    // Scripted headers replace the provider's defaults of the same name (a quota's
+    // `x-ratelimit-*` over the usual ones).
+    headers.retain(|(name, _)| {
+        !spec
+            .headers
+            .iter()
+            .any(|(scripted, _)| scripted.eq_ignore_ascii_case(name))
+    });
     headers.extend(spec.headers.iter().cloned());
 }
 

@@ -280,6 +280,9 @@ pub(crate) fn error_response(req: &Req<'_>, model: &str, spec: &ErrorSpec) -> Re
     if let Some(m) = &spec.message {
         d.message = m.clone();
     }
+    if let Some(t) = spec.error_type {
+        d.kind = t;
+    }
     send_error(req, &d, spec)
 }
 

@@ -46,6 +46,14 @@ pub enum ErrorKind {
     Config,
     /// The operation was cancelled.
     Cancelled,
+    /// Refused by the local quota before anything was sent: the caller's own client-side
+    /// admission ([`quota`](crate::quota)) said no, because the request could never fit the quota
+    /// or because waiting was not allowed (fail-fast). Only produced when a quota is configured;
+    /// the error's [`retry_after`](crate::Error::retry_after) says when the quota would admit it,
+    /// if ever. Not transient (failing fast means not waiting here): a
+    /// [`Fallback`](crate::retry::Fallback) catching it moves to a backup before a doomed request
+    /// is sent.
+    QuotaRefused,
 }
 
 impl ErrorKind {
@@ -72,6 +80,7 @@ impl ErrorKind {
         ErrorKind::Unsupported,
         ErrorKind::Config,
         ErrorKind::Cancelled,
+        ErrorKind::QuotaRefused,
     ];
 
     /// The kebab-case name used by the CLI and in JSON output, e.g. `"rate-limited"`.
@@ -95,6 +104,7 @@ impl ErrorKind {
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Config => "config",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::QuotaRefused => "quota-refused",
         }
     }
 
@@ -132,6 +142,7 @@ impl ErrorKind {
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Config => "configuration error",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::QuotaRefused => "refused by the local quota",
         }
     }
 }
@@ -204,6 +215,6 @@ mod tests {
         let err = "nope".parse::<ErrorKind>().unwrap_err();
         assert!(err.to_string().contains("rate-limited"));
         assert_eq!(err.input(), "nope");
-        assert_eq!(ErrorKind::ALL.len(), 18);
+        assert_eq!(ErrorKind::ALL.len(), 19);
     }
 }

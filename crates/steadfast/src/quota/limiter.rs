@@ -1,0 +1,349 @@
+//! [`Limiter`]: one scope's quota on one store, the handle a call asks for admission.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::config::{Quota, QuotaScope};
+use super::estimate::{TokenEstimate, actual_tokens};
+use super::store::{Decision, InProcess, QuotaStore, Refusal, WaitReason};
+use crate::error::{Error, ErrorKind};
+use crate::response::Usage;
+
+/// One scope's [`Quota`] on a [`QuotaStore`]: what a retry loop asks before each attempt.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use steadfast::quota::{Admission, Limiter, Quota, QuotaScope, TokenEstimate};
+///
+/// let limiter = Limiter::new(
+///     QuotaScope::new("openai", "prod-org", "gpt-4o-mini")?,
+///     Quota::builder().requests_per_minute(60).burst(1).build()?,
+/// );
+/// let estimate = TokenEstimate::of_text("Weather in Paris?", Some(100));
+/// let Admission::Admitted(permit) = limiter.admit(&estimate).await else {
+///     unreachable!("the first request fits");
+/// };
+/// // … send the request, then correct the estimate from the response's usage:
+/// permit.settle(42).await;
+/// assert!(matches!(limiter.admit(&estimate).await, Admission::Wait(_)));
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Clones share the store (and so the counts). [`Limiter::new`] makes a fresh [`InProcess`]
+/// store; give limiters that must share counts the same store with
+/// [`with_store`](Limiter::with_store).
+#[derive(Clone)]
+#[must_use = "a limiter does nothing until asked to admit"]
+pub struct Limiter {
+    store: Arc<dyn QuotaStore>,
+    scope: QuotaScope,
+    quota: Quota,
+    fail_fast: bool,
+}
+
+/// The answer to [`Limiter::admit`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Admission {
+    /// Go; settle the permit with the real usage when the response comes.
+    Admitted(Permit),
+    /// Not now: ask again after this long (bounded by the retry policy's own stops and budget).
+    Wait(Duration),
+    /// Do not send: an [`ErrorKind::QuotaRefused`] error, for a request that can never fit, a
+    /// fail-closed store, or any wait when the limiter is [fail-fast](Limiter::fail_fast).
+    Refused(Error),
+}
+
+/// An admitted request's claim on the token limit. Dropping it leaves the estimate counted
+/// (right for a request whose usage is unknown, such as one that failed mid-way).
+#[must_use = "settle the permit with the real usage, or drop it to keep the estimate"]
+pub struct Permit {
+    limiter: Limiter,
+    estimated: u64,
+}
+
+impl Limiter {
+    /// A limiter on a fresh [`InProcess`] store, waiting for admission (not fail-fast).
+    pub fn new(scope: QuotaScope, quota: Quota) -> Limiter {
+        Limiter {
+            store: Arc::new(InProcess::new()),
+            scope,
+            quota,
+            fail_fast: false,
+        }
+    }
+
+    /// Uses `store` (shared with other limiters, or a Redis store shared with other processes).
+    pub fn with_store(mut self, store: Arc<dyn QuotaStore>) -> Limiter {
+        self.store = store;
+        self
+    }
+
+    /// With `true`, a request the quota cannot admit now is [`Admission::Refused`] with an
+    /// [`ErrorKind::QuotaRefused`] error (its `retry_after` says when it would fit) instead of
+    /// [`Admission::Wait`], so that a fallback can move to a backup at once.
+    pub fn fail_fast(mut self, fail_fast: bool) -> Limiter {
+        self.fail_fast = fail_fast;
+        self
+    }
+
+    /// The scope.
+    pub fn scope(&self) -> &QuotaScope {
+        &self.scope
+    }
+
+    /// The quota.
+    pub fn quota(&self) -> &Quota {
+        &self.quota
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn QuotaStore> {
+        &self.store
+    }
+
+    /// Asks to send one request of `estimate`: one store operation (with Redis, one round trip).
+    pub async fn admit(&self, estimate: &TokenEstimate) -> Admission {
+        let cost = estimate.total();
+        match self.store.admit(&self.scope, &self.quota, cost).await {
+            Decision::Admitted => Admission::Admitted(Permit {
+                limiter: self.clone(),
+                estimated: cost,
+            }),
+            Decision::Wait { wait, reason } if self.fail_fast => {
+                Admission::Refused(self.refusal_for_wait(wait, reason))
+            }
+            Decision::Wait { wait, .. } => Admission::Wait(wait),
+            Decision::Refused(refusal) => Admission::Refused(self.refusal(refusal)),
+        }
+    }
+
+    /// Waits (with `tokio::time::sleep`) until admitted, at most `max_wait` in total.
+    ///
+    /// # Errors
+    ///
+    /// An [`ErrorKind::QuotaRefused`] error when refused, when fail-fast and not admitted at
+    /// once, or when the next wait would go beyond `max_wait`.
+    pub async fn acquire(
+        &self,
+        estimate: &TokenEstimate,
+        max_wait: Duration,
+    ) -> Result<Permit, Error> {
+        let mut waited = Duration::ZERO;
+        loop {
+            match self.admit(estimate).await {
+                Admission::Admitted(permit) => return Ok(permit),
+                Admission::Refused(error) => return Err(error),
+                Admission::Wait(wait) => {
+                    if waited.saturating_add(wait) > max_wait {
+                        return Err(self.refusal_for_wait(wait, WaitReason::Quota));
+                    }
+                    tokio::time::sleep(wait).await;
+                    waited = waited.saturating_add(wait);
+                }
+            }
+        }
+    }
+
+    /// Puts the scope in cooldown for `duration`, for every limiter sharing the store.
+    pub async fn cooldown(&self, duration: Duration) {
+        self.store.cooldown(&self.scope, duration).await;
+    }
+
+    /// Applies a provider error's hint: a rate-limit error ([`ErrorKind::RateLimited`] or
+    /// [`ErrorKind::Overloaded`]) with a [`retry_after`](Error::retry_after) puts the scope in
+    /// cooldown for that long. Returns whether it did.
+    pub async fn observe(&self, error: &Error) -> bool {
+        let rate_limited = matches!(error.kind(), ErrorKind::RateLimited | ErrorKind::Overloaded);
+        match error.retry_after() {
+            Some(wait) if rate_limited && !wait.is_zero() => {
+                self.cooldown(wait).await;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// How much of the scope's cooldown is left, if any.
+    pub async fn cooldown_left(&self) -> Option<Duration> {
+        self.store.cooldown_of(&self.scope).await
+    }
+
+    fn refusal_for_wait(&self, wait: Duration, reason: WaitReason) -> Error {
+        let why = match reason {
+            WaitReason::Cooldown => "the scope is cooling down after a provider rate limit",
+            _ => "the quota is used up for now",
+        };
+        self.error(format!(
+            "refused by the local quota for {}: {why} (admissible in {wait:?})",
+            self.scope
+        ))
+        .with_retry_after(Some(wait))
+    }
+
+    fn refusal(&self, refusal: Refusal) -> Error {
+        match refusal {
+            Refusal::TooLarge { cost, allowance } => self
+                .error(format!(
+                    "refused by the local quota for {}: the request's estimated {cost} tokens \
+                     exceed the token allowance of {allowance}, so it can never be admitted",
+                    self.scope
+                ))
+                .with_should_retry(Some(false)),
+            _ => self.error(format!(
+                "refused by the local quota for {}: the shared quota store is unreachable and \
+                 its degrade mode is fail-closed",
+                self.scope
+            )),
+        }
+    }
+
+    fn error(&self, message: String) -> Error {
+        Error::new(ErrorKind::QuotaRefused, message)
+            .with_provider(self.scope.provider())
+            .with_model(self.scope.model())
+    }
+}
+
+impl fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Limiter")
+            .field("scope", &self.scope)
+            .field("quota", &self.quota)
+            .field("fail_fast", &self.fail_fast)
+            .field("store", &self.store)
+            .finish()
+    }
+}
+
+impl Permit {
+    /// The tokens counted for this request up front.
+    pub fn estimated_tokens(&self) -> u64 {
+        self.estimated
+    }
+
+    /// Corrects the count to the `actual` tokens used. Costs a store operation only when they
+    /// differ from the estimate and the quota limits tokens.
+    pub async fn settle(self, actual: u64) {
+        if actual == self.estimated || self.limiter.quota.tokens_per_minute().is_none() {
+            return;
+        }
+        let l = &self.limiter;
+        l.store
+            .settle(&l.scope, &l.quota, self.estimated, actual)
+            .await;
+    }
+
+    /// [`settle`](Permit::settle) with a response's usage (input + output tokens).
+    pub async fn settle_usage(self, usage: &Usage) {
+        self.settle(actual_tokens(usage)).await;
+    }
+}
+
+impl fmt::Debug for Permit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit")
+            .field("scope", &self.limiter.scope)
+            .field("estimated", &self.estimated)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(quota: Quota) -> Limiter {
+        Limiter::new(QuotaScope::new("openai", "team", "m").unwrap(), quota)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn fail_fast_refuses_with_a_typed_error_and_a_hint() {
+        let l = limiter(
+            Quota::builder()
+                .requests_per_minute(60)
+                .burst(1)
+                .build()
+                .unwrap(),
+        )
+        .fail_fast(true);
+        let e = TokenEstimate::new(10, 10);
+        assert!(matches!(l.admit(&e).await, Admission::Admitted(_)));
+        let Admission::Refused(err) = l.admit(&e).await else {
+            panic!("fail-fast refuses");
+        };
+        assert_eq!(err.kind(), ErrorKind::QuotaRefused);
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
+        assert_eq!(err.provider(), Some("openai"));
+        assert!(
+            !err.is_retryable(),
+            "fail-fast: the retry predicate does not wait it out"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn too_large_is_never_retryable() {
+        let l = limiter(Quota::builder().tokens_per_minute(100).build().unwrap());
+        let Admission::Refused(err) = l.admit(&TokenEstimate::new(90, 20)).await else {
+            panic!("110 tokens never fit 100");
+        };
+        assert_eq!(err.kind(), ErrorKind::QuotaRefused);
+        assert!(!err.is_retryable());
+        assert!(err.to_string().contains("110"), "{err}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn acquire_waits_within_its_bound() {
+        let l = limiter(
+            Quota::builder()
+                .requests_per_minute(60)
+                .burst(1)
+                .build()
+                .unwrap(),
+        );
+        let e = TokenEstimate::new(1, 1);
+        let start = tokio::time::Instant::now();
+        drop(l.acquire(&e, Duration::ZERO).await.unwrap());
+        drop(l.acquire(&e, Duration::from_secs(5)).await.unwrap());
+        assert_eq!(start.elapsed(), Duration::from_secs(1));
+        let err = l.acquire(&e, Duration::from_millis(500)).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::QuotaRefused);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_provider_hint_cools_down_every_sharer() {
+        let store: Arc<dyn QuotaStore> = Arc::new(InProcess::new());
+        let q = Quota::builder().requests_per_minute(600).build().unwrap();
+        let a = limiter(q).with_store(Arc::clone(&store));
+        let b = limiter(q).with_store(store);
+        let hint = Error::new(ErrorKind::RateLimited, "429")
+            .with_retry_after(Some(Duration::from_secs(3)));
+        assert!(!a.observe(&Error::new(ErrorKind::Server, "500")).await);
+        assert!(a.observe(&hint).await);
+        assert_eq!(b.cooldown_left().await, Some(Duration::from_secs(3)));
+        let e = TokenEstimate::new(1, 1);
+        assert!(matches!(b.admit(&e).await, Admission::Wait(w) if w == Duration::from_secs(3)));
+        let b = b.fail_fast(true);
+        let Admission::Refused(err) = b.admit(&e).await else {
+            panic!("fail-fast during a cooldown");
+        };
+        assert!(err.to_string().contains("cooling down"), "{err}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn settle_skips_the_store_when_nothing_changes() {
+        let l = limiter(Quota::builder().tokens_per_minute(1000).build().unwrap());
+        let Admission::Admitted(p) = l.admit(&TokenEstimate::new(500, 400)).await else {
+            panic!("fits");
+        };
+        assert_eq!(p.estimated_tokens(), 900);
+        p.settle_usage(&Usage::new(100, 50)).await;
+        assert!(matches!(
+            l.admit(&TokenEstimate::new(800, 0)).await,
+            Admission::Admitted(_)
+        ));
+    }
+}
