@@ -143,6 +143,7 @@ mod tests {
             output: None,
             extra: Default::default(),
             client: Default::default(),
+            attempt: 1,
         };
         let estimate = TokenEstimate::of_request(&request);
         assert_eq!(estimate.max_output_tokens(), 50);
