@@ -126,6 +126,7 @@ fn kind_name(k: &SpanKind) -> &'static str {
     }
 }
 
+/// The spans in the order given (the callers sort by start time).
 fn from_sdk(spans: &[SpanData]) -> Vec<Exported> {
     let mut out: Vec<Exported> = spans
         .iter()
@@ -149,7 +150,6 @@ fn from_sdk(spans: &[SpanData]) -> Vec<Exported> {
                 .collect(),
         })
         .collect();
-    out.sort_by_key(|s| s.id.clone());
     out
 }
 
@@ -238,6 +238,7 @@ fn assert_fallback_story(spans: &[Exported], order: &[String]) {
 #[test]
 fn spans_export_in_memory_and_over_otlp_http() {
     in_memory();
+    the_other_stories_in_memory();
     over_otlp_http();
 }
 
@@ -251,15 +252,259 @@ fn in_memory() {
     fallback_story(None);
     drop(guard);
     provider.force_flush().unwrap();
-    let data = exporter.get_finished_spans().unwrap();
-    let spans = from_sdk(&data);
-    let mut by_start = data.clone();
+    let mut by_start = exporter.get_finished_spans().unwrap();
     by_start.sort_by_key(|s| s.start_time);
+    let spans = from_sdk(&by_start);
     let order: Vec<String> = by_start
         .iter()
         .map(|s| s.span_context.span_id().to_string())
         .collect();
     assert_fallback_story(&spans, &order);
+}
+
+/// Runs `story` on a current-thread runtime under an OpenTelemetry layer into the SDK's in-memory
+/// exporter (steadfast's target, INFO, as `Otlp::install` filters), and gives the exported spans
+/// with their ids in start order.
+fn exported<F>(
+    story: impl FnOnce(Simulator) -> F,
+    scenario: Scenario,
+) -> (Vec<Exported>, Vec<String>)
+where
+    F: std::future::Future<Output = ()>,
+{
+    use tracing_subscriber::Layer as _;
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let filter =
+        tracing_subscriber::filter::Targets::new().with_target("steadfast", tracing::Level::INFO);
+    let subscriber =
+        tracing_subscriber::registry().with(otel::layer(&provider).with_filter(filter));
+    let guard = tracing::subscriber::set_default(subscriber);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let sim = sim(scenario).await;
+        story(sim).await;
+    });
+    drop(guard);
+    provider.force_flush().unwrap();
+    let mut data = exporter.get_finished_spans().unwrap();
+    data.sort_by_key(|s| s.start_time);
+    let order = data
+        .iter()
+        .map(|s| s.span_context.span_id().to_string())
+        .collect();
+    (from_sdk(&data), order)
+}
+
+fn on(p: Dialect, action: Action) -> Rule {
+    Rule::new().provider(p).action(action)
+}
+
+fn one<'a>(spans: &'a [Exported], name: &str, n: usize) -> &'a Exported {
+    spans
+        .iter()
+        .filter(|s| s.name == name)
+        .nth(n)
+        .unwrap_or_else(|| panic!("no span #{n} named {name}"))
+}
+
+/// The stories of `telemetry_spans.rs`, this time as the OpenTelemetry SDK exports them: the
+/// tree with span kinds, the status, the key attributes and the events.
+fn the_other_stories_in_memory() {
+    use futures_util::StreamExt as _;
+
+    // A first-try success.
+    let (spans, order) = exported(
+        |sim| async move {
+            let (openai, _) = targets(&sim);
+            openai.temperature(0.5).send("hi").await.unwrap();
+        },
+        Scenario::new(),
+    );
+    assert_eq!(
+        tree(&spans, &order),
+        ["chat gpt-4o-mini (client)", "  POST (client)"]
+    );
+    let chat = one(&spans, "chat gpt-4o-mini", 0);
+    assert!(!chat.error);
+    assert_eq!(chat.attrs["gen_ai.request.temperature"], "0.5");
+    assert_eq!(chat.attrs["gen_ai.response.finish_reasons"], r#"["stop"]"#);
+    assert_eq!(
+        one(&spans, "POST", 0).attrs["http.response.status_code"],
+        "200"
+    );
+
+    // Three attempts, a server hint, then success.
+    let (spans, order) = exported(
+        |sim| async move {
+            let (openai, _) = targets(&sim);
+            openai.retry(policy()).send("hi").await.unwrap();
+        },
+        Scenario::new()
+            .rule(on(Dialect::OpenAi, Action::rate_limit().retry_after_secs(7)).requests([1]))
+            .rule(on(Dialect::OpenAi, Action::overloaded()).requests([2])),
+    );
+    assert_eq!(
+        tree(&spans, &order),
+        [
+            "chat gpt-4o-mini (client)",
+            "  POST (client)",
+            "  POST (client)",
+            "  POST (client)"
+        ]
+    );
+    let chat = one(&spans, "chat gpt-4o-mini", 0);
+    assert!(!chat.error, "recovered: not an error of the operation");
+    assert_eq!(chat.attrs["steadfast.attempts"], "3");
+    assert_eq!(chat.attrs["steadfast.wait.total_ms"], "11000");
+    assert_eq!(
+        chat.events,
+        ["steadfast.retry.wait", "steadfast.retry.wait"]
+    );
+
+    // A stream interrupted after its commit point.
+    let (spans, order) = exported(
+        |sim| async move {
+            let (openai, _) = targets(&sim);
+            let mut s = openai.retry(policy()).stream("one two three four five six");
+            let mut failed = false;
+            while let Some(ev) = s.next().await {
+                failed |= ev.is_err();
+            }
+            assert!(failed);
+        },
+        Scenario::new().rule(on(Dialect::OpenAi, Action::model().cut_after(3))),
+    );
+    assert_eq!(
+        tree(&spans, &order),
+        ["chat gpt-4o-mini (client)", "  POST (client)"]
+    );
+    let chat = one(&spans, "chat gpt-4o-mini", 0);
+    assert!(chat.error);
+    assert_eq!(chat.attrs["error.type"], "stream-interrupted");
+    assert_eq!(chat.attrs["gen_ai.request.stream"], "true");
+    assert!(
+        chat.attrs
+            .contains_key("gen_ai.response.time_to_first_chunk")
+    );
+    assert_eq!(chat.events, ["steadfast.stream.commit"]);
+
+    // A restarted stream.
+    let (spans, order) = exported(
+        |sim| async move {
+            let (openai, _) = targets(&sim);
+            let mut s = openai
+                .retry(policy())
+                .restart_streams(1)
+                .stream("one two three four five six");
+            while let Some(ev) = s.next().await {
+                ev.unwrap();
+            }
+        },
+        Scenario::new().rule(on(Dialect::OpenAi, Action::model().cut_after(3)).requests([1])),
+    );
+    assert_eq!(
+        tree(&spans, &order),
+        [
+            "steadfast.stream (internal)",
+            "  chat gpt-4o-mini (client)",
+            "    POST (client)",
+            "  chat gpt-4o-mini (client)",
+            "    POST (client)",
+        ]
+    );
+    let outer = one(&spans, "steadfast.stream", 0);
+    // The policy's wait before the restart, then the restart.
+    assert_eq!(
+        outer.events,
+        ["steadfast.retry.wait", "steadfast.stream.restart"]
+    );
+    assert_eq!(outer.attrs["steadfast.restarts"], "1");
+    assert!(one(&spans, "chat gpt-4o-mini", 0).error);
+    assert!(!one(&spans, "chat gpt-4o-mini", 1).error);
+
+    // An extract with reinsertion.
+    let (spans, order) = exported(
+        |sim| async move {
+            #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+            #[allow(dead_code, reason = "only parsed")]
+            struct Book {
+                title: String,
+                author: String,
+            }
+            let (openai, _) = targets(&sim);
+            let policy = policy()
+                .retry_if(kinds([steadfast::ErrorKind::Validation]))
+                .collect_errors(steadfast::resilient::validation());
+            openai
+                .retry(policy)
+                .extract::<Book>("The Name of the Wind by Patrick Rothfuss")
+                .await
+                .unwrap();
+        },
+        Scenario::new()
+            .rule(on(Dialect::OpenAi, Action::structured_raw(r#"{"title": 1}"#)).requests([1])),
+    );
+    assert_eq!(
+        tree(&spans, &order),
+        [
+            "chat gpt-4o-mini (client)",
+            "  POST (client)",
+            "  POST (client)"
+        ]
+    );
+    let chat = one(&spans, "chat gpt-4o-mini", 0);
+    assert_eq!(chat.attrs["gen_ai.output.type"], "json");
+    assert_eq!(chat.events, ["steadfast.retry.wait"]);
+    assert!(!chat.error);
+
+    // An open breaker: the third call skips OpenAI.
+    let (spans, order) = exported(
+        |sim| async move {
+            use steadfast::resilient::{Breakers, TRANSIENT};
+            let (openai, anthropic) = targets(&sim);
+            let breakers = Breakers::new(
+                steadfast::retry::CircuitBreaker::builder()
+                    .window(2)
+                    .min_calls(2)
+                    .failure_rate(0.5)
+                    .cooldown(Duration::from_secs(600)),
+            )
+            .unwrap();
+            let chain = fallback(kinds(TRANSIENT))
+                .backup(anthropic, kinds(TRANSIENT))
+                .breaker(breakers.lookup());
+            for _ in 0..3 {
+                openai.fallback(chain.clone()).send("hi").await.unwrap();
+            }
+        },
+        Scenario::new().rule(on(Dialect::OpenAi, Action::overloaded())),
+    );
+    let all = tree(&spans, &order);
+    assert_eq!(
+        all[all.len() - 3..],
+        [
+            "steadfast.fallback (internal)",
+            "  chat claude-3-5-sonnet-latest (client)",
+            "    POST (client)",
+        ]
+    );
+    let third = one(&spans, "steadfast.fallback", 2);
+    assert_eq!(third.events, ["steadfast.fallback.skip"]);
+    assert_eq!(third.attrs["steadfast.fallback.skipped"], "0:circuit-open");
+    let second = one(&spans, "steadfast.fallback", 1);
+    assert!(
+        second
+            .events
+            .contains(&"steadfast.breaker.transition".to_string()),
+        "{:?}",
+        second.events
+    );
 }
 
 // ---- OTLP/HTTP to a receiver decoding with the official protobuf types ----
