@@ -128,7 +128,7 @@ fn kind_name(k: &SpanKind) -> &'static str {
 
 /// The spans in the order given (the callers sort by start time).
 fn from_sdk(spans: &[SpanData]) -> Vec<Exported> {
-    let mut out: Vec<Exported> = spans
+    let out: Vec<Exported> = spans
         .iter()
         .map(|s| Exported {
             id: s.span_context.span_id().to_string(),
