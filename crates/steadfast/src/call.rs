@@ -498,7 +498,9 @@ impl Call {
     ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<> {
         let sending = self.checked_request(prompt).map(|mut r| {
             r.attempt = attempt;
-            crate::telemetry::record_input(&tracing::Span::current(), &r);
+            if crate::telemetry::captures_content() {
+                crate::telemetry::record_input(&tracing::Span::current(), &r);
+            }
             self.sending(r)
         });
         async move {

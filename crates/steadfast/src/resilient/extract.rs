@@ -151,7 +151,9 @@ where
                     let mut request = call.request(prompt);
                     request.output = Some(format.clone());
                     request.attempt = attempt;
-                    crate::telemetry::record_input(&tracing::Span::current(), &request);
+                    if crate::telemetry::captures_content() {
+                        crate::telemetry::record_input(&tracing::Span::current(), &request);
+                    }
                     let checked = crate::prompt::validate_messages(&request.messages)
                         .map(|()| call.send_request(request));
                     let validator = validator.clone();
@@ -183,7 +185,9 @@ async fn once<T: DeserializeOwned>(
         let mut request = call.request(prompt);
         request.output = Some(format.clone());
         crate::prompt::validate_messages(&request.messages).map_err(in_context)?;
-        crate::telemetry::record_input(&tracing::Span::current(), &request);
+        if crate::telemetry::captures_content() {
+            crate::telemetry::record_input(&tracing::Span::current(), &request);
+        }
         let response = call.send_request(request).await?;
         let value = parse_output::<T>(&response, &format.name, validator).map_err(in_context)?;
         Ok((value, response))

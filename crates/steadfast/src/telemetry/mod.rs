@@ -255,7 +255,13 @@ fn end_fields(span: &Span) -> Option<&'static EndFields> {
 /// need at its end. Cheap when nothing listens: a disabled span, no recorder, one clock read.
 pub(crate) struct Observation {
     pub(crate) span: Span,
-    recorder: Option<Arc<dyn Recorder>>,
+    /// What a measurement needs, only when the call carries a recorder.
+    metered: Option<Box<Metered>>,
+}
+
+/// The recorder of an observed operation, and what its measurement names.
+struct Metered {
+    recorder: Arc<dyn Recorder>,
     started: Instant,
     provider: Arc<str>,
     model: Arc<str>,
@@ -266,8 +272,8 @@ pub(crate) struct Observation {
 impl std::fmt::Debug for Observation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Observation")
-            .field("provider", &self.provider)
-            .field("model", &self.model)
+            .field("span", &self.span)
+            .field("metered", &self.metered.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -289,22 +295,22 @@ impl Observation {
     /// Starts observing an operation on `call`'s target.
     pub(crate) fn start(call: &Call, op: Operation) -> Self {
         let span = operation_span(call, op);
-        let recorder = call.recorder_arc().cloned();
-        let server = recorder.as_ref().and_then(|_| call.server().cloned());
-        Observation {
-            span,
-            recorder,
-            started: Instant::now(),
-            provider: Arc::clone(call.provider_name_arc()),
-            model: Arc::clone(call.model_arc()),
-            server,
-            stream: op.stream,
-        }
+        let metered = call.recorder_arc().map(|recorder| {
+            Box::new(Metered {
+                recorder: Arc::clone(recorder),
+                started: Instant::now(),
+                provider: Arc::clone(call.provider_name_arc()),
+                model: Arc::clone(call.model_arc()),
+                server: call.server().cloned(),
+                stream: op.stream,
+            })
+        });
+        Observation { span, metered }
     }
 
     /// The operation succeeded with `response`, whose attempts are the operation's.
     pub(crate) fn succeeded(&self, response: &Response) {
-        if self.span.is_disabled() && self.recorder.is_none() {
+        if self.span.is_disabled() && self.metered.is_none() {
             return;
         }
         let (attempts, waited_ms) = totals(&response.attempts);
@@ -326,7 +332,7 @@ impl Observation {
 
     /// The operation failed with `error`, whose attempts are the operation's.
     pub(crate) fn failed(&self, error: &Error) {
-        if self.span.is_disabled() && self.recorder.is_none() {
+        if self.span.is_disabled() && self.metered.is_none() {
             return;
         }
         let (attempts, waited_ms) = totals(error.attempts());
@@ -341,15 +347,15 @@ impl Observation {
     /// The operation ended as `end` says: its span's last attributes and its measurement.
     pub(crate) fn end(&self, end: End<'_>) {
         record_end(&self.span, &end);
-        if let Some(recorder) = &self.recorder {
-            recorder.operation(&Measurement {
-                provider: provider_name(&self.provider),
-                request_model: &self.model,
+        if let Some(m) = &self.metered {
+            m.recorder.operation(&Measurement {
+                provider: provider_name(&m.provider),
+                request_model: &m.model,
                 response_model: end.response_model.filter(|_| end.error.is_none()),
-                server_address: self.server.as_ref().map(|(h, _)| &**h),
-                server_port: self.server.as_ref().map(|(_, p)| *p),
-                stream: self.stream,
-                duration: self.started.elapsed(),
+                server_address: m.server.as_ref().map(|(h, _)| &**h),
+                server_port: m.server.as_ref().map(|(_, p)| *p),
+                stream: m.stream,
+                duration: m.started.elapsed(),
                 error_type: end.error.map(ErrorKind::as_str),
                 input_tokens: end.usage.map(|u| u.input_tokens),
                 output_tokens: end.usage.map(|u| u.output_tokens),
