@@ -546,10 +546,10 @@ pub(crate) fn host_port(url: &str) -> Option<(String, u16)> {
     Some((host.to_string(), port))
 }
 
-#[cfg(feature = "__http")]
+#[cfg(any(feature = "__http", feature = "otel"))]
 /// `url` with its user info and the values of key-like query parameters replaced by `REDACTED`
 /// (as the HTTP conventions ask for `url.full`).
-fn redact_url(url: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn redact_url(url: &str) -> std::borrow::Cow<'_, str> {
     if !url.contains(['?', '@']) {
         return std::borrow::Cow::Borrowed(url);
     }
@@ -564,7 +564,11 @@ fn redact_url(url: &str) -> std::borrow::Cow<'_, str> {
             }
             None => format!("{scheme}://{}", redact_authority(rest)),
         },
-        None => base.to_string(),
+        // No scheme (a mistyped endpoint): the user info, if any, still goes.
+        None => match base.split_once('/') {
+            Some((authority, path)) => format!("{}/{path}", redact_authority(authority)),
+            None => redact_authority(base),
+        },
     };
     if let Some(q) = query {
         out.push('?');
@@ -584,7 +588,7 @@ fn redact_url(url: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-#[cfg(feature = "__http")]
+#[cfg(any(feature = "__http", feature = "otel"))]
 fn redact_authority(authority: &str) -> String {
     match authority.rsplit_once('@') {
         Some((_, host)) => format!("REDACTED:REDACTED@{host}"),
@@ -592,7 +596,7 @@ fn redact_authority(authority: &str) -> String {
     }
 }
 
-#[cfg(feature = "__http")]
+#[cfg(any(feature = "__http", feature = "otel"))]
 /// Query parameter names that carry signatures (pre-signed URLs): `sig`, `signature`,
 /// `X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token`.
 fn sig_like(name: &str) -> bool {
@@ -623,7 +627,7 @@ mod tests {
         }
     }
 
-    #[cfg(feature = "__http")]
+    #[cfg(any(feature = "__http", feature = "otel"))]
     #[test]
     fn urls_lose_their_secrets() {
         assert_eq!(
@@ -634,6 +638,7 @@ mod tests {
             redact_url("https://h/p?X-Amz-Signature=abc&X-Amz-Credential=AKIA&a=1"),
             "https://h/p?X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED&a=1"
         );
+        assert_eq!(redact_url("u:pw@h/x"), "REDACTED:REDACTED@h/x");
         assert_eq!(
             redact_url("http://127.0.0.1:8080/v1/chat/completions"),
             "http://127.0.0.1:8080/v1/chat/completions"

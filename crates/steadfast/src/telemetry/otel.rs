@@ -65,13 +65,25 @@ where
         .with_context_activation(false)
 }
 
-/// Where and how to export over OTLP/HTTP.
-#[derive(Debug, Clone)]
+/// Where and how to export over OTLP/HTTP. `Debug` and errors show the endpoint with any user
+/// info or key-like query value replaced by `REDACTED`.
+#[derive(Clone)]
 pub struct Otlp {
     endpoint: String,
     service_name: String,
     metrics_interval: Duration,
     timeout: Duration,
+}
+
+impl fmt::Debug for Otlp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Otlp")
+            .field("endpoint", &super::redact_url(&self.endpoint))
+            .field("service_name", &self.service_name)
+            .field("metrics_interval", &self.metrics_interval)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 impl Otlp {
@@ -115,7 +127,7 @@ impl Otlp {
         self
     }
 
-    /// The endpoint's base URL.
+    /// The endpoint's base URL, as given (credentials in it included).
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
@@ -144,7 +156,7 @@ impl Otlp {
         } else {
             Err(Error::config(format!(
                 "invalid OTLP endpoint `{}`: expected an http(s) URL such as http://localhost:4318",
-                self.endpoint
+                super::redact_url(&self.endpoint)
             )))
         }
     }
@@ -310,10 +322,12 @@ impl HttpClient for BlockingHttp {
                 .request(parts.method, url)
                 .headers(parts.headers)
                 .body(body)
-                .send()?;
+                .send()
+                // The URL may hold credentials: the error that reaches logs leaves it out.
+                .map_err(reqwest::Error::without_url)?;
             let status = resp.status();
             let headers = std::mem::take(resp.headers_mut());
-            let body = resp.bytes()?;
+            let body = resp.bytes().map_err(reqwest::Error::without_url)?;
             let mut out = http::Response::builder().status(status);
             if let Some(h) = out.headers_mut() {
                 *h = headers;
@@ -459,5 +473,24 @@ impl Recorder for OtelRecorder {
             attrs.push(KeyValue::new("error.type", kind));
         }
         self.fallbacks.add(1, &attrs);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_endpoints_credentials_stay_out_of_debug_and_errors() {
+        let otlp = Otlp::new("http://user:hunter2-secret@collector:4318?api_key=k-secret");
+        let debug = format!("{otlp:?}");
+        assert!(
+            !debug.contains("hunter2-secret") && !debug.contains("k-secret"),
+            "{debug}"
+        );
+        assert!(debug.contains("collector:4318"), "{debug}");
+        let bad = Otlp::new("user:hunter2-secret@collector");
+        let e = bad.tracer_provider().expect_err("not an http(s) URL");
+        assert!(!e.to_string().contains("hunter2-secret"), "{e}");
     }
 }
