@@ -9,56 +9,16 @@
     reason = "tests"
 )]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::process::Command;
-use std::sync::mpsc;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use prost::Message as _;
 
-/// A one-thread HTTP/1.1 receiver: answers 200 to every POST and hands each (path, body) over.
-fn receiver() -> (String, mpsc::Receiver<(String, Vec<u8>)>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                let mut conn = conn;
-                let mut reader = BufReader::new(conn.try_clone().unwrap());
-                let mut line = String::new();
-                while reader.read_line(&mut line).unwrap_or(0) > 0 {
-                    let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-                    let mut length = 0usize;
-                    let mut h = String::new();
-                    while reader.read_line(&mut h).unwrap_or(0) > 0 && h != "\r\n" {
-                        if let Some((k, v)) = h.split_once(':') {
-                            if k.eq_ignore_ascii_case("content-length") {
-                                length = v.trim().parse().unwrap();
-                            }
-                        }
-                        h.clear();
-                    }
-                    let mut body = vec![0; length];
-                    reader.read_exact(&mut body).unwrap();
-                    let _ = tx.send((path, body));
-                    conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-                        .unwrap();
-                    line.clear();
-                }
-            });
-        }
-    });
-    (url, rx)
-}
-
 #[test]
 fn ask_exports_its_spans_and_metrics_over_otlp() {
-    let (url, bodies) = receiver();
+    let (url, bodies) = steadfast_fixtures::post_sink::start().unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_steadfast"))
         .args([
             "--otlp",

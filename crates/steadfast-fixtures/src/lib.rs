@@ -14,6 +14,7 @@
 //! and without them prints one line saying it was skipped, and passes — except under
 //! `STEADFAST_REQUIRE_FIXTURES=1` (set by CI), where their absence fails the test.
 
+pub mod post_sink;
 pub mod redis;
 
 use std::collections::HashSet;
