@@ -219,6 +219,18 @@ impl<E> RetryState<E> {
         }
     }
 
+    /// How much longer the policy's time limits allow waiting now, on the policy's clock, outside
+    /// its own retry schedule (see [`Stop::time_left`](crate::stop::Stop::time_left)); `None` when its stop
+    /// condition has no time limit. Measured from the first attempt's start (from now, before it).
+    #[must_use]
+    pub fn time_left(&self) -> Option<Duration> {
+        let now = self.policy.inner.sleeper.now();
+        let elapsed = self
+            .first_start
+            .map_or(Duration::ZERO, |first| now.saturating_duration_since(first));
+        self.policy.inner.stop.time_left(elapsed)
+    }
+
     /// Records the current attempt's failure and decides what comes next.
     ///
     /// - `Err(RunError::Rejected(error))` when the policy does not retry `error` (its predicate

@@ -112,6 +112,43 @@ impl Stop {
         }
     }
 
+    /// How much longer the condition's **time** limits allow waiting, `elapsed` after the first
+    /// attempt started: a wait shorter than this crosses none of them. `None` when no time limit
+    /// applies (attempt limits and [`never()`] say nothing about time).
+    ///
+    /// For waits outside the retry schedule — a rate limiter's admission before an attempt, say —
+    /// that must still respect the policy's deadline. [`after_delay`] and [`before_delay`] both
+    /// count here (an attempt started at the limit would be stopped after it fails anyway);
+    /// [`Stop::or`] takes the nearer limit, [`Stop::and`] the farther one, or none when either
+    /// side has no time limit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast_retry::stop;
+    ///
+    /// let s = Duration::from_secs;
+    /// let stop = stop::after_attempt(5).or(stop::before_delay(s(30)));
+    /// assert_eq!(stop.time_left(s(10)), Some(s(20)));
+    /// assert_eq!(stop::after_attempt(5).time_left(s(10)), None);
+    /// ```
+    #[must_use]
+    pub fn time_left(&self, elapsed: Duration) -> Option<Duration> {
+        match &self.0 {
+            Kind::Never | Kind::AfterAttempt(_) => None,
+            Kind::AfterDelay(limit) | Kind::BeforeDelay(limit) => {
+                Some(limit.saturating_sub(elapsed))
+            }
+            Kind::Any(pair) => match (pair.0.time_left(elapsed), pair.1.time_left(elapsed)) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+            Kind::All(pair) => match (pair.0.time_left(elapsed), pair.1.time_left(elapsed)) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                _ => None,
+            },
+        }
+    }
+
     /// An upper bound on the number of attempts, when the condition implies one.
     pub(crate) fn attempt_bound(&self) -> Option<u32> {
         match &self.0 {
@@ -191,6 +228,26 @@ mod tests {
         assert_eq!(all.check(3, S(0), S(0)), None);
         assert_eq!(all.check(1, S(10), S(0)), None);
         assert_eq!(all.check(3, S(10), S(0)), Some(StopReason::AttemptLimit));
+    }
+
+    #[test]
+    fn time_left_follows_the_time_limits_only() {
+        assert_eq!(after_delay(S(10)).time_left(S(4)), Some(S(6)));
+        assert_eq!(before_delay(S(10)).time_left(S(12)), Some(S(0)));
+        assert_eq!(after_attempt(3).time_left(S(4)), None);
+        assert_eq!(never().time_left(S(4)), None);
+        let any = after_delay(S(10)).or(before_delay(S(6)));
+        assert_eq!(any.time_left(S(1)), Some(S(5)));
+        assert_eq!(
+            after_attempt(2).or(after_delay(S(10))).time_left(S(1)),
+            Some(S(9))
+        );
+        let all = after_delay(S(10)).and(before_delay(S(6)));
+        assert_eq!(all.time_left(S(1)), Some(S(9)));
+        assert_eq!(
+            after_attempt(2).and(after_delay(S(10))).time_left(S(1)),
+            None
+        );
     }
 
     #[test]

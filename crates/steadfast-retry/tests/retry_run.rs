@@ -413,3 +413,20 @@ async fn flatten_folds_into_an_error_that_can_hold_a_history() {
         AppError::Op(e) => panic!("unexpected {e:?}"),
     }
 }
+
+/// `time_left` reads the policy's clock from the first attempt's start: what an admission wait
+/// outside the retry schedule may still spend.
+#[tokio::test(start_paused = true)]
+async fn time_left_counts_from_the_first_attempt_on_the_policy_clock() {
+    let policy: Retry<TestError> =
+        Retry::new().stop(stop::after_attempt(5).or(stop::before_delay(secs(10))));
+    let mut state = policy.start();
+    assert_eq!(state.time_left(), Some(secs(10)));
+    let _ = state.begin();
+    tokio::time::advance(secs(3)).await;
+    assert_eq!(state.time_left(), Some(secs(7)));
+    tokio::time::advance(secs(30)).await;
+    assert_eq!(state.time_left(), Some(Duration::ZERO));
+    let untimed: Retry<TestError> = Retry::new();
+    assert_eq!(untimed.start().time_left(), None);
+}
