@@ -71,6 +71,8 @@ struct Settings {
     client: Arc<ClientConfig>,
     /// Where the measurements of this call's operations go, if anywhere.
     recorder: Option<Arc<dyn crate::telemetry::Recorder>>,
+    /// The quota every attempt is admitted by, if any.
+    quota: Option<crate::quota::Limiter>,
     /// The base URL's host and port, for telemetry: worked out once, forgotten by every setter.
     server: std::sync::OnceLock<Option<(Arc<str>, u16)>>,
 }
@@ -109,6 +111,7 @@ impl fmt::Debug for Call {
             .field("output_mode", &self.s.output_mode)
             .field("client", &self.s.client)
             .field("recorder", &self.s.recorder.is_some())
+            .field("quota", &self.s.quota)
             .finish_non_exhaustive()
     }
 }
@@ -136,6 +139,7 @@ impl Call {
                 extra: Arc::default(),
                 client: Arc::new(client),
                 recorder: None,
+                quota: None,
                 server: std::sync::OnceLock::new(),
             }),
             provider,
@@ -214,7 +218,10 @@ impl Call {
     /// The same call with another model of the same provider.
     #[must_use]
     pub fn with_model(mut self, model: impl Into<String>) -> Self {
-        self.settings().model = Arc::from(model.into());
+        let s = self.settings();
+        s.model = Arc::from(model.into());
+        // A quota's scope names the model: another model is another quota.
+        s.quota = None;
         self
     }
 
@@ -240,6 +247,8 @@ impl Call {
         next.settings().provider_name = Arc::from(provider.name());
         next.provider = provider;
         next.settings().model = Arc::from(model);
+        // A quota's scope names the provider and model: another target is another quota.
+        next.settings().quota = None;
         Ok(next)
     }
 
@@ -422,6 +431,42 @@ impl Call {
         self
     }
 
+    /// Admits every HTTP attempt of this call through `limiter` first (see
+    /// [`steadfast::quota`](crate::quota)): the attempt waits until the quota allows it — within
+    /// the limiter's [`max_wait`](crate::quota::Limiter::max_wait) and the retry policy's time
+    /// limits — or fails with [`ErrorKind::QuotaRefused`](crate::ErrorKind::QuotaRefused)
+    /// without being sent (at once when the limiter is
+    /// [fail-fast](crate::quota::Limiter::fail_fast)), which a fallback chain built with
+    /// [`resilient::fallback`](crate::resilient::fallback) always catches. The token estimate is
+    /// corrected from the response's usage afterwards, and a provider 429 with a hint cools the
+    /// whole scope down for every call sharing the limiter's store.
+    ///
+    /// Each target of a fallback chain uses its own: a call made from this one for another model
+    /// or target ([`with_model`](Call::with_model), [`with_target`](Call::with_target)) does not
+    /// keep it.
+    ///
+    /// ```
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use steadfast::quota::{Limiter, Quota, QuotaScope};
+    ///
+    /// let limiter = Limiter::new(
+    ///     QuotaScope::new("openai", "prod-org", "gpt-4o-mini")?,
+    ///     Quota::builder().requests_per_minute(500).tokens_per_minute(200_000).build()?,
+    /// );
+    /// let call = steadfast::llm::call("openai:gpt-4o-mini")?.quota(limiter);
+    /// # let _ = call; Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn quota(mut self, limiter: crate::quota::Limiter) -> Self {
+        self.settings().quota = Some(limiter);
+        self
+    }
+
+    /// The quota every attempt is admitted by, if any.
+    pub fn limiter(&self) -> Option<&crate::quota::Limiter> {
+        self.s.quota.as_ref()
+    }
+
     /// The recorder, if any.
     pub(crate) fn recorder_arc(&self) -> Option<&Arc<dyn crate::telemetry::Recorder>> {
         self.s.recorder.as_ref()
@@ -464,7 +509,13 @@ impl Call {
         &self,
         prompt: P,
     ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<P> {
+        use futures_util::future::Either;
         use tracing::Instrument as _;
+        if self.s.quota.is_some() {
+            // Admission lives in the retry loop: run there, as one attempt.
+            let one = crate::resilient::admission::one_attempt();
+            return Either::Left(self.retry(one).send(prompt));
+        }
         let obs = crate::telemetry::Observation::start(self, SEND);
         // Checked now and the provider's (boxed) future made now, so the returned future is a
         // few words however large the request: it is moved around by every caller.
@@ -472,7 +523,7 @@ impl Call {
             crate::telemetry::record_input(&obs.span, &r);
             self.sending(r)
         });
-        async move {
+        Either::Right(async move {
             let result = match sending {
                 Ok((future, settings, started)) => complete(
                     future.instrument(obs.span.clone()).await,
@@ -486,7 +537,7 @@ impl Call {
                 Err(e) => obs.failed(e),
             }
             result
-        }
+        })
     }
 
     /// One attempt of a retried send (attempt `attempt` of its policy), inside the operation span
@@ -626,6 +677,12 @@ impl Call {
 
     /// Streams the answer to `prompt`. No request is sent until the stream is first polled.
     pub fn stream(&self, prompt: impl Into<Prompt>) -> ResponseStream {
+        if self.s.quota.is_some() {
+            // Admission lives in the retry loop: run there, as one attempt.
+            return self
+                .retry(crate::resilient::admission::one_attempt())
+                .stream(prompt);
+        }
         let obs = crate::telemetry::Observation::start(self, crate::telemetry::STREAM);
         let attempt = self.attempt_stream(prompt, 1, &obs.span);
         ResponseStream::attempt(attempt.observed(Arc::new(obs), true, (0, 0)))

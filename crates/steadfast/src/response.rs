@@ -159,6 +159,11 @@ pub struct AttemptSummary {
     /// as `computed` or `server-hint` ([`WaitReason::as_str`]).
     #[serde(serialize_with = "ser_reason")]
     pub wait_reason: Option<WaitReason>,
+    /// How long the attempt waited for admission by the call's [quota](crate::quota) before it
+    /// was sent: `None` without a quota or when it was admitted at once. Serialised (as
+    /// milliseconds) only when there was a wait.
+    #[serde(serialize_with = "ser_opt_ms", skip_serializing_if = "Option::is_none")]
+    pub queued: Option<Duration>,
 }
 
 impl AttemptSummary {
@@ -181,6 +186,7 @@ impl AttemptSummary {
             duration,
             wait: None,
             wait_reason: None,
+            queued: None,
         }
     }
 
@@ -211,6 +217,7 @@ impl AttemptSummary {
             duration,
             wait: None,
             wait_reason: None,
+            queued: None,
         }
     }
 

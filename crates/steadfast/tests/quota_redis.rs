@@ -144,7 +144,7 @@ async fn settle_corrects_the_shared_token_count() {
     };
     assert!(matches!(
         lb.admit(&TokenEstimate::new(400, 0)).await,
-        Admission::Wait(_)
+        Admission::Wait { .. }
     ));
     permit.settle(300).await; // 600 tokens credited back, for every process
     assert!(matches!(

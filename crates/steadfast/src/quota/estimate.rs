@@ -1,9 +1,10 @@
 //! [`TokenEstimate`]: what a request will cost against a tokens-per-minute limit, guessed before
 //! it is sent and corrected from the response's usage afterwards.
 
-use crate::message::Part;
+use crate::message::{Message, Part};
 use crate::provider::ChatRequest;
 use crate::response::Usage;
+use crate::tool::Tool;
 
 /// The output tokens assumed when a request sets no `max_tokens`.
 pub const DEFAULT_OUTPUT_TOKENS: u64 = 1024;
@@ -54,10 +55,19 @@ impl TokenEstimate {
 
     /// The estimate for a request, by the heuristic above.
     pub fn of_request(request: &ChatRequest) -> TokenEstimate {
+        TokenEstimate::of_parts(&request.messages, &request.tools, request.params.max_tokens)
+    }
+
+    /// The estimate for `messages` sent with `tools` and at most `max_tokens` of output.
+    pub(crate) fn of_parts(
+        messages: &[Message],
+        tools: &[Tool],
+        max_tokens: Option<u32>,
+    ) -> TokenEstimate {
         let mut bytes = 0u64;
         let mut images = 0u64;
         let mut add = |s: &str| bytes = bytes.saturating_add(s.len() as u64);
-        for message in &request.messages {
+        for message in messages {
             for part in &message.parts {
                 match part {
                     Part::Text { text } => add(text),
@@ -73,13 +83,13 @@ impl TokenEstimate {
                 }
             }
         }
-        for tool in request.tools.iter() {
+        for tool in tools {
             add(tool.name());
             add(tool.description());
             add(&tool.parameters().to_string());
         }
         let prompt = bytes_to_tokens(bytes).saturating_add(images.saturating_mul(IMAGE_TOKENS));
-        TokenEstimate::new(prompt, output(request.params.max_tokens))
+        TokenEstimate::new(prompt, output(max_tokens))
     }
 
     /// The estimated prompt tokens.

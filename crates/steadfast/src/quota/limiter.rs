@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::config::{Quota, QuotaScope};
@@ -27,7 +28,7 @@ use crate::response::Usage;
 /// };
 /// // … send the request, then correct the estimate from the response's usage:
 /// permit.settle(42).await;
-/// assert!(matches!(limiter.admit(&estimate).await, Admission::Wait(_)));
+/// assert!(matches!(limiter.admit(&estimate).await, Admission::Wait { .. }));
 /// # Ok(())
 /// # }
 /// ```
@@ -42,7 +43,38 @@ pub struct Limiter {
     scope: QuotaScope,
     quota: Quota,
     fail_fast: bool,
+    max_wait: Duration,
+    /// This process's line of requests waiting for admission (shared by clones).
+    line: Arc<Line>,
 }
+
+/// The requests of this process waiting on one limiter: how many, and whose turn it is to ask
+/// the store.
+#[derive(Debug, Default)]
+struct Line {
+    waiting: AtomicUsize,
+    turn: tokio::sync::Mutex<()>,
+}
+
+/// One request's place in a [`Line`], given up when dropped (admitted, refused or cancelled).
+struct InLine<'a>(&'a AtomicUsize);
+
+impl<'a> InLine<'a> {
+    fn join(waiting: &'a AtomicUsize) -> Self {
+        waiting.fetch_add(1, Ordering::AcqRel);
+        InLine(waiting)
+    }
+}
+
+impl Drop for InLine<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// How long a call waits in total for admission before one attempt, by default: one quota
+/// window. See [`Limiter::max_wait`].
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(60);
 
 /// The answer to [`Limiter::admit`].
 #[derive(Debug)]
@@ -50,8 +82,14 @@ pub struct Limiter {
 pub enum Admission {
     /// Go; settle the permit with the real usage when the response comes.
     Admitted(Permit),
-    /// Not now: ask again after this long (bounded by the retry policy's own stops and budget).
-    Wait(Duration),
+    /// Not now: ask again after `wait` (a call waits within its [`max_wait`](Limiter::max_wait)
+    /// and its retry policy's time limits). Nothing was counted.
+    Wait {
+        /// How long until the request should fit.
+        wait: Duration,
+        /// Why: the quota is used up, or the scope is cooling down after a provider 429.
+        reason: WaitReason,
+    },
     /// Do not send: an [`ErrorKind::QuotaRefused`] error, for a request that can never fit, a
     /// fail-closed store, or any wait when the limiter is [fail-fast](Limiter::fail_fast).
     Refused(Error),
@@ -73,12 +111,15 @@ impl Limiter {
             scope,
             quota,
             fail_fast: false,
+            max_wait: DEFAULT_MAX_WAIT,
+            line: Arc::default(),
         }
     }
 
     /// Uses `store` (shared with other limiters, or a Redis store shared with other processes).
     pub fn with_store(mut self, store: Arc<dyn QuotaStore>) -> Limiter {
         self.store = store;
+        self.line = Arc::default();
         self
     }
 
@@ -88,6 +129,26 @@ impl Limiter {
     pub fn fail_fast(mut self, fail_fast: bool) -> Limiter {
         self.fail_fast = fail_fast;
         self
+    }
+
+    /// The longest a call waits in total for admission before one attempt (default
+    /// [`DEFAULT_MAX_WAIT`], one minute): a request that would have to wait longer is refused
+    /// with [`ErrorKind::QuotaRefused`], its `retry_after` saying when it would fit. The retry
+    /// policy's time limits ([`stop::after_delay`](steadfast_retry::stop::after_delay),
+    /// [`stop::before_delay`](steadfast_retry::stop::before_delay)) bound the wait too.
+    pub fn max_wait(mut self, max_wait: Duration) -> Limiter {
+        self.max_wait = max_wait;
+        self
+    }
+
+    /// The longest a call waits for admission before one attempt.
+    pub fn max_wait_limit(&self) -> Duration {
+        self.max_wait
+    }
+
+    /// Whether a request that cannot be admitted at once is refused rather than waited for.
+    pub fn is_fail_fast(&self) -> bool {
+        self.fail_fast
     }
 
     /// The scope.
@@ -116,33 +177,81 @@ impl Limiter {
             Decision::Wait { wait, reason } if self.fail_fast => {
                 Admission::Refused(self.refusal_for_wait(wait, reason))
             }
-            Decision::Wait { wait, .. } => Admission::Wait(wait),
+            Decision::Wait { wait, reason } => Admission::Wait { wait, reason },
             Decision::Refused(refusal) => Admission::Refused(self.refusal(refusal)),
         }
     }
 
-    /// Waits (with `tokio::time::sleep`) until admitted, at most `max_wait` in total.
+    /// Waits (with `tokio::time::sleep`, the stores' clock) until admitted, at most `max_wait`
+    /// in total, queueing first-come first-served behind the requests of this process already
+    /// waiting on this limiter (or a clone of it).
+    ///
+    /// # Waiting in line
+    ///
+    /// A store's "wait" reserves nothing: if every waiting request asked again when told, they
+    /// would all wake at the same instant, one would be admitted and the others told to wait
+    /// again — a round trip to a shared store per waiter per admitted request. So only the head
+    /// of this process's line asks the store; the others wait their turn. A request that finds
+    /// nobody waiting asks at once.
     ///
     /// # Errors
     ///
     /// An [`ErrorKind::QuotaRefused`] error when refused, when fail-fast and not admitted at
-    /// once, or when the next wait would go beyond `max_wait`.
+    /// once, or when admission would take longer than `max_wait`.
     pub async fn acquire(
         &self,
         estimate: &TokenEstimate,
         max_wait: Duration,
     ) -> Result<Permit, Error> {
-        let mut waited = Duration::ZERO;
+        self.acquire_timed(estimate, max_wait).await.map(|(p, _)| p)
+    }
+
+    /// [`acquire`](Limiter::acquire), with how long admission took (zero when at once).
+    pub(crate) async fn acquire_timed(
+        &self,
+        estimate: &TokenEstimate,
+        max_wait: Duration,
+    ) -> Result<(Permit, Duration), Error> {
+        let start = tokio::time::Instant::now();
+        if self.line.waiting.load(Ordering::Acquire) == 0 {
+            match self.admit(estimate).await {
+                Admission::Admitted(permit) => return Ok((permit, Duration::ZERO)),
+                Admission::Refused(error) => return Err(error),
+                Admission::Wait { wait, reason } if wait > max_wait => {
+                    return Err(self.refusal_for_wait(wait, reason));
+                }
+                Admission::Wait { .. } => {}
+            }
+        }
+        let _in_line = InLine::join(&self.line.waiting);
+        let Ok(_turn) = tokio::time::timeout(
+            max_wait.saturating_sub(start.elapsed()),
+            self.line.turn.lock(),
+        )
+        .await
+        else {
+            return Err(self.error(format!(
+                "refused by the local quota for {}: still waiting behind other requests of this \
+                 process after {max_wait:?}",
+                self.scope
+            )));
+        };
         loop {
             match self.admit(estimate).await {
-                Admission::Admitted(permit) => return Ok(permit),
+                Admission::Admitted(permit) => return Ok((permit, start.elapsed())),
                 Admission::Refused(error) => return Err(error),
-                Admission::Wait(wait) => {
-                    if waited.saturating_add(wait) > max_wait {
-                        return Err(self.refusal_for_wait(wait, WaitReason::Quota));
+                Admission::Wait { wait, reason } => {
+                    if start.elapsed().saturating_add(wait) > max_wait {
+                        return Err(self.refusal_for_wait(wait, reason));
                     }
+                    tracing::event!(
+                        name: "steadfast.quota.wait",
+                        target: "steadfast",
+                        tracing::Level::INFO,
+                        steadfast.wait.duration = wait.as_secs_f64(),
+                        steadfast.wait.reason = reason.as_str(),
+                    );
                     tokio::time::sleep(wait).await;
-                    waited = waited.saturating_add(wait);
                 }
             }
         }
@@ -172,7 +281,9 @@ impl Limiter {
         self.store.cooldown_of(&self.scope).await
     }
 
-    fn refusal_for_wait(&self, wait: Duration, reason: WaitReason) -> Error {
+    /// The [`ErrorKind::QuotaRefused`] error for a request that was not admitted and will not
+    /// wait `wait` more (`reason` says why it would have to).
+    pub(crate) fn refusal_for_wait(&self, wait: Duration, reason: WaitReason) -> Error {
         let why = match reason {
             WaitReason::Cooldown => "the scope is cooling down after a provider rate limit",
             _ => "the quota is used up for now",
@@ -214,6 +325,7 @@ impl fmt::Debug for Limiter {
             .field("scope", &self.scope)
             .field("quota", &self.quota)
             .field("fail_fast", &self.fail_fast)
+            .field("max_wait", &self.max_wait)
             .field("store", &self.store)
             .finish()
     }
@@ -325,13 +437,120 @@ mod tests {
         assert!(a.observe(&hint).await);
         assert_eq!(b.cooldown_left().await, Some(Duration::from_secs(3)));
         let e = TokenEstimate::new(1, 1);
-        assert!(matches!(b.admit(&e).await, Admission::Wait(w) if w == Duration::from_secs(3)));
+        assert!(matches!(
+            b.admit(&e).await,
+            Admission::Wait { wait, reason: WaitReason::Cooldown } if wait == Duration::from_secs(3)
+        ));
         let b = b.fail_fast(true);
         let Admission::Refused(err) = b.admit(&e).await else {
             panic!("fail-fast during a cooldown");
         };
         assert!(err.to_string().contains("cooling down"), "{err}");
     }
+
+    /// Counts the admissions asked of an in-process store.
+    #[derive(Debug, Default)]
+    struct Counting {
+        inner: InProcess,
+        asked: AtomicUsize,
+    }
+
+    impl QuotaStore for Counting {
+        fn admit(
+            &self,
+            scope: &QuotaScope,
+            quota: &Quota,
+            cost: u64,
+        ) -> crate::provider::BoxFuture<Decision> {
+            self.asked.fetch_add(1, Ordering::SeqCst);
+            self.inner.admit(scope, quota, cost)
+        }
+
+        fn settle(
+            &self,
+            scope: &QuotaScope,
+            quota: &Quota,
+            estimated: u64,
+            actual: u64,
+        ) -> crate::provider::BoxFuture<()> {
+            self.inner.settle(scope, quota, estimated, actual)
+        }
+
+        fn cooldown(
+            &self,
+            scope: &QuotaScope,
+            duration: Duration,
+        ) -> crate::provider::BoxFuture<()> {
+            self.inner.cooldown(scope, duration)
+        }
+
+        fn cooldown_of(&self, scope: &QuotaScope) -> crate::provider::BoxFuture<Option<Duration>> {
+            self.inner.cooldown_of(scope)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiters_queue_first_come_first_served_and_only_the_head_asks_the_store() {
+        let store = Arc::new(Counting::default());
+        let l = limiter(
+            Quota::builder()
+                .requests_per_minute(60)
+                .burst(1)
+                .build()
+                .unwrap(),
+        )
+        .with_store(Arc::clone(&store) as Arc<dyn QuotaStore>);
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let start = tokio::time::Instant::now();
+        let tasks: Vec<_> = (0..10)
+            .map(|i| {
+                let (l, order) = (l.clone(), Arc::clone(&order));
+                tokio::spawn(async move {
+                    let (_, waited) = l
+                        .acquire_timed(&TokenEstimate::new(1, 1), Duration::from_secs(60))
+                        .await
+                        .unwrap();
+                    order.lock().unwrap().push((i, start.elapsed(), waited));
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let order = order.lock().unwrap().clone();
+        let expected: Vec<_> = (0..10u64)
+            .map(|i| (i as usize, Duration::from_secs(i), Duration::from_secs(i)))
+            .collect();
+        assert_eq!(order, expected, "one a second, in arrival order");
+        // Each asks once on arrival; the head of the line asks again when its wait is over.
+        let asked = store.asked.load(Ordering::SeqCst);
+        assert!(asked <= 10 + 2 * 9, "{asked} asks for 10 admissions");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_queued_longer_than_max_wait_is_refused() {
+        let l = limiter(
+            Quota::builder()
+                .requests_per_minute(60)
+                .burst(1)
+                .build()
+                .unwrap(),
+        );
+        let e = TokenEstimate::new(1, 1);
+        drop(l.acquire(&e, Duration::ZERO).await.unwrap());
+        let ahead = {
+            let l = l.clone();
+            tokio::spawn(async move { l.acquire(&TokenEstimate::new(1, 1), S3).await })
+        };
+        tokio::task::yield_now().await;
+        // Two ahead need 1 s and 2 s: 1.5 s is not enough for the second.
+        let behind = l.acquire(&e, Duration::from_millis(1_500)).await;
+        assert!(ahead.await.unwrap().is_ok());
+        let err = behind.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::QuotaRefused, "{err}");
+    }
+
+    const S3: Duration = Duration::from_secs(3);
 
     #[tokio::test(start_paused = true)]
     async fn settle_skips_the_store_when_nothing_changes() {

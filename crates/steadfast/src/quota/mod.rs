@@ -71,7 +71,7 @@ pub use config::{
     InvalidQuota, MAX_REQUESTS_PER_MINUTE, MAX_TOKENS_PER_MINUTE, Quota, QuotaBuilder, QuotaScope,
 };
 pub use estimate::{DEFAULT_OUTPUT_TOKENS, IMAGE_TOKENS, TokenEstimate, actual_tokens};
-pub use limiter::{Admission, Limiter, Permit};
+pub use limiter::{Admission, DEFAULT_MAX_WAIT, Limiter, Permit};
 #[cfg(feature = "redis")]
 pub use redis::{
     DEFAULT_ADMISSION_TIMEOUT, DEFAULT_COMMAND_TIMEOUT, Degrade, KEY_PREFIX, RedisStore,

@@ -40,6 +40,16 @@ pub enum WaitReason {
     Cooldown,
 }
 
+impl WaitReason {
+    /// The reason's name in telemetry: `quota` or `cooldown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::Quota => "quota",
+            WaitReason::Cooldown => "cooldown",
+        }
+    }
+}
+
 /// Why a [`Decision::Refused`] refuses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

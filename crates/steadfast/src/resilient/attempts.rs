@@ -1,6 +1,8 @@
 //! The attempt history: what every retry loop (send, extract, stream) records after a failed
 //! attempt.
 
+use std::time::Duration;
+
 use steadfast_retry::{Decision, RetryState, RunError};
 use tokio::time::Instant;
 
@@ -8,7 +10,7 @@ use crate::call::Call;
 use crate::error::Error;
 use crate::response::AttemptSummary;
 
-/// Records a failed attempt in `summaries` and asks the policy what next: `Ok(decision)` to sleep
+/// Records a failed attempt (which waited `queued` for admission) in `summaries` and asks the policy what next: `Ok(decision)` to sleep
 /// before the next attempt, or the error to return (with every attempt attached, and why the
 /// retries stopped).
 pub(crate) fn record_failure(
@@ -16,6 +18,7 @@ pub(crate) fn record_failure(
     call: &Call,
     e: Error,
     started: Instant,
+    queued: Option<Duration>,
     summaries: &mut Vec<AttemptSummary>,
 ) -> Result<Decision, Error> {
     let e = e.in_context(call.provider_name_arc(), call.model_arc());
@@ -26,6 +29,7 @@ pub(crate) fn record_failure(
         e.status(),
         started.elapsed(),
     );
+    summary.queued = queued;
     match state.fail(e) {
         Ok(decision) => {
             with_wait(&mut summary, decision);

@@ -135,6 +135,11 @@ where
             format,
             validator,
         } = self;
+        // With a quota, admission lives in the retry loop: run there, as one attempt.
+        let resilience = resilience.or_else(|| {
+            call.limiter()
+                .map(|_| (super::admission::one_attempt(), None))
+        });
         let Some((policy, chain)) = resilience else {
             let prompt = prompt_for(&prompt, &[])?;
             return once(&call, prompt, &format, validator.as_deref()).await;

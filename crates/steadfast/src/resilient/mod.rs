@@ -26,6 +26,7 @@
 //! must retry more than one call — a wrapper that streams *and* consumes, say; their errors convert
 //! into [`Error`] with `?`.
 
+pub(crate) mod admission;
 pub(crate) mod attempts;
 mod breakers;
 mod extract;
@@ -54,6 +55,7 @@ const SEND: Operation = Operation {
     json: false,
 };
 
+pub(crate) use admission::Admitted;
 pub(crate) use attempts::record_failure;
 pub use breakers::Breakers;
 pub use extract::Extract;
@@ -471,9 +473,21 @@ where
             Ok(p) => p,
             Err(e) => return Err(e.with_attempts(summaries)),
         };
+        let admitted = match admission::admit(call, &prompt, &state).await {
+            Ok(a) => a,
+            Err(e) => return Err(e.with_attempts(summaries)),
+        };
+        let queued = admitted.as_ref().and_then(|a| a.queued);
         let started = Instant::now();
-        match exec(call, prompt, number).await {
+        let result = exec(call, prompt, number).await;
+        if call.limiter().is_some() {
+            admission::settle(call, admitted, result.as_ref().map(|(_, r)| r)).await;
+        }
+        match result {
             Ok((value, mut response)) => {
+                if let (Some(q), Some(last)) = (queued, response.attempts.last_mut()) {
+                    last.queued = Some(q);
+                }
                 // The common case, success at once, keeps the response's own list.
                 if !summaries.is_empty() {
                     summaries.append(&mut response.attempts);
@@ -482,7 +496,8 @@ where
                 return Ok((value, response));
             }
             Err(e) => {
-                let decision = record_failure(&mut state, call, e, started, &mut summaries)?;
+                let decision =
+                    record_failure(&mut state, call, e, started, queued, &mut summaries)?;
                 state.sleep(decision.wait).await;
             }
         }

@@ -15,6 +15,12 @@ use crate::error::{Error, ErrorKind};
 /// (a backup equal to the previous target — same provider, model, base URL, region, parameters and
 /// tools — is skipped).
 ///
+/// The primary also moves on, whatever `catch` says, when its [quota](Call::quota) refuses the
+/// request ([`ErrorKind::QuotaRefused`]): that request was never sent, so trying the next target
+/// is always safe — it is how a [fail-fast](crate::quota::Limiter::fail_fast) quota sends traffic
+/// to the backup *before* a doomed request. A backup's own `catch` decides for it (add
+/// `QuotaRefused` to it when the backup has a fail-fast quota and a target after it).
+///
 /// ```no_run
 /// # fn run() -> Result<(), steadfast::Error> {
 /// use steadfast::ErrorKind::RateLimited;
@@ -28,6 +34,7 @@ use crate::error::{Error, ErrorKind};
 /// # let _ = resilient; Ok(()) }
 /// ```
 pub fn fallback(catch: impl Into<Predicate<Error>>) -> Fallback<Call, Error> {
+    let catch = catch.into().or(kinds([ErrorKind::QuotaRefused]));
     Fallback::new(catch).skip_same_as_previous(|a: &Call, b: &Call| a.same_request_target(b))
 }
 

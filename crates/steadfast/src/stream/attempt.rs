@@ -114,6 +114,10 @@ pub(crate) struct AttemptStream {
     sole: bool,
     /// The attempts (and total wait, ms) of the operation before this one.
     prior: (usize, u64),
+    /// The quota's claim for this attempt, settled with the usage when the stream finishes.
+    permit: Option<crate::quota::Permit>,
+    /// How long this attempt waited for admission.
+    queued: Option<std::time::Duration>,
 }
 
 impl fmt::Debug for AttemptStream {
@@ -142,6 +146,29 @@ impl AttemptStream {
             ttfc: None,
             sole: false,
             prior: (0, 0),
+            permit: None,
+            queued: None,
+        }
+    }
+
+    /// This attempt as admitted by the call's quota: the permit is settled with the usage when
+    /// the stream finishes, and the wait is the attempt's `queued`.
+    pub(crate) fn admitted(mut self, admitted: Option<crate::resilient::Admitted>) -> Self {
+        if let Some(a) = admitted {
+            self.permit = Some(a.permit);
+            self.queued = a.queued;
+        }
+        self
+    }
+
+    /// Settles the quota's permit with the finished stream's usage, in the background (the
+    /// stream's caller is not kept waiting for the store).
+    fn settle(&mut self) {
+        let (Some(permit), Some(usage)) = (self.permit.take(), self.acc.usage) else {
+            return;
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { permit.settle_usage(&usage).await });
         }
     }
 
@@ -218,13 +245,15 @@ impl AttemptStream {
 
     /// This attempt's summary with `outcome`, for the history.
     pub(crate) fn summary(&self, outcome: Option<ErrorKind>) -> AttemptSummary {
-        AttemptSummary::new(
+        let mut summary = AttemptSummary::new(
             &self.provider,
             &self.model,
             outcome,
             self.acc.status,
             self.started.map(|s| s.elapsed()).unwrap_or_default(),
-        )
+        );
+        summary.queued = self.queued;
+        summary
     }
 
     /// The whole response, once the stream has finished.
@@ -489,6 +518,7 @@ impl AttemptStream {
                             );
                             return Poll::Ready(Some(Err(self.fail(e))));
                         }
+                        self.settle();
                         self.record_end(None);
                         return Poll::Ready(None);
                     }

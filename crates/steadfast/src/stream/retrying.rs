@@ -15,6 +15,7 @@ use crate::error::{Error, ErrorKind, PartialOutput};
 use crate::prompt::Prompt;
 use crate::provider::{BoxFuture, StreamEvent};
 use crate::resilient::Chain;
+use crate::resilient::admission;
 use crate::resilient::attempts::{record_failure, with_wait};
 use crate::response::{AttemptSummary, Response};
 
@@ -300,11 +301,17 @@ async fn commit_attempts(
     let mut summaries: Vec<AttemptSummary> = Vec::new();
     loop {
         let number = state.begin().number();
+        let admitted = match admission::admit(call, prompt, &state).await {
+            Ok(a) => a,
+            Err(e) => return Err(e.with_attempts(summaries)),
+        };
+        let queued = admitted.as_ref().and_then(|a| a.queued);
         let started = Instant::now();
         let prior = crate::telemetry::totals(&summaries);
         let mut s = call
             .attempt_stream(prompt.clone(), number, &obs.span)
-            .observed(std::sync::Arc::clone(obs), false, prior);
+            .observed(std::sync::Arc::clone(obs), false, prior)
+            .admitted(admitted);
         let mut seen = VecDeque::new();
         let failure = loop {
             match std::future::poll_fn(|cx| s.poll_event(cx)).await {
@@ -328,7 +335,8 @@ async fn commit_attempts(
             s.set_replay(seen);
             return Ok((s, summaries));
         };
-        let decision = record_failure(&mut state, call, e, started, &mut summaries)?;
+        admission::settle(call, None, Err(&e)).await;
+        let decision = record_failure(&mut state, call, e, started, queued, &mut summaries)?;
         state.sleep(decision.wait).await;
     }
 }
