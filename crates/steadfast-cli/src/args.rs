@@ -94,12 +94,46 @@ pub(crate) struct AskArgs {
     /// beginning, at most N times (announced on stderr; the answer starts on a new line).
     #[arg(long, default_value_t = 0, requires = "stream", value_name = "N")]
     pub(crate) restart_streams: u32,
+    #[command(flatten)]
+    pub(crate) quota: QuotaArgs,
     /// Send nothing: print the request each target would be sent — method, URL and JSON body
     /// (headers are left out: they carry the key).
     #[arg(long, conflicts_with_all = ["schema", "stream"])]
     pub(crate) dry_run: bool,
     /// The prompt; read from stdin when absent.
     pub(crate) prompt: Vec<String>,
+}
+
+/// A client-side quota, applied to every target (each in the scope of its own provider and
+/// model): each attempt waits until the quota admits it.
+#[derive(Debug, Args)]
+pub(crate) struct QuotaArgs {
+    /// Requests per minute allowed for each target (waits for admission before each attempt).
+    #[arg(long, value_name = "N", help_heading = "Quota")]
+    pub(crate) rpm: Option<u64>,
+    /// Tokens per minute allowed for each target, estimated up front (prompt bytes / 4 plus
+    /// --max-tokens, or 1024) and corrected from the usage.
+    #[arg(long, value_name = "N", help_heading = "Quota")]
+    pub(crate) tpm: Option<u64>,
+    /// How many requests may go at once, from idle, above the steady rate of --rpm. Default: one
+    /// second's worth, ceil(rpm / 60), at least 1.
+    #[arg(long, value_name = "N", help_heading = "Quota")]
+    pub(crate) burst: Option<u64>,
+    /// Share the quota (and provider cooldowns) with every process using this Redis
+    /// (redis://[:password@]host:port/db). Default: this process alone.
+    #[arg(long, value_name = "URL", help_heading = "Quota")]
+    pub(crate) redis: Option<String>,
+    /// The account label of the quota's scope (provider + account + model); never the API key.
+    #[arg(
+        long,
+        value_name = "LABEL",
+        default_value = "default",
+        help_heading = "Quota"
+    )]
+    pub(crate) account: String,
+    /// Do not wait for admission: fail at once (moving on to the next --fallback target).
+    #[arg(long, help_heading = "Quota")]
+    pub(crate) no_wait: bool,
 }
 
 /// `steadfast sim`.

@@ -159,6 +159,13 @@ pub(crate) async fn run(args: AskArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    if let Some(quotas) = crate::quota::Quotas::from_args(&args.quota).await? {
+        ask.call = quotas.apply(ask.call)?;
+        ask.fallbacks = std::mem::take(&mut ask.fallbacks)
+            .into_iter()
+            .map(|c| quotas.apply(c))
+            .collect::<anyhow::Result<_>>()?;
+    }
     if args.dry_run {
         return dry_run(&ask);
     }

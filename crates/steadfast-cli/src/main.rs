@@ -6,6 +6,7 @@ mod ask;
 mod demo;
 mod embedded;
 mod policy;
+mod quota;
 mod sim;
 mod telemetry;
 
