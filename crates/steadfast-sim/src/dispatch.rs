@@ -40,8 +40,12 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         .seq
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         + 1;
+    let received_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     let mut entry = JournalEntry {
         seq,
+        received_ms,
         provider: None,
         method: parts.method.to_string(),
         path: path.to_owned(),

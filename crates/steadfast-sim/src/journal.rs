@@ -26,6 +26,9 @@ const SECRET_HEADERS: [&str; 5] = [
 pub struct JournalEntry {
     /// 1-based sequence number since start or the last reset.
     pub seq: u64,
+    /// When the request was received: milliseconds since the Unix epoch (comparable across
+    /// processes, for counting requests per rolling window).
+    pub received_ms: u64,
     /// The provider whose route was called (`None` for an unknown route).
     pub provider: Option<Dialect>,
     /// HTTP method.
