@@ -31,9 +31,16 @@ pub enum Command {
     /// A bounded soak: thousands of concurrent calls, ~30% mixed faults, retry + fallback +
     /// circuit breakers; checks that the attempt histories add up to the simulator's journal.
     Soak(SoakArgs),
+    /// N client processes sharing one simulated provider quota through a client quota (Redis,
+    /// in-process or none); reports 429s, the peak accepted per rolling minute, throughput and
+    /// the accounting; optionally kills, stops or restarts Redis mid-run.
+    Fleet(crate::fleet::FleetArgs),
     /// One measured phase (started by `calls` and `stream`).
     #[command(hide = true)]
     Worker(WorkerArgs),
+    /// One client process of `fleet`.
+    #[command(hide = true)]
+    FleetWorker(crate::fleet::FleetWorkerArgs),
 }
 
 /// Arguments of `steadfast-load soak`.
@@ -89,6 +96,21 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Calls(args) => bench::run(&args, Mode::Calls).map(|_| ExitCode::SUCCESS),
         Command::Stream(args) => bench::run(&args, Mode::Stream).map(|_| ExitCode::SUCCESS),
         Command::Soak(args) => run_soak(&args),
+        Command::Fleet(args) => crate::fleet::run(&args).map(|balanced| {
+            if balanced {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }),
+        Command::FleetWorker(args) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("building the runtime")?;
+            rt.block_on(crate::fleet::worker(args))
+                .map(|()| ExitCode::SUCCESS)
+        }
         Command::Worker(args) => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -13,6 +13,9 @@
 //! - `steadfast-load soak`: a bounded soak under ~30% mixed faults through retry + fallback +
 //!   circuit breakers, with the accounting check (attempt histories = journaled requests) and
 //!   task / fd / RSS samples.
+//! - `steadfast-load fleet`: N client processes sharing one simulated provider quota through a
+//!   client quota in Redis (or one per process, or none), optionally with Redis killed, stopped
+//!   or restarted mid-run; see [`fleet`].
 //! - `--telemetry none|noop|memory` (calls, stream): what listens to the library's spans in its
 //!   worker, to measure their cost (the floor never has a subscriber).
 //!
@@ -22,6 +25,7 @@
 pub mod bench;
 pub mod calls;
 pub mod cli;
+pub mod fleet;
 pub mod procstat;
 pub mod sim;
 pub mod soak;

@@ -246,6 +246,34 @@ impl Sim {
         Ok(s)
     }
 
+    /// When each journaled request arrived (Unix ms) and the status it was answered with, in
+    /// arrival order.
+    ///
+    /// # Errors
+    /// The simulator cannot be reached or answers something that is not a journal.
+    pub async fn arrivals(&self) -> Result<Vec<(u64, u16)>> {
+        #[derive(serde::Deserialize)]
+        struct Arrival {
+            received_ms: u64,
+            #[serde(default)]
+            status: u16,
+        }
+        let bytes = self
+            .http
+            .get(format!("{}/__sim/journal", self.url))
+            .send()
+            .await
+            .context("GET /__sim/journal")?
+            .bytes()
+            .await
+            .context("reading the journal")?;
+        let entries: Vec<Arrival> =
+            serde_json::from_slice(&bytes).context("parsing the journal")?;
+        let mut out: Vec<(u64, u16)> = entries.into_iter().map(|e| (e.received_ms, e.status)).collect();
+        out.sort_unstable();
+        Ok(out)
+    }
+
     /// The last journaled request body (what a client sent), if any.
     ///
     /// # Errors
