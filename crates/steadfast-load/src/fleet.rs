@@ -98,6 +98,9 @@ pub struct FleetArgs {
     /// How long Redis stays away.
     #[arg(long, default_value_t = 10)]
     pub chaos_secs: u64,
+    /// The Redis store's admission timeout, ms (default: the library's, 5 ms).
+    #[arg(long)]
+    pub admission_timeout_ms: Option<u64>,
 }
 
 /// Arguments of `steadfast-load fleet-worker` (started by `fleet`).
@@ -127,6 +130,9 @@ pub struct FleetWorkerArgs {
     /// Seconds during which calls start.
     #[arg(long)]
     pub duration_secs: u64,
+    /// The Redis store's admission timeout, ms.
+    #[arg(long)]
+    pub admission_timeout_ms: Option<u64>,
 }
 
 /// What one worker reports.
@@ -160,23 +166,29 @@ pub async fn worker(args: FleetWorkerArgs) -> Result<()> {
         .burst(args.burst)
         .build()?;
     #[allow(clippy::type_complexity, reason = "one local tuple")]
-    let (store, stats): (Option<Arc<dyn QuotaStore>>, Option<Arc<steadfast::quota::RedisStore>>) =
-        match args.store {
-            Store::None => (None, None),
-            Store::InProcess => (Some(Arc::new(InProcess::new())), None),
-            Store::Redis => {
-                let url = args.redis.as_deref().context("--store redis needs --redis")?;
-                let redis = Arc::new(
-                    steadfast::quota::RedisStore::builder(url)
-                        .degrade(steadfast::quota::Degrade::Local {
-                            expected_processes: args.processes.max(1),
-                        })
-                        .connect()
-                        .await?,
-                );
-                (Some(Arc::clone(&redis) as Arc<dyn QuotaStore>), Some(redis))
+    let (store, stats): (
+        Option<Arc<dyn QuotaStore>>,
+        Option<Arc<steadfast::quota::RedisStore>>,
+    ) = match args.store {
+        Store::None => (None, None),
+        Store::InProcess => (Some(Arc::new(InProcess::new())), None),
+        Store::Redis => {
+            let url = args
+                .redis
+                .as_deref()
+                .context("--store redis needs --redis")?;
+            let mut builder = steadfast::quota::RedisStore::builder(url).degrade(
+                steadfast::quota::Degrade::Local {
+                    expected_processes: args.processes.max(1),
+                },
+            );
+            if let Some(ms) = args.admission_timeout_ms {
+                builder = builder.admission_timeout(Duration::from_millis(ms));
             }
-        };
+            let redis = Arc::new(builder.connect().await?);
+            (Some(Arc::clone(&redis) as Arc<dyn QuotaStore>), Some(redis))
+        }
+    };
     let mut call = llm::call(("openai", MODEL))?
         .base_url(format!("{}/openai/v1", args.sim_url))
         .api_key(KEY);
@@ -351,6 +363,9 @@ pub fn run(args: &FleetArgs) -> Result<bool> {
         if let Some(url) = &redis_url {
             cmd.args(["--redis", url]);
         }
+        if let Some(ms) = args.admission_timeout_ms {
+            cmd.args(["--admission-timeout-ms", &ms.to_string()]);
+        }
         workers.push(Worker::start(cmd)?);
     }
     for w in &mut workers {
@@ -405,7 +420,37 @@ pub fn run(args: &FleetArgs) -> Result<bool> {
     }
     let wall = started.elapsed();
     let arrivals = rt.block_on(sim.arrivals())?;
-    Ok(print(args, provider_rpm, &reports, &arrivals, start_ms, wall))
+    let commands = own_redis.as_ref().and_then(|r| script_calls(r.port()));
+    Ok(print(
+        args,
+        provider_rpm,
+        &reports,
+        &arrivals,
+        start_ms,
+        wall,
+        commands,
+    ))
+}
+
+/// Script calls (`EVALSHA` + `EVAL`) the harness's Redis served, from `INFO commandstats`:
+/// every round trip of the quota store is one (`None` when `redis-cli` is not there).
+fn script_calls(port: u16) -> Option<u64> {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "info", "commandstats"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let calls = text
+        .lines()
+        .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_eval:"))
+        .filter_map(|l| {
+            l.split(['=', ',', ':'])
+                .skip_while(|f| *f != "calls")
+                .nth(1)
+                .and_then(|n| n.parse::<u64>().ok())
+        })
+        .sum();
+    Some(calls)
 }
 
 fn unix_ms() -> u64 {
@@ -421,6 +466,7 @@ fn print(
     arrivals: &[(u64, u16)],
     start_ms: u64,
     wall: Duration,
+    script_calls: Option<u64>,
 ) -> bool {
     let sum = |f: &dyn Fn(&WorkerReport) -> u64| reports.iter().map(f).sum::<u64>();
     let ok = sum(&|r| r.ok);
@@ -485,6 +531,12 @@ fn print(
             col(2),
             col(3)
         );
+        if let Some(n) = script_calls {
+            println!(
+                "redis round trips (script calls served, since the last restart): {n}, {:.2} per journaled request",
+                n as f64 / arrivals.len().max(1) as f64
+            );
+        }
     }
     let balanced = attempts == arrivals.len() as u64;
     println!(

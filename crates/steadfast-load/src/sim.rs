@@ -269,7 +269,10 @@ impl Sim {
             .context("reading the journal")?;
         let entries: Vec<Arrival> =
             serde_json::from_slice(&bytes).context("parsing the journal")?;
-        let mut out: Vec<(u64, u16)> = entries.into_iter().map(|e| (e.received_ms, e.status)).collect();
+        let mut out: Vec<(u64, u16)> = entries
+            .into_iter()
+            .map(|e| (e.received_ms, e.status))
+            .collect();
         out.sort_unstable();
         Ok(out)
     }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use anyhow::Result;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData, SpanExporter};
-use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 
 /// What listens.
@@ -66,8 +65,10 @@ pub fn install(t: Telemetry) -> Result<Installed> {
     };
     let filter =
         tracing_subscriber::filter::Targets::new().with_target("steadfast", tracing::Level::INFO);
-    let layer = steadfast::telemetry::otel::layer(&provider).with_filter(filter);
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))?;
+    let layer = steadfast::telemetry::otel::layer(&provider);
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::registry().with(filter).with(layer),
+    )?;
     Ok(Installed {
         _provider: Some(Arc::new(provider)),
     })

@@ -7,11 +7,19 @@
 //! correct the token count afterwards), wait this long, or a typed refusal
 //! ([`ErrorKind::QuotaRefused`](crate::ErrorKind::QuotaRefused)) that a fallback can catch.
 //!
+//! Give a call its limiter with [`Call::quota`](crate::Call::quota) and every attempt of it does
+//! this on its own — plain and retried, send, extract and stream, each fallback target with its
+//! own limiter:
+//!
 //! ```text
-//! before each attempt   limiter.admit(&TokenEstimate::of_request(&req)) -> Admitted(permit) | Wait(d) | Refused(err)
+//! before each attempt   limiter.acquire(&estimate, bound)  -> permit, after waiting in line | QuotaRefused
+//!                       (bound: the limiter's max_wait and the retry policy's time left)
 //! after the response    permit.settle_usage(&response.usage)                (only if usage ≠ estimate)
 //! on a provider 429     limiter.observe(&error)   -> the scope cools down for the hint, for all sharers
 //! ```
+//!
+//! The same steps are public for code that drives its own requests ([`Limiter::admit`],
+//! [`Limiter::acquire`], [`Permit::settle_usage`], [`Limiter::observe`]).
 //!
 //! # The pieces
 //!

@@ -50,7 +50,7 @@ use crate::error::{Error, ErrorKind};
 ///
 /// It does not make a span's OpenTelemetry context current when the span is entered
 /// (`with_context_activation(false)`): a call's futures enter their spans on every poll, and
-/// parent-child links do not need it. Code that reads `opentelemetry::Context::current()` inside
+/// parent-child links do not need it. Nor does it time the polls (`busy_ns`, `idle_ns`). Code that reads `opentelemetry::Context::current()` inside
 /// a call (to inject trace headers, say) should build its own layer with it on.
 pub fn layer<S>(
     provider: &SdkTracerProvider,
@@ -63,6 +63,9 @@ where
         .with_location(false)
         .with_threads(false)
         .with_context_activation(false)
+        // `busy_ns`/`idle_ns` are no convention's attributes, and timing every poll costs two
+        // clock reads per enter and exit.
+        .with_tracked_inactivity(false)
 }
 
 /// Where and how to export over OTLP/HTTP. `Debug` and errors show the endpoint with any user
@@ -216,7 +219,11 @@ impl Otlp {
         let meter = self.meter_provider()?;
         let filter = tracing_subscriber::filter::Targets::new()
             .with_target("steadfast", tracing::Level::INFO);
-        let subscriber = tracing_subscriber::registry().with(layer(&tracer).with_filter(filter));
+        // A global filter (not a per-layer one): callsites of other targets are never enabled,
+        // and the spans pay no per-layer filter bookkeeping.
+        let subscriber = tracing_subscriber::registry()
+            .with(filter)
+            .with(layer(&tracer));
         tracing::subscriber::set_global_default(subscriber).map_err(|e| {
             Error::config(format!(
                 "cannot install the OpenTelemetry subscriber ({e}): add steadfast::telemetry::otel::layer to yours"
@@ -230,8 +237,6 @@ impl Otlp {
         })
     }
 }
-
-use tracing_subscriber::Layer as _;
 
 /// The providers [`Otlp::install`] set up; flushes them when dropped.
 #[must_use = "dropping the guard flushes and stops the exporters"]
