@@ -30,6 +30,8 @@ pub(crate) enum Command {
     Ask(Box<AskArgs>),
     /// Run the provider simulator until interrupted.
     Sim(SimArgs),
+    /// Serve the OpenAI Chat Completions and Anthropic Messages APIs, every call resilient.
+    Gateway(GatewayArgs),
     /// Run the reference scenarios (retries, streams, tools, reinsertion, fallback) against the
     /// embedded simulator.
     Demo(DemoArgs),
@@ -111,6 +113,21 @@ pub(crate) struct SimArgs {
     /// A scenario file (TOML or JSON) with scripted faults.
     #[arg(long)]
     pub(crate) scenario: Option<PathBuf>,
+}
+
+/// `steadfast gateway`.
+#[derive(Debug, Args)]
+pub(crate) struct GatewayArgs {
+    /// The address to listen on (port 0: any free port; the URL is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) addr: std::net::SocketAddr,
+    /// Use the embedded simulator as every provider's upstream: every provider:model is a
+    /// routable model name, any API key is accepted.
+    #[arg(long)]
+    pub(crate) sim: bool,
+    /// A simulator scenario file (TOML or JSON) with scripted faults; needs --sim.
+    #[arg(long, requires = "sim")]
+    pub(crate) sim_scenario: Option<PathBuf>,
 }
 
 /// `steadfast demo`.

@@ -5,6 +5,7 @@ mod args;
 mod ask;
 mod demo;
 mod embedded;
+mod gateway;
 mod policy;
 mod sim;
 mod telemetry;
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
             Command::Ask(a) => ask::run(*a).await,
             Command::Sim(s) => sim::run(s).await,
             Command::Demo(d) => demo::run(d).await,
+            Command::Gateway(g) => gateway::run(g).await,
         }
     });
     drop(runtime);

@@ -1,0 +1,69 @@
+//! `steadfast gateway`: the resilience engine as an OpenAI- and Anthropic-compatible HTTP
+//! gateway. Phase 1: `--sim` only (the embedded simulator as every provider's upstream).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use steadfast_gateway::{Gateway, InboundKeys, ProviderTargets};
+use steadfast_sim::Simulator;
+
+use crate::args::GatewayArgs;
+use crate::embedded::{load_scenario, sim_provider};
+
+/// The models `GET /v1/models` lists in `--sim` mode (any `provider:model` routes).
+const SIM_MODELS: [&str; 6] = [
+    "openai:gpt-4o-mini",
+    "anthropic:claude-3-5-sonnet-latest",
+    "gemini:gemini-2.0-flash",
+    "mistral:mistral-small-latest",
+    "cohere:command-r-plus",
+    "bedrock:amazon.nova-lite-v1:0",
+];
+
+pub(crate) async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
+    if !args.sim {
+        anyhow::bail!(
+            "steadfast gateway needs --sim for now (the embedded simulator as upstream); a config file comes next"
+        );
+    }
+    let scenario = load_scenario(args.sim_scenario.as_deref())?;
+    let sim = Simulator::start(scenario)
+        .await
+        .context("could not start the embedded simulator")?;
+    let mut targets = ProviderTargets::new().api_key("sim-key").list(SIM_MODELS);
+    for name in steadfast::llm::names() {
+        if let Ok(dialect) = sim_provider(&name) {
+            targets = targets.base_url(name, sim.base_url(dialect));
+        }
+    }
+    // --sim: a demo, not a deployment; any non-empty key is accepted (and never logged).
+    let gateway = Gateway::new(targets).keys(InboundKeys::any());
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("could not listen on {}", args.addr))?;
+    let addr = listener.local_addr().context("no local address")?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "gateway: http://{addr}")?;
+        writeln!(out, "simulator: {}", sim.url())?;
+        writeln!(
+            out,
+            "  OpenAI SDK: base_url=http://{addr}/v1   Anthropic SDK: base_url=http://{addr}"
+        )?;
+        writeln!(
+            out,
+            "  models: any provider:model (e.g. openai:gpt-4o-mini, anthropic:claude-3-5-sonnet-latest); a,b falls back from a to b; any API key"
+        )?;
+        out.flush()?;
+    }
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    gateway
+        .serve(listener, shutdown)
+        .await
+        .context("the gateway failed")?;
+    sim.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
