@@ -128,6 +128,11 @@ pub(crate) struct GatewayArgs {
     /// A simulator scenario file (TOML or JSON) with scripted faults; needs --sim.
     #[arg(long, requires = "sim")]
     pub(crate) sim_scenario: Option<PathBuf>,
+    /// The wait between attempts of the default policy (4 attempts, transient errors, server
+    /// hints honoured): none, fixed:S, exponential:MULT:MIN:MAX or random-exponential:MULT:MIN:MAX.
+    /// Default: the library's (1 s doubling, at most 30 s, plus up to 1 s of jitter).
+    #[arg(long, value_parser = crate::policy::parse_wait)]
+    pub(crate) wait: Option<crate::policy::WaitSpec>,
 }
 
 /// `steadfast demo`.

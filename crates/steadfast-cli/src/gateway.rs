@@ -31,7 +31,14 @@ pub(crate) async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     let sim = Simulator::start(scenario)
         .await
         .context("could not start the embedded simulator")?;
-    let mut targets = ProviderTargets::new().api_key("sim-key").list(SIM_MODELS);
+    let mut policy = steadfast::resilient::default_policy();
+    if let Some(w) = &args.wait {
+        policy = policy.wait(w.0.clone());
+    }
+    let mut targets = ProviderTargets::new()
+        .api_key("sim-key")
+        .list(SIM_MODELS)
+        .policy(policy);
     for name in steadfast::llm::names() {
         if let Ok(dialect) = sim_provider(&name) {
             targets = targets.base_url(name, sim.base_url(dialect));

@@ -29,6 +29,10 @@ pub struct Route {
     pub targets: Vec<Call>,
     /// The retry policy each target gets (the only place retries happen).
     pub policy: Retry<Error>,
+    /// The policy of requests for structured output: by default `policy`'s, retrying output that
+    /// fails the schema too (a [`Validation`](ErrorKind::Validation) failure is upstream output
+    /// the client would reject).
+    pub output_policy: Retry<Error>,
     /// The errors that move on to the next target.
     pub fallback_on: Predicate<Error>,
 }
@@ -44,10 +48,16 @@ impl fmt::Debug for Route {
 
 impl Route {
     /// A route to `targets` (primary first) under `policy`, falling back on the transient kinds.
+    /// Structured output is retried on [`resilient::retryable`] errors and validation failures,
+    /// with `policy`'s stop and waits.
     pub fn new(targets: Vec<Call>, policy: Retry<Error>) -> Self {
+        let output_policy = policy
+            .clone()
+            .retry_if(resilient::retryable().or(resilient::validation()));
         Route {
             targets,
             policy,
+            output_policy,
             fallback_on: resilient::kinds(TRANSIENT),
         }
     }

@@ -358,7 +358,12 @@ fn resilient_for(
                 .tool_choice(req.tool_choice.clone())
         })
         .collect();
-    let mut r = calls[0].retry(route.policy.clone());
+    let policy = if req.output.is_some() {
+        &route.output_policy
+    } else {
+        &route.policy
+    };
+    let mut r = calls[0].retry(policy.clone());
     if calls.len() > 1 {
         let mut chain = resilient::fallback(route.fallback_on.clone());
         for c in &calls[1..] {
