@@ -149,14 +149,7 @@ async fn errors_in_each_protocol() {
     let r = rig.openai(chat("nosuch:model")).await;
     assert_eq!(r.status(), 404);
 
-    let r = rig
-        .http
-        .post(format!("{}/v1/chat/completions", rig.url))
-        .header("content-type", "application/json")
-        .body(chat("openai:gpt-4o-mini").to_string())
-        .send()
-        .await
-        .expect("request");
+    let r = rig.openai_as(None, chat("openai:gpt-4o-mini")).await;
     assert_eq!(r.status(), 401);
     assert_eq!(rig.sim.requests_for(Dialect::OpenAi), 0);
 }
@@ -167,14 +160,8 @@ async fn hashed_inbound_keys() {
     let rig = rig(Scenario::new(), keys).await;
     assert_eq!(rig.openai(chat("openai:gpt-4o-mini")).await.status(), 200);
     let r = rig
-        .http
-        .post(format!("{}/v1/chat/completions", rig.url))
-        .bearer_auth("sk-someone-else")
-        .header("content-type", "application/json")
-        .body(chat("openai:gpt-4o-mini").to_string())
-        .send()
-        .await
-        .expect("request");
+        .openai_as(Some("sk-someone-else"), chat("openai:gpt-4o-mini"))
+        .await;
     assert_eq!(r.status(), 401);
     let body = r.text().await.expect("body");
     assert!(!body.contains("sk-someone-else"), "the key is not echoed");

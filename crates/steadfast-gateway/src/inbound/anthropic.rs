@@ -21,7 +21,9 @@ use steadfast::{
     Usage,
 };
 
-use super::{ApiError, Envelope, InboundRequest, Protocol, StreamEncoder, body_object, sse, tool};
+use super::{
+    ApiError, CallNames, Envelope, InboundRequest, Protocol, StreamEncoder, body_object, sse, tool,
+};
 
 /// Anthropic Messages. See the [module docs](self).
 #[derive(Debug, Clone, Copy, Default)]
@@ -283,7 +285,7 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
             "messages: at least one message is required",
         ));
     }
-    let mut names: Vec<(String, String)> = Vec::new();
+    let mut names = CallNames::default();
     for (i, m) in list.iter().enumerate() {
         let role = match m.get("role").and_then(Value::as_str) {
             Some("user") => Role::User,
@@ -324,7 +326,7 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
 fn blocks_of(
     content: Option<&Value>,
     param: &str,
-    names: &mut Vec<(String, String)>,
+    names: &mut CallNames,
 ) -> Result<Vec<Part>, ApiError> {
     let blocks = match content {
         Some(Value::String(s)) => return Ok(vec![Part::text(s.clone())]),
@@ -361,18 +363,14 @@ fn blocks_of(
                 let name = str_field("name")
                     .ok_or_else(|| ApiError::invalid(format!("{at}.name: Field required")))?;
                 let input = b.get("input").cloned().unwrap_or_else(|| json!({}));
-                names.push((id.to_owned(), name.to_owned()));
+                names.note(id, name);
                 out.push(Part::ToolCall(ToolCall::new(id, name, input.to_string())));
             }
             Some("tool_result") => {
                 let id = str_field("tool_use_id").ok_or_else(|| {
                     ApiError::invalid(format!("{at}.tool_use_id: Field required"))
                 })?;
-                let name = names
-                    .iter()
-                    .rev()
-                    .find(|(cid, _)| cid == id)
-                    .map(|(_, n)| n.clone())
+                let name = names.name_of(id)
                     .ok_or_else(|| {
                         ApiError::invalid(format!(
                             "{at}: unexpected `tool_use_id` found in `tool_result` blocks: {id}. Each `tool_result` block must have a corresponding `tool_use` block in the previous message."

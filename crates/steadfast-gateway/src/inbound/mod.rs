@@ -240,3 +240,23 @@ pub(crate) fn tool(
     Tool::from_schema(name, description, schema)
         .map_err(|e| ApiError::invalid(e.message().to_owned()).param(param))
 }
+
+/// The tool calls of a conversation so far, by id: a tool result names the call it answers.
+#[derive(Debug, Default)]
+pub(crate) struct CallNames(Vec<(String, String)>);
+
+impl CallNames {
+    /// Notes a call the assistant made.
+    pub(crate) fn note(&mut self, id: &str, name: &str) {
+        self.0.push((id.to_owned(), name.to_owned()));
+    }
+
+    /// The name of the latest call with this id.
+    pub(crate) fn name_of(&self, id: &str) -> Option<String> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(cid, _)| cid == id)
+            .map(|(_, n)| n.clone())
+    }
+}

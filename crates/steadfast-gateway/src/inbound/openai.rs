@@ -25,8 +25,8 @@ use steadfast::{
 };
 
 use super::{
-    ApiError, Envelope, InboundRequest, Protocol, StreamEncoder, StructuredOutput, body_object,
-    sse, tool,
+    ApiError, CallNames, Envelope, InboundRequest, Protocol, StreamEncoder, StructuredOutput,
+    body_object, sse, tool,
 };
 
 /// OpenAI Chat Completions. See the [module docs](self).
@@ -430,7 +430,7 @@ fn opt_u32(obj: &Map<String, Value>, k: &str) -> Result<Option<u32>, ApiError> {
 fn messages_of(messages: &[Value]) -> Result<Vec<Message>, ApiError> {
     let mut out = Vec::with_capacity(messages.len());
     // Tool call ids to names, for the tool results that answer them.
-    let mut names: Vec<(String, String)> = Vec::new();
+    let mut names = CallNames::default();
     for (i, m) in messages.iter().enumerate() {
         let at = |field: &str| format!("messages[{i}].{field}");
         let Some(o) = m.as_object() else {
@@ -487,7 +487,7 @@ fn messages_of(messages: &[Value]) -> Result<Vec<Message>, ApiError> {
                             return Err(ApiError::invalid("a tool call needs a function name")
                                 .param(at("tool_calls")));
                         };
-                        names.push((id.to_owned(), name.to_owned()));
+                        names.note(id, name);
                         parts.push(Part::ToolCall(ToolCall::new(id, name, args)));
                     }
                 }
@@ -507,11 +507,7 @@ fn messages_of(messages: &[Value]) -> Result<Vec<Message>, ApiError> {
                         ApiError::invalid("Missing required parameter: 'tool_call_id'.")
                             .param(at("tool_call_id"))
                     })?;
-                let name = names
-                    .iter()
-                    .rev()
-                    .find(|(cid, _)| cid == id)
-                    .map(|(_, n)| n.clone())
+                let name = names.name_of(id)
                     .ok_or_else(|| {
                         ApiError::invalid(format!(
                             "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls' (no call `{id}`)."

@@ -63,14 +63,20 @@ pub(crate) async fn rig(scenario: Scenario, keys: InboundKeys) -> Rig {
 
 impl Rig {
     pub(crate) async fn openai(&self, body: Value) -> reqwest::Response {
-        self.http
+        self.openai_as(Some(KEY), body).await
+    }
+
+    /// A Chat Completions request with `key` as its bearer token (none: no `Authorization`).
+    pub(crate) async fn openai_as(&self, key: Option<&str>, body: Value) -> reqwest::Response {
+        let mut req = self
+            .http
             .post(format!("{}/v1/chat/completions", self.url))
-            .bearer_auth(KEY)
             .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("request")
+            .body(body.to_string());
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        req.send().await.expect("request")
     }
 
     pub(crate) async fn anthropic(&self, body: Value) -> reqwest::Response {
