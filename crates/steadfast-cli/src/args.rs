@@ -123,8 +123,12 @@ pub(crate) struct GatewayArgs {
     pub(crate) addr: std::net::SocketAddr,
     /// Use the embedded simulator as every provider's upstream: every provider:model is a
     /// routable model name, any API key is accepted.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "config")]
     pub(crate) sim: bool,
+    /// A TOML config: model aliases and their deployments, policies and fallbacks, inbound keys
+    /// (SHA-256 hashes) and their limits. See the steadfast-gateway docs.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
     /// A simulator scenario file (TOML or JSON) with scripted faults; needs --sim.
     #[arg(long, requires = "sim")]
     pub(crate) sim_scenario: Option<PathBuf>,

@@ -1,11 +1,11 @@
 //! `steadfast gateway`: the resilience engine as an OpenAI- and Anthropic-compatible HTTP
-//! gateway. Phase 1: `--sim` only (the embedded simulator as every provider's upstream).
+//! gateway, on the embedded simulator (`--sim`) or on a config file (`--config`).
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use steadfast_gateway::{Gateway, InboundKeys, ProviderTargets};
+use steadfast_gateway::{Config, Gateway, InboundKeys, ProviderTargets};
 use steadfast_sim::Simulator;
 
 use crate::args::GatewayArgs;
@@ -22,9 +22,19 @@ const SIM_MODELS: [&str; 6] = [
 ];
 
 pub(crate) async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("could not read {}", path.display()))?;
+        let config =
+            Config::from_toml_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let gateway = Gateway::new(config.clone()).keys(config.keys());
+        let listener = listen(args.addr).await?;
+        println!("gateway: http://{}", listener.local_addr()?);
+        return serve(gateway, listener).await;
+    }
     if !args.sim {
         anyhow::bail!(
-            "steadfast gateway needs --sim for now (the embedded simulator as upstream); a config file comes next"
+            "steadfast gateway needs --config FILE, or --sim (the embedded simulator as upstream)"
         );
     }
     let scenario = load_scenario(args.sim_scenario.as_deref())?;
@@ -46,9 +56,7 @@ pub(crate) async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     }
     // --sim: a demo, not a deployment; any non-empty key is accepted (and never logged).
     let gateway = Gateway::new(targets).keys(InboundKeys::any());
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .with_context(|| format!("could not listen on {}", args.addr))?;
+    let listener = listen(args.addr).await?;
     let addr = listener.local_addr().context("no local address")?;
     {
         let mut out = std::io::stdout().lock();
@@ -64,6 +72,20 @@ pub(crate) async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         )?;
         out.flush()?;
     }
+    let code = serve(gateway, listener).await?;
+    sim.shutdown().await;
+    Ok(code)
+}
+
+async fn listen(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("could not listen on {addr}"))
+}
+
+/// Serves until Ctrl-C, draining the requests in flight.
+async fn serve(gateway: Gateway, listener: tokio::net::TcpListener) -> anyhow::Result<ExitCode> {
+    std::io::stdout().flush()?;
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -71,6 +93,5 @@ pub(crate) async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         .serve(listener, shutdown)
         .await
         .context("the gateway failed")?;
-    sim.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

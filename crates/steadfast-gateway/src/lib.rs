@@ -21,11 +21,13 @@
 //! # }
 //! ```
 
+pub mod config;
 pub mod errors;
 pub mod inbound;
 pub mod routes;
 mod server;
 
+pub use config::{Config, ConfigError};
 pub use inbound::{ApiError, InboundRequest, Protocol};
 pub use routes::{ProviderTargets, Resolve, Route};
-pub use server::{Gateway, InboundKeys};
+pub use server::{Gateway, InboundKeys, KeyLimits};

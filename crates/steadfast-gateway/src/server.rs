@@ -3,8 +3,8 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::fmt;
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -15,6 +15,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use steadfast::{ErrorKind, Prompt, Resilient, ResponseStream, resilient};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::errors::{from_library, retry_after_secs};
@@ -23,15 +24,99 @@ use crate::inbound::{
 };
 use crate::routes::{AttemptLog, Resolve, counted};
 
-/// Which inbound keys the gateway accepts. Keys are kept only as SHA-256 hashes, and never
-/// logged or echoed.
+/// Which inbound keys the gateway accepts, and each key's limits. Keys are kept only as SHA-256
+/// hashes, and never logged or echoed.
 #[derive(Clone)]
 pub struct InboundKeys(Keys);
 
 #[derive(Clone)]
 enum Keys {
     Any,
-    Hashed(Arc<[[u8; 32]]>),
+    Hashed(Arc<[([u8; 32], Arc<KeyState>)]>),
+}
+
+/// One key's limits: requests per minute and requests in flight (open streams count), each
+/// enforced by the gateway's own 429 with `retry-after`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyLimits {
+    /// A name for the access log (never the key).
+    pub name: Option<String>,
+    /// Requests per minute.
+    pub rpm: Option<u32>,
+    /// Requests in flight.
+    pub concurrency: Option<u32>,
+}
+
+impl KeyLimits {
+    /// Limits named `name`.
+    pub fn new(name: Option<String>, rpm: Option<u32>, concurrency: Option<u32>) -> Self {
+        KeyLimits {
+            name,
+            rpm,
+            concurrency,
+        }
+    }
+}
+
+/// A token bucket: `rpm` tokens, refilled continuously.
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+#[derive(Debug)]
+struct KeyState {
+    limits: KeyLimits,
+    bucket: Option<Mutex<Bucket>>,
+    in_flight: Option<Arc<Semaphore>>,
+}
+
+impl KeyState {
+    fn new(limits: KeyLimits) -> Self {
+        KeyState {
+            bucket: limits.rpm.map(|r| {
+                Mutex::new(Bucket {
+                    tokens: f64::from(r),
+                    at: Instant::now(),
+                })
+            }),
+            in_flight: limits
+                .concurrency
+                .map(|c| Arc::new(Semaphore::new(c as usize))),
+            limits,
+        }
+    }
+
+    /// Takes a token, or says how long until one is there.
+    fn take(&self) -> Result<(), Duration> {
+        let (Some(bucket), Some(rpm)) = (&self.bucket, self.limits.rpm) else {
+            return Ok(());
+        };
+        let rate = f64::from(rpm) / 60.0;
+        let mut b = bucket
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
+        let refill = now.duration_since(b.at).as_secs_f64() * rate;
+        b.tokens = (b.tokens + refill).min(f64::from(rpm));
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - b.tokens) / rate))
+        }
+    }
+}
+
+/// What admitting a request holds: its key's name, and its place among the key's requests in
+/// flight (released when the response, or the stream, ends).
+#[derive(Debug, Default)]
+pub(crate) struct Admitted {
+    pub(crate) name: Option<String>,
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl fmt::Debug for InboundKeys {
@@ -51,7 +136,7 @@ impl InboundKeys {
     }
 
     /// The keys whose SHA-256 hashes (64 hex digits each, as [`InboundKeys::hash`] writes them)
-    /// are given.
+    /// are given, without limits.
     ///
     /// # Errors
     /// The position of the first hash that is not 64 hex digits.
@@ -62,12 +147,20 @@ impl InboundKeys {
     {
         let mut out = Vec::new();
         for (i, h) in hashes.into_iter().enumerate() {
-            out.push(
-                parse_hex(h.as_ref())
-                    .ok_or_else(|| format!("inbound key hash #{} is not 64 hex digits", i + 1))?,
-            );
+            let hash = parse_hex(h.as_ref())
+                .ok_or_else(|| format!("inbound key hash #{} is not 64 hex digits", i + 1))?;
+            out.push((hash, KeyLimits::default()));
         }
-        Ok(InboundKeys(Keys::Hashed(out.into())))
+        Ok(InboundKeys::limited(out))
+    }
+
+    /// The keys with these SHA-256 hashes, each with its limits.
+    pub fn limited(keys: impl IntoIterator<Item = ([u8; 32], KeyLimits)>) -> Self {
+        let keys: Vec<([u8; 32], Arc<KeyState>)> = keys
+            .into_iter()
+            .map(|(h, l)| (h, Arc::new(KeyState::new(l))))
+            .collect();
+        InboundKeys(Keys::Hashed(keys.into()))
     }
 
     /// The SHA-256 hash of `key`, as 64 lower-case hex digits (what a config file holds).
@@ -78,18 +171,53 @@ impl InboundKeys {
             .collect()
     }
 
-    fn accepts(&self, key: &str) -> bool {
-        match &self.0 {
-            Keys::Any => true,
-            Keys::Hashed(hashes) => {
-                let h: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-                hashes.contains(&h)
-            }
+    /// Admits a request with `key`: a 401 for a key not listed, a 429 with `retry-after` when the
+    /// key's limits are reached.
+    pub(crate) fn admit(&self, key: &str) -> Result<Admitted, ApiError> {
+        let Keys::Hashed(keys) = &self.0 else {
+            return Ok(Admitted::default());
+        };
+        let h: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        let Some((_, state)) = keys.iter().find(|(k, _)| *k == h) else {
+            return Err(
+                ApiError::new(ErrorKind::Auth, "Incorrect API key provided.")
+                    .code("invalid_api_key"),
+            );
+        };
+        let limited = |message: String, wait: Duration| {
+            let mut e = ApiError::new(ErrorKind::RateLimited, message).code("rate_limit_exceeded");
+            e.retry_after = Some(wait);
+            e
+        };
+        if let Err(wait) = state.take() {
+            return Err(limited(
+                format!(
+                    "The gateway's rate limit for this key ({} requests per minute) is used up.",
+                    state.limits.rpm.unwrap_or(0)
+                ),
+                wait,
+            ));
         }
+        let permit = match &state.in_flight {
+            None => None,
+            Some(sem) => Some(Arc::clone(sem).try_acquire_owned().map_err(|_| {
+                limited(
+                    format!(
+                        "Too many requests in flight for this key (at most {}).",
+                        state.limits.concurrency.unwrap_or(0)
+                    ),
+                    Duration::from_secs(1),
+                )
+            })?),
+        };
+        Ok(Admitted {
+            name: state.limits.name.clone(),
+            _permit: permit,
+        })
     }
 }
 
-fn parse_hex(s: &str) -> Option<[u8; 32]> {
+pub(crate) fn parse_hex(s: &str) -> Option<[u8; 32]> {
     let s = s.trim();
     if s.len() != 64 || !s.is_ascii() {
         return None;
@@ -228,22 +356,21 @@ fn envelope(model: String) -> Envelope {
     }
 }
 
-fn check_key(gw: &Gateway, p: &dyn Protocol, headers: &HeaderMap) -> Result<(), ApiError> {
+fn check_key(gw: &Gateway, p: &dyn Protocol, headers: &HeaderMap) -> Result<Admitted, ApiError> {
     match p.key(headers) {
         None => Err(ApiError::new(
             ErrorKind::Auth,
             "You didn't provide an API key: send it as `Authorization: Bearer <key>` (or `x-api-key` for the Messages API).",
         )),
-        Some(k) if gw.keys.accepts(k) => Ok(()),
-        Some(_) => Err(
-            ApiError::new(ErrorKind::Auth, "Incorrect API key provided.").code("invalid_api_key"),
-        ),
+        Some(k) => gw.keys.admit(k),
     }
 }
 
 /// One access-log line: no key, no content.
 struct Access<'a> {
     protocol: &'static str,
+    /// The key's name from the config (never the key).
+    key: &'a str,
     request_id: &'a str,
     model: &'a str,
     stream: bool,
@@ -255,6 +382,7 @@ impl Access<'_> {
         tracing::info!(
             target: "steadfast_gateway::access",
             protocol = self.protocol,
+            key = self.key,
             request_id = self.request_id,
             model = self.model,
             stream = self.stream,
@@ -278,6 +406,7 @@ async fn handle(
     let mut env = envelope(String::new());
     let mut access = Access {
         protocol: p.name(),
+        key: "",
         request_id: "",
         model: "",
         stream: false,
@@ -289,9 +418,12 @@ async fn handle(
         access.log(p_status(p, &e), 0, "", Some(&e));
         error_response(p, &e, env, None, "")
     };
-    if let Err(e) = check_key(gw, p, headers) {
-        return fail(e, &env, &access);
-    }
+    let admitted = match check_key(gw, p, headers) {
+        Ok(a) => a,
+        Err(e) => return fail(e, &env, &access),
+    };
+    let key_name = admitted.name.clone().unwrap_or_default();
+    access.key = &key_name;
     let req = match p.decode(headers, body) {
         Ok(r) => r,
         Err(e) => return fail(e, &env, &access),
@@ -308,7 +440,8 @@ async fn handle(
     let resilient = resilient_for(&route, &req, &log);
     let prompt = Prompt::new(req.messages.clone());
     if req.stream {
-        return stream(p, &req, &env, &access, resilient.stream(prompt), &log).await;
+        let upstream = resilient.stream(prompt);
+        return stream(p, &req, &env, &access, upstream, &log, admitted).await;
     }
     let result = match &req.output {
         Some(out) => match resilient.extract_json(prompt, &out.name, out.schema.clone()) {
@@ -384,6 +517,7 @@ async fn stream(
     access: &Access<'_>,
     mut upstream: ResponseStream,
     log: &Arc<AttemptLog>,
+    admitted: Admitted,
 ) -> axum::response::Response {
     let mut head = Vec::new();
     let mut ended = false;
@@ -421,6 +555,7 @@ async fn stream(
         queue,
         request_id: env.request_id.clone(),
         protocol: p.name(),
+        _admitted: admitted,
     };
     let body = futures_util::stream::unfold(pump, |mut pump| async move {
         loop {
@@ -469,6 +604,8 @@ struct Pump {
     queue: VecDeque<Bytes>,
     request_id: String,
     protocol: &'static str,
+    /// The key's place among its requests in flight, until the stream ends.
+    _admitted: Admitted,
 }
 
 fn p_status(p: &dyn Protocol, e: &ApiError) -> u16 {
@@ -522,9 +659,39 @@ mod tests {
     fn hashed_keys_accept_only_their_keys() {
         let keys = InboundKeys::sha256_hex([InboundKeys::hash("sk-right")]);
         let keys = keys.unwrap_or_else(|e| panic!("{e}"));
-        assert!(keys.accepts("sk-right"));
-        assert!(!keys.accepts("sk-wrong"));
+        assert!(keys.admit("sk-right").is_ok());
+        assert_eq!(keys.admit("sk-wrong").err().map(|e| e.status), Some(401));
         assert!(!format!("{keys:?}").contains("sk-right"));
         assert!(InboundKeys::sha256_hex(["abc"]).is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn per_key_rate_limits_and_concurrency() {
+        let hash = |k: &str| parse_hex(&InboundKeys::hash(k)).unwrap_or([0; 32]);
+        let keys = InboundKeys::limited([
+            (hash("rpm"), KeyLimits::new(None, Some(2), None)),
+            (
+                hash("one"),
+                KeyLimits::new(Some("one".into()), None, Some(1)),
+            ),
+        ]);
+        assert!(keys.admit("rpm").is_ok());
+        assert!(keys.admit("rpm").is_ok());
+        let e = keys
+            .admit("rpm")
+            .err()
+            .unwrap_or_else(|| panic!("a third request in a minute"));
+        assert_eq!(e.status, 429);
+        assert_eq!(e.retry_after.map(|d| d.as_secs()), Some(30));
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert!(keys.admit("rpm").is_ok(), "a token is back after 30 s");
+
+        let first = keys
+            .admit("one")
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(first.name.as_deref(), Some("one"));
+        assert_eq!(keys.admit("one").err().map(|e| e.status), Some(429));
+        drop(first);
+        assert!(keys.admit("one").is_ok());
     }
 }

@@ -1,0 +1,98 @@
+//! A gateway from a TOML config, in front of the simulator: aliases, fallback, per-key limits.
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers: a failure is the test's failure"
+)]
+
+mod support;
+
+use serde_json::{Value, json};
+use steadfast_gateway::{Config, Gateway, InboundKeys};
+use steadfast_sim::{Action, Dialect, Rule, Scenario, Simulator};
+
+const KEY: &str = "sk-config-test-4d2c";
+
+async fn start(sim: &Simulator) -> String {
+    let text = format!(
+        r#"
+[[keys]]
+name = "tests"
+sha256 = "{hash}"
+rpm = 3
+
+[models.fast]
+targets = [
+  {{ target = "openai:gpt-4o-mini", base_url = "{openai}", api_key_env = "SIM_KEY" }},
+  {{ target = "anthropic:claude-3-5-haiku-latest", base_url = "{anthropic}", api_key_env = "SIM_KEY" }},
+]
+attempts = 2
+wait = {{ initial_secs = 0.0, max_secs = 0.0, jitter_secs = 0.0 }}
+fallback_on = ["server", "overloaded"]
+"#,
+        hash = InboundKeys::hash(KEY),
+        openai = sim.base_url(Dialect::OpenAi),
+        anthropic = sim.base_url(Dialect::Anthropic),
+    );
+    let config =
+        Config::from_toml_str_with_env(&text, |k| (k == "SIM_KEY").then(|| "sim-key".into()))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let gateway = Gateway::new(config.clone()).keys(config.keys());
+    tokio::spawn(gateway.serve(listener, std::future::pending()));
+    url
+}
+
+async fn post(url: &str, key: &str, model: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .bearer_auth(key)
+        .header("content-type", "application/json")
+        .body(json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}).to_string())
+        .send()
+        .await
+        .expect("request")
+}
+
+#[tokio::test]
+async fn aliases_fall_back_and_keys_are_limited() {
+    let sim = Simulator::start(
+        Scenario::new().rule(
+            Rule::new()
+                .provider(Dialect::OpenAi)
+                .action(Action::server_error()),
+        ),
+    )
+    .await
+    .expect("simulator");
+    let url = start(&sim).await;
+
+    let r = post(&url, KEY, "fast").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(support::header(&r, "x-steadfast-attempts"), "3");
+    assert_eq!(
+        support::header(&r, "x-steadfast-target"),
+        "anthropic:claude-3-5-haiku-latest"
+    );
+    let body: Value = serde_json::from_str(&r.text().await.expect("body")).expect("json");
+    assert_eq!(body["model"], "fast");
+    assert_eq!(body["choices"][0]["message"]["content"], "Echo: hi");
+
+    let r = post(&url, KEY, "openai:gpt-4o-mini").await;
+    assert_eq!(r.status(), 404, "only aliases route");
+    assert_eq!(post(&url, "sk-unknown", "fast").await.status(), 401);
+
+    assert_eq!(post(&url, KEY, "fast").await.status(), 200);
+    let r = post(&url, KEY, "fast").await;
+    assert_eq!(
+        r.status(),
+        429,
+        "the key's 3 requests per minute are used up"
+    );
+    assert_eq!(support::header(&r, "retry-after"), "20");
+    assert_eq!(sim.requests_for(Dialect::OpenAi), 4);
+    assert_eq!(sim.requests_for(Dialect::Anthropic), 2);
+}
