@@ -24,6 +24,7 @@
 pub mod config;
 pub mod errors;
 pub mod inbound;
+pub mod metrics;
 pub mod routes;
 mod server;
 

@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use steadfast::{ErrorKind, Prompt, Resilient, ResponseStream, resilient};
+use steadfast::{Call, ErrorKind, Prompt, Resilient, ResponseStream, StreamEvent, resilient};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
@@ -22,6 +22,7 @@ use crate::errors::{from_library, retry_after_secs};
 use crate::inbound::{
     AnthropicMessages, ApiError, Envelope, InboundRequest, OpenAiChat, Protocol, StreamEncoder,
 };
+use crate::metrics::{Metrics, Sample};
 use crate::routes::{AttemptLog, Resolve, counted};
 
 /// Which inbound keys the gateway accepts, and each key's limits. Keys are kept only as SHA-256
@@ -233,11 +234,13 @@ pub(crate) fn parse_hex(s: &str) -> Option<[u8; 32]> {
 /// axum [`Router`] with [`Gateway::router`], or serve it with [`Gateway::serve`].
 ///
 /// Routes: `POST /v1/chat/completions` (OpenAI), `POST /v1/messages` (Anthropic),
-/// `GET /v1/models` (OpenAI's list), `GET /health`.
+/// `GET /v1/models` (OpenAI's list), `GET /metrics` (Prometheus text, unauthenticated: no label
+/// holds a key or content), `GET /health`.
 #[derive(Clone)]
 pub struct Gateway {
     resolver: Arc<dyn Resolve>,
     keys: InboundKeys,
+    metrics: Arc<Metrics>,
 }
 
 impl fmt::Debug for Gateway {
@@ -256,6 +259,7 @@ impl Gateway {
         Gateway {
             resolver: Arc::new(resolver),
             keys: InboundKeys::any(),
+            metrics: Arc::default(),
         }
     }
 
@@ -273,6 +277,7 @@ impl Gateway {
             .route("/v1/messages", post(anthropic_messages))
             .route("/v1/models", get(models))
             .route("/health", get(health))
+            .route("/metrics", get(metrics))
             .fallback(not_found)
             .with_state(Arc::new(self))
     }
@@ -295,6 +300,16 @@ impl Gateway {
 
 async fn health() -> axum::response::Response {
     json_response(StatusCode::OK, &json!({"status": "ok"}), HeaderMap::new())
+}
+
+async fn metrics(State(gw): State<Arc<Gateway>>) -> axum::response::Response {
+    let mut resp = axum::response::Response::new(Body::from(gw.metrics.render()));
+    insert(
+        resp.headers_mut(),
+        "content-type",
+        "text/plain; version=0.0.4; charset=utf-8",
+    );
+    resp
 }
 
 async fn not_found() -> axum::response::Response {
@@ -375,10 +390,22 @@ struct Access<'a> {
     model: &'a str,
     stream: bool,
     started: Instant,
+    metrics: &'a Metrics,
+    /// The route's primary target (a request answered elsewhere fell back).
+    primary: String,
 }
 
 impl Access<'_> {
     fn log(&self, status: u16, attempts: u32, target: &str, error: Option<&ApiError>) {
+        let duration = self.started.elapsed();
+        self.metrics.request(&Sample {
+            protocol: self.protocol,
+            status,
+            attempts,
+            fallback: !target.is_empty() && !self.primary.is_empty() && target != self.primary,
+            duration,
+            first_token: (self.stream && status == 200).then_some(duration),
+        });
         tracing::info!(
             target: "steadfast_gateway::access",
             protocol = self.protocol,
@@ -390,7 +417,7 @@ impl Access<'_> {
             attempts,
             upstream = target,
             error_kind = error.map(|e| e.kind.as_str()),
-            duration_ms = self.started.elapsed().as_secs_f64() * 1000.0,
+            duration_ms = duration.as_secs_f64() * 1000.0,
             "request"
         );
     }
@@ -411,6 +438,8 @@ async fn handle(
         model: "",
         stream: false,
         started,
+        metrics: &gw.metrics,
+        primary: String::new(),
     };
     let rid = env.request_id.clone();
     access.request_id = &rid;
@@ -436,12 +465,14 @@ async fn handle(
         Ok(r) => r,
         Err(e) => return fail(e, &env, &access),
     };
+    access.primary = route.targets.first().map(Call::target).unwrap_or_default();
     let log = Arc::new(AttemptLog::default());
     let resilient = resilient_for(&route, &req, &log);
     let prompt = Prompt::new(req.messages.clone());
     if req.stream {
         let upstream = resilient.stream(prompt);
-        return stream(p, &req, &env, &access, upstream, &log, admitted).await;
+        let metrics = Arc::clone(&gw.metrics);
+        return stream(p, &req, &env, &access, upstream, &log, (admitted, metrics)).await;
     }
     let result = match &req.output {
         Some(out) => match resilient.extract_json(prompt, &out.name, out.schema.clone()) {
@@ -461,6 +492,9 @@ async fn handle(
     match result {
         Ok((structured, response)) => {
             let body = p.encode_response(&req, &response, structured.as_ref(), &env);
+            if let Some(u) = response.usage() {
+                gw.metrics.tokens(u.input_tokens, u.output_tokens);
+            }
             access.log(200, attempts, &target, None);
             let mut h = steadfast_headers(p, &env, attempts, &target);
             insert(&mut h, "content-type", "application/json");
@@ -517,7 +551,7 @@ async fn stream(
     access: &Access<'_>,
     mut upstream: ResponseStream,
     log: &Arc<AttemptLog>,
-    admitted: Admitted,
+    (admitted, metrics): (Admitted, Arc<Metrics>),
 ) -> axum::response::Response {
     let mut head = Vec::new();
     let mut ended = false;
@@ -555,6 +589,7 @@ async fn stream(
         queue,
         request_id: env.request_id.clone(),
         protocol: p.name(),
+        metrics,
         _admitted: admitted,
     };
     let body = futures_util::stream::unfold(pump, |mut pump| async move {
@@ -565,10 +600,14 @@ async fn stream(
             let upstream = pump.upstream.as_mut()?;
             match upstream.next().await {
                 Some(Ok(ev)) => {
+                    if let StreamEvent::Usage(u) = &ev {
+                        pump.metrics.tokens(u.input_tokens, u.output_tokens);
+                    }
                     let frames = pump.enc.event(&ev);
                     pump.queue.extend(frames);
                 }
                 Some(Err(e)) => {
+                    pump.metrics.stream_error(pump.protocol);
                     let e = from_library(&e);
                     tracing::warn!(
                         target: "steadfast_gateway::access",
@@ -604,6 +643,7 @@ struct Pump {
     queue: VecDeque<Bytes>,
     request_id: String,
     protocol: &'static str,
+    metrics: Arc<Metrics>,
     /// The key's place among its requests in flight, until the stream ends.
     _admitted: Admitted,
 }

@@ -89,6 +89,24 @@ async fn retries_and_fallback_are_invisible() {
         body["choices"][0]["message"]["content"],
         "Echo: hello there"
     );
+    let metrics = rig
+        .http
+        .get(format!("{}/metrics", rig.url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    for line in [
+        "steadfast_gateway_requests_total{protocol=\"openai.chat\",status=\"200\"} 2",
+        "steadfast_gateway_upstream_attempts_total{protocol=\"openai.chat\"} 6",
+        "steadfast_gateway_retries_total{protocol=\"openai.chat\"} 4",
+        "steadfast_gateway_fallbacks_total{protocol=\"openai.chat\"} 1",
+        "steadfast_gateway_request_duration_seconds_count{protocol=\"openai.chat\"} 2",
+    ] {
+        assert!(metrics.contains(line), "{line} in:\n{metrics}");
+    }
 }
 
 #[tokio::test]
