@@ -23,13 +23,11 @@ const SIM_MODELS: [&str; 6] = [
 
 pub(crate) async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.config {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("could not read {}", path.display()))?;
-        let config =
-            Config::from_toml_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let config = load(path)?;
         let gateway = Gateway::new(config.clone()).keys(config.keys());
         let listener = listen(args.addr).await?;
         println!("gateway: http://{}", listener.local_addr()?);
+        reload_on_sighup(&gateway, path.clone())?;
         return serve(gateway, listener).await;
     }
     if !args.sim {
@@ -75,6 +73,38 @@ pub(crate) async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     let code = serve(gateway, listener).await?;
     sim.shutdown().await;
     Ok(code)
+}
+
+fn load(path: &std::path::Path) -> anyhow::Result<Config> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read {}", path.display()))?;
+    Config::from_toml_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// On SIGHUP, reads the config again: a valid one replaces the routes and keys (requests in
+/// flight finish on theirs); an invalid one is reported and the running config kept.
+#[cfg(unix)]
+fn reload_on_sighup(gateway: &Gateway, path: std::path::PathBuf) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup()).context("could not listen for SIGHUP")?;
+    let gateway = gateway.clone();
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            match load(&path) {
+                Ok(config) => {
+                    gateway.reload(config.clone(), config.keys());
+                    eprintln!("steadfast gateway: reloaded {}", path.display());
+                }
+                Err(e) => eprintln!("steadfast gateway: kept the running config: {e:#}"),
+            }
+        }
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn reload_on_sighup(_gateway: &Gateway, _path: std::path::PathBuf) -> anyhow::Result<()> {
+    Ok(())
 }
 
 async fn listen(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {

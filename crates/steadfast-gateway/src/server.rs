@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -236,18 +236,28 @@ pub(crate) fn parse_hex(s: &str) -> Option<[u8; 32]> {
 /// Routes: `POST /v1/chat/completions` (OpenAI), `POST /v1/messages` (Anthropic),
 /// `GET /v1/models` (OpenAI's list), `GET /metrics` (Prometheus text, unauthenticated: no label
 /// holds a key or content), `GET /health`.
+///
+/// Clones share everything: [`Gateway::reload`] on one clone (the one kept after
+/// [`serve`](Gateway::serve) took another) changes what the served one routes.
 #[derive(Clone)]
 pub struct Gateway {
+    live: Arc<RwLock<Live>>,
+    metrics: Arc<Metrics>,
+}
+
+/// What a reload replaces.
+#[derive(Clone)]
+struct Live {
     resolver: Arc<dyn Resolve>,
     keys: InboundKeys,
-    metrics: Arc<Metrics>,
 }
 
 impl fmt::Debug for Gateway {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let live = self.live();
         f.debug_struct("Gateway")
-            .field("resolver", &self.resolver)
-            .field("keys", &self.keys)
+            .field("resolver", &live.resolver)
+            .field("keys", &live.keys)
             .finish()
     }
 }
@@ -257,17 +267,42 @@ impl Gateway {
     /// deployment).
     pub fn new(resolver: impl Resolve) -> Self {
         Gateway {
-            resolver: Arc::new(resolver),
-            keys: InboundKeys::any(),
+            live: Arc::new(RwLock::new(Live {
+                resolver: Arc::new(resolver),
+                keys: InboundKeys::any(),
+            })),
             metrics: Arc::default(),
         }
     }
 
     /// The inbound keys accepted.
     #[must_use]
-    pub fn keys(mut self, keys: InboundKeys) -> Self {
-        self.keys = keys;
+    pub fn keys(self, keys: InboundKeys) -> Self {
+        self.write().keys = keys;
         self
+    }
+
+    /// Replaces the resolver and the keys, for every clone of this gateway (a config reload on
+    /// SIGHUP). Requests in flight, streams included, finish on the route they started with; the
+    /// next request uses the new ones. The keys' limits start afresh.
+    pub fn reload(&self, resolver: impl Resolve, keys: InboundKeys) {
+        *self.write() = Live {
+            resolver: Arc::new(resolver),
+            keys,
+        };
+    }
+
+    fn live(&self) -> Live {
+        self.live
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Live> {
+        self.live
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The axum router of every route.
@@ -330,11 +365,16 @@ async fn models(State(gw): State<Arc<Gateway>>, headers: HeaderMap) -> axum::res
         return error_response(&OpenAiChat, &e, &env, None, "");
     }
     let data: Vec<Value> = gw
+        .live()
         .resolver
         .models()
         .into_iter()
         .map(|id| {
-            let owner = id.split(':').next().unwrap_or("steadfast").to_owned();
+            // A provider:model is owned by its provider; an alias by the gateway.
+            let owner = id
+                .split_once(':')
+                .map_or("steadfast", |(p, _)| p)
+                .to_owned();
             json!({"id": id, "object": "model", "created": 0, "owned_by": owner})
         })
         .collect();
@@ -377,7 +417,7 @@ fn check_key(gw: &Gateway, p: &dyn Protocol, headers: &HeaderMap) -> Result<Admi
             ErrorKind::Auth,
             "You didn't provide an API key: send it as `Authorization: Bearer <key>` (or `x-api-key` for the Messages API).",
         )),
-        Some(k) => gw.keys.admit(k),
+        Some(k) => gw.live().keys.admit(k),
     }
 }
 
@@ -461,7 +501,7 @@ async fn handle(
     let model = req.model.clone();
     access.model = &model;
     access.stream = req.stream;
-    let route = match gw.resolver.resolve(&req.model) {
+    let route = match gw.live().resolver.resolve(&req.model) {
         Ok(r) => r,
         Err(e) => return fail(e, &env, &access),
     };

@@ -96,3 +96,75 @@ async fn aliases_fall_back_and_keys_are_limited() {
     assert_eq!(sim.requests_for(Dialect::OpenAi), 4);
     assert_eq!(sim.requests_for(Dialect::Anthropic), 2);
 }
+
+fn config(alias: &str, target: &str, base_url: &str) -> Config {
+    let text = format!(
+        "[[keys]]\nsha256 = \"{}\"\n\n[models.{alias}]\ntargets = [{{ target = \"{target}\", base_url = \"{base_url}\", api_key_env = \"SIM_KEY\" }}]\n",
+        InboundKeys::hash(KEY)
+    );
+    Config::from_toml_str_with_env(&text, |_| Some("sim-key".into()))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn a_reload_changes_the_routes_and_lets_open_streams_finish() {
+    let sim = Simulator::start(
+        Scenario::new().rule(
+            Rule::new()
+                .provider(Dialect::OpenAi)
+                .action(Action::model().chunk_delay_ms(40)),
+        ),
+    )
+    .await
+    .expect("simulator");
+    let a = config("fast", "openai:gpt-4o-mini", &sim.base_url(Dialect::OpenAi));
+    let gateway = Gateway::new(a.clone()).keys(a.keys());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(gateway.clone().serve(listener, std::future::pending()));
+
+    let mut stream = reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .header("content-type", "application/json")
+        .body(
+            json!({"model": "fast", "stream": true, "messages": [{"role": "user", "content": "one two three"}]})
+                .to_string(),
+        )
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(stream.status(), 200);
+    let first = stream.chunk().await.expect("chunk").expect("a first chunk");
+
+    let b = config(
+        "slow",
+        "anthropic:claude-3-5-haiku-latest",
+        &sim.base_url(Dialect::Anthropic),
+    );
+    gateway.reload(b.clone(), b.keys());
+
+    let mut rest = String::from_utf8_lossy(&first).into_owned();
+    while let Some(c) = stream.chunk().await.expect("chunk") {
+        rest.push_str(&String::from_utf8_lossy(&c));
+    }
+    assert!(
+        rest.ends_with("data: [DONE]\n\n"),
+        "the open stream finished: {rest}"
+    );
+    assert!(!rest.contains("\"error\""), "{rest}");
+
+    assert_eq!(
+        post(&url, KEY, "fast").await.status(),
+        404,
+        "the old alias is gone"
+    );
+    let r = post(&url, KEY, "slow").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        support::header(&r, "x-steadfast-target"),
+        "anthropic:claude-3-5-haiku-latest"
+    );
+}
