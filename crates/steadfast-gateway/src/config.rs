@@ -18,6 +18,9 @@
 //! wait = { initial_secs = 1.0, max_secs = 30.0, jitter_secs = 1.0 }  # exponential backoff
 //! retry_on = ["rate-limited", "overloaded", "server", "timeout", "connect"]   # default: transient
 //! fallback_on = ["rate-limited", "overloaded", "server", "timeout", "connect"] # default: transient
+//! # A stalled upstream before the stream's commit point (no first byte, no event for
+//! # `idle_secs`) is a `timeout`: retried and fallen back on like any transient error.
+//! timeouts = { connect_secs = 5, first_byte_secs = 30, idle_secs = 20, total_secs = 600 }
 //! ```
 //!
 //! Without a `[[keys]]` table every request is refused (401): a deployment names its keys.
@@ -29,7 +32,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use steadfast::resilient::{self, TRANSIENT};
 use steadfast::retry::{Predicate, stop, wait};
-use steadfast::{ApiKey, Call, Error, ErrorKind, llm};
+use steadfast::{ApiKey, Call, Error, ErrorKind, Timeouts, llm};
 use toml::Spanned;
 
 use crate::inbound::ApiError;
@@ -90,6 +93,16 @@ struct RawModel {
     wait: Option<Spanned<RawWait>>,
     retry_on: Option<Vec<Spanned<String>>>,
     fallback_on: Option<Vec<Spanned<String>>>,
+    timeouts: Option<Spanned<RawTimeouts>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTimeouts {
+    connect_secs: Option<f64>,
+    first_byte_secs: Option<f64>,
+    idle_secs: Option<f64>,
+    total_secs: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -209,9 +222,17 @@ impl Config {
                     format!("model `{alias}` needs at least one target"),
                 ));
             }
+            let timeouts = match &model.timeouts {
+                None => None,
+                Some(t) => Some(timeouts(t.get_ref()).map_err(|m| at(t.span(), m))?),
+            };
             let mut targets = Vec::new();
             for t in model.targets.get_ref() {
-                targets.push(deployment(t.get_ref(), &env).map_err(|m| at(t.span(), m))?);
+                let mut call = deployment(t.get_ref(), &env).map_err(|m| at(t.span(), m))?;
+                if let Some(t) = timeouts {
+                    call = call.timeouts(t);
+                }
+                targets.push(call);
             }
             let attempts = model.attempts.as_ref().map_or(4, |a| *a.get_ref());
             if attempts == 0 {
@@ -297,6 +318,31 @@ fn deployment(t: &RawTarget, env: &impl Fn(&str) -> Option<String>) -> Result<Ca
         call = call.api_key(ApiKey::new(key));
     }
     Ok(call)
+}
+
+fn seconds(v: f64, name: &str) -> Result<Duration, String> {
+    if !v.is_finite() || v <= 0.0 {
+        return Err(format!("`{name}` must be a positive number of seconds"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// The library's timeouts with those the config sets.
+fn timeouts(t: &RawTimeouts) -> Result<Timeouts, String> {
+    let mut out = Timeouts::default();
+    if let Some(v) = t.connect_secs {
+        out = out.connect(seconds(v, "connect_secs")?);
+    }
+    if let Some(v) = t.first_byte_secs {
+        out = out.first_byte(seconds(v, "first_byte_secs")?);
+    }
+    if let Some(v) = t.idle_secs {
+        out = out.idle(seconds(v, "idle_secs")?);
+    }
+    if let Some(v) = t.total_secs {
+        out = out.total(seconds(v, "total_secs")?);
+    }
+    Ok(out)
 }
 
 fn backoff(w: &RawWait) -> Result<steadfast::retry::wait::Wait, String> {

@@ -168,3 +168,82 @@ async fn a_reload_changes_the_routes_and_lets_open_streams_finish() {
         "anthropic:claude-3-5-haiku-latest"
     );
 }
+
+#[tokio::test]
+async fn a_stalled_upstream_before_the_commit_point_fails_over() {
+    // OpenAI stalls: no response head for 5 s (non-streaming), no event after the first for 5 s
+    // (streaming). The alias's timeouts (0.1 s) make both a timeout, which falls back.
+    let sim = Simulator::start(
+        Scenario::new()
+            .rule(
+                Rule::new()
+                    .provider(Dialect::OpenAi)
+                    .stream(false)
+                    .action(Action::model().delay_ms(5_000)),
+            )
+            .rule(
+                Rule::new()
+                    .provider(Dialect::OpenAi)
+                    .stream(true)
+                    .action(Action::model().chunk_delay_ms(5_000)),
+            ),
+    )
+    .await
+    .expect("simulator");
+    let text = format!(
+        r#"
+[[keys]]
+sha256 = "{hash}"
+
+[models.steady]
+targets = [
+  {{ target = "openai:gpt-4o-mini", base_url = "{openai}", api_key_env = "K" }},
+  {{ target = "gemini:gemini-2.0-flash", base_url = "{gemini}", api_key_env = "K" }},
+]
+attempts = 1
+timeouts = {{ first_byte_secs = 0.1, idle_secs = 0.1 }}
+"#,
+        hash = InboundKeys::hash(KEY),
+        openai = sim.base_url(Dialect::OpenAi),
+        gemini = sim.base_url(Dialect::Gemini),
+    );
+    let config = Config::from_toml_str_with_env(&text, |_| Some("sim-key".into()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(
+        Gateway::new(config.clone())
+            .keys(config.keys())
+            .serve(listener, std::future::pending()),
+    );
+
+    let r = post(&url, KEY, "steady").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        support::header(&r, "x-steadfast-target"),
+        "gemini:gemini-2.0-flash"
+    );
+
+    let r = reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .header("content-type", "application/json")
+        .body(
+            json!({"model": "steady", "stream": true, "messages": [{"role": "user", "content": "hi"}]})
+                .to_string(),
+        )
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        support::header(&r, "x-steadfast-target"),
+        "gemini:gemini-2.0-flash"
+    );
+    assert_eq!(support::header(&r, "x-steadfast-attempts"), "2");
+    let body = r.text().await.expect("body");
+    assert!(body.contains("\"content\":\"Echo:\""), "{body}");
+    assert!(body.ends_with("data: [DONE]\n\n"), "{body}");
+}
