@@ -2,6 +2,7 @@
 upstream family, the real stream event sequence, and the SDK's typed errors."""
 
 import anthropic
+import pydantic
 import pytest
 
 from gateway_support import KEYS, gateway_process, gw  # noqa: F401 (fixtures)
@@ -76,6 +77,17 @@ def test_a_tool_result_round_trip(gw):
                       {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "sunny"}]}]
     second = c.messages.create(model="openai:gpt-4o-mini", max_tokens=64, messages=messages, tools=TOOLS)
     assert second.content[0].text == "Tool result: sunny"
+
+
+class Book(pydantic.BaseModel):
+    title: str
+    author: str
+
+
+@pytest.mark.parametrize("model", ["anthropic:claude-3-5-sonnet-latest", "openai:gpt-4o-mini", "gemini:gemini-2.0-flash"])
+def test_structured_output_parse(gw, model):
+    m = client(gw).messages.parse(model=model, max_tokens=256, messages=MSG, output_format=Book)
+    assert isinstance(m.parsed_output, Book)
 
 
 def test_retry_the_client_cannot_see(gw):

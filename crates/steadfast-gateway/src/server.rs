@@ -518,11 +518,8 @@ async fn handle(
         Some(out) => match resilient.extract_json(prompt, &out.name, out.schema.clone()) {
             Ok(x) => x.with_response().await.map(|(v, r)| (Some(v), r)),
             Err(e) => {
-                let e = ApiError::invalid(format!(
-                    "response_format.json_schema.schema: {}",
-                    e.message()
-                ))
-                .param("response_format");
+                let e =
+                    ApiError::invalid(format!("the structured output's schema: {}", e.message()));
                 return fail(e, &env, &access);
             }
         },

@@ -3,15 +3,17 @@
 //! Accepted and honoured: `model`, `max_tokens` (required, as in the real API), `messages`
 //! (text, base64/URL `image`, `tool_use` and `tool_result` blocks, string content), `system`
 //! (a string or text blocks), `stop_sequences`, `temperature`, `top_p`, `tools` (custom tools
-//! with an `input_schema`), `tool_choice` (`auto`, `any`, `tool`, `none`), `stream`.
+//! with an `input_schema`), `tool_choice` (`auto`, `any`, `tool`, `none`), `stream`,
+//! `output_config.format` (a JSON schema: the output is validated against it and retried when it
+//! fails, as for OpenAI's `response_format`; not with `stream`).
 //!
-//! Accepted and ignored (they do not change the answer): `metadata`, `service_tier`, a block's
-//! `cache_control`, `citations: null`, `thinking: {"type": "disabled"}`,
+//! Accepted and ignored (they do not change the answer): `metadata`, `service_tier`,
+//! `cache_control` (top-level and on blocks), `thinking: {"type": "disabled"}`,
 //! `tool_choice.disable_parallel_tool_use: false`.
 //!
 //! Anything else — an unknown field (the real API: `Extra inputs are not permitted`), `top_k`,
-//! `thinking` enabled, `container`, `mcp_servers`, server tools, `document` blocks, … — is a 400
-//! naming it. Requests must carry `anthropic-version`, as the real API requires.
+//! `thinking` enabled, `output_config.effort`, `container`, `mcp_servers`, `inference_geo`,
+//! `speed`, server tools, `document` blocks, … — is a 400 naming it. Requests must carry `anthropic-version`, as the real API requires.
 
 use bytes::Bytes;
 use http::HeaderMap;
@@ -22,7 +24,8 @@ use steadfast::{
 };
 
 use super::{
-    ApiError, CallNames, Envelope, InboundRequest, Protocol, StreamEncoder, body_object, sse, tool,
+    ApiError, CallNames, Envelope, InboundRequest, Protocol, StreamEncoder, StructuredOutput,
+    body_object, sse, tool,
 };
 
 /// Anthropic Messages. See the [module docs](self).
@@ -61,21 +64,31 @@ impl Protocol for AnthropicMessages {
         &self,
         _request: &InboundRequest,
         response: &Response,
-        _structured: Option<&Value>,
+        structured: Option<&Value>,
         envelope: &Envelope,
     ) -> Value {
         let mut content = Vec::new();
-        for p in response.parts() {
+        if let Some(v) = structured {
+            // The validated output, as the one text block (a tool-forced answer upstream included).
+            content.push(json!({"type": "text", "text": v.to_string()}));
+        }
+        for p in response
+            .parts()
+            .into_iter()
+            .filter(|_| structured.is_none())
+        {
             match p {
                 Part::Text { text } => content.push(json!({"type": "text", "text": text})),
                 Part::ToolCall(c) => content.push(tool_use_json(&c)),
                 _ => {}
             }
         }
-        if let Some(r) = response.refusal() {
+        if let Some(r) = response.refusal().filter(|_| structured.is_none()) {
             content.push(json!({"type": "text", "text": r}));
         }
-        let stop = if response.refusal().is_some() {
+        let stop = if structured.is_some() {
+            "end_turn"
+        } else if response.refusal().is_some() {
             "refusal"
         } else {
             stop_reason(&response.finish_reason())
@@ -144,10 +157,11 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
     for (k, v) in &obj {
         match k.as_str() {
             "model" | "max_tokens" | "messages" | "system" | "stop_sequences" | "temperature"
-            | "top_p" | "tools" | "tool_choice" | "stream" | "metadata" | "service_tier" => {}
+            | "top_p" | "tools" | "tool_choice" | "stream" | "metadata" | "service_tier"
+            | "cache_control" | "output_config" => {}
             "thinking" if v.get("type").and_then(Value::as_str) == Some("disabled") => {}
             "top_k" | "thinking" | "container" | "mcp_servers" | "context_management"
-            | "output_config" | "output_format" => {
+            | "output_format" | "inference_geo" | "speed" | "diagnostics" => {
                 return Err(ApiError::unsupported(k, ""));
             }
             other => {
@@ -188,6 +202,13 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
                 .ok_or_else(|| ApiError::invalid(format!("{k}: Input should be a valid number"))),
         }
     };
+    req.output = output_config(obj.get("output_config"))?;
+    if req.output.is_some() && req.stream {
+        return Err(ApiError::unsupported(
+            "output_config.format",
+            " together with `stream: true` (structured output is validated, so it is not streamed)",
+        ));
+    }
     req.params.temperature = num("temperature")?;
     req.params.top_p = num("top_p")?;
     if let Some(stops) = obj.get("stop_sequences").filter(|v| !v.is_null()) {
@@ -321,6 +342,40 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
     }
     req.messages = messages;
     Ok(req)
+}
+
+/// `output_config`: only `format` (a JSON schema) is honoured.
+fn output_config(v: Option<&Value>) -> Result<Option<StructuredOutput>, ApiError> {
+    let Some(cfg) = v.filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let Some(cfg) = cfg.as_object() else {
+        return Err(ApiError::invalid(
+            "output_config: Input should be a valid dictionary",
+        ));
+    };
+    let mut out = None;
+    for (k, v) in cfg {
+        match k.as_str() {
+            "format" if v.is_null() => {}
+            "format" => {
+                if v.get("type").and_then(Value::as_str) != Some("json_schema") {
+                    return Err(ApiError::invalid(
+                        "output_config.format.type: Input should be 'json_schema'",
+                    ));
+                }
+                let schema = v.get("schema").cloned().ok_or_else(|| {
+                    ApiError::invalid("output_config.format.schema: Field required")
+                })?;
+                out = Some(StructuredOutput {
+                    name: "output".into(),
+                    schema,
+                });
+            }
+            other => return Err(ApiError::unsupported(&format!("output_config.{other}"), "")),
+        }
+    }
+    Ok(out)
 }
 
 fn blocks_of(
