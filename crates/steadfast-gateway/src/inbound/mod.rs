@@ -13,8 +13,8 @@
 //! `metadata`, `store`, `service_tier`, Anthropic's `cache_control`, …) are accepted and ignored;
 //! each module lists them.
 
-mod anthropic;
-mod openai;
+pub mod anthropic;
+pub mod openai;
 
 use bytes::Bytes;
 use http::HeaderMap;
