@@ -507,7 +507,13 @@ async fn handle(
     };
     access.primary = route.targets.first().map(Call::target).unwrap_or_default();
     let log = Arc::new(AttemptLog::default());
-    let resilient = resilient_for(&route, &req, &log);
+    let Some(resilient) = resilient_for(&route, &req, &log) else {
+        let e = ApiError::new(
+            ErrorKind::Config,
+            format!("the model `{}` routes to no target", req.model),
+        );
+        return fail(e, &env, &access);
+    };
     let prompt = Prompt::new(req.messages.clone());
     if req.stream {
         let upstream = resilient.stream(prompt);
@@ -546,12 +552,13 @@ async fn handle(
 }
 
 /// The library call for `req`: every target with the request's parameters, tools and tool
-/// choice, noting its attempts in `log`, under the route's policy and fallback chain.
+/// choice, noting its attempts in `log`, under the route's policy and fallback chain (`None` for
+/// a route without targets).
 fn resilient_for(
     route: &crate::routes::Route,
     req: &InboundRequest,
     log: &Arc<AttemptLog>,
-) -> Resilient {
+) -> Option<Resilient> {
     let calls: Vec<steadfast::Call> = route
         .targets
         .iter()
@@ -567,15 +574,16 @@ fn resilient_for(
     } else {
         &route.policy
     };
-    let mut r = calls[0].retry(policy.clone());
-    if calls.len() > 1 {
+    let (primary, backups) = calls.split_first()?;
+    let mut r = primary.retry(policy.clone());
+    if !backups.is_empty() {
         let mut chain = resilient::fallback(route.fallback_on.clone());
-        for c in &calls[1..] {
+        for c in backups {
             chain = chain.backup(c.clone(), route.fallback_on.clone());
         }
         r = r.fallback(chain);
     }
-    r
+    Some(r)
 }
 
 /// A streamed answer: retries and fallback run until the stream's commit point (its first
