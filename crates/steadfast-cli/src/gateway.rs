@@ -26,7 +26,7 @@ pub(crate) async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         let config = load(path)?;
         let gateway = Gateway::new(config.clone()).keys(config.keys());
         let listener = listen(args.addr).await?;
-        println!("gateway: http://{}", listener.local_addr()?);
+        announce(&[format!("gateway: http://{}", listener.local_addr()?)]);
         reload_on_sighup(&gateway, path.clone())?;
         return serve(gateway, listener).await;
     }
@@ -56,23 +56,27 @@ pub(crate) async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     let gateway = Gateway::new(targets).keys(InboundKeys::any());
     let listener = listen(args.addr).await?;
     let addr = listener.local_addr().context("no local address")?;
-    {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "gateway: http://{addr}")?;
-        writeln!(out, "simulator: {}", sim.url())?;
-        writeln!(
-            out,
-            "  OpenAI SDK: base_url=http://{addr}/v1   Anthropic SDK: base_url=http://{addr}"
-        )?;
-        writeln!(
-            out,
-            "  models: any provider:model (e.g. openai:gpt-4o-mini, anthropic:claude-3-5-sonnet-latest); a,b falls back from a to b; any API key"
-        )?;
-        out.flush()?;
-    }
+    announce(&[
+        format!("gateway: http://{addr}"),
+        format!("simulator: {}", sim.url()),
+        format!("  OpenAI SDK: base_url=http://{addr}/v1   Anthropic SDK: base_url=http://{addr}"),
+        "  models: any provider:model (e.g. openai:gpt-4o-mini, anthropic:claude-3-5-sonnet-latest); a,b falls back from a to b; any API key".into(),
+    ]);
     let code = serve(gateway, listener).await?;
     sim.shutdown().await;
     Ok(code)
+}
+
+/// Prints the startup lines. Best effort: a server keeps serving when whoever read its stdout
+/// has gone away.
+fn announce(lines: &[String]) {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(out, "{line}").is_err() {
+            return;
+        }
+    }
+    let _ = out.flush();
 }
 
 fn load(path: &std::path::Path) -> anyhow::Result<Config> {
@@ -115,7 +119,6 @@ async fn listen(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpLis
 
 /// Serves until Ctrl-C, draining the requests in flight.
 async fn serve(gateway: Gateway, listener: tokio::net::TcpListener) -> anyhow::Result<ExitCode> {
-    std::io::stdout().flush()?;
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -26,10 +26,12 @@ fn a_bad_config_is_refused_naming_the_line() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-#[test]
-fn sim_mode_prints_its_urls_and_answers_any_provider_model() {
+/// Starts `steadfast [global args] gateway --sim --addr 127.0.0.1:0`: the child and its address.
+fn sim_gateway(global: &[&str]) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_steadfast"))
+        .args(global)
         .args(["gateway", "--sim", "--addr", "127.0.0.1:0"])
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -41,17 +43,28 @@ fn sim_mode_prints_its_urls_and_answers_any_provider_model() {
         second.starts_with("simulator: http://127.0.0.1:"),
         "{second}"
     );
+    (child, addr)
+}
 
-    let body = r#"{"model":"cohere:command-r-plus","messages":[{"role":"user","content":"hi"}]}"#;
-    let mut conn = TcpStream::connect(&addr).unwrap();
-    write!(
-        conn,
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer anything\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+/// One Chat Completions request for `model` over a fresh connection: the raw HTTP answer.
+fn ask(addr: &str, model: &str) -> String {
+    let body = format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"hi"}}]}}"#);
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer anything\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
         body.len()
-    )
-    .unwrap();
+    );
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.write_all(head.as_bytes()).unwrap();
+    conn.write_all(body.as_bytes()).unwrap();
     let mut answer = String::new();
     conn.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn sim_mode_prints_its_urls_and_answers_any_provider_model() {
+    let (mut child, addr) = sim_gateway(&[]);
+    let answer = ask(&addr, "cohere:command-r-plus");
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
@@ -60,4 +73,40 @@ fn sim_mode_prints_its_urls_and_answers_any_provider_model() {
         "{answer}"
     );
     assert!(answer.contains("\"content\":\"Echo: hi\""), "{answer}");
+}
+
+/// `steadfast --otlp URL gateway --sim`: the library's GenAI spans of a proxied call are
+/// exported, and flushed when the gateway stops on SIGINT.
+#[cfg(all(unix, feature = "otel"))]
+#[test]
+fn the_gateway_exports_the_calls_spans_over_otlp() {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message as _;
+
+    let (url, bodies) = steadfast_fixtures::post_sink::start().unwrap();
+    let (mut child, addr) = sim_gateway(&["--otlp", &url]);
+    let answer = ask(&addr, "anthropic:claude-3-5-sonnet-latest");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let stopped = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    assert!(child.wait().unwrap().success());
+    let spans: Vec<String> = bodies
+        .try_iter()
+        .filter(|(path, _)| path == "/v1/traces")
+        .flat_map(|(_, body)| {
+            ExportTraceServiceRequest::decode(body.as_slice())
+                .unwrap()
+                .resource_spans
+        })
+        .flat_map(|r| r.scope_spans)
+        .flat_map(|s| s.spans)
+        .map(|s| s.name)
+        .collect();
+    assert!(
+        spans.iter().any(|n| n == "chat claude-3-5-sonnet-latest"),
+        "{spans:?}"
+    );
 }
