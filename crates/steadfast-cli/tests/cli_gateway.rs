@@ -1,4 +1,10 @@
 //! `steadfast gateway`: a bad config names its line; `--sim` prints its URLs and answers.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
