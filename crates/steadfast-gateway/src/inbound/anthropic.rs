@@ -15,6 +15,8 @@
 //! `thinking` enabled, `output_config.effort`, `container`, `mcp_servers`, `inference_geo`,
 //! `speed`, server tools, `document` blocks, … — is a 400 naming it. Requests must carry `anthropic-version`, as the real API requires.
 
+use std::collections::VecDeque;
+
 use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::{Map, Value, json};
@@ -118,6 +120,8 @@ impl Protocol for AnthropicMessages {
             index: 0,
             open: Open::None,
             calls: Vec::new(),
+            queued: VecDeque::new(),
+            late_text: String::new(),
             refused: false,
             usage: None,
             finish: None,
@@ -494,6 +498,16 @@ enum Open {
     Tool(usize),
 }
 
+/// A tool call waiting for its block.
+struct Queued {
+    index: usize,
+    id: String,
+    name: String,
+    arguments: String,
+    /// Its complete call has arrived: its block can close at once.
+    done: bool,
+}
+
 /// Writes Anthropic's named SSE events.
 struct EventEncoder {
     id: String,
@@ -502,8 +516,13 @@ struct EventEncoder {
     /// The next block's index.
     index: usize,
     open: Open,
-    /// Ids of the tool calls already streamed.
-    calls: Vec<String>,
+    /// The tool calls seen so far: the library's index and the id.
+    calls: Vec<(usize, String)>,
+    /// Tool calls that began while another one's block was open (Anthropic's blocks cannot
+    /// interleave): their blocks follow when it closes, with what arrived meanwhile.
+    queued: VecDeque<Queued>,
+    /// Text that arrived while a tool call's block was open, for a block after it.
+    late_text: String,
     refused: bool,
     usage: Option<Usage>,
     finish: Option<&'static str>,
@@ -562,42 +581,109 @@ impl EventEncoder {
                 "delta": {"type": "input_json_delta", "partial_json": partial}}),
         ));
     }
+
+    /// Opens a tool call's block, with the arguments received so far as its first delta.
+    fn open_tool(&mut self, out: &mut Vec<Bytes>, index: usize, id: &str, name: &str, args: &str) {
+        self.start(out);
+        self.open_block(
+            out,
+            json!({"type": "tool_use", "id": id, "name": name, "input": {}}),
+            Open::Tool(index),
+        );
+        if !args.is_empty() {
+            self.json_delta(out, args);
+        }
+    }
+
+    /// Closes the open block, then opens the queued tool calls' blocks in turn (closing those
+    /// already complete), then the text that arrived meanwhile.
+    fn close_and_drain(&mut self, out: &mut Vec<Bytes>) {
+        self.close(out);
+        while let Some(q) = self.queued.pop_front() {
+            self.open_tool(out, q.index, &q.id, &q.name, &q.arguments);
+            if !q.done {
+                return;
+            }
+            self.close(out);
+        }
+        if !self.late_text.is_empty() {
+            let t = std::mem::take(&mut self.late_text);
+            self.text(out, &t);
+        }
+    }
+
+    fn tool_open(&self) -> bool {
+        matches!(self.open, Open::Tool(_))
+    }
 }
 
 impl StreamEncoder for EventEncoder {
     fn event(&mut self, event: &StreamEvent) -> Vec<Bytes> {
         let mut out = Vec::new();
         match event {
-            StreamEvent::Text(t) => self.text(&mut out, t),
-            StreamEvent::Refusal(t) => {
-                self.refused = true;
-                self.text(&mut out, t);
+            StreamEvent::Text(t) | StreamEvent::Refusal(t) => {
+                self.refused |= matches!(event, StreamEvent::Refusal(_));
+                if self.tool_open() {
+                    self.late_text.push_str(t);
+                } else {
+                    self.text(&mut out, t);
+                }
             }
             StreamEvent::ToolCallStart { index, id, name } => {
-                self.start(&mut out);
-                self.calls.push(id.clone());
-                self.open_block(
-                    &mut out,
-                    json!({"type": "tool_use", "id": id, "name": name, "input": {}}),
-                    Open::Tool(*index),
-                );
+                self.calls.push((*index, id.clone()));
+                if self.tool_open() {
+                    self.queued.push_back(Queued {
+                        index: *index,
+                        id: id.clone(),
+                        name: name.clone(),
+                        arguments: String::new(),
+                        done: false,
+                    });
+                } else {
+                    self.open_tool(&mut out, *index, id, name, "");
+                }
             }
-            StreamEvent::ToolCallDelta { index, arguments } if self.open == Open::Tool(*index) => {
-                self.json_delta(&mut out, arguments);
+            StreamEvent::ToolCallDelta { index, arguments } => {
+                if self.open == Open::Tool(*index) {
+                    self.json_delta(&mut out, arguments);
+                } else if let Some(q) = self.queued.iter_mut().find(|q| q.index == *index) {
+                    q.arguments.push_str(arguments);
+                }
             }
             StreamEvent::ToolCall(call) => {
-                if !self.calls.iter().any(|id| id == &call.id) {
+                let seen = self
+                    .calls
+                    .iter()
+                    .find(|(_, id)| id == &call.id)
+                    .map(|(i, _)| *i);
+                match seen {
+                    // The open block's call is complete.
+                    Some(i) if self.open == Open::Tool(i) => self.close_and_drain(&mut out),
+                    // A queued call is complete: all of it goes out when its turn comes.
+                    Some(i) => {
+                        if let Some(q) = self.queued.iter_mut().find(|q| q.index == i) {
+                            q.arguments.clone_from(&call.arguments);
+                            q.done = true;
+                        }
+                    }
                     // A call that came whole, without start and fragments.
-                    self.start(&mut out);
-                    self.calls.push(call.id.clone());
-                    self.open_block(
-                        &mut out,
-                        json!({"type": "tool_use", "id": call.id, "name": call.name, "input": {}}),
-                        Open::Tool(usize::MAX),
-                    );
-                    self.json_delta(&mut out, &call.arguments);
+                    None => {
+                        let index = usize::MAX - self.calls.len();
+                        self.calls.push((index, call.id.clone()));
+                        if self.tool_open() {
+                            self.queued.push_back(Queued {
+                                index,
+                                id: call.id.clone(),
+                                name: call.name.clone(),
+                                arguments: call.arguments.clone(),
+                                done: true,
+                            });
+                        } else {
+                            self.open_tool(&mut out, index, &call.id, &call.name, &call.arguments);
+                            self.close_and_drain(&mut out);
+                        }
+                    }
                 }
-                self.close(&mut out);
             }
             StreamEvent::Usage(u) => self.usage = Some(*u),
             StreamEvent::Finish { reason, .. } => self.finish = Some(stop_reason(reason)),
@@ -609,6 +695,12 @@ impl StreamEncoder for EventEncoder {
     fn finish(&mut self) -> Vec<Bytes> {
         let mut out = Vec::new();
         self.start(&mut out);
+        // Whatever is still queued goes out as it is (the library assembles every call before
+        // the end, so this is a safety net).
+        for q in &mut self.queued {
+            q.done = true;
+        }
+        self.close_and_drain(&mut out);
         self.close(&mut out);
         let stop = if self.refused {
             "refusal"
@@ -664,6 +756,96 @@ mod tests {
             "system, user, assistant, tool result, user text"
         );
         assert!(matches!(&r.messages[3].parts[0], Part::ToolResult(t) if t.name == "get_weather"));
+    }
+
+    /// The events of a stream, as (event name, data) pairs.
+    fn events(frames: &[Bytes]) -> Vec<(String, Value)> {
+        frames
+            .iter()
+            .map(|f| {
+                let text = String::from_utf8_lossy(f);
+                let mut lines = text.lines();
+                let name = lines
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches("event: ")
+                    .to_owned();
+                let data = lines.next().unwrap_or("").trim_start_matches("data: ");
+                (name, serde_json::from_str(data).unwrap_or(Value::Null))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn interleaved_tool_calls_become_sequential_blocks() {
+        let env = Envelope {
+            request_id: "r".into(),
+            created: 0,
+            model: "m".into(),
+        };
+        let mut enc = AnthropicMessages.stream_encoder(&InboundRequest::new("m"), &env);
+        let mut frames = Vec::new();
+        for ev in [
+            StreamEvent::Text("Let me check.".into()),
+            StreamEvent::ToolCallStart {
+                index: 0,
+                id: "a".into(),
+                name: "f".into(),
+            },
+            StreamEvent::ToolCallDelta {
+                index: 0,
+                arguments: "{\"x\":".into(),
+            },
+            StreamEvent::ToolCallStart {
+                index: 1,
+                id: "b".into(),
+                name: "g".into(),
+            },
+            StreamEvent::ToolCallDelta {
+                index: 1,
+                arguments: "{\"y\":2}".into(),
+            },
+            StreamEvent::ToolCallDelta {
+                index: 0,
+                arguments: "1}".into(),
+            },
+            StreamEvent::ToolCall(ToolCall::new("a", "f", "{\"x\":1}")),
+            StreamEvent::ToolCall(ToolCall::new("b", "g", "{\"y\":2}")),
+        ] {
+            frames.extend(enc.event(&ev));
+        }
+        frames.extend(enc.finish());
+        let evs = events(&frames);
+        let names: Vec<&str> = evs.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "message_start",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_stop",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_stop",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop",
+            ]
+        );
+        // Each block's deltas carry its own index, and each call's arguments are whole.
+        let args = |i: u64| -> String {
+            evs.iter()
+                .filter(|(n, v)| n == "content_block_delta" && v["index"] == i)
+                .map(|(_, v)| v["delta"]["partial_json"].as_str().unwrap_or("").to_owned())
+                .collect()
+        };
+        assert_eq!(args(1), "{\"x\":1}");
+        assert_eq!(args(2), "{\"y\":2}");
+        assert_eq!(evs[8].1["content_block"]["id"], "b");
+        assert_eq!(evs[11].1["delta"]["stop_reason"], "tool_use");
     }
 
     #[test]
