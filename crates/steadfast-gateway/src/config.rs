@@ -14,6 +14,10 @@
 //!   "openai:gpt-4o-mini",
 //!   { target = "anthropic:claude-3-5-haiku-latest", base_url = "https://…", api_key_env = "MY_KEY" },
 //! ]
+//! # Load balancing: once a target has a `weight`, each request's primary is drawn by weight
+//! # (targets without one weigh 0: fallbacks only), and the others follow in order.
+//! # breaker: per-target circuit breakers; a target whose breaker is open is skipped.
+//! breaker = { window = 20, min_calls = 5, failure_rate = 0.5, cooldown_secs = 30 }
 //! attempts = 4                    # per target (default 4)
 //! wait = { initial_secs = 1.0, max_secs = 30.0, jitter_secs = 1.0 }  # exponential backoff
 //! retry_on = ["rate-limited", "overloaded", "server", "timeout", "connect"]   # default: transient
@@ -94,6 +98,16 @@ struct RawModel {
     retry_on: Option<Vec<Spanned<String>>>,
     fallback_on: Option<Vec<Spanned<String>>>,
     timeouts: Option<Spanned<RawTimeouts>>,
+    breaker: Option<Spanned<RawBreaker>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBreaker {
+    window: Option<u32>,
+    min_calls: Option<u32>,
+    failure_rate: Option<f64>,
+    cooldown_secs: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +132,7 @@ struct RawDeployment {
     target: String,
     base_url: Option<String>,
     api_key_env: Option<String>,
+    weight: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -227,6 +242,15 @@ impl Config {
                 Some(t) => Some(timeouts(t.get_ref()).map_err(|m| at(t.span(), m))?),
             };
             let mut targets = Vec::new();
+            let weights: Vec<Option<u32>> = model
+                .targets
+                .get_ref()
+                .iter()
+                .map(|t| match t.get_ref() {
+                    RawTarget::Full(d) => d.weight,
+                    RawTarget::Name(_) => None,
+                })
+                .collect();
             for t in model.targets.get_ref() {
                 let mut call = deployment(t.get_ref(), &env).map_err(|m| at(t.span(), m))?;
                 if let Some(t) = timeouts {
@@ -259,6 +283,12 @@ impl Config {
             }
             let mut route = Route::new(targets, policy);
             route.fallback_on = fallback_on;
+            if weights.iter().any(Option::is_some) {
+                route.weights = Some(weights.iter().map(|w| w.unwrap_or(0)).collect());
+            }
+            if let Some(b) = &model.breaker {
+                route.breakers = Some(breakers(b.get_ref()).map_err(|m| at(b.span(), m))?);
+            }
             routes.insert(alias.clone(), route);
         }
         Ok(Config {
@@ -343,6 +373,23 @@ fn timeouts(t: &RawTimeouts) -> Result<Timeouts, String> {
         out = out.total(seconds(v, "total_secs")?);
     }
     Ok(out)
+}
+
+fn breakers(b: &RawBreaker) -> Result<resilient::Breakers, String> {
+    let mut c = steadfast::retry::CircuitBreaker::builder();
+    if let Some(w) = b.window {
+        c = c.window(w);
+    }
+    if let Some(m) = b.min_calls {
+        c = c.min_calls(m);
+    }
+    if let Some(r) = b.failure_rate {
+        c = c.failure_rate(r);
+    }
+    if let Some(s) = b.cooldown_secs {
+        c = c.cooldown(seconds(s, "cooldown_secs")?);
+    }
+    resilient::Breakers::new(c).map_err(|e| e.to_string())
 }
 
 fn backoff(w: &RawWait) -> Result<steadfast::retry::wait::Wait, String> {

@@ -35,6 +35,11 @@ pub struct Route {
     pub output_policy: Retry<Error>,
     /// The errors that move on to the next target.
     pub fallback_on: Predicate<Error>,
+    /// Load balancing: each target's share of the requests it is primary for (the others stay
+    /// in order behind it). `None`, or all zero: the targets in order.
+    pub weights: Option<Vec<u32>>,
+    /// Per-target circuit breakers: a target whose breaker is open is skipped.
+    pub breakers: Option<resilient::Breakers>,
 }
 
 impl fmt::Debug for Route {
@@ -59,7 +64,37 @@ impl Route {
             policy,
             output_policy,
             fallback_on: resilient::kinds(TRANSIENT),
+            weights: None,
+            breakers: None,
         }
+    }
+
+    /// The targets' order for one request: with weights, a weighted draw picks the primary and
+    /// the others follow in order.
+    pub fn order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.targets.len()).collect();
+        let Some(weights) = &self.weights else {
+            return order;
+        };
+        let total: u64 = weights.iter().map(|w| u64::from(*w)).sum();
+        if total == 0 {
+            return order;
+        }
+        let mut draw = fastrand::u64(0..total);
+        let mut pick = 0;
+        for (i, w) in weights.iter().enumerate() {
+            let w = u64::from(*w);
+            if draw < w {
+                pick = i;
+                break;
+            }
+            draw -= w;
+        }
+        if pick < order.len() {
+            order.remove(pick);
+            order.insert(0, pick);
+        }
+        order
     }
 }
 
@@ -255,4 +290,37 @@ pub(crate) fn counted(call: &Call, log: &Arc<AttemptLog>) -> Call {
         .with_client(call.client().clone())
         .with_params(call.params().clone())
         .with_tools(call.tools().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(weights: Option<Vec<u32>>) -> Route {
+        let targets = ["openai:a", "openai:b", "openai:c"]
+            .iter()
+            .filter_map(|t| llm::call(*t).ok())
+            .collect();
+        let mut r = Route::new(targets, resilient::default_policy());
+        r.weights = weights;
+        r
+    }
+
+    #[test]
+    fn weights_draw_the_primary_and_keep_the_rest_in_order() {
+        assert_eq!(route(None).order(), [0, 1, 2]);
+        assert_eq!(route(Some(vec![0, 0, 0])).order(), [0, 1, 2]);
+        assert_eq!(route(Some(vec![0, 0, 5])).order(), [2, 0, 1]);
+        let r = route(Some(vec![1, 3, 0]));
+        let mut firsts = [0u32; 3];
+        for _ in 0..1000 {
+            let o = r.order();
+            firsts[o[0]] += 1;
+            let mut rest = o[1..].to_vec();
+            rest.sort_unstable();
+            assert_eq!(rest, o[1..], "the others stay in order");
+        }
+        assert!(firsts[0] > 0 && firsts[1] > firsts[0], "{firsts:?}");
+        assert_eq!(firsts[2], 0, "weight 0: never the primary");
+    }
 }

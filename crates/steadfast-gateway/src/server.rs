@@ -560,8 +560,9 @@ fn resilient_for(
     log: &Arc<AttemptLog>,
 ) -> Option<Resilient> {
     let calls: Vec<steadfast::Call> = route
-        .targets
-        .iter()
+        .order()
+        .into_iter()
+        .filter_map(|i| route.targets.get(i))
         .map(|c| {
             counted(c, log)
                 .with_params(req.params.clone())
@@ -576,8 +577,11 @@ fn resilient_for(
     };
     let (primary, backups) = calls.split_first()?;
     let mut r = primary.retry(policy.clone());
-    if !backups.is_empty() {
+    if !backups.is_empty() || route.breakers.is_some() {
         let mut chain = resilient::fallback(route.fallback_on.clone());
+        if let Some(b) = &route.breakers {
+            chain = chain.breaker(b.lookup());
+        }
         for c in backups {
             chain = chain.backup(c.clone(), route.fallback_on.clone());
         }

@@ -190,11 +190,9 @@ async fn a_stalled_upstream_before_the_commit_point_fails_over() {
     )
     .await
     .expect("simulator");
-    let text = format!(
+    let (openai, gemini) = (sim.base_url(Dialect::OpenAi), sim.base_url(Dialect::Gemini));
+    let url = serve_config(&format!(
         r#"
-[[keys]]
-sha256 = "{hash}"
-
 [models.steady]
 targets = [
   {{ target = "openai:gpt-4o-mini", base_url = "{openai}", api_key_env = "K" }},
@@ -202,22 +200,9 @@ targets = [
 ]
 attempts = 1
 timeouts = {{ first_byte_secs = 0.1, idle_secs = 0.1 }}
-"#,
-        hash = InboundKeys::hash(KEY),
-        openai = sim.base_url(Dialect::OpenAi),
-        gemini = sim.base_url(Dialect::Gemini),
-    );
-    let config = Config::from_toml_str_with_env(&text, |_| Some("sim-key".into()))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(
-        Gateway::new(config.clone())
-            .keys(config.keys())
-            .serve(listener, std::future::pending()),
-    );
+"#
+    ))
+    .await;
 
     let r = post(&url, KEY, "steady").await;
     assert_eq!(r.status(), 200);
@@ -246,4 +231,87 @@ timeouts = {{ first_byte_secs = 0.1, idle_secs = 0.1 }}
     let body = r.text().await.expect("body");
     assert!(body.contains("\"content\":\"Echo:\""), "{body}");
     assert!(body.ends_with("data: [DONE]\n\n"), "{body}");
+}
+
+/// A gateway for `models` (TOML tables after `[models.NAME]` headers), any deployment key
+/// `sim-key`, the test key accepted: its URL.
+async fn serve_config(models: &str) -> String {
+    let text = format!(
+        "[[keys]]\nsha256 = \"{}\"\n\n{models}",
+        InboundKeys::hash(KEY)
+    );
+    let config = Config::from_toml_str_with_env(&text, |_| Some("sim-key".into()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(
+        Gateway::new(config.clone())
+            .keys(config.keys())
+            .serve(listener, std::future::pending()),
+    );
+    url
+}
+
+#[tokio::test]
+async fn weights_choose_the_primary_and_breakers_skip_a_failing_target() {
+    let sim = Simulator::start(
+        Scenario::new().rule(
+            Rule::new()
+                .provider(Dialect::Cohere)
+                .action(Action::server_error()),
+        ),
+    )
+    .await
+    .expect("simulator");
+    let (openai, anthropic, cohere) = (
+        sim.base_url(Dialect::OpenAi),
+        sim.base_url(Dialect::Anthropic),
+        sim.base_url(Dialect::Cohere),
+    );
+    let url = serve_config(&format!(
+        r#"
+[models.balanced]
+targets = [
+  {{ target = "openai:gpt-4o-mini", base_url = "{openai}", api_key_env = "K" }},
+  {{ target = "anthropic:claude-3-5-haiku-latest", base_url = "{anthropic}", api_key_env = "K", weight = 1 }},
+]
+
+[models.guarded]
+targets = [
+  {{ target = "cohere:command-r-plus", base_url = "{cohere}", api_key_env = "K" }},
+  {{ target = "openai:gpt-4o-mini", base_url = "{openai}", api_key_env = "K" }},
+]
+attempts = 1
+breaker = {{ window = 2, min_calls = 2, failure_rate = 0.5, cooldown_secs = 600 }}
+"#
+    ))
+    .await;
+
+    // The only weighted target is every request's primary; the unweighted one is a fallback.
+    for _ in 0..3 {
+        let r = post(&url, KEY, "balanced").await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            support::header(&r, "x-steadfast-target"),
+            "anthropic:claude-3-5-haiku-latest"
+        );
+    }
+    assert_eq!(sim.requests_for(Dialect::OpenAi), 0);
+
+    // Cohere fails twice: its breaker opens, and the third request goes straight to OpenAI.
+    for expected_attempts in ["2", "2", "1"] {
+        let r = post(&url, KEY, "guarded").await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            support::header(&r, "x-steadfast-target"),
+            "openai:gpt-4o-mini"
+        );
+        assert_eq!(
+            support::header(&r, "x-steadfast-attempts"),
+            expected_attempts
+        );
+    }
+    assert_eq!(sim.requests_for(Dialect::Cohere), 2);
 }
