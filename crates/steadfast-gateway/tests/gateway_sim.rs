@@ -184,3 +184,45 @@ async fn hashed_inbound_keys() {
     let body = r.text().await.expect("body");
     assert!(!body.contains("sk-someone-else"), "the key is not echoed");
 }
+
+#[tokio::test]
+async fn a_graceful_shutdown_drains_the_open_streams() {
+    use steadfast_gateway::{Gateway, ProviderTargets};
+    let sim = steadfast_sim::Simulator::start(
+        Scenario::new().rule(Rule::new().action(Action::model().chunk_delay_ms(30))),
+    )
+    .await
+    .expect("simulator");
+    let targets = ProviderTargets::new()
+        .api_key("sim-key")
+        .base_url("openai", sim.base_url(Dialect::OpenAi));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(Gateway::new(targets).serve(listener, async {
+        let _ = stopped.await;
+    }));
+    let mut r = reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .header("content-type", "application/json")
+        .body(
+            json!({"model": "openai:gpt-4o-mini", "stream": true,
+                "messages": [{"role": "user", "content": "one two three four"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("stream");
+    let mut body =
+        String::from_utf8_lossy(&r.chunk().await.expect("chunk").expect("first")).into_owned();
+    stop.send(()).expect("shutdown");
+    while let Some(c) = r.chunk().await.expect("chunk") {
+        body.push_str(&String::from_utf8_lossy(&c));
+    }
+    assert!(body.ends_with("data: [DONE]\n\n"), "{body}");
+    assert!(body.contains("four"), "{body}");
+    server.await.expect("join").expect("served");
+}
