@@ -40,8 +40,8 @@ use steadfast::{ApiKey, Call, Error, ErrorKind, Timeouts, llm};
 use toml::Spanned;
 
 use crate::inbound::ApiError;
+use crate::keys::{InboundKeys, KeyLimits};
 use crate::routes::{Resolve, Route};
-use crate::server::{InboundKeys, KeyLimits};
 
 /// A config error: what is wrong and where (1-based line and column; 0 when unknown).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,7 +207,7 @@ impl Config {
         })?;
         let mut keys = Vec::new();
         for k in &raw.keys {
-            let hash = crate::server::parse_hex(k.sha256.get_ref()).ok_or_else(|| {
+            let hash = crate::keys::parse_hex(k.sha256.get_ref()).ok_or_else(|| {
                 at(
                     k.sha256.span(),
                     "`sha256` must be 64 hex digits (the SHA-256 of the key)".into(),

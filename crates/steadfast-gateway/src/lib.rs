@@ -24,11 +24,13 @@
 pub mod config;
 pub mod errors;
 pub mod inbound;
+mod keys;
 pub mod metrics;
 pub mod routes;
 mod server;
 
 pub use config::{Config, ConfigError};
 pub use inbound::{ApiError, InboundRequest, Protocol};
+pub use keys::{InboundKeys, KeyLimits};
 pub use routes::{ProviderTargets, Resolve, Route};
-pub use server::{Gateway, InboundKeys, KeyLimits};
+pub use server::Gateway;
