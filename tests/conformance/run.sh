@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Drives the official provider SDKs against the steadfast-sim binary.
+# Drives the official provider SDKs against the steadfast-sim binary, and the OpenAI and Anthropic
+# SDKs through `steadfast gateway --sim` (test_gateway_*.py start it themselves).
 # Usage: tests/conformance/run.sh [VENV_DIR]   (default: $CONFORMANCE_VENV or /tmp/steadfast-conformance-venv)
 # Creates the virtual environment if needed, installs the pinned SDKs, builds and starts the
 # simulator on a free port, runs pytest, and exits non-zero on any failure.
@@ -16,8 +17,8 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 
-echo "conformance: building steadfast-sim"
-(cd "$root" && cargo build --quiet -p steadfast-sim --bin steadfast-sim)
+echo "conformance: building steadfast-sim and steadfast (for the gateway suites)"
+(cd "$root" && cargo build --quiet -p steadfast-sim --bin steadfast-sim && cargo build --quiet -p steadfast-cli --bin steadfast)
 target_dir="$(cd "$root" && cargo metadata --format-version 1 --no-deps | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 bin="$target_dir/debug/steadfast-sim"
 
@@ -50,4 +51,4 @@ fi
 echo "conformance: simulator at $url"
 
 cd "$here"
-STEADFAST_SIM_URL="$url" "$venv/bin/python" -m pytest -q -p no:cacheprovider -p no:warnings "$here"
+STEADFAST_SIM_URL="$url" STEADFAST_BIN="$target_dir/debug/steadfast" "$venv/bin/python" -m pytest -q -p no:cacheprovider -p no:warnings "$here"

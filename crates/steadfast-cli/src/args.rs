@@ -30,6 +30,8 @@ pub(crate) enum Command {
     Ask(Box<AskArgs>),
     /// Run the provider simulator until interrupted.
     Sim(SimArgs),
+    /// Serve the OpenAI Chat Completions and Anthropic Messages APIs, every call resilient.
+    Gateway(GatewayArgs),
     /// Run the reference scenarios (retries, streams, tools, reinsertion, fallback) against the
     /// embedded simulator.
     Demo(DemoArgs),
@@ -145,6 +147,30 @@ pub(crate) struct SimArgs {
     /// A scenario file (TOML or JSON) with scripted faults.
     #[arg(long)]
     pub(crate) scenario: Option<PathBuf>,
+}
+
+/// `steadfast gateway`.
+#[derive(Debug, Args)]
+pub(crate) struct GatewayArgs {
+    /// The address to listen on (port 0: any free port; the URL is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) addr: std::net::SocketAddr,
+    /// Use the embedded simulator as every provider's upstream: every provider:model is a
+    /// routable model name, any API key is accepted.
+    #[arg(long, conflicts_with = "config")]
+    pub(crate) sim: bool,
+    /// A TOML config: model aliases and their deployments, policies and fallbacks, inbound keys
+    /// (SHA-256 hashes) and their limits. See the steadfast-gateway docs.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// A simulator scenario file (TOML or JSON) with scripted faults; needs --sim.
+    #[arg(long, requires = "sim")]
+    pub(crate) sim_scenario: Option<PathBuf>,
+    /// The wait between attempts of the default policy (4 attempts, transient errors, server
+    /// hints honoured): none, fixed:S, exponential:MULT:MIN:MAX or random-exponential:MULT:MIN:MAX.
+    /// Default: the library's (1 s doubling, at most 30 s, plus up to 1 s of jitter).
+    #[arg(long, value_parser = crate::policy::parse_wait)]
+    pub(crate) wait: Option<crate::policy::WaitSpec>,
 }
 
 /// `steadfast demo`.

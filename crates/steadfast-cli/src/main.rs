@@ -5,6 +5,7 @@ mod args;
 mod ask;
 mod demo;
 mod embedded;
+mod gateway;
 mod policy;
 mod quota;
 mod sim;
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
             Command::Ask(a) => ask::run(*a).await,
             Command::Sim(s) => sim::run(s).await,
             Command::Demo(d) => demo::run(d).await,
+            Command::Gateway(g) => gateway::run(g).await,
         }
     });
     drop(runtime);

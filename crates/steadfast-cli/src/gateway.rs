@@ -1,0 +1,130 @@
+//! `steadfast gateway`: the resilience engine as an OpenAI- and Anthropic-compatible HTTP
+//! gateway, on the embedded simulator (`--sim`) or on a config file (`--config`).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use steadfast_gateway::{Config, Gateway, InboundKeys, ProviderTargets};
+use steadfast_sim::Simulator;
+
+use crate::args::GatewayArgs;
+use crate::embedded::{load_scenario, sim_provider};
+
+/// The models `GET /v1/models` lists in `--sim` mode (any `provider:model` routes).
+const SIM_MODELS: [&str; 6] = [
+    "openai:gpt-4o-mini",
+    "anthropic:claude-3-5-sonnet-latest",
+    "gemini:gemini-2.0-flash",
+    "mistral:mistral-small-latest",
+    "cohere:command-r-plus",
+    "bedrock:amazon.nova-lite-v1:0",
+];
+
+pub(crate) async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.config {
+        let config = load(path)?;
+        let gateway = Gateway::new(config.clone()).keys(config.keys());
+        let listener = listen(args.addr).await?;
+        announce(&[format!("gateway: http://{}", listener.local_addr()?)]);
+        reload_on_sighup(&gateway, path.clone())?;
+        return serve(gateway, listener).await;
+    }
+    if !args.sim {
+        anyhow::bail!(
+            "steadfast gateway needs --config FILE, or --sim (the embedded simulator as upstream)"
+        );
+    }
+    let scenario = load_scenario(args.sim_scenario.as_deref())?;
+    let sim = Simulator::start(scenario)
+        .await
+        .context("could not start the embedded simulator")?;
+    let mut policy = steadfast::resilient::default_policy();
+    if let Some(w) = &args.wait {
+        policy = policy.wait(w.0.clone());
+    }
+    let mut targets = ProviderTargets::new()
+        .api_key("sim-key")
+        .list(SIM_MODELS)
+        .policy(policy);
+    for name in steadfast::llm::names() {
+        if let Ok(dialect) = sim_provider(&name) {
+            targets = targets.base_url(name, sim.base_url(dialect));
+        }
+    }
+    // --sim: a demo, not a deployment; any non-empty key is accepted (and never logged).
+    let gateway = Gateway::new(targets).keys(InboundKeys::any());
+    let listener = listen(args.addr).await?;
+    let addr = listener.local_addr().context("no local address")?;
+    announce(&[
+        format!("gateway: http://{addr}"),
+        format!("simulator: {}", sim.url()),
+        format!("  OpenAI SDK: base_url=http://{addr}/v1   Anthropic SDK: base_url=http://{addr}"),
+        "  models: any provider:model (e.g. openai:gpt-4o-mini, anthropic:claude-3-5-sonnet-latest); a,b falls back from a to b; any API key".into(),
+    ]);
+    let code = serve(gateway, listener).await?;
+    sim.shutdown().await;
+    Ok(code)
+}
+
+/// Prints the startup lines. Best effort: a server keeps serving when whoever read its stdout
+/// has gone away.
+fn announce(lines: &[String]) {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(out, "{line}").is_err() {
+            return;
+        }
+    }
+    let _ = out.flush();
+}
+
+fn load(path: &std::path::Path) -> anyhow::Result<Config> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read {}", path.display()))?;
+    Config::from_toml_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// On SIGHUP, reads the config again: a valid one replaces the routes and keys (requests in
+/// flight finish on theirs); an invalid one is reported and the running config kept.
+#[cfg(unix)]
+fn reload_on_sighup(gateway: &Gateway, path: std::path::PathBuf) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup()).context("could not listen for SIGHUP")?;
+    let gateway = gateway.clone();
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            match load(&path) {
+                Ok(config) => {
+                    gateway.reload(config.clone(), config.keys());
+                    eprintln!("steadfast gateway: reloaded {}", path.display());
+                }
+                Err(e) => eprintln!("steadfast gateway: kept the running config: {e:#}"),
+            }
+        }
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn reload_on_sighup(_gateway: &Gateway, _path: std::path::PathBuf) -> anyhow::Result<()> {
+    Ok(())
+}
+
+async fn listen(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("could not listen on {addr}"))
+}
+
+/// Serves until Ctrl-C, draining the requests in flight.
+async fn serve(gateway: Gateway, listener: tokio::net::TcpListener) -> anyhow::Result<ExitCode> {
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    gateway
+        .serve(listener, shutdown)
+        .await
+        .context("the gateway failed")?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,535 @@
+//! The HTTP server: routes, the resilient call, headers and access logs.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::routing::{get, post};
+use futures_util::StreamExt;
+use http::{HeaderMap, HeaderValue, StatusCode};
+use serde_json::{Value, json};
+use steadfast::{Call, ErrorKind, Prompt, Resilient, ResponseStream, StreamEvent, resilient};
+use tokio::time::Instant;
+
+use crate::errors::{from_library, retry_after_secs};
+use crate::inbound::{
+    AnthropicMessages, ApiError, Envelope, InboundRequest, OpenAiChat, Protocol, StreamEncoder,
+};
+use crate::keys::{Admitted, InboundKeys};
+use crate::metrics::{Metrics, Sample};
+use crate::routes::{AttemptLog, Resolve, counted};
+
+/// The gateway: a resolver for model names and the inbound keys it accepts. Turn it into an
+/// axum [`Router`] with [`Gateway::router`], or serve it with [`Gateway::serve`].
+///
+/// Routes: `POST /v1/chat/completions` (OpenAI), `POST /v1/messages` (Anthropic),
+/// `GET /v1/models` (OpenAI's list), `GET /metrics` (Prometheus text, unauthenticated: no label
+/// holds a key or content), `GET /health`.
+///
+/// Clones share everything: [`Gateway::reload`] on one clone (the one kept after
+/// [`serve`](Gateway::serve) took another) changes what the served one routes.
+#[derive(Clone)]
+pub struct Gateway {
+    live: Arc<RwLock<Live>>,
+    metrics: Arc<Metrics>,
+}
+
+/// What a reload replaces.
+#[derive(Clone)]
+struct Live {
+    resolver: Arc<dyn Resolve>,
+    keys: InboundKeys,
+}
+
+impl fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let live = self.live();
+        f.debug_struct("Gateway")
+            .field("resolver", &live.resolver)
+            .field("keys", &live.keys)
+            .finish()
+    }
+}
+
+impl Gateway {
+    /// A gateway routing through `resolver`, accepting any key (set [`Gateway::keys`] for a
+    /// deployment).
+    pub fn new(resolver: impl Resolve) -> Self {
+        Gateway {
+            live: Arc::new(RwLock::new(Live {
+                resolver: Arc::new(resolver),
+                keys: InboundKeys::any(),
+            })),
+            metrics: Arc::default(),
+        }
+    }
+
+    /// The inbound keys accepted.
+    #[must_use]
+    pub fn keys(self, keys: InboundKeys) -> Self {
+        self.write().keys = keys;
+        self
+    }
+
+    /// Replaces the resolver and the keys, for every clone of this gateway (a config reload on
+    /// SIGHUP). Requests in flight, streams included, finish on the route they started with; the
+    /// next request uses the new ones. The keys' limits start afresh.
+    pub fn reload(&self, resolver: impl Resolve, keys: InboundKeys) {
+        *self.write() = Live {
+            resolver: Arc::new(resolver),
+            keys,
+        };
+    }
+
+    fn live(&self) -> Live {
+        self.live
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Live> {
+        self.live
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The axum router of every route.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/v1/chat/completions", post(openai_chat))
+            .route("/v1/messages", post(anthropic_messages))
+            .route("/v1/models", get(models))
+            .route("/health", get(health))
+            .route("/metrics", get(metrics))
+            .fallback(not_found)
+            .with_state(Arc::new(self))
+    }
+
+    /// Serves on `listener` until `shutdown` resolves; requests in flight (open streams
+    /// included) are drained first.
+    ///
+    /// # Errors
+    /// The server's I/O error.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+async fn health() -> axum::response::Response {
+    json_response(StatusCode::OK, &json!({"status": "ok"}), HeaderMap::new())
+}
+
+async fn metrics(State(gw): State<Arc<Gateway>>) -> axum::response::Response {
+    let mut resp = axum::response::Response::new(Body::from(gw.metrics.render()));
+    insert(
+        resp.headers_mut(),
+        "content-type",
+        "text/plain; version=0.0.4; charset=utf-8",
+    );
+    resp
+}
+
+async fn not_found() -> axum::response::Response {
+    let e = ApiError::new(
+        ErrorKind::NotFound,
+        "Unknown route: the gateway serves POST /v1/chat/completions, POST /v1/messages and GET /v1/models",
+    );
+    json_response(
+        StatusCode::NOT_FOUND,
+        &json!({"error": {"message": e.message, "type": "invalid_request_error", "param": null, "code": "unknown_url"}}),
+        HeaderMap::new(),
+    )
+}
+
+async fn models(State(gw): State<Arc<Gateway>>, headers: HeaderMap) -> axum::response::Response {
+    let env = envelope(String::new());
+    if let Err(e) = check_key(&gw, &OpenAiChat, &headers) {
+        return error_response(&OpenAiChat, &e, &env, None, "");
+    }
+    let data: Vec<Value> = gw
+        .live()
+        .resolver
+        .models()
+        .into_iter()
+        .map(|id| {
+            // A provider:model is owned by its provider; an alias by the gateway.
+            let owner = id
+                .split_once(':')
+                .map_or("steadfast", |(p, _)| p)
+                .to_owned();
+            json!({"id": id, "object": "model", "created": 0, "owned_by": owner})
+        })
+        .collect();
+    let mut h = HeaderMap::new();
+    insert(&mut h, OpenAiChat.request_id_header(), &env.request_id);
+    json_response(StatusCode::OK, &json!({"object": "list", "data": data}), h)
+}
+
+async fn openai_chat(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    handle(&gw, &OpenAiChat, &headers, &body).await
+}
+
+async fn anthropic_messages(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    handle(&gw, &AnthropicMessages, &headers, &body).await
+}
+
+fn envelope(model: String) -> Envelope {
+    let created = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let request_id = format!("{:016x}{:08x}", fastrand::u64(..), fastrand::u32(..));
+    Envelope {
+        request_id,
+        created,
+        model,
+    }
+}
+
+fn check_key(gw: &Gateway, p: &dyn Protocol, headers: &HeaderMap) -> Result<Admitted, ApiError> {
+    match p.key(headers) {
+        None => Err(ApiError::new(
+            ErrorKind::Auth,
+            "You didn't provide an API key: send it as `Authorization: Bearer <key>` (or `x-api-key` for the Messages API).",
+        )),
+        Some(k) => gw.live().keys.admit(k),
+    }
+}
+
+/// One access-log line: no key, no content.
+struct Access<'a> {
+    protocol: &'static str,
+    /// The key's name from the config (never the key).
+    key: &'a str,
+    request_id: &'a str,
+    model: &'a str,
+    stream: bool,
+    started: Instant,
+    metrics: &'a Metrics,
+    /// The route's primary target (a request answered elsewhere fell back).
+    primary: String,
+}
+
+impl Access<'_> {
+    fn log(&self, status: u16, attempts: u32, target: &str, error: Option<&ApiError>) {
+        let duration = self.started.elapsed();
+        self.metrics.request(&Sample {
+            protocol: self.protocol,
+            status,
+            attempts,
+            fallback: !target.is_empty() && !self.primary.is_empty() && target != self.primary,
+            duration,
+            first_token: (self.stream && status == 200).then_some(duration),
+        });
+        tracing::info!(
+            target: "steadfast_gateway::access",
+            protocol = self.protocol,
+            key = self.key,
+            request_id = self.request_id,
+            model = self.model,
+            stream = self.stream,
+            status,
+            attempts,
+            upstream = target,
+            error_kind = error.map(|e| e.kind.as_str()),
+            duration_ms = duration.as_secs_f64() * 1000.0,
+            "request"
+        );
+    }
+}
+
+async fn handle(
+    gw: &Gateway,
+    p: &dyn Protocol,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> axum::response::Response {
+    let started = Instant::now();
+    let mut env = envelope(String::new());
+    let mut access = Access {
+        protocol: p.name(),
+        key: "",
+        request_id: "",
+        model: "",
+        stream: false,
+        started,
+        metrics: &gw.metrics,
+        primary: String::new(),
+    };
+    let rid = env.request_id.clone();
+    access.request_id = &rid;
+    let fail = |e: ApiError, env: &Envelope, access: &Access<'_>| {
+        access.log(p_status(p, &e), 0, "", Some(&e));
+        error_response(p, &e, env, None, "")
+    };
+    let admitted = match check_key(gw, p, headers) {
+        Ok(a) => a,
+        Err(e) => return fail(e, &env, &access),
+    };
+    let key_name = admitted.name.clone().unwrap_or_default();
+    access.key = &key_name;
+    let req = match p.decode(headers, body) {
+        Ok(r) => r,
+        Err(e) => return fail(e, &env, &access),
+    };
+    env.model.clone_from(&req.model);
+    let model = req.model.clone();
+    access.model = &model;
+    access.stream = req.stream;
+    let route = match gw.live().resolver.resolve(&req.model) {
+        Ok(r) => r,
+        Err(e) => return fail(e, &env, &access),
+    };
+    access.primary = route.targets.first().map(Call::target).unwrap_or_default();
+    let log = Arc::new(AttemptLog::default());
+    let Some(resilient) = resilient_for(&route, &req, &log) else {
+        let e = ApiError::new(
+            ErrorKind::Config,
+            format!("the model `{}` routes to no target", req.model),
+        );
+        return fail(e, &env, &access);
+    };
+    let prompt = Prompt::new(req.messages.clone());
+    if req.stream {
+        let upstream = resilient.stream(prompt);
+        let metrics = Arc::clone(&gw.metrics);
+        return stream(p, &req, &env, &access, upstream, &log, (admitted, metrics)).await;
+    }
+    let result = match &req.output {
+        Some(out) => match resilient.extract_json(prompt, &out.name, out.schema.clone()) {
+            Ok(x) => x.with_response().await.map(|(v, r)| (Some(v), r)),
+            Err(e) => {
+                let e =
+                    ApiError::invalid(format!("the structured output's schema: {}", e.message()));
+                return fail(e, &env, &access);
+            }
+        },
+        None => resilient.send(prompt).await.map(|r| (None, r)),
+    };
+    let (attempts, target) = log.get();
+    match result {
+        Ok((structured, response)) => {
+            let body = p.encode_response(&req, &response, structured.as_ref(), &env);
+            if let Some(u) = response.usage() {
+                gw.metrics.tokens(u.input_tokens, u.output_tokens);
+            }
+            access.log(200, attempts, &target, None);
+            let mut h = steadfast_headers(p, &env, attempts, &target);
+            insert(&mut h, "content-type", "application/json");
+            json_response(StatusCode::OK, &body, h)
+        }
+        Err(e) => {
+            let e = from_library(&e);
+            access.log(p_status(p, &e), attempts, &target, Some(&e));
+            error_response(p, &e, &env, Some(attempts), &target)
+        }
+    }
+}
+
+/// The library call for `req`: every target with the request's parameters, tools and tool
+/// choice, noting its attempts in `log`, under the route's policy and fallback chain (`None` for
+/// a route without targets).
+fn resilient_for(
+    route: &crate::routes::Route,
+    req: &InboundRequest,
+    log: &Arc<AttemptLog>,
+) -> Option<Resilient> {
+    let calls: Vec<steadfast::Call> = route
+        .order()
+        .into_iter()
+        .filter_map(|i| route.targets.get(i))
+        .map(|c| {
+            counted(c, log)
+                .with_params(req.params.clone())
+                .with_tools(req.tools.clone())
+                .tool_choice(req.tool_choice.clone())
+        })
+        .collect();
+    let policy = if req.output.is_some() {
+        &route.output_policy
+    } else {
+        &route.policy
+    };
+    let (primary, backups) = calls.split_first()?;
+    let mut r = primary.retry(policy.clone());
+    if !backups.is_empty() || route.breakers.is_some() {
+        let mut chain = resilient::fallback(route.fallback_on.clone());
+        if let Some(b) = &route.breakers {
+            chain = chain.breaker(b.lookup());
+        }
+        for c in backups {
+            chain = chain.backup(c.clone(), route.fallback_on.clone());
+        }
+        r = r.fallback(chain);
+    }
+    Some(r)
+}
+
+/// A streamed answer: retries and fallback run until the stream's commit point (its first
+/// content), before any byte goes to the client — a failure there is an ordinary HTTP error.
+/// After it, an upstream failure ends the client's stream with the protocol's error event.
+async fn stream(
+    p: &dyn Protocol,
+    req: &InboundRequest,
+    env: &Envelope,
+    access: &Access<'_>,
+    mut upstream: ResponseStream,
+    log: &Arc<AttemptLog>,
+    (admitted, metrics): (Admitted, Arc<Metrics>),
+) -> axum::response::Response {
+    let mut head = Vec::new();
+    let mut ended = false;
+    loop {
+        match upstream.next().await {
+            Some(Ok(ev)) => {
+                let content = ev.is_content();
+                head.push(ev);
+                if content {
+                    break;
+                }
+            }
+            Some(Err(e)) => {
+                let (attempts, target) = log.get();
+                let e = from_library(&e);
+                access.log(p_status(p, &e), attempts, &target, Some(&e));
+                return error_response(p, &e, env, Some(attempts), &target);
+            }
+            None => {
+                ended = true;
+                break;
+            }
+        }
+    }
+    let (attempts, target) = log.get();
+    let mut enc = p.stream_encoder(req, env);
+    let mut queue: VecDeque<Bytes> = head.iter().flat_map(|e| enc.event(e)).collect();
+    if ended {
+        queue.extend(enc.finish());
+    }
+    access.log(200, attempts, &target, None);
+    let pump = Pump {
+        upstream: (!ended).then_some(upstream),
+        enc,
+        queue,
+        request_id: env.request_id.clone(),
+        protocol: p.name(),
+        metrics,
+        _admitted: admitted,
+    };
+    let body = futures_util::stream::unfold(pump, |mut pump| async move {
+        loop {
+            if let Some(b) = pump.queue.pop_front() {
+                return Some((Ok::<Bytes, Infallible>(b), pump));
+            }
+            let upstream = pump.upstream.as_mut()?;
+            match upstream.next().await {
+                Some(Ok(ev)) => {
+                    if let StreamEvent::Usage(u) = &ev {
+                        pump.metrics.tokens(u.input_tokens, u.output_tokens);
+                    }
+                    let frames = pump.enc.event(&ev);
+                    pump.queue.extend(frames);
+                }
+                Some(Err(e)) => {
+                    pump.metrics.stream_error(pump.protocol);
+                    let e = from_library(&e);
+                    tracing::warn!(
+                        target: "steadfast_gateway::access",
+                        protocol = pump.protocol,
+                        request_id = %pump.request_id,
+                        error_kind = e.kind.as_str(),
+                        "the upstream failed after the stream's commit point; the client's stream ends with an error event"
+                    );
+                    let frames = pump.enc.error(&e);
+                    pump.queue.extend(frames);
+                    pump.upstream = None;
+                }
+                None => {
+                    let frames = pump.enc.finish();
+                    pump.queue.extend(frames);
+                    pump.upstream = None;
+                }
+            }
+        }
+    });
+    let mut h = steadfast_headers(p, env, attempts, &target);
+    insert(&mut h, "content-type", "text/event-stream");
+    insert(&mut h, "cache-control", "no-cache");
+    let mut resp = axum::response::Response::new(Body::from_stream(body));
+    *resp.headers_mut() = h;
+    resp
+}
+
+/// A streamed answer in flight.
+struct Pump {
+    upstream: Option<ResponseStream>,
+    enc: Box<dyn StreamEncoder>,
+    queue: VecDeque<Bytes>,
+    request_id: String,
+    protocol: &'static str,
+    metrics: Arc<Metrics>,
+    /// The key's place among its requests in flight, until the stream ends.
+    _admitted: Admitted,
+}
+
+fn p_status(p: &dyn Protocol, e: &ApiError) -> u16 {
+    p.status(e)
+}
+
+fn steadfast_headers(p: &dyn Protocol, env: &Envelope, attempts: u32, target: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    insert(&mut h, p.request_id_header(), &env.request_id);
+    insert(&mut h, "x-steadfast-attempts", &attempts.to_string());
+    if !target.is_empty() {
+        insert(&mut h, "x-steadfast-target", target);
+    }
+    h
+}
+
+fn insert(h: &mut HeaderMap, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        h.insert(name, v);
+    }
+}
+
+fn error_response(
+    p: &dyn Protocol,
+    e: &ApiError,
+    env: &Envelope,
+    attempts: Option<u32>,
+    target: &str,
+) -> axum::response::Response {
+    let mut h = steadfast_headers(p, env, attempts.unwrap_or(0), target);
+    if let Some(wait) = e.retry_after {
+        insert(&mut h, "retry-after", &retry_after_secs(wait).to_string());
+    }
+    let status = StatusCode::from_u16(p.status(e)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json_response(status, &p.error_body(e, env), h)
+}
+
+fn json_response(status: StatusCode, body: &Value, mut h: HeaderMap) -> axum::response::Response {
+    insert(&mut h, "content-type", "application/json");
+    let mut resp = axum::response::Response::new(Body::from(body.to_string()));
+    *resp.status_mut() = status;
+    *resp.headers_mut() = h;
+    resp
+}
