@@ -209,20 +209,24 @@ impl Sim {
         bail!("the simulator at {} does not answer", self.url)
     }
 
-    /// Reads the journal: requests since the last reset, and how many were for `model`.
-    ///
-    /// # Errors
-    /// The simulator cannot be reached or answers something that is not a journal.
-    pub async fn journal(&self, model: Option<&str>) -> Result<JournalSummary> {
-        let bytes = self
-            .http
+    /// The journal as the control plane serves it (JSON).
+    async fn journal_bytes(&self) -> Result<bytes::Bytes> {
+        self.http
             .get(format!("{}/__sim/journal", self.url))
             .send()
             .await
             .context("GET /__sim/journal")?
             .bytes()
             .await
-            .context("reading the journal")?;
+            .context("reading the journal")
+    }
+
+    /// Reads the journal: requests since the last reset, and how many were for `model`.
+    ///
+    /// # Errors
+    /// The simulator cannot be reached or answers something that is not a journal.
+    pub async fn journal(&self, model: Option<&str>) -> Result<JournalSummary> {
+        let bytes = self.journal_bytes().await?;
         // Only the fields counted here are kept (the rest is skipped without allocating), so a
         // journal of 100,000 entries does not inflate this process's memory — which a child
         // process would inherit as its `ru_maxrss`.
@@ -258,15 +262,7 @@ impl Sim {
             #[serde(default)]
             status: u16,
         }
-        let bytes = self
-            .http
-            .get(format!("{}/__sim/journal", self.url))
-            .send()
-            .await
-            .context("GET /__sim/journal")?
-            .bytes()
-            .await
-            .context("reading the journal")?;
+        let bytes = self.journal_bytes().await?;
         let entries: Vec<Arrival> =
             serde_json::from_slice(&bytes).context("parsing the journal")?;
         let mut out: Vec<(u64, u16)> = entries
@@ -282,15 +278,7 @@ impl Sim {
     /// # Errors
     /// The simulator cannot be reached.
     pub async fn last_body(&self) -> Result<Option<String>> {
-        let bytes = self
-            .http
-            .get(format!("{}/__sim/journal", self.url))
-            .send()
-            .await
-            .context("GET /__sim/journal")?
-            .bytes()
-            .await
-            .context("reading the journal")?;
+        let bytes = self.journal_bytes().await?;
         let v: Value = serde_json::from_slice(&bytes).context("parsing the journal")?;
         Ok(v.as_array()
             .and_then(|a| a.last())

@@ -372,16 +372,18 @@ mod tests {
         Limiter::new(QuotaScope::new("openai", "team", "m").unwrap(), quota)
     }
 
+    /// 60 requests a minute, one at a time.
+    fn one_a_second() -> Quota {
+        Quota::builder()
+            .requests_per_minute(60)
+            .burst(1)
+            .build()
+            .unwrap()
+    }
+
     #[tokio::test(start_paused = true)]
     async fn fail_fast_refuses_with_a_typed_error_and_a_hint() {
-        let l = limiter(
-            Quota::builder()
-                .requests_per_minute(60)
-                .burst(1)
-                .build()
-                .unwrap(),
-        )
-        .fail_fast(true);
+        let l = limiter(one_a_second()).fail_fast(true);
         let e = TokenEstimate::new(10, 10);
         assert!(matches!(l.admit(&e).await, Admission::Admitted(_)));
         let Admission::Refused(err) = l.admit(&e).await else {
@@ -409,13 +411,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn acquire_waits_within_its_bound() {
-        let l = limiter(
-            Quota::builder()
-                .requests_per_minute(60)
-                .burst(1)
-                .build()
-                .unwrap(),
-        );
+        let l = limiter(one_a_second());
         let e = TokenEstimate::new(1, 1);
         let start = tokio::time::Instant::now();
         drop(l.acquire(&e, Duration::ZERO).await.unwrap());
@@ -492,14 +488,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn waiters_queue_first_come_first_served_and_only_the_head_asks_the_store() {
         let store = Arc::new(Counting::default());
-        let l = limiter(
-            Quota::builder()
-                .requests_per_minute(60)
-                .burst(1)
-                .build()
-                .unwrap(),
-        )
-        .with_store(Arc::clone(&store) as Arc<dyn QuotaStore>);
+        let l = limiter(one_a_second()).with_store(Arc::clone(&store) as Arc<dyn QuotaStore>);
         let order = Arc::new(std::sync::Mutex::new(Vec::new()));
         let start = tokio::time::Instant::now();
         let tasks: Vec<_> = (0..10)
@@ -529,13 +518,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_request_queued_longer_than_max_wait_is_refused() {
-        let l = limiter(
-            Quota::builder()
-                .requests_per_minute(60)
-                .burst(1)
-                .build()
-                .unwrap(),
-        );
+        let l = limiter(one_a_second());
         let e = TokenEstimate::new(1, 1);
         drop(l.acquire(&e, Duration::ZERO).await.unwrap());
         let ahead = {
