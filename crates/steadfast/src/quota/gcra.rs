@@ -63,6 +63,14 @@ impl Limits {
 pub(crate) enum Outcome {
     /// Admitted; the state becomes this.
     Admit(State),
+    /// Admitted for a later time: the state becomes this (the request counted now), and the
+    /// request is to be sent in this many microseconds (see [`decide_reserving`]).
+    Reserve {
+        /// The state after the reservation.
+        state: State,
+        /// Microseconds until the reserved time.
+        micros: u64,
+    },
     /// Not now: admissible in this many microseconds. The state is unchanged (all-or-nothing).
     Wait {
         /// Microseconds until admission would succeed (if nothing else is admitted meanwhile).
@@ -85,7 +93,24 @@ fn check(tat: u64, now: u64, limit: Option<Limit>) -> (u64, u64) {
 }
 
 /// The admission decision for one request at `now`: all-or-nothing over both limits.
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "the stores reserve; the model of the plain decision is for tests"
+    )
+)]
 pub(crate) fn decide(state: State, now: u64, limits: Limits) -> Outcome {
+    decide_reserving(state, now, limits, 0)
+}
+
+/// [`decide`], reserving: a request that would be admissible within `reserve` microseconds is
+/// admitted now for that later time ([`Outcome::Reserve`]) — GCRA's virtual scheduling, where
+/// the state already says when each admitted request conforms. One decision per request, however
+/// long it waits, so waiters do not all wake at once to ask again. A provider cooldown is never
+/// reserved through (it says nothing of when the provider will take requests again), and a
+/// request that does not fit within `reserve` still consumes nothing.
+pub(crate) fn decide_reserving(state: State, now: u64, limits: Limits, reserve: u64) -> Outcome {
     if limits.too_large() {
         return Outcome::TooLarge;
     }
@@ -98,17 +123,24 @@ pub(crate) fn decide(state: State, now: u64, limits: Limits) -> Outcome {
     let (requests, wait_r) = check(state.requests, now, limits.requests);
     let (tokens, wait_t) = check(state.tokens, now, limits.tokens);
     let wait = wait_r.max(wait_t);
-    if wait > 0 {
+    if wait > reserve {
         return Outcome::Wait {
             micros: wait,
             cooldown: false,
         };
     }
-    Outcome::Admit(State {
+    let next = State {
         requests,
         tokens,
         cooldown_until: state.cooldown_until,
-    })
+    };
+    if wait > 0 {
+        return Outcome::Reserve {
+            state: next,
+            micros: wait,
+        };
+    }
+    Outcome::Admit(next)
 }
 
 /// The token limit's arrival time after correcting a request's cost by `delta` microseconds
@@ -129,6 +161,55 @@ mod tests {
     use super::*;
     use crate::quota::Quota;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_reservation_takes_the_next_conforming_time_and_consumes_it() {
+        let q = Quota::builder()
+            .requests_per_minute(60)
+            .burst(1)
+            .build()
+            .unwrap();
+        let now = 5_000_000;
+        let Outcome::Admit(s) = decide_reserving(State::default(), now, Limits::of(&q, 1), 0)
+        else {
+            panic!("idle: admitted at once");
+        };
+        // Three more within 3 s: each reserved one second after the previous.
+        let mut s = s;
+        for k in 1..=3u64 {
+            match decide_reserving(s, now, Limits::of(&q, 1), 3_000_000) {
+                Outcome::Reserve { state, micros } => {
+                    assert_eq!(micros, k * 1_000_000);
+                    s = state;
+                }
+                other => panic!("reservation {k}: {other:?}"),
+            }
+        }
+        // The fourth would be 4 s away: beyond the reserve, refused, and it consumes nothing.
+        assert_eq!(
+            decide_reserving(s, now, Limits::of(&q, 1), 3_000_000),
+            Outcome::Wait {
+                micros: 4_000_000,
+                cooldown: false
+            }
+        );
+        assert_eq!(
+            decide(s, now + 4_000_000, Limits::of(&q, 1)),
+            Outcome::Admit(State {
+                requests: s.requests + 1_000_000,
+                ..s
+            })
+        );
+        // A cooldown is never reserved through.
+        let cooling = State {
+            cooldown_until: now + 1_000,
+            ..State::default()
+        };
+        assert!(matches!(
+            decide_reserving(cooling, now, Limits::of(&q, 1), u64::MAX),
+            Outcome::Wait { cooldown: true, .. }
+        ));
+    }
 
     fn rpm(n: u64, burst: u64) -> Quota {
         Quota::builder()
@@ -244,8 +325,15 @@ mod tests {
             let mut admitted = Vec::new();
             for gap in gaps {
                 now += gap;
-                match decide(s, now, Limits::of(&q, 1)) {
+                // Odd gaps may reserve up to 2 s ahead: a reserved request counts at its time.
+                let reserve = if gap % 2 == 1 { 2_000_000 } else { 0 };
+                match decide_reserving(s, now, Limits::of(&q, 1), reserve) {
                     Outcome::Admit(next) => { s = next; admitted.push(now); }
+                    Outcome::Reserve { state, micros } => {
+                        prop_assert!(micros > 0 && micros <= reserve);
+                        s = state;
+                        admitted.push(now + micros);
+                    }
                     Outcome::Wait { micros, .. } => {
                         prop_assert!(micros > 0);
                         // Waiting exactly that long admits.
@@ -257,6 +345,7 @@ mod tests {
                     Outcome::TooLarge => prop_assert!(false, "no token limit"),
                 }
             }
+            admitted.sort_unstable();
             for (i, &start) in admitted.iter().enumerate() {
                 let in_window = admitted[i..].iter().take_while(|&&t| t < start + 60_000_000).count();
                 prop_assert!((in_window as u64) < rate + burst,

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::config::{Quota, QuotaScope};
@@ -44,32 +43,6 @@ pub struct Limiter {
     quota: Quota,
     fail_fast: bool,
     max_wait: Duration,
-    /// This process's line of requests waiting for admission (shared by clones).
-    line: Arc<Line>,
-}
-
-/// The requests of this process waiting on one limiter: how many, and whose turn it is to ask
-/// the store.
-#[derive(Debug, Default)]
-struct Line {
-    waiting: AtomicUsize,
-    turn: tokio::sync::Mutex<()>,
-}
-
-/// One request's place in a [`Line`], given up when dropped (admitted, refused or cancelled).
-struct InLine<'a>(&'a AtomicUsize);
-
-impl<'a> InLine<'a> {
-    fn join(waiting: &'a AtomicUsize) -> Self {
-        waiting.fetch_add(1, Ordering::AcqRel);
-        InLine(waiting)
-    }
-}
-
-impl Drop for InLine<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 /// How long a call waits in total for admission before one attempt, by default: one quota
@@ -112,14 +85,12 @@ impl Limiter {
             quota,
             fail_fast: false,
             max_wait: DEFAULT_MAX_WAIT,
-            line: Arc::default(),
         }
     }
 
     /// Uses `store` (shared with other limiters, or a Redis store shared with other processes).
     pub fn with_store(mut self, store: Arc<dyn QuotaStore>) -> Limiter {
         self.store = store;
-        self.line = Arc::default();
         self
     }
 
@@ -166,11 +137,13 @@ impl Limiter {
         &self.store
     }
 
-    /// Asks to send one request of `estimate`: one store operation (with Redis, one round trip).
+    /// Asks to send one request of `estimate` now: one store operation (with Redis, one round
+    /// trip); nothing is reserved (see [`acquire`](Limiter::acquire) for that).
     pub async fn admit(&self, estimate: &TokenEstimate) -> Admission {
         let cost = estimate.total();
         match self.store.admit(&self.scope, &self.quota, cost).await {
-            Decision::Admitted => Admission::Admitted(Permit {
+            // `admit` never reserves; a store that does anyway has counted the request.
+            Decision::Admitted | Decision::Reserved { .. } => Admission::Admitted(Permit {
                 limiter: self.clone(),
                 estimated: cost,
             }),
@@ -183,16 +156,14 @@ impl Limiter {
     }
 
     /// Waits (with `tokio::time::sleep`, the stores' clock) until admitted, at most `max_wait`
-    /// in total, queueing first-come first-served behind the requests of this process already
-    /// waiting on this limiter (or a clone of it).
+    /// in total.
     ///
-    /// # Waiting in line
-    ///
-    /// A store's "wait" reserves nothing: if every waiting request asked again when told, they
-    /// would all wake at the same instant, one would be admitted and the others told to wait
-    /// again — a round trip to a shared store per waiter per admitted request. So only the head
-    /// of this process's line asks the store; the others wait their turn. A request that finds
-    /// nobody waiting asks at once.
+    /// One store operation per request, however long it waits: a request the quota admits
+    /// within `max_wait` is admitted now for its turn ([`QuotaStore::admit_reserving`]) and
+    /// sleeps until then — requests are served first come first served, and waiters never all
+    /// wake to ask again (with a shared store, a round trip per waiter per admitted request).
+    /// Only a provider cooldown is waited out and asked again. A request cancelled while it
+    /// sleeps leaves its slot spent.
     ///
     /// # Errors
     ///
@@ -213,46 +184,38 @@ impl Limiter {
         max_wait: Duration,
     ) -> Result<(Permit, Duration), Error> {
         let start = tokio::time::Instant::now();
-        if self.line.waiting.load(Ordering::Acquire) == 0 {
-            match self.admit(estimate).await {
-                Admission::Admitted(permit) => return Ok((permit, Duration::ZERO)),
-                Admission::Refused(error) => return Err(error),
-                Admission::Wait { wait, reason } if wait > max_wait => {
-                    return Err(self.refusal_for_wait(wait, reason));
-                }
-                Admission::Wait { .. } => {}
-            }
-        }
-        let _in_line = InLine::join(&self.line.waiting);
-        let Ok(_turn) = tokio::time::timeout(
-            max_wait.saturating_sub(start.elapsed()),
-            self.line.turn.lock(),
-        )
-        .await
-        else {
-            return Err(self.error(format!(
-                "refused by the local quota for {}: still waiting behind other requests of this \
-                 process after {max_wait:?}",
-                self.scope
-            )));
+        let cost = estimate.total();
+        let permit = || Permit {
+            limiter: self.clone(),
+            estimated: cost,
         };
         loop {
-            match self.admit(estimate).await {
-                Admission::Admitted(permit) => return Ok((permit, start.elapsed())),
-                Admission::Refused(error) => return Err(error),
-                Admission::Wait { wait, reason } => {
-                    if start.elapsed().saturating_add(wait) > max_wait {
+            let left = if self.fail_fast {
+                Duration::ZERO
+            } else {
+                max_wait.saturating_sub(start.elapsed())
+            };
+            let decision = self
+                .store
+                .admit_reserving(&self.scope, &self.quota, cost, left)
+                .await;
+            match decision {
+                Decision::Admitted => return Ok((permit(), start.elapsed())),
+                Decision::Reserved { wait } => {
+                    wait_event(wait, WaitReason::Quota);
+                    tokio::time::sleep(wait).await;
+                    return Ok((permit(), start.elapsed()));
+                }
+                Decision::Wait { wait, reason } => {
+                    let cooling = reason == WaitReason::Cooldown;
+                    if self.fail_fast || !cooling || start.elapsed().saturating_add(wait) > max_wait
+                    {
                         return Err(self.refusal_for_wait(wait, reason));
                     }
-                    tracing::event!(
-                        name: "steadfast.quota.wait",
-                        target: "steadfast",
-                        tracing::Level::INFO,
-                        steadfast.wait.duration = wait.as_secs_f64(),
-                        steadfast.wait.reason = reason.as_str(),
-                    );
+                    wait_event(wait, reason);
                     tokio::time::sleep(wait).await;
                 }
+                Decision::Refused(refusal) => return Err(self.refusal(refusal)),
             }
         }
     }
@@ -319,6 +282,17 @@ impl Limiter {
     }
 }
 
+/// A wait for admission, as a `tracing` event in the current span.
+fn wait_event(wait: Duration, reason: WaitReason) {
+    tracing::event!(
+        name: "steadfast.quota.wait",
+        target: "steadfast",
+        tracing::Level::INFO,
+        steadfast.wait.duration = wait.as_secs_f64(),
+        steadfast.wait.reason = reason.as_str(),
+    );
+}
+
 impl fmt::Debug for Limiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Limiter")
@@ -367,6 +341,7 @@ impl fmt::Debug for Permit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn limiter(quota: Quota) -> Limiter {
         Limiter::new(QuotaScope::new("openai", "team", "m").unwrap(), quota)
@@ -462,6 +437,17 @@ mod tests {
             self.inner.admit(scope, quota, cost)
         }
 
+        fn admit_reserving(
+            &self,
+            scope: &QuotaScope,
+            quota: &Quota,
+            cost: u64,
+            reserve: Duration,
+        ) -> crate::provider::BoxFuture<Decision> {
+            self.asked.fetch_add(1, Ordering::SeqCst);
+            self.inner.admit_reserving(scope, quota, cost, reserve)
+        }
+
         fn settle(
             &self,
             scope: &QuotaScope,
@@ -486,7 +472,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn waiters_queue_first_come_first_served_and_only_the_head_asks_the_store() {
+    async fn waiters_are_served_first_come_first_served_with_one_ask_each() {
         let store = Arc::new(Counting::default());
         let l = limiter(one_a_second()).with_store(Arc::clone(&store) as Arc<dyn QuotaStore>);
         let order = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -511,9 +497,8 @@ mod tests {
             .map(|i| (i as usize, Duration::from_secs(i), Duration::from_secs(i)))
             .collect();
         assert_eq!(order, expected, "one a second, in arrival order");
-        // Each asks once on arrival; the head of the line asks again when its wait is over.
-        let asked = store.asked.load(Ordering::SeqCst);
-        assert!(asked <= 10 + 2 * 9, "{asked} asks for 10 admissions");
+        // Each asks once: the later ones are reserved their turn.
+        assert_eq!(store.asked.load(Ordering::SeqCst), 10);
     }
 
     #[tokio::test(start_paused = true)]

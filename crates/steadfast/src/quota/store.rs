@@ -17,6 +17,13 @@ use crate::provider::BoxFuture;
 pub enum Decision {
     /// Go: the request's cost was counted against both limits.
     Admitted,
+    /// Go after `wait`: the request's cost was counted against both limits for that later time
+    /// (an answer of [`QuotaStore::admit_reserving`] only). Send it then; not sending it at all
+    /// leaves the slot spent.
+    Reserved {
+        /// How long until the reserved time.
+        wait: Duration,
+    },
     /// Not now; nothing was counted. Asking again after `wait` should admit, unless others were
     /// admitted meanwhile.
     Wait {
@@ -79,6 +86,25 @@ pub trait QuotaStore: Send + Sync + fmt::Debug {
     ///
     /// [`TokenEstimate::total`]: crate::quota::TokenEstimate::total
     fn admit(&self, scope: &QuotaScope, quota: &Quota, cost: u64) -> BoxFuture<Decision>;
+
+    /// [`admit`](QuotaStore::admit), reserving: a request the quota would admit within
+    /// `reserve` is admitted now for that later time ([`Decision::Reserved`]), so a caller
+    /// prepared to wait asks once instead of waking up to ask again (and every waiter with it).
+    /// Provider cooldowns are not reserved through, and a request that does not fit within
+    /// `reserve` consumes nothing. [`Limiter::acquire`](crate::quota::Limiter::acquire) uses it.
+    ///
+    /// The default answers as [`admit`](QuotaStore::admit) does (correct, without reservations:
+    /// its waits are re-asked); both built-in stores reserve, in one operation.
+    fn admit_reserving(
+        &self,
+        scope: &QuotaScope,
+        quota: &Quota,
+        cost: u64,
+        reserve: Duration,
+    ) -> BoxFuture<Decision> {
+        let _ = reserve;
+        self.admit(scope, quota, cost)
+    }
 
     /// Corrects an admitted request's token count from `estimated` to `actual` (credits back what
     /// it did not use, or debits what it used beyond). No effect without a token limit.
@@ -158,22 +184,40 @@ impl InProcess {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The decision, taken now (synchronous: no I/O).
-    pub(crate) fn admit_now(&self, scope: &QuotaScope, quota: &Quota, cost: u64) -> Decision {
+    /// The decision, taken now (synchronous: no I/O), reserving up to `reserve` ahead.
+    pub(crate) fn admit_now(
+        &self,
+        scope: &QuotaScope,
+        quota: &Quota,
+        cost: u64,
+        reserve: Duration,
+    ) -> Decision {
         let limits = Limits::of(quota, cost);
         let now = self.now();
+        let reserve = u64::try_from(reserve.as_micros()).unwrap_or(u64::MAX);
         let mut scopes = self.lock();
         let state = scopes.get(scope).copied().unwrap_or_default();
-        match gcra::decide(state, now, limits) {
+        let keep = |next: State, scopes: &mut HashMap<QuotaScope, State>| {
+            if scopes.len() >= PRUNE_ABOVE && !scopes.contains_key(scope) {
+                let idle = now.saturating_sub(super::config::MINUTE_US);
+                scopes
+                    .retain(|_, s| s.requests > idle || s.tokens > idle || s.cooldown_until > now);
+            }
+            scopes.insert(scope.clone(), next);
+        };
+        match gcra::decide_reserving(state, now, limits, reserve) {
             Outcome::Admit(next) => {
-                if scopes.len() >= PRUNE_ABOVE && !scopes.contains_key(scope) {
-                    let idle = now.saturating_sub(super::config::MINUTE_US);
-                    scopes.retain(|_, s| {
-                        s.requests > idle || s.tokens > idle || s.cooldown_until > now
-                    });
-                }
-                scopes.insert(scope.clone(), next);
+                keep(next, &mut scopes);
                 Decision::Admitted
+            }
+            Outcome::Reserve {
+                state: next,
+                micros,
+            } => {
+                keep(next, &mut scopes);
+                Decision::Reserved {
+                    wait: Duration::from_micros(micros),
+                }
             }
             Outcome::Wait { micros, cooldown } => Decision::Wait {
                 wait: Duration::from_micros(micros),
@@ -232,7 +276,18 @@ impl fmt::Debug for InProcess {
 
 impl QuotaStore for InProcess {
     fn admit(&self, scope: &QuotaScope, quota: &Quota, cost: u64) -> BoxFuture<Decision> {
-        let decision = self.admit_now(scope, quota, cost);
+        let decision = self.admit_now(scope, quota, cost, Duration::ZERO);
+        Box::pin(async move { decision })
+    }
+
+    fn admit_reserving(
+        &self,
+        scope: &QuotaScope,
+        quota: &Quota,
+        cost: u64,
+        reserve: Duration,
+    ) -> BoxFuture<Decision> {
+        let decision = self.admit_now(scope, quota, cost, reserve);
         Box::pin(async move { decision })
     }
 

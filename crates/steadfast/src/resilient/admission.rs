@@ -5,8 +5,9 @@
 //!
 //! 1. the token cost is estimated from the attempt's prompt, tools and `max_tokens`
 //!    ([`TokenEstimate`]);
-//! 2. the limiter answers ([`Limiter::acquire`]): admitted (go), wait (in this process's line,
-//!    on the stores' clock, `tokio::time`), or
+//! 2. the limiter answers ([`Limiter::acquire`]): admitted (go), admitted for its turn (one
+//!    store operation: the slot is reserved and the attempt sleeps until then, on the stores'
+//!    clock, `tokio::time`), or
 //!    refused (an [`ErrorKind::QuotaRefused`](crate::ErrorKind::QuotaRefused) error, which the
 //!    retry policy does not retry and a fallback chain built with
 //!    [`resilient::fallback`](crate::resilient::fallback) always catches — the request was never

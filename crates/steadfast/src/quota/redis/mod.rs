@@ -417,12 +417,18 @@ impl Inner {
         }
     }
 
-    fn degraded_admit(&self, scope: &QuotaScope, quota: &Quota, cost: u64) -> Decision {
+    fn degraded_admit(
+        &self,
+        scope: &QuotaScope,
+        quota: &Quota,
+        cost: u64,
+        reserve: Duration,
+    ) -> Decision {
         self.degraded_admissions.fetch_add(1, Ordering::Relaxed);
         match self.degrade {
             Degrade::Local { expected_processes } => {
                 self.local
-                    .admit_now(scope, &quota.divided(expected_processes), cost)
+                    .admit_now(scope, &quota.divided(expected_processes), cost, reserve)
             }
             Degrade::FailOpen => match self.local.cooldown_of_now(scope) {
                 Some(wait) => Decision::Wait {
@@ -443,6 +449,16 @@ fn micros(value: u64) -> i64 {
 
 impl QuotaStore for RedisStore {
     fn admit(&self, scope: &QuotaScope, quota: &Quota, cost: u64) -> BoxFuture<Decision> {
+        self.admit_reserving(scope, quota, cost, Duration::ZERO)
+    }
+
+    fn admit_reserving(
+        &self,
+        scope: &QuotaScope,
+        quota: &Quota,
+        cost: u64,
+        reserve: Duration,
+    ) -> BoxFuture<Decision> {
         let inner = Arc::clone(&self.inner);
         let (scope, quota) = (scope.clone(), *quota);
         Box::pin(async move {
@@ -458,6 +474,10 @@ impl QuotaStore for RedisStore {
             };
             let [ri, rt] = part(limits.requests);
             let [ti, tt] = part(limits.tokens);
+            // At most a minute ahead: every quantity the script handles stays below 2^53.
+            let ahead = micros(
+                u64::try_from(reserve.min(Duration::from_secs(60)).as_micros()).unwrap_or(0),
+            );
             let keys = [
                 RedisStore::state_key(&scope),
                 RedisStore::cooldown_key(&scope),
@@ -466,14 +486,16 @@ impl QuotaStore for RedisStore {
                 .run(
                     &inner.scripts.admit,
                     &keys,
-                    &[ri, rt, ti, tt],
+                    &[ri, rt, ti, tt, ahead],
                     inner.admission_timeout,
                 )
                 .await;
+            let wait = |w: i64| Duration::from_micros(u64::try_from(w).unwrap_or(0));
             match reply.as_deref() {
                 Some([0, ..]) => Decision::Admitted,
-                Some([code, wait, ..]) => Decision::Wait {
-                    wait: Duration::from_micros(u64::try_from(*wait).unwrap_or(0)),
+                Some([3, w, ..]) => Decision::Reserved { wait: wait(*w) },
+                Some([code @ (1 | 2), w, ..]) => Decision::Wait {
+                    wait: wait(*w),
                     reason: if *code == 2 {
                         WaitReason::Cooldown
                     } else {
@@ -481,7 +503,7 @@ impl QuotaStore for RedisStore {
                     },
                 },
                 // A reply of an unexpected shape is treated like an unreachable store.
-                Some(_) | None => inner.degraded_admit(&scope, &quota, cost),
+                Some(_) | None => inner.degraded_admit(&scope, &quota, cost, reserve),
             }
         })
     }

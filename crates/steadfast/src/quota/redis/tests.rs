@@ -93,7 +93,7 @@ async fn the_lua_script_decides_like_the_model() {
         rng ^= rng << 17;
         rng % n
     };
-    let (mut admitted, mut waited, mut settled) = (0, 0, 0);
+    let (mut admitted, mut waited, mut settled, mut reserved) = (0, 0, 0, 0);
     for step in 0..240 {
         let read: (Option<u64>, Option<u64>) = redis::cmd("HMGET")
             .arg(&state_key)
@@ -135,11 +135,14 @@ async fn the_lua_script_decides_like_the_model() {
         }
         let cost = 1 + next(700);
         let limits = Limits::of(&quota, cost);
+        // A quarter of the requests may be reserved up to a second ahead.
+        let reserve = if next(4) == 0 { next(1_000_000) } else { 0 };
         let args = [
             micros(limits.requests.unwrap().increment),
             micros(limits.requests.unwrap().tolerance),
             micros(limits.tokens.unwrap().increment),
             micros(limits.tokens.unwrap().tolerance),
+            micros(reserve),
         ];
         let reply = store
             .inner
@@ -152,7 +155,7 @@ async fn the_lua_script_decides_like_the_model() {
             .await
             .unwrap();
         let now = reply[2] as u64;
-        let model = gcra::decide(before, now, limits);
+        let model = gcra::decide_reserving(before, now, limits, reserve);
         let read: (Option<u64>, Option<u64>) = redis::cmd("HMGET")
             .arg(&state_key)
             .arg("r")
@@ -169,6 +172,11 @@ async fn the_lua_script_decides_like_the_model() {
                 );
                 assert_eq!(after, (state.requests, state.tokens), "step {step}");
                 admitted += 1;
+            }
+            Outcome::Reserve { state, micros } => {
+                assert_eq!((reply[0], reply[1] as u64), (3, micros), "step {step}");
+                assert_eq!(after, (state.requests, state.tokens), "step {step}");
+                reserved += 1;
             }
             Outcome::Wait { micros, cooldown } => {
                 let code = if cooldown { 2 } else { 1 };
@@ -187,8 +195,8 @@ async fn the_lua_script_decides_like_the_model() {
         }
     }
     assert!(
-        admitted > 10 && waited > 10 && settled > 10,
-        "{admitted} {waited} {settled}"
+        admitted > 2 && waited > 10 && settled > 10 && reserved > 3,
+        "{admitted} {waited} {settled} {reserved}"
     );
     assert!(!store.stats().degraded);
 }
