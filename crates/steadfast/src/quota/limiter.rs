@@ -158,12 +158,13 @@ impl Limiter {
     /// Waits (with `tokio::time::sleep`, the stores' clock) until admitted, at most `max_wait`
     /// in total.
     ///
-    /// One store operation per request, however long it waits: a request the quota admits
-    /// within `max_wait` is admitted now for its turn ([`QuotaStore::admit_reserving`]) and
-    /// sleeps until then — requests are served first come first served, and waiters never all
-    /// wake to ask again (with a shared store, a round trip per waiter per admitted request).
-    /// Only a provider cooldown is waited out and asked again. A request cancelled while it
-    /// sleeps leaves its slot spent.
+    /// One store operation for a request admitted at once, two for one that waits: a request
+    /// the quota admits within `max_wait` is admitted now for its turn
+    /// ([`QuotaStore::admit_reserving`]) and sleeps until then — requests are served first come
+    /// first served, and waiters never all wake to ask again (with a shared store, a round trip
+    /// per waiter per admitted request). When its turn comes it checks the scope's cooldown
+    /// (a provider 429 seen by anyone meanwhile) and waits that out too. A request cancelled
+    /// while it sleeps leaves its slot spent.
     ///
     /// # Errors
     ///
@@ -204,6 +205,15 @@ impl Limiter {
                 Decision::Reserved { wait } => {
                     wait_event(wait, WaitReason::Quota);
                     tokio::time::sleep(wait).await;
+                    // A provider 429 seen meanwhile (by anyone sharing the store) holds the turn
+                    // until its cooldown ends: the reservation was made before it.
+                    if let Some(cooling) = self.store.cooldown_of(&self.scope).await {
+                        if start.elapsed().saturating_add(cooling) > max_wait {
+                            return Err(self.refusal_for_wait(cooling, WaitReason::Cooldown));
+                        }
+                        wait_event(cooling, WaitReason::Cooldown);
+                        tokio::time::sleep(cooling).await;
+                    }
                     return Ok((permit(), start.elapsed()));
                 }
                 Decision::Wait { wait, reason } => {
@@ -499,6 +509,29 @@ mod tests {
         assert_eq!(order, expected, "one a second, in arrival order");
         // Each asks once: the later ones are reserved their turn.
         assert_eq!(store.asked.load(Ordering::SeqCst), 10);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cooldown_set_while_a_request_waits_its_turn_holds_it() {
+        let l = limiter(one_a_second());
+        let e = TokenEstimate::new(1, 1);
+        drop(l.acquire(&e, Duration::ZERO).await.unwrap());
+        let waiting = {
+            let l = l.clone();
+            tokio::spawn(async move {
+                l.acquire_timed(&TokenEstimate::new(1, 1), Duration::from_secs(10))
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Another sharer's 429 says: nothing for 3 s.
+        l.cooldown(S3).await;
+        let (_, waited) = waiting.await.unwrap().unwrap();
+        assert_eq!(
+            waited,
+            Duration::from_millis(3_500),
+            "its turn (1 s), then the cooldown"
+        );
     }
 
     #[tokio::test(start_paused = true)]
