@@ -98,6 +98,8 @@ struct Window {
     others: u32,
     /// Units taken here since the last [`Budget::take_unflushed`].
     unflushed: u32,
+    /// Whether a [`Budget::sync_window`] has aligned the windows with the fleet's.
+    aligned: bool,
 }
 
 impl Window {
@@ -168,6 +170,7 @@ impl Budget {
                 used: 0,
                 others: 0,
                 unflushed: 0,
+                aligned: false,
             })),
         })))
     }
@@ -200,11 +203,12 @@ impl Budget {
     }
 
     /// For a [per-window](Self::per_window) budget shared by a fleet: the fleet's current window
-    /// ends in `ends_in`, and the rest of the fleet has taken `others` units in it. A window
-    /// ending about one length later than this budget's is a new window (the local count
-    /// starts again from 0); one ending about a length earlier is one this budget has already
-    /// left (ignored); otherwise the budget's window is realigned to end with the fleet's. No-op
-    /// for a fixed budget.
+    /// ends in `ends_in`, and the rest of the fleet has taken `others` units in it. The first
+    /// sync aligns this budget's windows with the fleet's (its current window ends with the
+    /// fleet's; the units taken so far stay counted). Later, once aligned, a window ending more
+    /// than half a length after this budget's is the next one (the local count starts again
+    /// from 0); one ending more than half a length before it is one this budget has already
+    /// left (ignored); otherwise it is the same window, realigned. No-op for a fixed budget.
     pub fn sync_window(&self, ends_in: Duration, others: u32) {
         let Some(mut w) = self.window() else { return };
         let now = Instant::now();
@@ -212,11 +216,12 @@ impl Budget {
             return;
         };
         let half = w.length / 2;
-        if ends > w.ends + half {
+        if w.aligned && ends > w.ends + half {
             w.used = 0;
-        } else if ends + half < w.ends {
+        } else if w.aligned && ends + half < w.ends {
             return;
         }
+        w.aligned = true;
         w.ends = ends;
         w.others = others;
     }
@@ -328,6 +333,7 @@ mod tests {
         // The rest of the fleet took 3 in this window (ending a little earlier than ours).
         b.sync_window(Duration::from_secs(9), 3);
         assert_eq!(b.used(), 4);
+        assert_eq!(b.used(), 4);
         assert!(b.try_acquire());
         assert!(!b.try_acquire(), "1 + 3 + 1 = 5");
         assert_eq!(b.take_unflushed(), 1);
@@ -341,6 +347,18 @@ mod tests {
         assert!(b.try_acquire());
         b.sync_window(Duration::from_secs(25), 2);
         assert_eq!(b.used(), 2, "a new window: the local count starts again");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_sync_aligns_whatever_the_phase() {
+        // The fleet's window ends long before this budget's first one would: the first sync
+        // adopts it (units kept), it is not taken for a past window.
+        let b = Budget::per_window(5, Duration::from_secs(3600)).unwrap();
+        assert!(b.try_acquire());
+        b.sync_window(Duration::from_secs(100), 2);
+        assert_eq!(b.used(), 3);
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        assert_eq!(b.used(), 0, "the fleet's window ended");
     }
 
     #[test]
