@@ -74,8 +74,8 @@ pub use estimate::{DEFAULT_OUTPUT_TOKENS, IMAGE_TOKENS, TokenEstimate, actual_to
 pub use limiter::{Admission, Limiter, Permit};
 #[cfg(feature = "redis")]
 pub use redis::{
-    BreakerSharing, DEFAULT_ADMISSION_TIMEOUT, DEFAULT_COMMAND_TIMEOUT, DEFAULT_PROBE_LEASE,
-    DEFAULT_REFRESH_INTERVAL, Degrade, KEY_PREFIX, RedisStore, RedisStoreBuilder, STATE_RETENTION,
-    StoreStats,
+    BreakerSharing, BudgetSharing, DEFAULT_ADMISSION_TIMEOUT, DEFAULT_COMMAND_TIMEOUT,
+    DEFAULT_FLUSH_INTERVAL, DEFAULT_PROBE_LEASE, DEFAULT_REFRESH_INTERVAL, Degrade, KEY_PREFIX,
+    RedisStore, RedisStoreBuilder, STATE_RETENTION, StoreStats,
 };
 pub use store::{Decision, InProcess, QuotaStore, Refusal, WaitReason};
