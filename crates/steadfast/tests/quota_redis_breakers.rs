@@ -218,3 +218,47 @@ async fn without_redis_the_breakers_act_alone_and_share_again_when_it_returns() 
     })
     .await;
 }
+
+#[tokio::test]
+async fn shared_breakers_never_show_the_redis_password() {
+    // Built lazily: no Redis needed, nothing listens on port 1.
+    let store = RedisStore::builder("redis://user:hunter2@127.0.0.1:1/")
+        .build()
+        .unwrap();
+    let sharing = store.breaker_sharing();
+    let shown = format!("{sharing:?}");
+    assert!(
+        !shown.contains("hunter2") && shown.contains("user:***@"),
+        "{shown}"
+    );
+    let breakers = Breakers::new(CircuitBreaker::builder())
+        .unwrap()
+        .shared(sharing)
+        .unwrap();
+    let shown = format!("{breakers:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    // With Redis unreachable the breakers still decide locally, without an error.
+    let breaker = breakers.get(&target("unreachable")).unwrap();
+    breaker.try_acquire().expect("closed").success();
+    // A zero refresh interval is a configuration error, and so is a missing runtime.
+    let err = Breakers::new(CircuitBreaker::builder())
+        .unwrap()
+        .shared(store.breaker_sharing().refresh_interval(Duration::ZERO))
+        .unwrap_err();
+    assert_eq!(err.kind(), steadfast::ErrorKind::Config);
+}
+
+#[test]
+fn shared_breakers_need_a_runtime() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = rt.block_on(async { RedisStore::builder("redis://127.0.0.1:1/").build().unwrap() });
+    let err = Breakers::new(CircuitBreaker::builder())
+        .unwrap()
+        .shared(store.breaker_sharing())
+        .unwrap_err();
+    assert_eq!(err.kind(), steadfast::ErrorKind::Config);
+    assert!(err.to_string().contains("Tokio runtime"), "{err}");
+}

@@ -206,7 +206,7 @@ fn target_key(call: &Call) -> String {
 
 /// The target's identity as shared with other processes: [`target_key`] with the base URL's user
 /// info, query and fragment removed (they may hold credentials; the key is hashed as well).
-#[cfg(any(feature = "redis", test))]
+#[cfg(any(feature = "redis", all(test, feature = "openai")))]
 fn shared_identity(call: &Call) -> String {
     format!(
         "{}:{}@{}#{}",
@@ -221,7 +221,7 @@ fn shared_identity(call: &Call) -> String {
 }
 
 /// `scheme://host[:port]/path` of a URL: no user info, query or fragment.
-#[cfg(any(feature = "redis", test))]
+#[cfg(any(feature = "redis", all(test, feature = "openai")))]
 fn without_secrets(url: &str) -> String {
     let url = url.split(['?', '#']).next().unwrap_or_default();
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
@@ -247,6 +247,20 @@ mod tests {
         assert_eq!(target_key(&a), target_key(&a.clone()));
         assert_ne!(target_key(&a), target_key(&b));
         assert!(breakers.get(&a).is_some());
+    }
+
+    #[test]
+    fn the_shared_identity_leaves_credentials_out() {
+        let call = crate::llm::call("openai:m")
+            .unwrap()
+            .base_url("https://user:hunter2@proxy.example:8443/v1?api-key=k-secret#frag");
+        let id = shared_identity(&call);
+        assert_eq!(id, "openai:m@https://proxy.example:8443/v1#");
+        assert_eq!(
+            without_secrets("proxy.example/v1?key=k"),
+            "proxy.example/v1"
+        );
+        assert_eq!(without_secrets("http://h"), "http://h");
     }
 
     #[cfg(feature = "bedrock")]

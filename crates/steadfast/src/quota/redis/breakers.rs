@@ -1,50 +1,4 @@
 //! Circuit-breaker decisions shared by a fleet through Redis: [`BreakerSharing`].
-//!
-//! Each process counts its own calls' outcomes in its own [`CircuitBreaker`]s; what the fleet
-//! shares is the *decision*:
-//!
-//! - when a process's breaker opens, it publishes "open until T" for the target (T on Redis's
-//!   clock: now + the breaker's remaining cooldown), and every other process's breaker for that
-//!   target opens until T ([`RemoteDecision::Open`]) at its next refresh;
-//! - when the cooldown ends, the breakers (built with
-//!   [`remote_probe`](steadfast_retry::circuit::CircuitBreakerBuilder::remote_probe)) keep
-//!   refusing calls until one process — the one whose `SET key NX PX` takes the probe lease —
-//!   is granted the probe ([`RemoteDecision::ProbeGranted`]): one probe for the whole fleet;
-//! - the probe's outcome is published: a success closes the target for everyone
-//!   ([`RemoteDecision::Closed`]), a failure opens it again for a new cooldown.
-//!
-//! All Redis I/O happens in one background task per [`Breakers`](crate::resilient::Breakers)
-//! set, every [refresh interval](BreakerSharing::refresh_interval) (default
-//! [`DEFAULT_REFRESH_INTERVAL`], 500 ms) and at once after a local transition worth publishing:
-//! one `EVALSHA` per known target per refresh. The calls themselves never wait for Redis —
-//! [`CircuitBreaker::try_acquire`] stays a local mutex operation.
-//!
-//! When Redis fails or times out (the store's [command timeout](super::RedisStoreBuilder::command_timeout)
-//! and its breaker apply, with the store's `tracing` events and [`StoreStats`](super::StoreStats)),
-//! the breakers act alone: a breaker waiting for the fleet's probe is granted it locally, and
-//! decisions not yet published are kept (the latest per target) and published when Redis
-//! answers again — an open only while its cooldown still runs, a close only if this process
-//! still holds the probe lease and no one reopened the target meanwhile.
-//!
-//! # Keys
-//!
-//! `steadfast:v1:{breaker/<h>}:state` (a hash: `u`, open until in µs of Redis time, 0 when
-//! closed; `i`, the id of the last decision) and `steadfast:v1:{breaker/<h>}:probe` (the probe
-//! lease: the token of the process holding it, expiring after the
-//! [probe lease](BreakerSharing::probe_lease)), where `<h>` is the 64-bit FNV-1a hash, in hex,
-//! of the target's identity *without its secrets*: `provider:model@base_url#placement` with the
-//! base URL's user info, query and fragment removed. The state expires
-//! [`STATE_RETENTION`] after its cooldown ends.
-//!
-//! # Edges
-//!
-//! - The probe lease should outlast a call: a probe still running when its lease expires lets
-//!   another process probe too. A process that wins the lease and then sends nothing to the
-//!   target holds the fleet's probe until the lease expires.
-//! - A process that starts while the fleet waits for a probe (the shared cooldown is over) starts
-//!   closed: it has seen no failure and no running cooldown.
-//! - Decisions travel at the refresh interval: until then, a process may send a few more calls to
-//!   a target another process has just opened.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -71,8 +25,56 @@ pub const DEFAULT_PROBE_LEASE: Duration = Duration::from_secs(30);
 pub const STATE_RETENTION: Duration = Duration::from_secs(600);
 
 /// How [`Breakers`](crate::resilient::Breakers) share their decisions through a [`RedisStore`]
-/// (see the [module](self) docs); made by [`RedisStore::breaker_sharing`], given to
+///; made by [`RedisStore::breaker_sharing`], given to
 /// [`Breakers::shared`](crate::resilient::Breakers::shared).
+///
+/// Each process counts its own calls' outcomes in its own [`CircuitBreaker`]s; what the fleet
+/// shares is the *decision*:
+///
+/// - when a process's breaker opens, it publishes "open until T" for the target (T on Redis's
+///   clock: now + the breaker's remaining cooldown), and every other process's breaker for that
+///   target opens until T ([`RemoteDecision::Open`]) at its next refresh;
+/// - when the cooldown ends, the breakers (built with
+///   [`remote_probe`](steadfast_retry::circuit::CircuitBreakerBuilder::remote_probe)) keep
+///   refusing calls until one process — the one whose `SET key NX PX` takes the probe lease —
+///   is granted the probe ([`RemoteDecision::ProbeGranted`]): one probe for the whole fleet;
+/// - the probe's outcome is published: a success closes the target for everyone
+///   ([`RemoteDecision::Closed`]), a failure opens it again for a new cooldown.
+///
+/// All Redis I/O happens in one background task per [`Breakers`](crate::resilient::Breakers)
+/// set, every [refresh interval](BreakerSharing::refresh_interval) (default
+/// [`DEFAULT_REFRESH_INTERVAL`], 500 ms) and at once after a local transition worth publishing:
+/// one `EVALSHA` per known target per refresh. The calls themselves never wait for Redis —
+/// [`CircuitBreaker::try_acquire`] stays a local mutex operation.
+///
+/// When Redis fails or times out (the store's [command timeout](super::RedisStoreBuilder::command_timeout)
+/// and its breaker apply, with the store's `tracing` events and [`StoreStats`](super::StoreStats)),
+/// the breakers act alone: a breaker waiting for the fleet's probe is granted it locally, and
+/// decisions not yet published are kept (the latest per target) and published when Redis
+/// answers again — an open only while its cooldown still runs, a close only if this process
+/// still holds the probe lease and no one reopened the target meanwhile.
+///
+/// # Keys
+///
+/// `steadfast:v1:{breaker/<h>}:state` (a hash: `u`, open until in µs of Redis time, 0 when
+/// closed; `i`, the id of the last decision) and `steadfast:v1:{breaker/<h>}:probe` (the probe
+/// lease: the token of the process holding it, expiring after the
+/// [probe lease](BreakerSharing::probe_lease)), where `<h>` is the 64-bit FNV-1a hash, in hex,
+/// of the target's identity *without its secrets*: `provider:model@base_url#placement` with the
+/// base URL's user info, query and fragment removed. The state expires
+/// [`STATE_RETENTION`] after its cooldown ends.
+///
+/// # Edges
+///
+/// - The probe lease should outlast a call: a probe still running when its lease expires lets
+///   another process probe too. A process that wins the lease and then sends nothing to the
+///   target holds the fleet's probe until the lease expires.
+/// - A process that starts while the fleet waits for a probe (the shared cooldown is over) starts
+///   closed: it has seen no failure and no running cooldown.
+/// - Decisions travel at the refresh interval: until then, a process may send a few more calls to
+///   a target another process has just opened.
+/// - Sharing lasts as long as the `Breakers` set (or one of its clones or lookups) lives; a
+///   breaker kept after its set is dropped goes on alone.
 ///
 /// `Debug` shows the store's URL without its password.
 ///

@@ -1,39 +1,4 @@
 //! A retry budget shared approximately by a fleet through Redis: [`BudgetSharing`].
-//!
-//! A [`Budget::per_window`] allows `n` extra attempts (retries and fallback switches) per
-//! window. Shared under a name, the fleet as a whole stays within `n` per window, up to the
-//! slack described below:
-//!
-//! - taking a unit stays a local operation ([`Budget::try_acquire`] never waits for Redis);
-//! - a background task per shared budget, every [flush interval](BudgetSharing::flush_interval)
-//!   (default [`DEFAULT_FLUSH_INTERVAL`], 250 ms), adds the units taken locally since the last
-//!   flush to the fleet's count of the current window (one `EVALSHA`: `HINCRBY`-like, on a key
-//!   with a TTL) and reads back the total, which the budget then counts against its limit
-//!   ([`Budget::sync_window`]);
-//! - windows are Redis's: window `k` is `[k × length, (k + 1) × length)` of Redis `TIME`, the
-//!   same for every process whatever its own clock; each process's local window is realigned
-//!   to it.
-//!
-//! **Slack.** Between two flushes each process decides from the total it last read. A unit
-//! taken by one process reaches Redis at that process's next flush and the others at *their*
-//! next flush: up to two flush intervals (plus round trips) later. The fleet can therefore
-//! overshoot by the units it takes in about two flush intervals — nothing at a healthy retry
-//! rate; in a storm of 4 processes × 1000 retries a second with a 20 ms flush, the test
-//! `concurrent_takers_stay_near_one_budget` (`tests/quota_redis_budget.rs`, local Redis) saw
-//! 25 to 34 units over a budget of 40 in five runs, against 120 over without sharing. Units taken near
-//! a window's end may be counted in the next window.
-//!
-//! **Redis trouble.** A flush that fails or times out (the store's command timeout and breaker
-//! apply, with its `tracing` events and [`StoreStats`](super::StoreStats)) changes nothing
-//! locally: the budget goes on with the fleet's count it last read (until its window ends, then
-//! with its own units only), and the units not flushed are added at the next successful flush.
-//! A flush that timed out may still have been counted in Redis: then they are counted twice,
-//! which errs on the safe side.
-//!
-//! # Keys
-//!
-//! `steadfast:v1:{budget/<name>}:window`, a hash (`w`, the window's index; `n`, the fleet's
-//! units in it) expiring two windows after its last flush.
 
 use std::fmt;
 use std::time::Duration;
@@ -52,8 +17,43 @@ pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(250);
 const MAX_NAME: usize = 100;
 
 /// Sharing of a [`Budget::per_window`] by every process that shares it under the same name
-/// through the same Redis (see the [module](self) docs); made by
+/// through the same Redis; made by
 /// [`RedisStore::budget_sharing`].
+///
+/// A [`Budget::per_window`] allows `n` extra attempts (retries and fallback switches) per
+/// window. Shared under a name, the fleet as a whole stays within `n` per window, up to the
+/// slack described below:
+///
+/// - taking a unit stays a local operation ([`Budget::try_acquire`] never waits for Redis);
+/// - a background task per shared budget, every [flush interval](BudgetSharing::flush_interval)
+///   (default [`DEFAULT_FLUSH_INTERVAL`], 250 ms), adds the units taken locally since the last
+///   flush to the fleet's count of the current window (one `EVALSHA`: `HINCRBY`-like, on a key
+///   with a TTL) and reads back the total, which the budget then counts against its limit
+///   ([`Budget::sync_window`]);
+/// - windows are Redis's: window `k` is `[k × length, (k + 1) × length)` of Redis `TIME`, the
+///   same for every process whatever its own clock; each process's local window is realigned
+///   to it.
+///
+/// **Slack.** Between two flushes each process decides from the total it last read. A unit
+/// taken by one process reaches Redis at that process's next flush and the others at *their*
+/// next flush: up to two flush intervals (plus round trips) later. The fleet can therefore
+/// overshoot by the units it takes in about two flush intervals — nothing at a healthy retry
+/// rate; in a storm of 4 processes × 1000 retries a second with a 20 ms flush, the test
+/// `concurrent_takers_stay_near_one_budget` (`tests/quota_redis_budget.rs`, local Redis) saw
+/// 25 to 34 units over a budget of 40 in five runs, against 120 over without sharing. Units
+/// taken near a window's end may be counted in the next window.
+///
+/// **Redis trouble.** A flush that fails or times out (the store's command timeout and breaker
+/// apply, with its `tracing` events and [`StoreStats`](super::StoreStats)) changes nothing
+/// locally: the budget goes on with the fleet's count it last read (until its window ends, then
+/// with its own units only), and the units not flushed are added at the next successful flush.
+/// A flush that timed out may still have been counted in Redis: then they are counted twice,
+/// which errs on the safe side.
+///
+/// # Keys
+///
+/// `steadfast:v1:{budget/<name>}:window`, a hash (`w`, the window's index; `n`, the fleet's
+/// units in it) expiring two windows after its last flush.
 ///
 /// `Debug` shows the store's URL without its password.
 ///
