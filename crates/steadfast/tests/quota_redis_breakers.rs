@@ -13,6 +13,7 @@
     reason = "test helpers: a failed set-up is a failed test"
 )]
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use steadfast::llm;
@@ -20,6 +21,7 @@ use steadfast::quota::RedisStore;
 use steadfast::resilient::Breakers;
 use steadfast::retry::CircuitBreaker;
 use steadfast::retry::circuit::{CircuitState, Permit};
+use steadfast::telemetry::metrics::{BreakerMeasurement, Measurement, Recorder};
 use steadfast_fixtures::redis as test_redis;
 
 const REFRESH: Duration = Duration::from_millis(50);
@@ -191,7 +193,11 @@ async fn without_redis_the_breakers_act_alone_and_share_again_when_it_returns() 
     };
     let url = server.url();
     let call = target("outage");
-    let (set_a, set_b) = (process(&url, COOLDOWN).await, process(&url, COOLDOWN).await);
+    // a probes soon; b's cooldown is long, so a's hearing of it is unmistakable.
+    let (set_a, set_b) = (
+        process(&url, COOLDOWN).await,
+        process(&url, Duration::from_secs(60)).await,
+    );
     let (a, b) = (set_a.get(&call).unwrap(), set_b.get(&call).unwrap());
     server.kill();
 
@@ -213,10 +219,12 @@ async fn without_redis_the_breakers_act_alone_and_share_again_when_it_returns() 
     // Redis returns (empty): the decisions are shared again.
     server.restart().unwrap();
     open(&b);
+    let heard = tokio::time::Instant::now() + Duration::from_secs(30);
     eventually("a honours b's open once Redis is back", || {
-        a.open_until() >= b.open_until() && a.state() == CircuitState::Open
+        a.open_until().is_some_and(|until| until > heard)
     })
     .await;
+    assert!(a.try_acquire().is_none());
 }
 
 #[tokio::test]
@@ -261,4 +269,57 @@ fn shared_breakers_need_a_runtime() {
         .unwrap_err();
     assert_eq!(err.kind(), steadfast::ErrorKind::Config);
     assert!(err.to_string().contains("Tokio runtime"), "{err}");
+}
+
+/// The breaker transitions a recorder hears: (target, from, to, remote).
+#[derive(Debug, Default)]
+struct Heard(Mutex<Vec<(String, CircuitState, CircuitState, bool)>>);
+
+impl Recorder for Heard {
+    fn operation(&self, _: &Measurement<'_>) {}
+    fn breaker(&self, m: &BreakerMeasurement<'_>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((m.target.to_string(), m.from, m.to, m.remote));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recorder_hears_remote_decisions_as_remote() {
+    let Some(redis) = test_redis::shared() else {
+        return;
+    };
+    let call = target("recorded");
+    let heard = Arc::new(Heard::default());
+    let cooldown = Duration::from_secs(60);
+    let a = process(&redis.url, cooldown).await;
+    let b = Breakers::new(
+        CircuitBreaker::builder()
+            .window(2)
+            .min_calls(2)
+            .cooldown(cooldown),
+    )
+    .unwrap()
+    .recorder(Arc::clone(&heard) as Arc<dyn Recorder>)
+    .shared(
+        store(&redis.url)
+            .await
+            .breaker_sharing()
+            .refresh_interval(REFRESH),
+    )
+    .unwrap();
+    let (ba, bb) = (a.get(&call).unwrap(), b.get(&call).unwrap());
+    open(&ba);
+    eventually("b opens", || bb.state() == CircuitState::Open).await;
+    let heard = heard.0.lock().unwrap().clone();
+    assert_eq!(
+        heard,
+        [(
+            "openai:gpt-4o-mini".to_string(),
+            CircuitState::Closed,
+            CircuitState::Open,
+            true
+        )]
+    );
 }
