@@ -369,4 +369,26 @@ mod tests {
         drop(b);
         assert!(weak.upgrade().is_none());
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_policy_spends_a_windowed_budget_and_gets_it_back_next_window() {
+        use crate::{Retry, StopReason, stop, wait};
+        let budget = Budget::per_window(1, Duration::from_secs(60)).unwrap();
+        let policy = Retry::new()
+            .stop(stop::after_attempt(5))
+            .wait(wait::fixed(Duration::from_secs(1)))
+            .budget(budget.clone());
+        let attempts = || async {
+            let err = policy
+                .run(|_| async { Err::<(), _>("503".to_string()) })
+                .await
+                .unwrap_err();
+            let history = err.exhausted().unwrap();
+            (history.len(), history.reason())
+        };
+        assert_eq!(attempts().await, (2, StopReason::BudgetExhausted));
+        assert_eq!(attempts().await, (1, StopReason::BudgetExhausted));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert_eq!(attempts().await, (2, StopReason::BudgetExhausted));
+    }
 }
