@@ -323,3 +323,41 @@ async fn the_recorder_hears_remote_decisions_as_remote() {
         )]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_redis_only_delays_the_background_never_a_call() {
+    let Some(server) = test_redis::own() else {
+        return;
+    };
+    let url = server.url();
+    let call = target("frozen");
+    let (set_a, set_b) = (
+        process(&url, COOLDOWN).await,
+        process(&url, Duration::from_secs(60)).await,
+    );
+    let (a, b) = (set_a.get(&call).unwrap(), set_b.get(&call).unwrap());
+    server.freeze().unwrap();
+    // Redis answers nothing (commands time out): a decides alone and, its cooldown over,
+    // probes by itself.
+    open(&a);
+    let mut probe = None;
+    eventually("a local probe while Redis is frozen", || {
+        probe = a.try_acquire();
+        probe.is_some()
+    })
+    .await;
+    probe.unwrap().success();
+    assert_eq!(a.state(), CircuitState::Closed);
+    server.thaw().unwrap();
+    // Thawed: sharing resumes. (On another target: a's publications that timed out during the
+    // freeze still run once Redis thaws — a late open of at most a's cooldown — so `call`'s
+    // state right after the thaw depends on timing.)
+    let other = target("thawed");
+    let (a, b) = (set_a.get(&other).unwrap(), set_b.get(&other).unwrap());
+    open(&b);
+    let heard = tokio::time::Instant::now() + Duration::from_secs(30);
+    eventually("a honours b's open once Redis is thawed", || {
+        a.open_until().is_some_and(|until| until > heard)
+    })
+    .await;
+}

@@ -73,6 +73,9 @@ pub const STATE_RETENTION: Duration = Duration::from_secs(600);
 ///   closed: it has seen no failure and no running cooldown.
 /// - Decisions travel at the refresh interval: until then, a process may send a few more calls to
 ///   a target another process has just opened.
+/// - A publication whose command timed out (Redis frozen, say) may still run when Redis answers
+///   again: a late "open" then lasts what was left of the cooldown when it was sent, counted from
+///   when it runs — never longer than one cooldown.
 /// - Sharing lasts as long as the `Breakers` set (or one of its clones or lookups) lives; a
 ///   breaker kept after its set is dropped goes on alone.
 ///
