@@ -348,6 +348,7 @@ async fn a_frozen_redis_only_delays_the_background_never_a_call() {
     .await;
     probe.unwrap().success();
     assert_eq!(a.state(), CircuitState::Closed);
+    assert_eq!(b.state(), CircuitState::Closed, "b cannot have heard");
     server.thaw().unwrap();
     // Thawed: sharing resumes. (On another target: a's publications that timed out during the
     // freeze still run once Redis thaws — a late open of at most a's cooldown — so `call`'s
