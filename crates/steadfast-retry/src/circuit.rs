@@ -15,6 +15,24 @@
 //!
 //! Time comes from `tokio::time::Instant`, so paused-time tests drive the cooldown exactly.
 //!
+//! # Sharing the decision
+//!
+//! Two hooks let another layer (steadfast's Redis-shared breakers) share a circuit's *decisions*
+//! between processes while every process keeps counting its own outcomes:
+//!
+//! - a [`CircuitObserver`], given when the breaker is built
+//!   ([`build_observed`](CircuitBreakerBuilder::build_observed)), hears every [`Transition`]:
+//!   from, to, until when an opened circuit stays open, and whether the transition was this
+//!   breaker's own ([`Origin::Local`]) or an applied remote decision ([`Origin::Remote`]);
+//! - [`CircuitBreaker::apply`] applies a [`RemoteDecision`] made elsewhere: open until an
+//!   instant, closed, or "this breaker holds the probe".
+//!
+//! With [`remote_probe`](CircuitBreakerBuilder::remote_probe) on, a circuit whose cooldown has
+//! ended does not let a probe through by itself: it waits (refusing calls, reading as
+//! half-open) until [`RemoteDecision::ProbeGranted`] says this breaker won the one probe of the
+//! fleet. None of this does I/O: [`try_acquire`](CircuitBreaker::try_acquire) stays a short
+//! critical section on a local mutex, whatever the observer or the remote layer do.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() -> Result<(), steadfast_retry::circuit::InvalidCircuit> {
@@ -106,7 +124,7 @@ impl std::error::Error for InvalidCircuit {}
 /// # Default
 ///
 /// Window of the last 20 calls, at least 10 calls before judging, opens at a 50% failure rate,
-/// 30 s cooldown.
+/// 30 s cooldown, local probes (no [`remote_probe`](Self::remote_probe)).
 #[derive(Clone, Copy, Debug)]
 #[must_use = "call `.build()` to get the circuit breaker"]
 pub struct CircuitBreakerBuilder {
@@ -114,6 +132,7 @@ pub struct CircuitBreakerBuilder {
     window: u32,
     min_calls: u32,
     cooldown: Duration,
+    remote_probe: bool,
 }
 
 impl CircuitBreakerBuilder {
@@ -141,6 +160,20 @@ impl CircuitBreakerBuilder {
         self
     }
 
+    /// Whether the half-open probe waits for [`RemoteDecision::ProbeGranted`] (default `false`).
+    ///
+    /// On, a circuit whose cooldown has ended keeps refusing calls (its [`state`] reads
+    /// [`CircuitState::HalfOpen`]) until the layer that shares it between processes grants this
+    /// breaker the probe, so that one probe goes out for the whole fleet instead of one per
+    /// process. That layer must grant it when it cannot reach the others, or the circuit stays
+    /// open.
+    ///
+    /// [`state`]: CircuitBreaker::state
+    pub const fn remote_probe(mut self, gated: bool) -> Self {
+        self.remote_probe = gated;
+        self
+    }
+
     /// Validates the configuration.
     ///
     /// # Errors
@@ -148,6 +181,30 @@ impl CircuitBreakerBuilder {
     /// [`InvalidCircuit`] for a failure rate outside `(0, 1]`, an empty window, or `min_calls`
     /// outside `1..=window`.
     pub fn build(self) -> Result<CircuitBreaker, InvalidCircuit> {
+        self.build_with(None)
+    }
+
+    /// [`build`](Self::build), with `observer` hearing every [`Transition`] of the breaker.
+    ///
+    /// The observer runs on the task whose call caused the transition (or the one that applied
+    /// a remote decision), after the breaker's lock is released: it may read the breaker, and
+    /// it must be quick and never block. Concurrent transitions may reach it out of order;
+    /// [`Transition::generation`] orders them.
+    ///
+    /// # Errors
+    ///
+    /// The same as [`build`](Self::build).
+    pub fn build_observed(
+        self,
+        observer: Arc<dyn CircuitObserver>,
+    ) -> Result<CircuitBreaker, InvalidCircuit> {
+        self.build_with(Some(observer))
+    }
+
+    fn build_with(
+        self,
+        observer: Option<Arc<dyn CircuitObserver>>,
+    ) -> Result<CircuitBreaker, InvalidCircuit> {
         if !(self.failure_rate > 0.0 && self.failure_rate <= 1.0) {
             return Err(InvalidCircuit::FailureRate(self.failure_rate));
         }
@@ -162,6 +219,7 @@ impl CircuitBreakerBuilder {
         }
         Ok(CircuitBreaker(Arc::new(Shared {
             config: self,
+            observer: ObserverSlot(observer),
             state: Mutex::new(State {
                 phase: Phase::Closed,
                 window: vec![false; self.window as usize].into_boxed_slice(),
@@ -181,7 +239,78 @@ pub struct CircuitBreaker(Arc<Shared>);
 #[derive(Debug)]
 struct Shared {
     config: CircuitBreakerBuilder,
+    observer: ObserverSlot,
     state: Mutex<State>,
+}
+
+struct ObserverSlot(Option<Arc<dyn CircuitObserver>>);
+
+impl fmt::Debug for ObserverSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "Some(..)" } else { "None" })
+    }
+}
+
+/// Hears the [`Transition`]s of a breaker built with
+/// [`build_observed`](CircuitBreakerBuilder::build_observed). Closures
+/// `Fn(&Transition) + Send + Sync` are observers.
+pub trait CircuitObserver: Send + Sync {
+    /// The circuit went from `t.from` to `t.to`.
+    fn transition(&self, t: &Transition);
+}
+
+impl<F: Fn(&Transition) + Send + Sync> CircuitObserver for F {
+    fn transition(&self, t: &Transition) {
+        self(t);
+    }
+}
+
+/// One state change of a circuit, as its [`CircuitObserver`] hears it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Transition {
+    /// The state before.
+    pub from: CircuitState,
+    /// The state after.
+    pub to: CircuitState,
+    /// When `to` is [`CircuitState::Open`]: the end of its cooldown.
+    pub open_until: Option<Instant>,
+    /// Whether the breaker decided it or applied a remote decision.
+    pub origin: Origin,
+    /// The breaker's transition count after this one: it grows by one per transition, so
+    /// reports that reach the observer out of order can be put back in order.
+    pub generation: u64,
+}
+
+/// Who decided a [`Transition`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Origin {
+    /// This breaker, from the outcomes of its calls (or its cooldown ending).
+    Local,
+    /// A [`RemoteDecision`] given to [`CircuitBreaker::apply`].
+    Remote,
+}
+
+/// A decision made elsewhere (another process sharing the circuit), for
+/// [`CircuitBreaker::apply`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RemoteDecision {
+    /// The circuit is open until `until`: a closed or half-open circuit opens (dropping the
+    /// outcomes of calls in flight, and any probe), an open one stays open at least that long.
+    /// An instant already past changes nothing.
+    Open {
+        /// The end of the cooldown, on this process's clock.
+        until: Instant,
+    },
+    /// The circuit is closed (the fleet's probe succeeded): an open or half-open circuit closes
+    /// with a fresh window.
+    Closed,
+    /// This breaker holds the fleet's one probe: with
+    /// [`remote_probe`](CircuitBreakerBuilder::remote_probe), the first call once the cooldown
+    /// has ended goes through as the probe. It lasts until the next transition.
+    ProbeGranted,
 }
 
 #[derive(Debug)]
@@ -199,11 +328,26 @@ struct State {
 #[derive(Clone, Copy, Debug)]
 enum Phase {
     Closed,
-    Open { until: Instant },
-    HalfOpen { probing: bool },
+    /// `granted`: this breaker may probe once `until` has passed (always, without
+    /// `remote_probe`).
+    Open {
+        until: Instant,
+        granted: bool,
+    },
+    HalfOpen {
+        probing: bool,
+    },
 }
 
 impl Phase {
+    fn state(self) -> CircuitState {
+        match self {
+            Phase::Closed => CircuitState::Closed,
+            Phase::Open { .. } => CircuitState::Open,
+            Phase::HalfOpen { .. } => CircuitState::HalfOpen,
+        }
+    }
+
     /// The state's name in telemetry: `closed`, `open` or `half_open`.
     fn name(self) -> &'static str {
         match self {
@@ -215,7 +359,9 @@ impl Phase {
 }
 
 impl State {
-    fn transition(&mut self, phase: Phase) {
+    #[must_use]
+    fn transition(&mut self, phase: Phase, origin: Origin) -> Transition {
+        let from = self.phase.state();
         tracing::event!(
             name: "steadfast.breaker.transition",
             target: "steadfast",
@@ -229,6 +375,16 @@ impl State {
         self.next = 0;
         self.len = 0;
         self.failures = 0;
+        Transition {
+            from,
+            to: phase.state(),
+            open_until: match phase {
+                Phase::Open { until, .. } => Some(until),
+                _ => None,
+            },
+            origin,
+            generation: self.generation,
+        }
     }
 
     fn push(&mut self, failed: bool) {
@@ -258,6 +414,13 @@ impl CircuitBreaker {
             window: 20,
             min_calls: 10,
             cooldown: Duration::from_secs(30),
+            remote_probe: false,
+        }
+    }
+
+    fn notify(&self, transition: Option<Transition>) {
+        if let (Some(t), Some(observer)) = (transition, &self.0.observer.0) {
+            observer.transition(&t);
         }
     }
 
@@ -272,27 +435,30 @@ impl CircuitBreaker {
     #[must_use]
     pub fn try_acquire(&self) -> Option<Permit> {
         let mut state = self.lock();
-        let probe = match state.phase {
-            Phase::Closed => false,
-            Phase::Open { until } => {
-                if Instant::now() < until {
+        let (probe, transition) = match state.phase {
+            Phase::Closed => (false, None),
+            Phase::Open { until, granted } => {
+                if Instant::now() < until || (self.0.config.remote_probe && !granted) {
                     return None;
                 }
-                state.transition(Phase::HalfOpen { probing: true });
-                true
+                let t = state.transition(Phase::HalfOpen { probing: true }, Origin::Local);
+                (true, Some(t))
             }
             Phase::HalfOpen { probing: true } => return None,
             Phase::HalfOpen { probing: false } => {
                 state.phase = Phase::HalfOpen { probing: true };
-                true
+                (true, None)
             }
         };
-        Some(Permit {
+        let permit = Permit {
             breaker: self.clone(),
             generation: state.generation,
             probe,
             reported: false,
-        })
+        };
+        drop(state);
+        self.notify(transition);
+        Some(permit)
     }
 
     /// The state now (an open circuit whose cooldown has ended reads as half-open).
@@ -300,9 +466,84 @@ impl CircuitBreaker {
     pub fn state(&self) -> CircuitState {
         match self.lock().phase {
             Phase::Closed => CircuitState::Closed,
-            Phase::Open { until } if Instant::now() < until => CircuitState::Open,
+            Phase::Open { until, .. } if Instant::now() < until => CircuitState::Open,
             Phase::Open { .. } | Phase::HalfOpen { .. } => CircuitState::HalfOpen,
         }
+    }
+
+    /// Whether the cooldown has ended and the circuit waits for
+    /// [`RemoteDecision::ProbeGranted`] (only with
+    /// [`remote_probe`](CircuitBreakerBuilder::remote_probe)).
+    #[must_use]
+    pub fn awaits_probe(&self) -> bool {
+        self.0.config.remote_probe
+            && matches!(
+                self.lock().phase,
+                Phase::Open { until, granted: false } if Instant::now() >= until
+            )
+    }
+
+    /// When the circuit is open: the end of its cooldown (past once it reads half-open).
+    #[must_use]
+    pub fn open_until(&self) -> Option<Instant> {
+        match self.lock().phase {
+            Phase::Open { until, .. } => Some(until),
+            Phase::Closed | Phase::HalfOpen { .. } => None,
+        }
+    }
+
+    /// Applies a decision made elsewhere; `true` when it changed anything. See
+    /// [`RemoteDecision`] for what each does; a transition it causes reaches the observer with
+    /// [`Origin::Remote`].
+    pub fn apply(&self, decision: RemoteDecision) -> bool {
+        let mut state = self.lock();
+        let now = Instant::now();
+        let (changed, transition) = match (decision, state.phase) {
+            (RemoteDecision::Open { until }, _) if until <= now => (false, None),
+            (RemoteDecision::Open { until }, Phase::Open { until: current, .. }) => {
+                if until > current {
+                    // Someone reopened it: a probe granted for the earlier cooldown is void.
+                    state.phase = Phase::Open {
+                        until,
+                        granted: false,
+                    };
+                    (true, None)
+                } else {
+                    (false, None)
+                }
+            }
+            (RemoteDecision::Open { until }, Phase::Closed | Phase::HalfOpen { .. }) => {
+                let t = state.transition(
+                    Phase::Open {
+                        until,
+                        granted: false,
+                    },
+                    Origin::Remote,
+                );
+                (true, Some(t))
+            }
+            (RemoteDecision::Closed, Phase::Closed) => (false, None),
+            (RemoteDecision::Closed, Phase::Open { .. } | Phase::HalfOpen { .. }) => {
+                (true, Some(state.transition(Phase::Closed, Origin::Remote)))
+            }
+            (
+                RemoteDecision::ProbeGranted,
+                Phase::Open {
+                    until,
+                    granted: false,
+                },
+            ) => {
+                state.phase = Phase::Open {
+                    until,
+                    granted: true,
+                };
+                (true, None)
+            }
+            (RemoteDecision::ProbeGranted, _) => (false, None),
+        };
+        drop(state);
+        self.notify(transition);
+        changed
     }
 
     fn report(&self, generation: u64, probe: bool, failure: Option<Option<Duration>>) {
@@ -319,23 +560,27 @@ impl CircuitBreaker {
                     .checked_add(wait)
                     .or_else(|| now.checked_add(Duration::from_secs(86_400 * 365)))
                     .unwrap_or(now),
+                granted: false,
             }
         };
-        match (state.phase, failure) {
-            (Phase::HalfOpen { .. }, None) if probe => state.transition(Phase::Closed),
-            (Phase::HalfOpen { .. }, Some(hint)) if probe => state.transition(open_for(hint)),
+        let transition = match (state.phase, failure) {
+            (Phase::HalfOpen { .. }, None) if probe => {
+                Some(state.transition(Phase::Closed, Origin::Local))
+            }
+            (Phase::HalfOpen { .. }, Some(hint)) if probe => {
+                Some(state.transition(open_for(hint), Origin::Local))
+            }
             (Phase::Closed, outcome) => {
                 state.push(outcome.is_some());
                 let len = state.len;
-                if len >= config.min_calls as usize
-                    && state.failures as f64 / len as f64 >= config.failure_rate
-                {
-                    let phase = open_for(outcome.flatten());
-                    state.transition(phase);
-                }
+                (len >= config.min_calls as usize
+                    && state.failures as f64 / len as f64 >= config.failure_rate)
+                    .then(|| state.transition(open_for(outcome.flatten()), Origin::Local))
             }
-            _ => {}
-        }
+            _ => None,
+        };
+        drop(state);
+        self.notify(transition);
     }
 
     fn release_probe(&self, generation: u64) {
@@ -439,5 +684,156 @@ mod tests {
         assert_eq!((state.len, state.failures), (3, 2));
         state.push(true);
         assert_eq!((state.len, state.failures), (3, 3));
+    }
+
+    fn recording() -> (Arc<Mutex<Vec<Transition>>>, Arc<dyn CircuitObserver>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        let observer = move |t: &Transition| sink.lock().unwrap().push(*t);
+        (seen, Arc::new(observer))
+    }
+
+    fn small() -> CircuitBreakerBuilder {
+        CircuitBreaker::builder()
+            .window(2)
+            .min_calls(2)
+            .failure_rate(0.5)
+            .cooldown(Duration::from_secs(10))
+    }
+
+    fn fail(breaker: &CircuitBreaker) {
+        breaker.try_acquire().unwrap().failure(&"503");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_observer_hears_every_local_transition_in_order() {
+        let (seen, observer) = recording();
+        let breaker = small().build_observed(observer).unwrap();
+        let start = Instant::now();
+        fail(&breaker);
+        fail(&breaker);
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        breaker.try_acquire().unwrap().failure(&"503"); // the probe fails: open again
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        breaker.try_acquire().unwrap().success();
+        let seen = seen.lock().unwrap().clone();
+        let steps: Vec<_> = seen.iter().map(|t| (t.from, t.to, t.origin)).collect();
+        use CircuitState::{Closed, HalfOpen, Open};
+        assert_eq!(
+            steps,
+            [
+                (Closed, Open, Origin::Local),
+                (Open, HalfOpen, Origin::Local),
+                (HalfOpen, Open, Origin::Local),
+                (Open, HalfOpen, Origin::Local),
+                (HalfOpen, Closed, Origin::Local),
+            ]
+        );
+        let generations: Vec<_> = seen.iter().map(|t| t.generation).collect();
+        assert_eq!(generations, [1, 2, 3, 4, 5]);
+        assert_eq!(seen[0].open_until, Some(start + Duration::from_secs(10)));
+        assert_eq!(seen[2].open_until, Some(start + Duration::from_secs(20)));
+        assert_eq!(seen[4].open_until, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_remote_open_is_honoured_and_reported_as_remote() {
+        let (seen, observer) = recording();
+        let breaker = small().build_observed(observer).unwrap();
+        let in_flight = breaker.try_acquire().unwrap();
+        let until = Instant::now() + Duration::from_secs(5);
+        assert!(breaker.apply(RemoteDecision::Open { until }));
+        assert_eq!(breaker.state(), CircuitState::Open);
+        assert_eq!(breaker.open_until(), Some(until));
+        assert!(breaker.try_acquire().is_none());
+        // A call admitted before the remote decision reports into nothing.
+        in_flight.success();
+        assert_eq!(breaker.state(), CircuitState::Open);
+        // A shorter or past open changes nothing; a longer one extends without a transition.
+        assert!(!breaker.apply(RemoteDecision::Open {
+            until: until - Duration::from_secs(1)
+        }));
+        assert!(!breaker.apply(RemoteDecision::Open {
+            until: Instant::now()
+        }));
+        let later = until + Duration::from_secs(5);
+        assert!(breaker.apply(RemoteDecision::Open { until: later }));
+        assert_eq!(breaker.open_until(), Some(later));
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        // Without remote_probe, the cooldown's end lets a local probe through.
+        assert!(!breaker.awaits_probe());
+        assert!(breaker.try_acquire().unwrap().is_probe());
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert_eq!(
+            (seen[0].from, seen[0].to, seen[0].origin, seen[0].open_until),
+            (
+                CircuitState::Closed,
+                CircuitState::Open,
+                Origin::Remote,
+                Some(until)
+            )
+        );
+        assert_eq!(seen[1].origin, Origin::Local);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_remote_close_ends_an_open_circuit_with_a_fresh_window() {
+        let breaker = small().build().unwrap();
+        assert!(!breaker.apply(RemoteDecision::Closed), "already closed");
+        fail(&breaker);
+        fail(&breaker);
+        assert_eq!(breaker.state(), CircuitState::Open);
+        assert!(breaker.apply(RemoteDecision::Closed));
+        assert_eq!(breaker.state(), CircuitState::Closed);
+        // A fresh window: one failure is not enough to open again.
+        fail(&breaker);
+        assert_eq!(breaker.state(), CircuitState::Closed);
+        fail(&breaker);
+        assert_eq!(breaker.state(), CircuitState::Open);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_remote_probe_the_cooldown_end_waits_for_the_grant() {
+        let breaker = small().remote_probe(true).build().unwrap();
+        assert!(
+            !breaker.apply(RemoteDecision::ProbeGranted),
+            "nothing to probe"
+        );
+        fail(&breaker);
+        fail(&breaker);
+        assert!(!breaker.awaits_probe(), "still cooling down");
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(breaker.state(), CircuitState::HalfOpen);
+        assert!(breaker.awaits_probe());
+        assert!(breaker.try_acquire().is_none(), "no grant, no probe");
+        assert!(breaker.apply(RemoteDecision::ProbeGranted));
+        assert!(!breaker.apply(RemoteDecision::ProbeGranted), "granted once");
+        assert!(!breaker.awaits_probe());
+        let probe = breaker.try_acquire().unwrap();
+        assert!(probe.is_probe());
+        assert!(breaker.try_acquire().is_none(), "one probe");
+        drop(probe); // cancelled: the grant still holds for the next caller
+        let probe = breaker.try_acquire().unwrap();
+        probe.failure(&"503");
+        // Open again: the grant went with the transition.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert!(breaker.try_acquire().is_none());
+        assert!(breaker.awaits_probe());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reopening_elsewhere_voids_a_grant() {
+        let breaker = small().remote_probe(true).build().unwrap();
+        fail(&breaker);
+        fail(&breaker);
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert!(breaker.apply(RemoteDecision::ProbeGranted));
+        let until = Instant::now() + Duration::from_secs(3);
+        assert!(breaker.apply(RemoteDecision::Open { until }));
+        assert!(breaker.try_acquire().is_none());
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(breaker.awaits_probe());
+        assert!(breaker.try_acquire().is_none());
     }
 }

@@ -72,7 +72,7 @@ mod estimate;
 pub(crate) mod gcra;
 mod limiter;
 #[cfg(feature = "redis")]
-mod redis;
+pub(crate) mod redis;
 mod store;
 
 pub use config::{
@@ -82,7 +82,8 @@ pub use estimate::{DEFAULT_OUTPUT_TOKENS, IMAGE_TOKENS, TokenEstimate, actual_to
 pub use limiter::{Admission, DEFAULT_MAX_WAIT, Limiter, Permit};
 #[cfg(feature = "redis")]
 pub use redis::{
-    DEFAULT_ADMISSION_TIMEOUT, DEFAULT_COMMAND_TIMEOUT, Degrade, KEY_PREFIX, RedisStore,
-    RedisStoreBuilder, StoreStats,
+    BreakerSharing, BudgetSharing, DEFAULT_ADMISSION_TIMEOUT, DEFAULT_COMMAND_TIMEOUT,
+    DEFAULT_FLUSH_INTERVAL, DEFAULT_PROBE_LEASE, DEFAULT_REFRESH_INTERVAL, Degrade, KEY_PREFIX,
+    RedisStore, RedisStoreBuilder, STATE_RETENTION, StoreStats,
 };
 pub use store::{Decision, InProcess, QuotaStore, Refusal, WaitReason};

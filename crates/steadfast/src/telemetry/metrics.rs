@@ -4,11 +4,18 @@
 //! The `otel` feature's `telemetry::otel::OtelRecorder` records them as the GenAI
 //! conventions' metrics (`gen_ai.client.operation.duration`, `gen_ai.client.token.usage`,
 //! `gen_ai.client.operation.time_to_first_chunk`) and ours (`steadfast.client.attempts`,
-//! `steadfast.client.retries`, `steadfast.client.wait.duration`, `steadfast.client.fallbacks`) on
-//! an OpenTelemetry meter; any other metrics system implements the trait.
+//! `steadfast.client.retries`, `steadfast.client.wait.duration`, `steadfast.client.fallbacks`,
+//! `steadfast.client.breaker.state`) on an OpenTelemetry meter; any other metrics system
+//! implements the trait.
+//!
+//! Breaker transitions come from the breakers of a
+//! [`Breakers`](crate::resilient::Breakers) set given a recorder with
+//! [`Breakers::recorder`](crate::resilient::Breakers::recorder), not from calls.
 
 use std::fmt;
 use std::time::Duration;
+
+use steadfast_retry::circuit::CircuitState;
 
 /// Receives the measurements of the operations of the calls that carry it.
 ///
@@ -22,6 +29,42 @@ pub trait Recorder: Send + Sync + fmt::Debug {
     /// A fallback chain called a target, which won or failed. The default records nothing.
     fn fallback(&self, m: &FallbackMeasurement<'_>) {
         let _ = m;
+    }
+
+    /// A target's circuit breaker changed state. The default records nothing.
+    ///
+    /// Called on the task that caused the transition (a call's outcome, a call finding the
+    /// cooldown over, or a shared breakers' refresher applying another process's decision).
+    fn breaker(&self, m: &BreakerMeasurement<'_>) {
+        let _ = m;
+    }
+}
+
+/// One transition of a target's circuit breaker.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct BreakerMeasurement<'a> {
+    /// The target, `provider:model` (the provider's steadfast name).
+    pub target: &'a str,
+    /// `server.address` of the target's base URL, when it has one.
+    pub server_address: Option<&'a str>,
+    /// The state before.
+    pub from: CircuitState,
+    /// The state after.
+    pub to: CircuitState,
+    /// Whether another process decided it (a shared breaker — feature `redis` — applying the
+    /// fleet's decision).
+    pub remote: bool,
+}
+
+/// A breaker state's name in telemetry: `closed`, `open` or `half_open`.
+pub fn state_name(state: CircuitState) -> &'static str {
+    match state {
+        CircuitState::Open => "open",
+        CircuitState::HalfOpen => "half_open",
+        CircuitState::Closed => "closed",
+        // `CircuitState` is non-exhaustive: a state added later is named here when it is.
+        _ => "unknown",
     }
 }
 

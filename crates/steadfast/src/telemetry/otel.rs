@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider as _};
+use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter, MeterProvider as _};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_http::{HttpClient, HttpError};
 use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
@@ -43,7 +43,7 @@ use opentelemetry_sdk::trace::{SdkTracerProvider, Tracer};
 use tracing::Subscriber;
 use tracing_subscriber::registry::LookupSpan;
 
-use super::metrics::{FallbackMeasurement, Measurement, Recorder};
+use super::metrics::{BreakerMeasurement, FallbackMeasurement, Measurement, Recorder, state_name};
 use crate::error::{Error, ErrorKind};
 
 /// A `tracing` layer exporting steadfast's spans (and any others it sees) through `provider`.
@@ -353,8 +353,16 @@ impl HttpClient for BlockingHttp {
 /// | `steadfast.client.retries` | counter | `{retry}` | the same as duration |
 /// | `steadfast.client.wait.duration` | histogram | `s` | the same as duration (when it waited) |
 /// | `steadfast.client.fallbacks` | counter | `{target}` | `steadfast.fallback.target`, `steadfast.fallback.position`, `steadfast.fallback.outcome` (`won`, `failed`), `error.type` |
+/// | `steadfast.client.breaker.state` | gauge | `1` | `steadfast.breaker.target` (`provider:model`), `server.address`, `steadfast.breaker.state` (`closed`, `open`, `half_open`) |
+/// | `steadfast.client.breaker.transitions` | counter | `{transition}` | `steadfast.breaker.target`, `server.address`, `steadfast.breaker.from`, `steadfast.breaker.to`, `steadfast.breaker.origin` (`local`, `remote`) |
 ///
 /// Bucket boundaries are the conventions' for duration and tokens.
+///
+/// `steadfast.client.breaker.state` is a state set: on each transition of a target's breaker
+/// (reported by [`Breakers::recorder`](crate::resilient::Breakers::recorder)) the series of the
+/// new state reads 1 and that of the old state 0, so exactly one state of a target that has
+/// changed state reads 1. A target whose breaker never left `closed` has no series.
+/// `origin` `remote` marks a transition decided by another process (shared breakers).
 #[derive(Debug, Clone)]
 pub struct OtelRecorder {
     duration: Histogram<f64>,
@@ -364,6 +372,8 @@ pub struct OtelRecorder {
     retries: Counter<u64>,
     wait: Histogram<f64>,
     fallbacks: Counter<u64>,
+    breaker_state: Gauge<i64>,
+    breaker_transitions: Counter<u64>,
 }
 
 const DURATION_BUCKETS: [f64; 14] = [
@@ -417,6 +427,18 @@ impl OtelRecorder {
                 .u64_counter("steadfast.client.fallbacks")
                 .with_unit("{target}")
                 .with_description("Targets called by fallback chains, by outcome.")
+                .build(),
+            breaker_state: meter
+                .i64_gauge("steadfast.client.breaker.state")
+                .with_unit("1")
+                .with_description(
+                    "A target's circuit-breaker state: 1 for its current state, 0 for the one it left.",
+                )
+                .build(),
+            breaker_transitions: meter
+                .u64_counter("steadfast.client.breaker.transitions")
+                .with_unit("{transition}")
+                .with_description("Circuit-breaker transitions, by target, states and origin.")
                 .build(),
         }
     }
@@ -478,6 +500,33 @@ impl Recorder for OtelRecorder {
             attrs.push(KeyValue::new("error.type", kind));
         }
         self.fallbacks.add(1, &attrs);
+    }
+
+    fn breaker(&self, m: &BreakerMeasurement<'_>) {
+        let mut attrs = vec![KeyValue::new(
+            "steadfast.breaker.target",
+            m.target.to_string(),
+        )];
+        if let Some(host) = m.server_address {
+            attrs.push(KeyValue::new("server.address", host.to_string()));
+        }
+        let with = |key: &'static str, value: &'static str| {
+            let mut a = attrs.clone();
+            a.push(KeyValue::new(key, value));
+            a
+        };
+        let (from, to) = (state_name(m.from), state_name(m.to));
+        self.breaker_state
+            .record(0, &with("steadfast.breaker.state", from));
+        self.breaker_state
+            .record(1, &with("steadfast.breaker.state", to));
+        let mut t = with("steadfast.breaker.from", from);
+        t.push(KeyValue::new("steadfast.breaker.to", to));
+        t.push(KeyValue::new(
+            "steadfast.breaker.origin",
+            if m.remote { "remote" } else { "local" },
+        ));
+        self.breaker_transitions.add(1, &t);
     }
 }
 

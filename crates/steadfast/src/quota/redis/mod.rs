@@ -15,6 +15,14 @@ use super::store::{Decision, InProcess, QuotaStore, Refusal, WaitReason, settle_
 use crate::error::{Error, ErrorKind};
 use crate::provider::BoxFuture;
 
+pub(crate) mod breakers;
+mod budget;
+
+pub use breakers::{
+    BreakerSharing, DEFAULT_PROBE_LEASE, DEFAULT_REFRESH_INTERVAL, STATE_RETENTION,
+};
+pub use budget::{BudgetSharing, DEFAULT_FLUSH_INTERVAL};
+
 /// The admission timeout unless set: 5 ms. A local Redis answers an `EVALSHA` in well under a
 /// millisecond; one in the same data centre in one or two.
 pub const DEFAULT_ADMISSION_TIMEOUT: Duration = Duration::from_millis(5);
