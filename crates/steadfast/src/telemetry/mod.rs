@@ -104,7 +104,7 @@ use crate::error::{Error, ErrorKind};
 use crate::provider::ChatRequest;
 use crate::response::{AttemptSummary, FinishReason, Response, Usage};
 
-pub use metrics::{FallbackMeasurement, Measurement, Recorder};
+pub use metrics::{BreakerMeasurement, FallbackMeasurement, Measurement, Recorder};
 
 /// The `gen_ai.provider.name` of a steadfast provider: the conventions' well-known value where
 /// there is one, else the provider's own name.
