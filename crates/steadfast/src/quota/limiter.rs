@@ -163,8 +163,9 @@ impl Limiter {
     /// ([`QuotaStore::admit_reserving`]) and sleeps until then — requests are served first come
     /// first served, and waiters never all wake to ask again (with a shared store, a round trip
     /// per waiter per admitted request). When its turn comes it checks the scope's cooldown
-    /// (a provider 429 seen by anyone meanwhile) and waits that out too. A request cancelled
-    /// while it sleeps leaves its slot spent.
+    /// (a provider 429 seen by anyone meanwhile): if there is one, it waits it out and takes a
+    /// new turn, so that what a cooldown held back leaves at the quota's pace. A request
+    /// cancelled while it sleeps leaves its slot spent.
     ///
     /// # Errors
     ///
@@ -205,16 +206,18 @@ impl Limiter {
                 Decision::Reserved { wait } => {
                     wait_event(wait, WaitReason::Quota);
                     tokio::time::sleep(wait).await;
-                    // A provider 429 seen meanwhile (by anyone sharing the store) holds the turn
-                    // until its cooldown ends: the reservation was made before it.
-                    if let Some(cooling) = self.store.cooldown_of(&self.scope).await {
-                        if start.elapsed().saturating_add(cooling) > max_wait {
-                            return Err(self.refusal_for_wait(cooling, WaitReason::Cooldown));
-                        }
-                        wait_event(cooling, WaitReason::Cooldown);
-                        tokio::time::sleep(cooling).await;
+                    // A provider 429 seen meanwhile (by anyone sharing the store) voids the
+                    // turn, which was given before it: wait the cooldown out, then take a new
+                    // turn — so the requests held by a cooldown leave at the quota's pace when
+                    // it ends, not all at once. (The voided slot stays spent.)
+                    let Some(cooling) = self.store.cooldown_of(&self.scope).await else {
+                        return Ok((permit(), start.elapsed()));
+                    };
+                    if start.elapsed().saturating_add(cooling) > max_wait {
+                        return Err(self.refusal_for_wait(cooling, WaitReason::Cooldown));
                     }
-                    return Ok((permit(), start.elapsed()));
+                    wait_event(cooling, WaitReason::Cooldown);
+                    tokio::time::sleep(cooling).await;
                 }
                 Decision::Wait { wait, reason } => {
                     let cooling = reason == WaitReason::Cooldown;
@@ -531,6 +534,40 @@ mod tests {
             waited,
             Duration::from_millis(3_500),
             "its turn (1 s), then the cooldown"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn what_a_cooldown_held_back_leaves_at_the_quotas_pace() {
+        let l = limiter(one_a_second());
+        drop(
+            l.acquire(&TokenEstimate::new(1, 1), Duration::ZERO)
+                .await
+                .unwrap(),
+        );
+        let start = tokio::time::Instant::now();
+        let held: Vec<_> = (0..3)
+            .map(|_| {
+                let l = l.clone();
+                tokio::spawn(async move {
+                    l.acquire(&TokenEstimate::new(1, 1), Duration::from_secs(30))
+                        .await
+                        .map(|_| start.elapsed())
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        l.cooldown(Duration::from_secs(10)).await;
+        let mut left = Vec::new();
+        for h in held {
+            left.push(h.await.unwrap().unwrap());
+        }
+        left.sort();
+        let ms = Duration::from_millis;
+        assert_eq!(
+            left,
+            [ms(10_500), ms(11_500), ms(12_500)],
+            "one a second after it"
         );
     }
 
