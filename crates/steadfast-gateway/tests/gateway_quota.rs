@@ -2,6 +2,12 @@
 //! front of the simulator on 127.0.0.1:0. Every upstream attempt is admitted by its deployment's
 //! quota (`Call::quota`); a fail-fast refusal moves the alias to its next deployment before a
 //! doomed request, and `/metrics` counts waits and refusals per deployment.
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests: a failure is the test's failure"
+)]
 
 mod support;
 
