@@ -101,7 +101,9 @@ struct Window {
     errors: usize,
 }
 
-const KEY: &str = "bench-inbound-key";
+/// The client's bearer key: the gateway's inbound key (as its SHA-256 in the config) and
+/// LiteLLM's master key (which it requires, `sk-` first).
+const KEY: &str = "sk-bench-inbound-key-7f3a9c2e";
 
 /// Runs the benchmark and prints its tables.
 ///
@@ -361,6 +363,7 @@ fn litellm(bin: &Path, dir: &Path, upstream: &str, args: &GatewayBenchArgs) -> R
             "--num_workers",
             &args.litellm_workers.to_string(),
         ])
+        .env("LITELLM_MASTER_KEY", KEY)
         .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         .env("LITELLM_LOG", "ERROR")
         .env("LITELLM_TELEMETRY", "False")
