@@ -211,14 +211,18 @@ pub fn run(args: &GatewayBenchArgs) -> Result<()> {
             results[i].push(win);
         }
     }
-    print_table(&names, &results, &proxies);
+    if args.windows > 0 {
+        print_table(&names, &results, &proxies);
+    }
     if args.streams > 0 {
+        // A 200-word echo, one event every 2 s: the first content (the gateway's commit point)
+        // comes within seconds, and each stream stays open for minutes.
         rt.block_on(
             sim.set_scenario(
                 &Scenario::new().rule(
                     Rule::new()
                         .stream(true)
-                        .action(Action::model().chunk_delay_ms(60_000)),
+                        .action(Action::model().chunk_delay_ms(STREAM_CHUNK_MS)),
                 ),
             ),
         )?;
@@ -405,11 +409,19 @@ fn litellm(bin: &Path, dir: &Path, upstream: &str, args: &GatewayBenchArgs) -> R
     }
 }
 
-/// The request every side gets.
+/// The pause between the simulator's stream events in the open-streams phase.
+const STREAM_CHUNK_MS: u64 = 2_000;
+
+/// The request every side gets (a stream: a 200-word prompt, echoed one word per event).
 fn body(model: &str, stream: bool) -> String {
+    let content = if stream {
+        "word ".repeat(200)
+    } else {
+        "hello there".to_owned()
+    };
     serde_json::json!({
         "model": model,
-        "messages": [{"role": "user", "content": "hello there"}],
+        "messages": [{"role": "user", "content": content}],
         "stream": stream,
     })
     .to_string()
