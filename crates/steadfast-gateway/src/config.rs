@@ -19,6 +19,9 @@
 //! # breaker: per-target circuit breakers; a target whose breaker is open is skipped.
 //! breaker = { window = 20, min_calls = 5, failure_rate = 0.5, cooldown_secs = 30 }
 //! attempts = 4                    # per target (default 4)
+//! # deadline_secs: each target's attempts and waits — retry backoff and quota waits — end
+//! # within this many seconds of its first attempt (`stop::before_delay`); default none.
+//! deadline_secs = 20
 //! wait = { initial_secs = 1.0, max_secs = 30.0, jitter_secs = 1.0 }  # exponential backoff
 //! retry_on = ["rate-limited", "overloaded", "server", "timeout", "connect"]   # default: transient
 //! fallback_on = ["rate-limited", "overloaded", "server", "timeout", "connect"] # default: transient
@@ -48,7 +51,7 @@
 //! label — default `"default"`, never a key — and model). `burst` is the request burst (default
 //! one second's worth), `token_burst` the token allowance (default the minute's `tpm`). Every
 //! upstream attempt waits for admission, at most `max_wait_secs` in all (default 60 s) and never
-//! past the retry policy's time limits; a request that cannot be admitted in time — at once, with
+//! past the alias's `deadline_secs`; a request that cannot be admitted in time — at once, with
 //! `fail_fast` — fails with `quota-refused` without being sent, and the alias's chain moves to
 //! the next deployment (a refusal is always a reason to fall back). Deployments naming the same
 //! scope, in any alias, share one count, and must give it the same limits. A provider 429 with
@@ -130,6 +133,7 @@ struct RawKey {
 struct RawModel {
     targets: Spanned<Vec<Spanned<RawTarget>>>,
     attempts: Option<Spanned<u32>>,
+    deadline_secs: Option<Spanned<f64>>,
     wait: Option<Spanned<RawWait>>,
     retry_on: Option<Vec<Spanned<String>>>,
     fallback_on: Option<Vec<Spanned<String>>>,
@@ -365,9 +369,12 @@ impl Config {
                 None => resilient::kinds(TRANSIENT),
                 Some(list) => kinds(list).map_err(|(s, m)| at(s, m))?,
             };
-            let mut policy = resilient::default_policy()
-                .stop(stop::after_attempt(attempts))
-                .retry_if(retry_on);
+            let mut stops = stop::after_attempt(attempts);
+            if let Some(d) = &model.deadline_secs {
+                let limit = seconds(*d.get_ref(), "deadline_secs").map_err(|m| at(d.span(), m))?;
+                stops = stops.or(stop::before_delay(limit));
+            }
+            let mut policy = resilient::default_policy().stop(stops).retry_if(retry_on);
             if let Some(w) = wait {
                 policy = policy.wait(w);
             }
@@ -746,6 +753,9 @@ fallback_on = ["rate-limited", "server"]
         let e =
             bad("[models.q]\ntargets = [{ target = \"openai:x\", rpm = 5, max_wait_secs = -1 }]\n");
         assert!(e.message.contains("max_wait_secs"), "{e}");
+        let e = bad("[models.q]\ntargets = [\"openai:x\"]\ndeadline_secs = 0\n");
+        assert_eq!(e.line, 3, "{e}");
+        assert!(e.message.contains("deadline_secs"), "{e}");
         let e = bad(
             "[models.a]\ntargets = [{ target = \"openai:x\", rpm = 5 }]\n[models.b]\ntargets = [{ target = \"openai:x\", rpm = 6 }]\n",
         );

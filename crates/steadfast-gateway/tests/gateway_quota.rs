@@ -189,3 +189,32 @@ targets = [{ target = "openai:gpt-4o-mini", base_url = "{openai}", api_key_env =
     assert_eq!(post(&url, chat("b")).await.status(), 429);
     assert_eq!(sim.requests_for(Dialect::OpenAi), 1);
 }
+
+/// Paused time: the quota would admit the second request in 60 s, but the alias's deadline is
+/// 10 s, so it is refused at once (a 429 with `retry-after`) rather than left waiting.
+#[tokio::test(start_paused = true)]
+async fn a_quota_wait_never_crosses_the_alias_deadline() {
+    let sim = Simulator::start(Scenario::new()).await.expect("sim");
+    let config = r#"
+[models.slow]
+targets = [{ target = "openai:gpt-4o-mini", base_url = "{openai}", api_key_env = "SIM_KEY", rpm = 1, burst = 1, max_wait_secs = 120 }]
+attempts = 1
+deadline_secs = 10
+"#;
+    let url = serve(load(&sim, config)).await;
+    let started = tokio::time::Instant::now();
+    assert_eq!(post(&url, chat("slow")).await.status(), 200);
+    let r = post(&url, chat("slow")).await;
+    assert_eq!(r.status(), 429);
+    assert!(!header(&r, "retry-after").is_empty());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "refused without waiting"
+    );
+    assert_eq!(sim.requests_for(Dialect::OpenAi), 1);
+    let m = metrics(&url).await;
+    assert!(
+        m.contains("steadfast_gateway_quota_refusals_total{deployment=\"openai:gpt-4o-mini\"} 1"),
+        "{m}"
+    );
+}
