@@ -593,25 +593,38 @@ async fn open_streams(
         let url = p.url.clone();
         let body = body(&p.model, true);
         pending.push(async move {
-            let mut r = client
+            let mut r = match client
                 .post(url)
                 .bearer_auth(KEY)
                 .header("content-type", "application/json")
                 .body(body)
                 .send()
                 .await
-                .ok()?;
+            {
+                Ok(r) => r,
+                Err(e) => return Err(format!("client: {}", error_chain(&e))),
+            };
             if !r.status().is_success() {
-                return None;
+                let status = r.status();
+                let text = r.text().await.unwrap_or_default();
+                return Err(format!(
+                    "{status}: {}",
+                    text.chars().take(200).collect::<String>()
+                ));
             }
             // The first chunk: the stream is open end to end.
-            r.chunk().await.ok()??;
-            Some(r)
+            match r.chunk().await {
+                Ok(Some(_)) => Ok(r),
+                Ok(None) => Err("ended before its first chunk".into()),
+                Err(e) => Err(format!("first chunk: {}", error_chain(&e))),
+            }
         });
     }
+    let mut failures: std::collections::BTreeMap<String, usize> = Default::default();
     while let Some(r) = pending.next().await {
-        if let Some(r) = r {
-            open.push(r);
+        match r {
+            Ok(r) => open.push(r),
+            Err(why) => *failures.entry(why).or_default() += 1,
         }
         if started.elapsed() > limit {
             bail!("opening {n} streams took longer than {limit:?}");
@@ -628,9 +641,24 @@ async fn open_streams(
         full as f64 / 1024.0,
         per / 1024.0
     );
+    for (why, count) in &failures {
+        eprintln!("{}: {count} streams did not open: {why}", p.name);
+    }
     drop(open);
     tokio::time::sleep(Duration::from_secs(1)).await;
     Ok(())
+}
+
+/// An error and its sources, for the failure tally.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 fn sha256_hex(text: &str) -> String {
