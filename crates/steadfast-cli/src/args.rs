@@ -171,6 +171,21 @@ pub(crate) struct GatewayArgs {
     /// Default: the library's (1 s doubling, at most 30 s, plus up to 1 s of jitter).
     #[arg(long, value_parser = crate::policy::parse_wait)]
     pub(crate) wait: Option<crate::policy::WaitSpec>,
+    /// Share the deployments' quotas and provider cooldowns with the other replicas through
+    /// this Redis (redis://[:PASSWORD@]HOST:PORT[/DB]); overrides the config's `[redis]`. Needs
+    /// --config.
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "config",
+        env = "STEADFAST_GATEWAY_REDIS"
+    )]
+    pub(crate) redis: Option<String>,
+    /// How many gateway replicas share the quotas (overrides the config's `[redis] replicas`):
+    /// with Redis, each admits its share of every quota while Redis is unreachable; without,
+    /// each always admits its share. Needs --config.
+    #[arg(long, value_name = "N", requires = "config", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) replicas: Option<u32>,
 }
 
 /// `steadfast demo`.

@@ -3,8 +3,10 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
+use steadfast::quota::{InProcess, QuotaStore};
 use steadfast_gateway::{Config, Gateway, InboundKeys, ProviderTargets};
 use steadfast_sim::Simulator;
 
@@ -24,10 +26,14 @@ const SIM_MODELS: [&str; 6] = [
 pub(crate) async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.config {
         let config = load(path)?;
+        let quotas = Quotas::new(&config, args.redis.as_deref(), args.replicas).await?;
+        let config = quotas.apply(config);
         let gateway = Gateway::new(config.clone()).keys(config.keys());
         let listener = listen(args.addr).await?;
-        announce(&[format!("gateway: http://{}", listener.local_addr()?)]);
-        reload_on_sighup(&gateway, path.clone())?;
+        let mut lines = vec![format!("gateway: http://{}", listener.local_addr()?)];
+        lines.extend(quotas.describe());
+        announce(&lines);
+        reload_on_sighup(&gateway, path.clone(), quotas)?;
         return serve(gateway, listener).await;
     }
     if !args.sim {
@@ -87,8 +93,82 @@ fn load(path: &std::path::Path) -> anyhow::Result<Config> {
 
 /// On SIGHUP, reads the config again: a valid one replaces the routes and keys (requests in
 /// flight finish on theirs); an invalid one is reported and the running config kept.
+/// The deployments' quota store for the process's life: the Redis the replicas share, or one
+/// in process, kept across reloads so that the counts carry over.
+struct Quotas {
+    store: Arc<dyn QuotaStore>,
+    shared: bool,
+    replicas: u32,
+}
+
+impl Quotas {
+    /// `--redis` (or the config's `[redis] url`) connects now: a clear error when Redis does not
+    /// answer at start; later outages degrade to each replica's share of the quotas.
+    async fn new(
+        config: &Config,
+        redis: Option<&str>,
+        replicas: Option<u32>,
+    ) -> anyhow::Result<Self> {
+        let replicas = replicas.or(config.replicas()).unwrap_or(1);
+        match redis.or(config.redis_url()) {
+            Some(url) => Ok(Quotas {
+                store: redis_store(url, replicas).await?,
+                shared: true,
+                replicas,
+            }),
+            None => Ok(Quotas {
+                store: Arc::new(InProcess::new()),
+                shared: false,
+                replicas,
+            }),
+        }
+    }
+
+    fn apply(&self, config: Config) -> Config {
+        let config = config.with_quota_store(Arc::clone(&self.store));
+        if self.shared || self.replicas == 1 {
+            config
+        } else {
+            config.divide_quotas(self.replicas)
+        }
+    }
+
+    fn describe(&self) -> Option<String> {
+        match (self.shared, self.replicas) {
+            (true, n) => Some(format!(
+                "quotas: shared through Redis by {n} replica(s) (each admits 1/{n} while Redis is unreachable)"
+            )),
+            (false, 1) => None,
+            (false, n) => Some(format!(
+                "quotas: this replica admits 1/{n} of each (no Redis)"
+            )),
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
+async fn redis_store(url: &str, replicas: u32) -> anyhow::Result<Arc<dyn QuotaStore>> {
+    use steadfast::quota::{Degrade, RedisStore};
+    let store = RedisStore::builder(url)
+        .degrade(Degrade::Local {
+            expected_processes: replicas,
+        })
+        .connect()
+        .await?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(not(feature = "redis"))]
+async fn redis_store(_url: &str, _replicas: u32) -> anyhow::Result<Arc<dyn QuotaStore>> {
+    anyhow::bail!("--redis needs the CLI built with the `redis` feature")
+}
+
 #[cfg(unix)]
-fn reload_on_sighup(gateway: &Gateway, path: std::path::PathBuf) -> anyhow::Result<()> {
+fn reload_on_sighup(
+    gateway: &Gateway,
+    path: std::path::PathBuf,
+    quotas: Quotas,
+) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangups = signal(SignalKind::hangup()).context("could not listen for SIGHUP")?;
     let gateway = gateway.clone();
@@ -96,6 +176,8 @@ fn reload_on_sighup(gateway: &Gateway, path: std::path::PathBuf) -> anyhow::Resu
         while hangups.recv().await.is_some() {
             match load(&path) {
                 Ok(config) => {
+                    // The running store: a reload keeps the counts (and the Redis of the start).
+                    let config = quotas.apply(config);
                     gateway.reload(config.clone(), config.keys());
                     eprintln!("steadfast gateway: reloaded {}", path.display());
                 }
@@ -107,7 +189,11 @@ fn reload_on_sighup(gateway: &Gateway, path: std::path::PathBuf) -> anyhow::Resu
 }
 
 #[cfg(not(unix))]
-fn reload_on_sighup(_gateway: &Gateway, _path: std::path::PathBuf) -> anyhow::Result<()> {
+fn reload_on_sighup(
+    _gateway: &Gateway,
+    _path: std::path::PathBuf,
+    _quotas: Quotas,
+) -> anyhow::Result<()> {
     Ok(())
 }
 

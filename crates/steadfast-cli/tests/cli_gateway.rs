@@ -116,3 +116,34 @@ fn the_gateway_exports_the_calls_spans_over_otlp() {
         "{spans:?}"
     );
 }
+
+#[test]
+fn an_unreachable_redis_is_an_error_at_start_without_its_password() {
+    let dir = std::env::temp_dir().join(format!("steadfast-gw-redis-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gateway.toml");
+    std::fs::write(
+        &path,
+        "[models.fast]\ntargets = [{ target = \"openai:gpt-4o-mini\", rpm = 60 }]\n",
+    )
+    .unwrap();
+    // Port 1 on loopback: nothing listens there.
+    let o = Command::new(env!("CARGO_BIN_EXE_steadfast"))
+        .args(["gateway", "--addr", "127.0.0.1:0", "--config"])
+        .arg(&path)
+        .args(["--redis", "redis://:hunter2@127.0.0.1:1", "--replicas", "2"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.to_lowercase().contains("redis"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    let o = Command::new(env!("CARGO_BIN_EXE_steadfast"))
+        .args(["gateway", "--config"])
+        .arg(&path)
+        .args(["--replicas", "0"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

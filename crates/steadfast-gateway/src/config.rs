@@ -19,21 +19,59 @@
 //! # breaker: per-target circuit breakers; a target whose breaker is open is skipped.
 //! breaker = { window = 20, min_calls = 5, failure_rate = 0.5, cooldown_secs = 30 }
 //! attempts = 4                    # per target (default 4)
+//! # deadline_secs: each target's attempts and waits — retry backoff and quota waits — end
+//! # within this many seconds of its first attempt (`stop::before_delay`); default none.
+//! deadline_secs = 20
 //! wait = { initial_secs = 1.0, max_secs = 30.0, jitter_secs = 1.0 }  # exponential backoff
 //! retry_on = ["rate-limited", "overloaded", "server", "timeout", "connect"]   # default: transient
 //! fallback_on = ["rate-limited", "overloaded", "server", "timeout", "connect"] # default: transient
 //! # A stalled upstream before the stream's commit point (no first byte, no event for
 //! # `idle_secs`) is a `timeout`: retried and fallen back on like any transient error.
 //! timeouts = { connect_secs = 5, first_byte_secs = 30, idle_secs = 20, total_secs = 600 }
+//!
+//! [models.quoted]
+//! targets = [
+//!   # A deployment's quota: requests and tokens per minute of this account's model, admitted
+//!   # before every upstream attempt (retries and fallbacks included) with `Call::quota`.
+//!   { target = "openai:gpt-4o-mini", rpm = 500, tpm = 200000, burst = 10, account = "org-a",
+//!     max_wait_secs = 2, fail_fast = false },
+//!   # fail_fast: a request the quota cannot admit at once is refused (`quota-refused`), and
+//!   # the alias falls back to the next deployment without waiting.
+//!   { target = "anthropic:claude-3-5-haiku-latest", rpm = 50, fail_fast = true },
+//! ]
+//!
+//! [redis]                         # optional: quotas and cooldowns shared by the replicas
+//! url_env = "STEADFAST_REDIS_URL" # or `url = "redis://…"` (`steadfast gateway --redis URL`)
+//! replicas = 3                    # the replicas sharing the quotas (`--replicas N`)
 //! ```
+//!
+//! # Quotas
+//!
+//! A deployment with `rpm` and/or `tpm` gets a [`Limiter`] on the scope (provider, `account`
+//! label — default `"default"`, never a key — and model). `burst` is the request burst (default
+//! one second's worth), `token_burst` the token allowance (default the minute's `tpm`). Every
+//! upstream attempt waits for admission, at most `max_wait_secs` in all (default 60 s) and never
+//! past the alias's `deadline_secs`; a request that cannot be admitted in time — at once, with
+//! `fail_fast` — fails with `quota-refused` without being sent, and the alias's chain moves to
+//! the next deployment (a refusal is always a reason to fall back). Deployments naming the same
+//! scope, in any alias, share one count, and must give it the same limits. A provider 429 with
+//! `retry-after` cools the whole scope down, for every request that shares the store.
+//!
+//! The quotas live in one store per config: in process, unless the gateway is given a shared one
+//! ([`Config::with_quota_store`]: `--redis URL` or `[redis]` gives every replica the same
+//! `RedisStore`, which degrades to each replica's share of the quota, `Quota::divided` by
+//! `replicas`, while Redis is unreachable). Replicas without a shared store can divide the quotas
+//! among themselves ([`Config::divide_quotas`]: `--replicas N` without `--redis`).
 //!
 //! Without a `[[keys]]` table every request is refused (401): a deployment names its keys.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
+use steadfast::quota::{DEFAULT_MAX_WAIT, InProcess, Limiter, Quota, QuotaScope, QuotaStore};
 use steadfast::resilient::{self, TRANSIENT};
 use steadfast::retry::{Predicate, stop, wait};
 use steadfast::{ApiKey, Call, Error, ErrorKind, Timeouts, llm};
@@ -76,6 +114,7 @@ impl std::error::Error for ConfigError {}
 struct RawConfig {
     #[serde(default)]
     keys: Vec<RawKey>,
+    redis: Option<Spanned<RawRedis>>,
     #[serde(default)]
     models: BTreeMap<String, Spanned<RawModel>>,
 }
@@ -94,11 +133,20 @@ struct RawKey {
 struct RawModel {
     targets: Spanned<Vec<Spanned<RawTarget>>>,
     attempts: Option<Spanned<u32>>,
+    deadline_secs: Option<Spanned<f64>>,
     wait: Option<Spanned<RawWait>>,
     retry_on: Option<Vec<Spanned<String>>>,
     fallback_on: Option<Vec<Spanned<String>>>,
     timeouts: Option<Spanned<RawTimeouts>>,
     breaker: Option<Spanned<RawBreaker>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRedis {
+    url: Option<String>,
+    url_env: Option<String>,
+    replicas: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -133,6 +181,13 @@ struct RawDeployment {
     base_url: Option<String>,
     api_key_env: Option<String>,
     weight: Option<u32>,
+    rpm: Option<u64>,
+    tpm: Option<u64>,
+    burst: Option<u64>,
+    token_burst: Option<u64>,
+    account: Option<String>,
+    max_wait_secs: Option<f64>,
+    fail_fast: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -143,11 +198,16 @@ struct RawWait {
     jitter_secs: Option<f64>,
 }
 
-/// A loaded, validated config: the routes of its aliases and its inbound keys.
+/// A loaded, validated config: the routes of its aliases, its inbound keys, and the deployments'
+/// quotas (on one [`QuotaStore`], in process unless [`with_quota_store`](Config::with_quota_store)
+/// gives another).
 #[derive(Clone)]
 pub struct Config {
     routes: BTreeMap<String, Route>,
     keys: InboundKeys,
+    store: Arc<dyn QuotaStore>,
+    redis_url: Option<String>,
+    replicas: Option<u32>,
 }
 
 impl fmt::Debug for Config {
@@ -155,6 +215,10 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("models", &self.routes.keys().collect::<Vec<_>>())
             .field("keys", &self.keys)
+            .field("quota_store", &self.store)
+            // The URL may hold a password: only whether there is one.
+            .field("redis", &self.redis_url.as_ref().map(|_| "***"))
+            .field("replicas", &self.replicas)
             .finish()
     }
 }
@@ -227,6 +291,9 @@ impl Config {
                 ),
             ));
         }
+        let store: Arc<dyn QuotaStore> = Arc::new(InProcess::new());
+        // Each scope's quota, and where it was first set: one scope, one quota.
+        let mut scopes: BTreeMap<String, (Quota, usize)> = BTreeMap::new();
         let mut routes = BTreeMap::new();
         for (alias, model) in &raw.models {
             let span = model.span();
@@ -256,6 +323,33 @@ impl Config {
                 if let Some(t) = timeouts {
                     call = call.timeouts(t);
                 }
+                if let RawTarget::Full(d) = t.get_ref() {
+                    if let Some(q) = quota(d, &call).map_err(|m| at(t.span(), m))? {
+                        let here = line_col(text, t.span().start).0;
+                        let key = q.scope.encoded();
+                        match scopes.get(&key) {
+                            Some((other, line)) if *other != q.quota => {
+                                return Err(at(
+                                    t.span(),
+                                    format!(
+                                        "the quota of {} is set twice with different limits \
+                                         (first on line {line}): one account's model has one quota",
+                                        q.scope
+                                    ),
+                                ));
+                            }
+                            Some(_) => {}
+                            None => {
+                                scopes.insert(key, (q.quota, here));
+                            }
+                        }
+                        let limiter = Limiter::new(q.scope, q.quota)
+                            .with_store(Arc::clone(&store))
+                            .fail_fast(q.fail_fast)
+                            .max_wait(q.max_wait);
+                        call = call.quota(limiter);
+                    }
+                }
                 targets.push(call);
             }
             let attempts = model.attempts.as_ref().map_or(4, |a| *a.get_ref());
@@ -275,9 +369,12 @@ impl Config {
                 None => resilient::kinds(TRANSIENT),
                 Some(list) => kinds(list).map_err(|(s, m)| at(s, m))?,
             };
-            let mut policy = resilient::default_policy()
-                .stop(stop::after_attempt(attempts))
-                .retry_if(retry_on);
+            let mut stops = stop::after_attempt(attempts);
+            if let Some(d) = &model.deadline_secs {
+                let limit = seconds(*d.get_ref(), "deadline_secs").map_err(|m| at(d.span(), m))?;
+                stops = stops.or(stop::before_delay(limit));
+            }
+            let mut policy = resilient::default_policy().stop(stops).retry_if(retry_on);
             if let Some(w) = wait {
                 policy = policy.wait(w);
             }
@@ -291,10 +388,68 @@ impl Config {
             }
             routes.insert(alias.clone(), route);
         }
+        let (redis_url, replicas) = match &raw.redis {
+            None => (None, None),
+            Some(r) => redis(r.get_ref(), &env).map_err(|m| at(r.span(), m))?,
+        };
         Ok(Config {
             routes,
             keys: InboundKeys::limited(keys),
+            store,
+            redis_url,
+            replicas,
         })
+    }
+
+    /// The same config with every deployment's quota kept in `store` — a
+    /// [`RedisStore`](steadfast::quota) shared by the gateway's replicas, or the store of the
+    /// config this one replaces on a reload, so that the counts carry over.
+    #[must_use]
+    pub fn with_quota_store(mut self, store: Arc<dyn QuotaStore>) -> Config {
+        self.store = Arc::clone(&store);
+        self.map_limiters(|l| l.clone().with_store(Arc::clone(&store)))
+    }
+
+    /// The same config with every deployment's quota divided among `processes` replicas that do
+    /// not share a store ([`Quota::divided`]): each admits its share, so that together they stay
+    /// near the quota. With a shared store, do not divide: give the store's degrade mode the
+    /// number of processes instead.
+    #[must_use]
+    pub fn divide_quotas(self, processes: u32) -> Config {
+        self.map_limiters(|l| {
+            Limiter::new(l.scope().clone(), l.quota().divided(processes))
+                .with_store(Arc::clone(l.store()))
+                .fail_fast(l.is_fail_fast())
+                .max_wait(l.max_wait_limit())
+        })
+    }
+
+    fn map_limiters(mut self, f: impl Fn(&Limiter) -> Limiter) -> Config {
+        for route in self.routes.values_mut() {
+            for call in &mut route.targets {
+                if let Some(l) = call.limiter() {
+                    let l = f(l);
+                    *call = call.clone().quota(l);
+                }
+            }
+        }
+        self
+    }
+
+    /// The store the deployments' quotas are kept in.
+    pub fn quota_store(&self) -> &Arc<dyn QuotaStore> {
+        &self.store
+    }
+
+    /// The `[redis]` table's URL (`url`, or the variable `url_env` names): where the replicas
+    /// share their quotas and cooldowns. It may hold a password; `Debug` never shows it.
+    pub fn redis_url(&self) -> Option<&str> {
+        self.redis_url.as_deref()
+    }
+
+    /// The `[redis]` table's `replicas`: how many gateway processes share the quotas.
+    pub fn replicas(&self) -> Option<u32> {
+        self.replicas
     }
 
     /// The inbound keys and their limits.
@@ -348,6 +503,80 @@ fn deployment(t: &RawTarget, env: &impl Fn(&str) -> Option<String>) -> Result<Ca
         call = call.api_key(ApiKey::new(key));
     }
     Ok(call)
+}
+
+/// A deployment's quota, as its table sets it.
+struct DeploymentQuota {
+    scope: QuotaScope,
+    quota: Quota,
+    fail_fast: bool,
+    max_wait: Duration,
+}
+
+fn quota(d: &RawDeployment, call: &Call) -> Result<Option<DeploymentQuota>, String> {
+    if d.rpm.is_none() && d.tpm.is_none() {
+        let set = [
+            ("burst", d.burst.is_some()),
+            ("token_burst", d.token_burst.is_some()),
+            ("account", d.account.is_some()),
+            ("max_wait_secs", d.max_wait_secs.is_some()),
+            ("fail_fast", d.fail_fast.is_some()),
+        ];
+        if let Some((name, _)) = set.iter().find(|(_, s)| *s) {
+            return Err(format!(
+                "`{name}` is a quota setting: give `{}` a quota with `rpm` or `tpm`",
+                d.target
+            ));
+        }
+        return Ok(None);
+    }
+    let mut b = Quota::builder();
+    if let Some(v) = d.rpm {
+        b = b.requests_per_minute(v);
+    }
+    if let Some(v) = d.tpm {
+        b = b.tokens_per_minute(v);
+    }
+    if let Some(v) = d.burst {
+        b = b.burst(v);
+    }
+    if let Some(v) = d.token_burst {
+        b = b.token_burst(v);
+    }
+    let quota = b
+        .build()
+        .map_err(|e| format!("the quota of `{}`: {e}", d.target))?;
+    let account = d.account.as_deref().unwrap_or("default");
+    let scope = QuotaScope::new(call.provider_name(), account, call.model())
+        .map_err(|e| format!("the quota of `{}`: {e}", d.target))?;
+    let max_wait = match d.max_wait_secs {
+        None => DEFAULT_MAX_WAIT,
+        Some(v) if v.is_finite() && v >= 0.0 => Duration::from_secs_f64(v),
+        Some(_) => return Err("`max_wait_secs` must be a non-negative number of seconds".into()),
+    };
+    Ok(Some(DeploymentQuota {
+        scope,
+        quota,
+        fail_fast: d.fail_fast.unwrap_or(false),
+        max_wait,
+    }))
+}
+
+type RedisSettings = (Option<String>, Option<u32>);
+
+fn redis(r: &RawRedis, env: &impl Fn(&str) -> Option<String>) -> Result<RedisSettings, String> {
+    let url = match (&r.url, &r.url_env) {
+        (Some(_), Some(_)) => return Err("`[redis]` takes `url` or `url_env`, not both".into()),
+        (Some(u), None) => Some(u.clone()),
+        (None, Some(var)) => Some(env(var).filter(|u| !u.is_empty()).ok_or_else(|| {
+            format!("the environment variable `{var}` (the Redis URL) is not set")
+        })?),
+        (None, None) => None,
+    };
+    if r.replicas == Some(0) {
+        return Err("`replicas` must be at least 1".into());
+    }
+    Ok((url, r.replicas))
 }
 
 fn seconds(v: f64, name: &str) -> Result<Duration, String> {
@@ -483,5 +712,73 @@ fallback_on = ["rate-limited", "server"]
         let e = load("\n\n[models.fast]\ntargets = [\"openai:x\"]\ncolour = 1\n").err();
         let e = e.unwrap_or_else(|| panic!("an unknown field loads"));
         assert_eq!(e.line, 5, "{e}");
+    }
+
+    #[test]
+    fn deployment_quotas_load_and_are_validated_by_line() {
+        let c = load(
+            "[models.q]\ntargets = [\n  { target = \"openai:gpt-4o-mini\", rpm = 60, tpm = 1000, burst = 2, account = \"org-a\", max_wait_secs = 1.5, fail_fast = true },\n  \"anthropic:claude-3-5-haiku-latest\",\n]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let r = c.resolve("q").unwrap_or_else(|e| panic!("{}", e.message));
+        let l = r.targets[0].limiter().unwrap_or_else(|| panic!("no quota"));
+        assert_eq!(l.quota().requests_per_minute(), Some(60));
+        assert_eq!(l.quota().tokens_per_minute(), Some(1000));
+        assert_eq!(l.quota().burst(), 2);
+        assert_eq!(l.scope().account(), "org-a");
+        assert_eq!(l.scope().model(), "gpt-4o-mini");
+        assert!(l.is_fail_fast());
+        assert_eq!(l.max_wait_limit(), Duration::from_millis(1500));
+        assert!(r.targets[1].limiter().is_none());
+        // Divided among three replicas without a shared store.
+        let d = c.clone().divide_quotas(3).resolve("q").ok();
+        let d = d.as_ref().and_then(|r| r.targets[0].limiter().cloned());
+        assert_eq!(d.map(|l| l.quota().requests_per_minute()), Some(Some(20)));
+
+        let bad = |text: &str| load(text).err().unwrap_or_else(|| panic!("loads: {text}"));
+        let e = bad("[models.q]\n\ntargets = [{ target = \"openai:x\", rpm = 0 }]\n");
+        assert_eq!(e.line, 3, "{e}");
+        let e = bad("[models.q]\ntargets = [{ target = \"openai:x\", burst = 3 }]\n");
+        assert_eq!(e.line, 2, "{e}");
+        assert!(
+            e.message.contains("`burst`") && e.message.contains("rpm"),
+            "{e}"
+        );
+        let e = bad("[models.q]\ntargets = [{ target = \"openai:x\", tpm = 100, burst = 3 }]\n");
+        assert_eq!(e.line, 2, "{e}");
+        let e = bad(
+            "[models.q]\ntargets = [{ target = \"openai:x\", rpm = 5, account = \"sk-abc\" }]\n",
+        );
+        assert!(e.message.contains("API key"), "{e}");
+        let e =
+            bad("[models.q]\ntargets = [{ target = \"openai:x\", rpm = 5, max_wait_secs = -1 }]\n");
+        assert!(e.message.contains("max_wait_secs"), "{e}");
+        let e = bad("[models.q]\ntargets = [\"openai:x\"]\ndeadline_secs = 0\n");
+        assert_eq!(e.line, 3, "{e}");
+        assert!(e.message.contains("deadline_secs"), "{e}");
+        let e = bad(
+            "[models.a]\ntargets = [{ target = \"openai:x\", rpm = 5 }]\n[models.b]\ntargets = [{ target = \"openai:x\", rpm = 6 }]\n",
+        );
+        assert_eq!(e.line, 4, "{e}");
+        assert!(e.message.contains("line 2"), "{e}");
+        // Another account is another quota.
+        assert!(load("[models.a]\ntargets = [{ target = \"openai:x\", rpm = 5 }]\n[models.b]\ntargets = [{ target = \"openai:x\", rpm = 6, account = \"b\" }]\n").is_ok());
+    }
+
+    #[test]
+    fn the_redis_table_is_validated_and_its_url_kept_out_of_debug() {
+        let c = load("[redis]\nurl = \"redis://:hunter2@127.0.0.1:6379\"\nreplicas = 3\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.redis_url(), Some("redis://:hunter2@127.0.0.1:6379"));
+        assert_eq!(c.replicas(), Some(3));
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let c = load("[redis]\nurl_env = \"SET\"\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.redis_url(), Some("v"));
+        let e = load("\n[redis]\nurl_env = \"UNSET\"\n").err();
+        assert_eq!(e.map(|e| e.line), Some(2));
+        let e = load("[redis]\nreplicas = 0\n").err();
+        assert!(e.is_some_and(|e| e.message.contains("replicas")));
+        let e = load("[redis]\nurl = \"a\"\nurl_env = \"SET\"\n").err();
+        assert!(e.is_some_and(|e| e.message.contains("not both")));
     }
 }

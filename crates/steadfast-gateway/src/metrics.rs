@@ -10,6 +10,14 @@
 //! | `steadfast_gateway_tokens_total` | counter | `direction` (`input`, `output`) |
 //! | `steadfast_gateway_request_duration_seconds` (to the response head) | histogram | `protocol` |
 //! | `steadfast_gateway_time_to_first_token_seconds` (streams: to the commit point) | histogram | `protocol` |
+//! | `steadfast_gateway_quota_waits_total` (upstream attempts that waited for their quota) | counter | `deployment` |
+//! | `steadfast_gateway_quota_wait_seconds_total` (the time they waited) | counter | `deployment` |
+//! | `steadfast_gateway_quota_refusals_total` (attempts the quota refused: never sent) | counter | `deployment` |
+//!
+//! `deployment` is the configured `provider:model`. The quota series are counted when a
+//! request's outcome is known (a stream's when it ends), from its attempt history
+//! ([`AttemptSummary::queued`](steadfast::AttemptSummary::queued)) and the refusals its fallback
+//! chain caught; a wait that ended in a refusal counts as a refusal only.
 //!
 //! No label holds a key, a model name the client made up, or content.
 
@@ -17,6 +25,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
+
+use steadfast::{AttemptSummary, Error, ErrorKind};
 
 /// The histogram buckets, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -53,6 +63,8 @@ struct Inner {
     tokens: [u64; 2],
     duration: BTreeMap<&'static str, Histogram>,
     ttft: BTreeMap<&'static str, Histogram>,
+    /// By deployment: (waits, seconds waited, refusals).
+    quota: BTreeMap<String, (u64, f64, u64)>,
 }
 
 /// The gateway's measurements.
@@ -91,6 +103,43 @@ impl Metrics {
                 .observe(s.duration);
             if let Some(t) = s.first_token {
                 m.ttft.entry(s.protocol).or_default().observe(t);
+            }
+        });
+    }
+
+    /// What one request's quotas did: the waits in its attempt history, and the refusals among
+    /// its errors (`errors`: the final one, if any, and those its fallback chain caught).
+    pub(crate) fn quota<'a>(
+        &self,
+        attempts: &[AttemptSummary],
+        errors: impl IntoIterator<Item = &'a Error>,
+    ) {
+        let refused: Vec<String> = errors
+            .into_iter()
+            .filter(|e| e.kind() == ErrorKind::QuotaRefused)
+            .map(|e| {
+                format!(
+                    "{}:{}",
+                    e.provider().unwrap_or_default(),
+                    e.model().unwrap_or_default()
+                )
+            })
+            .collect();
+        let waits = attempts.iter().filter(|a| a.queued.is_some());
+        if refused.is_empty() && !attempts.iter().any(|a| a.queued.is_some()) {
+            return;
+        }
+        self.with(|m| {
+            for a in waits {
+                let e = m
+                    .quota
+                    .entry(format!("{}:{}", a.provider, a.model))
+                    .or_default();
+                e.0 += 1;
+                e.1 += a.queued.map_or(0.0, |q| q.as_secs_f64());
+            }
+            for d in refused {
+                m.quota.entry(d).or_default().2 += 1;
             }
         });
     }
@@ -160,6 +209,34 @@ impl Metrics {
                 ("{direction=\"output\"}".into(), m.tokens[1]),
             ],
         );
+        counter(
+            "steadfast_gateway_quota_waits_total",
+            "Upstream attempts that waited for their deployment's quota before being sent.",
+            by_deployment(&m.quota, |q| q.0),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP steadfast_gateway_quota_wait_seconds_total Time upstream attempts waited for their deployment's quota.\n# TYPE steadfast_gateway_quota_wait_seconds_total counter"
+        );
+        for (d, q) in &m.quota {
+            let _ = writeln!(
+                out,
+                "steadfast_gateway_quota_wait_seconds_total{{deployment=\"{}\"}} {}",
+                label(d),
+                q.1
+            );
+        }
+        let mut counter = |name: &str, help: &str, rows: Vec<(String, u64)>| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            for (labels, v) in rows {
+                let _ = writeln!(out, "{name}{labels} {v}");
+            }
+        };
+        counter(
+            "steadfast_gateway_quota_refusals_total",
+            "Upstream attempts their deployment's quota refused (never sent).",
+            by_deployment(&m.quota, |q| q.2),
+        );
         for (name, help, map) in [
             (
                 "steadfast_gateway_request_duration_seconds",
@@ -186,6 +263,22 @@ impl Metrics {
         }
         out
     }
+}
+
+/// A label value, escaped as the text format wants.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn by_deployment(
+    map: &BTreeMap<String, (u64, f64, u64)>,
+    pick: impl Fn(&(u64, f64, u64)) -> u64,
+) -> Vec<(String, u64)> {
+    map.iter()
+        .map(|(d, q)| (format!("{{deployment=\"{}\"}}", label(d)), pick(q)))
+        .collect()
 }
 
 #[cfg(test)]

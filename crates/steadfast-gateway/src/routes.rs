@@ -280,16 +280,14 @@ impl Provider for Counted {
     }
 }
 
-/// `call` through a provider that notes its attempts in `log`, with the same settings.
+/// `call` through a provider that notes its attempts in `log`, every other setting kept (its
+/// quota and recorder included).
 pub(crate) fn counted(call: &Call, log: &Arc<AttemptLog>) -> Call {
     let provider = Arc::new(Counted {
         inner: Arc::clone(call.provider()),
         log: Arc::clone(log),
     });
-    Call::new(provider, call.model())
-        .with_client(call.client().clone())
-        .with_params(call.params().clone())
-        .with_tools(call.tools().to_vec())
+    call.clone().with_provider(provider)
 }
 
 #[cfg(test)]

@@ -326,6 +326,12 @@ async fn handle(
         None => resilient.send(prompt).await.map(|r| (None, r)),
     };
     let (attempts, target) = log.get();
+    match &result {
+        Ok((_, r)) => gw.metrics.quota(r.attempts(), r.caught()),
+        Err(e) => gw
+            .metrics
+            .quota(e.attempts(), std::iter::once(e).chain(e.caught())),
+    }
     match result {
         Ok((structured, response)) => {
             let body = p.encode_response(&req, &response, structured.as_ref(), &env);
@@ -409,6 +415,9 @@ async fn stream(
             }
             Some(Err(e)) => {
                 let (attempts, target) = log.get();
+                access
+                    .metrics
+                    .quota(e.attempts(), std::iter::once(&e).chain(e.caught()));
                 let e = from_library(&e);
                 access.log(p_status(p, &e), attempts, &target, Some(&e));
                 return error_response(p, &e, env, Some(attempts), &target);
@@ -426,8 +435,16 @@ async fn stream(
         queue.extend(enc.finish());
     }
     access.log(200, attempts, &target, None);
+    let upstream = if ended {
+        if let Ok(r) = upstream.into_response().await {
+            metrics.quota(r.attempts(), r.caught());
+        }
+        None
+    } else {
+        Some(upstream)
+    };
     let pump = Pump {
-        upstream: (!ended).then_some(upstream),
+        upstream,
         enc,
         queue,
         request_id: env.request_id.clone(),
@@ -451,6 +468,8 @@ async fn stream(
                 }
                 Some(Err(e)) => {
                     pump.metrics.stream_error(pump.protocol);
+                    pump.metrics
+                        .quota(e.attempts(), std::iter::once(&e).chain(e.caught()));
                     let e = from_library(&e);
                     tracing::warn!(
                         target: "steadfast_gateway::access",
@@ -466,7 +485,13 @@ async fn stream(
                 None => {
                     let frames = pump.enc.finish();
                     pump.queue.extend(frames);
-                    pump.upstream = None;
+                    // The stream has ended: its response holds every attempt, and what its
+                    // fallback chain caught.
+                    if let Some(done) = pump.upstream.take() {
+                        if let Ok(r) = done.into_response().await {
+                            pump.metrics.quota(r.attempts(), r.caught());
+                        }
+                    }
                 }
             }
         }

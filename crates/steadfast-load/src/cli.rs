@@ -35,6 +35,12 @@ pub enum Command {
     /// in-process or none); reports 429s, the peak accepted per rolling minute, throughput and
     /// the accounting; optionally kills, stops or restarts Redis mid-run.
     Fleet(crate::fleet::FleetArgs),
+    /// What the gateway adds: client -> simulator direct, through a bare hyper proxy, through
+    /// `steadfast gateway` (and LiteLLM's proxy with --litellm), c=64, alternating windows.
+    Gateway(crate::gateway::GatewayBenchArgs),
+    /// The bare reverse proxy `gateway` measures as its floor.
+    #[command(hide = true)]
+    ProxyFloor(crate::floor::FloorArgs),
     /// One measured phase (started by `calls` and `stream`).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -103,6 +109,15 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 ExitCode::FAILURE
             }
         }),
+        Command::Gateway(args) => crate::gateway::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::ProxyFloor(args) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("building the runtime")?;
+            rt.block_on(crate::floor::serve(args))
+                .map(|()| ExitCode::SUCCESS)
+        }
         Command::FleetWorker(args) => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -16,6 +16,10 @@
 //! - `steadfast-load fleet`: N client processes sharing one simulated provider quota through a
 //!   client quota in Redis (or one per process, or none), optionally with Redis killed, stopped
 //!   or restarted mid-run; see [`fleet`].
+//! - `steadfast-load gateway`: what `steadfast gateway` adds to a call — direct to the simulator
+//!   vs through a bare hyper proxy (`proxy-floor`), the gateway (optionally with its quota in
+//!   Redis and its access log on) and LiteLLM's proxy; added p50/p99, proxy CPU per request,
+//!   RSS, memory per open stream; see [`gateway`].
 //! - `--telemetry none|noop|memory` (calls, stream): what listens to the library's spans in its
 //!   worker, to measure their cost (the floor never has a subscriber).
 //!
@@ -26,6 +30,8 @@ pub mod bench;
 pub mod calls;
 pub mod cli;
 pub mod fleet;
+pub mod floor;
+pub mod gateway;
 pub mod procstat;
 pub mod sim;
 pub mod soak;

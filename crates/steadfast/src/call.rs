@@ -252,6 +252,37 @@ impl Call {
         Ok(next)
     }
 
+    /// The same call, every setting kept (parameters, tools, tool choice, output mode, extra
+    /// body fields, client settings, [recorder](Call::recorder), [quota](Call::quota)), sent
+    /// through `provider` instead: for a wrapper that observes or adapts the requests of the
+    /// provider it holds (counting attempts, say). Unlike [`with_target`](Call::with_target),
+    /// nothing is reset, so `provider` should send to the same place as the one it replaces;
+    /// the call reports `provider`'s [`name`](Provider::name).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use steadfast::quota::{Limiter, Quota, QuotaScope};
+    ///
+    /// let limiter = Limiter::new(
+    ///     QuotaScope::new("openai", "prod-org", "gpt-4o-mini")?,
+    ///     Quota::builder().requests_per_minute(60).build()?,
+    /// );
+    /// let call = steadfast::llm::call("openai:gpt-4o-mini")?.temperature(0.2).quota(limiter);
+    /// let same = call.clone().with_provider(Arc::clone(call.provider()));
+    /// assert_eq!(same.params().temperature, Some(0.2));
+    /// assert!(same.limiter().is_some());
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_provider(mut self, provider: Arc<dyn Provider>) -> Self {
+        if provider.name() != self.provider.name() {
+            self.settings().provider_name = Arc::from(provider.name());
+        }
+        self.provider = provider;
+        self
+    }
+
     // ---- parameters ----
 
     /// Sets the sampling temperature.
