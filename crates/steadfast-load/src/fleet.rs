@@ -612,7 +612,7 @@ mod tests {
     #[test]
     fn max_in_window_slides() {
         assert_eq!(max_in_window(&[], 10), 0);
-        assert_eq!(max_in_window(&[0, 5, 9, 10, 11, 30], 10), 3);
+        assert_eq!(max_in_window(&[0, 5, 9, 10, 11, 30], 10), 4);
         assert_eq!(max_in_window(&[0, 0, 0, 20], 10), 3);
         assert_eq!(max_in_window(&[0, 10, 20], 10), 1);
     }
