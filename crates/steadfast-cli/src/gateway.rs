@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use steadfast::quota::{InProcess, QuotaStore};
+use steadfast::resilient;
 use steadfast_gateway::{Config, Gateway, InboundKeys, ProviderTargets};
 use steadfast_sim::Simulator;
 
@@ -27,7 +28,7 @@ pub(crate) async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.config {
         let config = load(path)?;
         let quotas = Quotas::new(&config, args.redis.as_deref(), args.replicas).await?;
-        let config = quotas.apply(config);
+        let config = quotas.apply(config)?;
         let gateway = Gateway::new(config.clone()).keys(config.keys());
         let listener = listen(args.addr).await?;
         let mut lines = vec![format!("gateway: http://{}", listener.local_addr()?)];
@@ -99,7 +100,13 @@ struct Quotas {
     store: Arc<dyn QuotaStore>,
     shared: bool,
     replicas: u32,
+    /// With Redis: makes a set of breakers share its decisions with the other replicas.
+    share_breakers: Option<ShareBreakers>,
 }
+
+/// Turns an alias's breakers into breakers shared through Redis.
+type ShareBreakers =
+    Arc<dyn Fn(resilient::Breakers) -> Result<resilient::Breakers, steadfast::Error> + Send + Sync>;
 
 impl Quotas {
     /// `--redis` (or the config's `[redis] url`) connects now: a clear error when Redis does not
@@ -111,32 +118,43 @@ impl Quotas {
     ) -> anyhow::Result<Self> {
         let replicas = replicas.or(config.replicas()).unwrap_or(1);
         match redis.or(config.redis_url()) {
-            Some(url) => Ok(Quotas {
-                store: redis_store(url, replicas).await?,
-                shared: true,
-                replicas,
-            }),
+            Some(url) => {
+                let (store, share_breakers) = redis_store(url, replicas).await?;
+                Ok(Quotas {
+                    store,
+                    shared: true,
+                    replicas,
+                    share_breakers: Some(share_breakers),
+                })
+            }
             None => Ok(Quotas {
                 store: Arc::new(InProcess::new()),
                 shared: false,
                 replicas,
+                share_breakers: None,
             }),
         }
     }
 
-    fn apply(&self, config: Config) -> Config {
+    /// The config with the process's quota store and, with Redis, breakers shared by the
+    /// replicas.
+    fn apply(&self, config: Config) -> anyhow::Result<Config> {
         let config = config.with_quota_store(Arc::clone(&self.store));
-        if self.shared || self.replicas == 1 {
+        let config = if self.shared || self.replicas == 1 {
             config
         } else {
             config.divide_quotas(self.replicas)
+        };
+        match &self.share_breakers {
+            Some(share) => Ok(config.map_breakers(|b| share(b))?),
+            None => Ok(config),
         }
     }
 
     fn describe(&self) -> Option<String> {
         match (self.shared, self.replicas) {
             (true, n) => Some(format!(
-                "quotas: shared through Redis by {n} replica(s) (each admits 1/{n} while Redis is unreachable)"
+                "quotas and breakers: shared through Redis by {n} replica(s) (each admits 1/{n} while Redis is unreachable)"
             )),
             (false, 1) => None,
             (false, n) => Some(format!(
@@ -146,8 +164,12 @@ impl Quotas {
     }
 }
 
+/// The Redis store the replicas share, and how to share an alias's breakers through it.
 #[cfg(feature = "redis")]
-async fn redis_store(url: &str, replicas: u32) -> anyhow::Result<Arc<dyn QuotaStore>> {
+async fn redis_store(
+    url: &str,
+    replicas: u32,
+) -> anyhow::Result<(Arc<dyn QuotaStore>, ShareBreakers)> {
     use steadfast::quota::{Degrade, RedisStore};
     let store = RedisStore::builder(url)
         .degrade(Degrade::Local {
@@ -155,11 +177,17 @@ async fn redis_store(url: &str, replicas: u32) -> anyhow::Result<Arc<dyn QuotaSt
         })
         .connect()
         .await?;
-    Ok(Arc::new(store))
+    let sharing = store.clone();
+    let share: ShareBreakers =
+        Arc::new(move |b: resilient::Breakers| b.shared(sharing.breaker_sharing()));
+    Ok((Arc::new(store), share))
 }
 
 #[cfg(not(feature = "redis"))]
-async fn redis_store(_url: &str, _replicas: u32) -> anyhow::Result<Arc<dyn QuotaStore>> {
+async fn redis_store(
+    _url: &str,
+    _replicas: u32,
+) -> anyhow::Result<(Arc<dyn QuotaStore>, ShareBreakers)> {
     anyhow::bail!("--redis needs the CLI built with the `redis` feature")
 }
 
@@ -175,12 +203,14 @@ fn reload_on_sighup(
     tokio::spawn(async move {
         while hangups.recv().await.is_some() {
             match load(&path) {
-                Ok(config) => {
+                Ok(config) => match quotas.apply(config) {
                     // The running store: a reload keeps the counts (and the Redis of the start).
-                    let config = quotas.apply(config);
-                    gateway.reload(config.clone(), config.keys());
-                    eprintln!("steadfast gateway: reloaded {}", path.display());
-                }
+                    Ok(config) => {
+                        gateway.reload(config.clone(), config.keys());
+                        eprintln!("steadfast gateway: reloaded {}", path.display());
+                    }
+                    Err(e) => eprintln!("steadfast gateway: kept the running config: {e:#}"),
+                },
                 Err(e) => eprintln!("steadfast gateway: kept the running config: {e:#}"),
             }
         }

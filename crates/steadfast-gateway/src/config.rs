@@ -424,6 +424,25 @@ impl Config {
         })
     }
 
+    /// The same config with every alias's breakers (the `breaker` tables) passed through `f` —
+    /// `|b| b.shared(store.breaker_sharing())` shares their decisions with the other replicas
+    /// through Redis ([`Breakers::shared`](resilient::Breakers::shared), feature `redis` of
+    /// `steadfast`): an open breaker in one replica is honoured by all, and one replica probes.
+    ///
+    /// # Errors
+    /// The first error of `f`.
+    pub fn map_breakers(
+        mut self,
+        f: impl Fn(resilient::Breakers) -> Result<resilient::Breakers, Error>,
+    ) -> Result<Config, Error> {
+        for route in self.routes.values_mut() {
+            if let Some(b) = route.breakers.take() {
+                route.breakers = Some(f(b)?);
+            }
+        }
+        Ok(self)
+    }
+
     fn map_limiters(mut self, f: impl Fn(&Limiter) -> Limiter) -> Config {
         for route in self.routes.values_mut() {
             for call in &mut route.targets {

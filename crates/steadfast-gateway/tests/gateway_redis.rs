@@ -24,6 +24,16 @@ use support::{KEY, chat, header};
 /// A replica: the config on its own Redis store. Generous timeouts: this is about sharing, and
 /// a loaded machine must not turn it into a degrade test.
 async fn replica(sim: &Simulator, redis: &str, config: &str) -> (String, RedisStore) {
+    replica_sharing(sim, redis, config, false).await
+}
+
+/// [`replica`], its breakers shared through the store when `breakers` (refreshed every 50 ms).
+async fn replica_sharing(
+    sim: &Simulator,
+    redis: &str,
+    config: &str,
+    breakers: bool,
+) -> (String, RedisStore) {
     let text = format!(
         "[[keys]]\nsha256 = \"{}\"\n\n{}",
         InboundKeys::hash(KEY),
@@ -41,7 +51,19 @@ async fn replica(sim: &Simulator, redis: &str, config: &str) -> (String, RedisSt
         .connect()
         .await
         .expect("redis");
-    let config = config.with_quota_store(Arc::new(store.clone()));
+    let mut config = config.with_quota_store(Arc::new(store.clone()));
+    if breakers {
+        let sharing = store.clone();
+        config = config
+            .map_breakers(|b| {
+                b.shared(
+                    sharing
+                        .breaker_sharing()
+                        .refresh_interval(Duration::from_millis(50)),
+                )
+            })
+            .expect("shared breakers");
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -183,4 +205,79 @@ attempts = 1
     // The key (a secret) names no Redis key: the scope is the account label.
     let keys = test_redis::command(&redis.url, &["KEYS", "steadfast:v1:*"]).expect("KEYS");
     assert!(!keys.contains("sk-upstream-secret-77"), "{keys}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breaker_opened_by_one_replica_is_honoured_by_the_other() {
+    let Some(redis) = test_redis::shared() else {
+        eprintln!("skipped: a_breaker_opened_by_one_replica_is_honoured_by_the_other: no Redis");
+        return;
+    };
+    // OpenAI is down (every request a 500); Anthropic answers.
+    let sim = Simulator::start(
+        Scenario::new().rule(
+            Rule::new()
+                .provider(Dialect::OpenAi)
+                .action(Action::server_error()),
+        ),
+    )
+    .await
+    .expect("sim");
+    // The breaker's target identity includes the base URL: a simulator of this test's own keeps
+    // the shared state apart from other runs'. Replica A opens after two failures; B would need
+    // a hundred, so whatever B skips, it skips on A's word.
+    let config = |min_calls: u32| {
+        format!(
+            r#"
+[models.fast]
+targets = [
+  {{ target = "openai:gpt-4o-mini", base_url = "{{openai}}", api_key_env = "SIM_KEY" }},
+  {{ target = "anthropic:claude-3-5-haiku-latest", base_url = "{{anthropic}}", api_key_env = "SIM_KEY" }},
+]
+attempts = 1
+breaker = {{ window = 100, min_calls = {min_calls}, failure_rate = 0.5, cooldown_secs = 600 }}
+"#
+        )
+    };
+    let (a, _store_a) = replica_sharing(&sim, &redis.url, &config(2), true).await;
+    let (b, store_b) = replica_sharing(&sim, &redis.url, &config(100), true).await;
+    for _ in 0..2 {
+        let r = post(&a, chat("fast")).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            header(&r, "x-steadfast-attempts"),
+            "2",
+            "the 500, then Anthropic"
+        );
+    }
+    assert_eq!(sim.requests_for(Dialect::OpenAi), 2);
+    // A's breaker is open. B hears of it at its next refresh: until then its requests still try
+    // OpenAI (and fail over); afterwards they skip it.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let r = post(&b, chat("fast")).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            header(&r, "x-steadfast-target"),
+            "anthropic:claude-3-5-haiku-latest"
+        );
+        if header(&r, "x-steadfast-attempts") == "1" {
+            break;
+        }
+        // Well under the hundred failures that would open B's breaker on its own.
+        assert!(tries < 60, "replica B did not honour A's open breaker within 6 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let before = sim.requests_for(Dialect::OpenAi);
+    for _ in 0..3 {
+        let r = post(&b, chat("fast")).await;
+        assert_eq!(header(&r, "x-steadfast-attempts"), "1", "OpenAI skipped");
+    }
+    assert_eq!(
+        sim.requests_for(Dialect::OpenAi),
+        before,
+        "nothing more sent to OpenAI"
+    );
+    healthy(store_b.stats());
 }
