@@ -266,7 +266,10 @@ breaker = {{ window = 100, min_calls = {min_calls}, failure_rate = 0.5, cooldown
             break;
         }
         // Well under the hundred failures that would open B's breaker on its own.
-        assert!(tries < 60, "replica B did not honour A's open breaker within 6 s");
+        assert!(
+            tries < 60,
+            "replica B did not honour A's open breaker within 6 s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let before = sim.requests_for(Dialect::OpenAi);

@@ -179,7 +179,8 @@ impl Limiter {
         self.acquire_timed(estimate, max_wait).await.map(|(p, _)| p)
     }
 
-    /// [`acquire`](Limiter::acquire), with how long admission took (zero when at once).
+    /// [`acquire`](Limiter::acquire), with how long it waited for admission: zero when
+    /// admitted at once (the store operation itself is not a wait).
     pub(crate) async fn acquire_timed(
         &self,
         estimate: &TokenEstimate,
@@ -190,6 +191,14 @@ impl Limiter {
         let permit = || Permit {
             limiter: self.clone(),
             estimated: cost,
+        };
+        let mut waited = false;
+        let took = |waited: bool| {
+            if waited {
+                start.elapsed()
+            } else {
+                Duration::ZERO
+            }
         };
         loop {
             let left = if self.fail_fast {
@@ -202,8 +211,9 @@ impl Limiter {
                 .admit_reserving(&self.scope, &self.quota, cost, left)
                 .await;
             match decision {
-                Decision::Admitted => return Ok((permit(), start.elapsed())),
+                Decision::Admitted => return Ok((permit(), took(waited))),
                 Decision::Reserved { wait } => {
+                    waited = true;
                     wait_event(wait, WaitReason::Quota);
                     tokio::time::sleep(wait).await;
                     // A provider 429 seen meanwhile (by anyone sharing the store) voids the
@@ -211,7 +221,7 @@ impl Limiter {
                     // turn — so the requests held by a cooldown leave at the quota's pace when
                     // it ends, not all at once. (The voided slot stays spent.)
                     let Some(cooling) = self.store.cooldown_of(&self.scope).await else {
-                        return Ok((permit(), start.elapsed()));
+                        return Ok((permit(), took(waited)));
                     };
                     if start.elapsed().saturating_add(cooling) > max_wait {
                         return Err(self.refusal_for_wait(cooling, WaitReason::Cooldown));
@@ -225,6 +235,7 @@ impl Limiter {
                     {
                         return Err(self.refusal_for_wait(wait, reason));
                     }
+                    waited = true;
                     wait_event(wait, reason);
                     tokio::time::sleep(wait).await;
                 }
@@ -569,6 +580,18 @@ mod tests {
             [ms(10_500), ms(11_500), ms(12_500)],
             "one a second after it"
         );
+    }
+
+    /// On the real clock: the store operation of an admission at once takes a few microseconds,
+    /// and they are not a wait.
+    #[tokio::test]
+    async fn an_admission_at_once_waited_nothing() {
+        let l = limiter(one_a_second());
+        let (_, waited) = l
+            .acquire_timed(&TokenEstimate::new(1, 1), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(waited, Duration::ZERO);
     }
 
     #[tokio::test(start_paused = true)]
