@@ -9,40 +9,15 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
-
 use steadfast_gateway::{Config, Gateway, InboundKeys};
 use steadfast_sim::{Dialect, Scenario, Simulator};
-use support::{KEY, chat};
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use support::{KEY, Logs, chat};
 
 const UPSTREAM_KEY: &str = "sk-upstream-secret-3141";
 
 #[tokio::test]
 async fn quota_refusals_log_no_key() {
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = Logs::capture();
     let sim = Simulator::start(Scenario::new()).await.expect("sim");
     let text = format!(
         "[[keys]]\nname = \"team\"\nsha256 = \"{}\"\n\n[models.q]\ntargets = [{{ target = \"openai:gpt-4o-mini\", base_url = \"{}\", api_key_env = \"K\", rpm = 1, fail_fast = true }}]\n\n[redis]\nurl = \"redis://:hunter2@127.0.0.1:6379\"\n",
@@ -75,7 +50,7 @@ async fn quota_refusals_log_no_key() {
         statuses.push(r.status().as_u16());
     }
     assert_eq!(statuses, [200, 429]);
-    let log = String::from_utf8(buf.0.lock().expect("lock").clone()).expect("utf8");
+    let log = logs.text();
     assert!(log.contains("error_kind=\"quota-refused\""), "{log}");
     assert!(!log.contains(KEY), "{log}");
     assert!(!log.contains(UPSTREAM_KEY), "{log}");
