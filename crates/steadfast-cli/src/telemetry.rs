@@ -26,7 +26,7 @@ pub(crate) fn observed(call: steadfast::Call) -> steadfast::Call {
 pub(crate) struct Telemetry {
     #[cfg(feature = "otel")]
     providers: Option<(
-        opentelemetry_sdk::trace::SdkTracerProvider,
+        steadfast::telemetry::otel::Spans,
         opentelemetry_sdk::metrics::SdkMeterProvider,
     )>,
 }
@@ -36,7 +36,8 @@ impl Telemetry {
     pub(crate) fn finish(self) {
         #[cfg(feature = "otel")]
         if let Some((tracer, meter)) = self.providers {
-            if let Err(e) = tracer.shutdown().and(meter.shutdown()) {
+            let metrics = meter.shutdown().map_err(anyhow::Error::from);
+            if let Err(e) = tracer.shutdown().map_err(anyhow::Error::from).and(metrics) {
                 eprintln!("warning: the OpenTelemetry export did not complete: {e}");
             }
         }
@@ -76,9 +77,10 @@ where
     use steadfast::telemetry::otel;
 
     let otlp = otel::Otlp::new(endpoint).service_name("steadfast-cli");
-    let tracer = otlp.tracer_provider()?;
+    // steadfast's own span layer, batched: what `Otlp::install` sets up.
+    let tracer = otlp.spans()?;
     let meter = otlp.meter_provider()?;
-    let spans = otel::layer(&tracer).with_filter(
+    let spans = tracer.layer().with_filter(
         tracing_subscriber::filter::Targets::new().with_target("steadfast", tracing::Level::INFO),
     );
     let _ = tracing::subscriber::set_global_default(

@@ -5,8 +5,10 @@
 use std::sync::Arc;
 
 use anyhow::Result;
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData, SpanExporter};
+use steadfast::telemetry::otel::Spans;
 use tracing_subscriber::layer::SubscriberExt as _;
 
 /// What listens.
@@ -15,11 +17,14 @@ pub enum Telemetry {
     /// No subscriber at all (the default).
     #[default]
     None,
-    /// `steadfast::telemetry::otel::layer` into a batch span processor whose exporter drops
-    /// everything.
+    /// steadfast's span layer (`steadfast::telemetry::otel::Spans`, what `Otlp::install` uses)
+    /// into the SDK's batch span processor, whose exporter drops everything.
     Noop,
     /// The same layer into a simple processor and the SDK's in-memory exporter (every span kept).
     Memory,
+    /// `tracing-opentelemetry` (`steadfast::telemetry::otel::layer`) over an SDK tracer provider
+    /// with the batch processor and the same dropping exporter: the other path, for comparison.
+    NoopTracingOtel,
 }
 
 impl Telemetry {
@@ -29,6 +34,7 @@ impl Telemetry {
             Telemetry::None => "none",
             Telemetry::Noop => "noop",
             Telemetry::Memory => "memory",
+            Telemetry::NoopTracingOtel => "noop-tracing-otel",
         }
     }
 }
@@ -47,6 +53,7 @@ impl SpanExporter for Discard {
 #[derive(Debug)]
 pub struct Installed {
     _provider: Option<Arc<SdkTracerProvider>>,
+    _spans: Option<Spans>,
 }
 
 /// Installs the global subscriber for `t`.
@@ -54,22 +61,37 @@ pub struct Installed {
 /// # Errors
 /// When a global subscriber is already set.
 pub fn install(t: Telemetry) -> Result<Installed> {
-    let provider = match t {
-        Telemetry::None => return Ok(Installed { _provider: None }),
-        Telemetry::Noop => SdkTracerProvider::builder()
-            .with_batch_exporter(Discard)
-            .build(),
-        Telemetry::Memory => SdkTracerProvider::builder()
-            .with_simple_exporter(InMemorySpanExporter::default())
-            .build(),
-    };
     let filter =
         tracing_subscriber::filter::Targets::new().with_target("steadfast", tracing::Level::INFO);
-    let layer = steadfast::telemetry::otel::layer(&provider);
-    tracing::subscriber::set_global_default(
-        tracing_subscriber::registry().with(filter).with(layer),
-    )?;
-    Ok(Installed {
-        _provider: Some(Arc::new(provider)),
-    })
+    let registry = tracing_subscriber::registry().with(filter);
+    let resource = || Resource::builder().build();
+    match t {
+        Telemetry::None => Ok(Installed {
+            _provider: None,
+            _spans: None,
+        }),
+        Telemetry::Noop | Telemetry::Memory => {
+            let spans = if t == Telemetry::Noop {
+                Spans::batch(Discard, resource())
+            } else {
+                Spans::simple(InMemorySpanExporter::default(), resource())
+            };
+            tracing::subscriber::set_global_default(registry.with(spans.layer()))?;
+            Ok(Installed {
+                _provider: None,
+                _spans: Some(spans),
+            })
+        }
+        Telemetry::NoopTracingOtel => {
+            let provider = SdkTracerProvider::builder()
+                .with_batch_exporter(Discard)
+                .build();
+            let layer = steadfast::telemetry::otel::layer(&provider);
+            tracing::subscriber::set_global_default(registry.with(layer))?;
+            Ok(Installed {
+                _provider: Some(Arc::new(provider)),
+                _spans: None,
+            })
+        }
+    }
 }

@@ -1,9 +1,10 @@
-//! The `otel` feature end to end: steadfast's spans through `tracing-opentelemetry` into the
-//! OpenTelemetry SDK — in memory (the SDK's own test exporter), and over OTLP/HTTP to a receiver
-//! that decodes the bodies with the official protobuf types (`opentelemetry-proto`) — with the
-//! span tree, kinds, names, attributes and status of a fallback with retries, and the
-//! conventions' metrics. One test per scenario family, each alone on its thread with its own
-//! subscriber.
+//! The `otel` feature end to end: steadfast's spans through both layers — steadfast's own
+//! (`otel::Spans`, what `Otlp::install` uses) and `tracing-opentelemetry` (`otel::layer`) — into
+//! the OpenTelemetry SDK's exporters: in memory (the SDK's own test exporter; every story through
+//! both layers, which must export the same trees), and over OTLP/HTTP to a receiver that decodes
+//! the bodies with the official protobuf types (`opentelemetry-proto`) — with the span tree,
+//! kinds, names, attributes and status of a fallback with retries, and the conventions' metrics.
+//! One test per scenario family, each alone on its thread with its own subscriber.
 
 #![cfg(feature = "otel")]
 #![allow(
@@ -21,6 +22,7 @@ use std::time::Duration;
 use common::{TEST_KEY, sim};
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::{Array, Value};
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use prost::Message as _;
 use steadfast::ErrorKind::RateLimited;
@@ -239,63 +241,108 @@ fn spans_export_in_memory_and_over_otlp_http() {
     over_otlp_http();
 }
 
-fn in_memory() {
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    let subscriber = tracing_subscriber::registry().with(otel::layer(&provider));
-    let guard = tracing::subscriber::set_default(subscriber);
-    fallback_story(None);
-    drop(guard);
-    provider.force_flush().unwrap();
-    let mut by_start = exporter.get_finished_spans().unwrap();
-    by_start.sort_by_key(|s| s.start_time);
-    let spans = from_sdk(&by_start);
-    let order: Vec<String> = by_start
-        .iter()
-        .map(|s| s.span_context.span_id().to_string())
-        .collect();
-    assert_fallback_story(&spans, &order);
+/// Which layer turns the `tracing` spans into OpenTelemetry spans.
+#[derive(Debug, Clone, Copy)]
+enum Via {
+    /// steadfast's own layer, `otel::Spans` (what `Otlp::install` uses).
+    Spans,
+    /// `tracing-opentelemetry` over an SDK tracer provider, `otel::layer`.
+    TracingOpentelemetry,
 }
 
-/// Runs `story` on a current-thread runtime under an OpenTelemetry layer into the SDK's in-memory
-/// exporter (steadfast's target, INFO, as `Otlp::install` filters), and gives the exported spans
-/// with their ids in start order.
-fn exported<F>(
-    story: impl FnOnce(Simulator) -> F,
-    scenario: Scenario,
-) -> (Vec<Exported>, Vec<String>)
+/// Runs `f` under a subscriber of `via` into an in-memory exporter, with `filter` (the steadfast
+/// target at INFO, as `Otlp::install` filters) or none, and gives the exported spans in start
+/// order.
+fn export_via(via: Via, filtered: bool, f: impl FnOnce()) -> Vec<SpanData> {
+    use tracing_subscriber::Layer as _;
+    let exporter = InMemorySpanExporter::default();
+    let filter = filtered.then(|| {
+        tracing_subscriber::filter::Targets::new().with_target("steadfast", tracing::Level::INFO)
+    });
+    // Read before the pipeline is dropped: shutting down resets the in-memory exporter.
+    let mut data = match via {
+        Via::Spans => {
+            let spans = otel::Spans::simple(exporter.clone(), Resource::builder().build());
+            let subscriber = tracing_subscriber::registry().with(spans.layer().with_filter(filter));
+            tracing::subscriber::with_default(subscriber, f);
+            spans.force_flush().unwrap();
+            exporter.get_finished_spans().unwrap()
+        }
+        Via::TracingOpentelemetry => {
+            let provider = SdkTracerProvider::builder()
+                .with_simple_exporter(exporter.clone())
+                .build();
+            let subscriber =
+                tracing_subscriber::registry().with(otel::layer(&provider).with_filter(filter));
+            tracing::subscriber::with_default(subscriber, f);
+            provider.force_flush().unwrap();
+            exporter.get_finished_spans().unwrap()
+        }
+    };
+    data.sort_by_key(|s| s.start_time);
+    data
+}
+
+/// What two exports of one story must share: the tree, and each span's kind, status, attribute
+/// keys (the values hold ids and timings that differ run to run) and steadfast events.
+fn shape(spans: &[Exported], order: &[String]) -> Vec<String> {
+    let mut out = tree(spans, order);
+    for id in order {
+        let s = spans.iter().find(|s| &s.id == id).unwrap();
+        let keys: Vec<&str> = s.attrs.keys().map(String::as_str).collect();
+        out.push(format!(
+            "{} error={} keys={keys:?} events={:?}",
+            s.name, s.error, s.events
+        ));
+    }
+    out
+}
+
+fn order_of(data: &[SpanData]) -> Vec<String> {
+    data.iter()
+        .map(|s| s.span_context.span_id().to_string())
+        .collect()
+}
+
+fn in_memory() {
+    let mut shapes = Vec::new();
+    for via in [Via::Spans, Via::TracingOpentelemetry] {
+        let data = export_via(via, false, || fallback_story(None));
+        let (spans, order) = (from_sdk(&data), order_of(&data));
+        assert_fallback_story(&spans, &order);
+        shapes.push(shape(&spans, &order));
+    }
+    assert_eq!(shapes[0], shapes[1], "the two layers export the same story");
+}
+
+/// Runs `story` on a current-thread runtime under each layer into the SDK's in-memory exporter
+/// (steadfast's target, INFO, as `Otlp::install` filters), checks that both export the same
+/// shape, and gives steadfast's own layer's spans with their ids in start order.
+fn exported<F>(story: impl Fn(Simulator) -> F, scenario: Scenario) -> (Vec<Exported>, Vec<String>)
 where
     F: std::future::Future<Output = ()>,
 {
-    use tracing_subscriber::Layer as _;
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    let filter =
-        tracing_subscriber::filter::Targets::new().with_target("steadfast", tracing::Level::INFO);
-    let subscriber =
-        tracing_subscriber::registry().with(otel::layer(&provider).with_filter(filter));
-    let guard = tracing::subscriber::set_default(subscriber);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
-        let sim = sim(scenario).await;
-        story(sim).await;
-    });
-    drop(guard);
-    provider.force_flush().unwrap();
-    let mut data = exporter.get_finished_spans().unwrap();
-    data.sort_by_key(|s| s.start_time);
-    let order = data
-        .iter()
-        .map(|s| s.span_context.span_id().to_string())
-        .collect();
-    (from_sdk(&data), order)
+    let run = |via| {
+        export_via(via, true, || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let sim = sim(scenario.clone()).await;
+                story(sim).await;
+            });
+        })
+    };
+    let other = run(Via::TracingOpentelemetry);
+    let data = run(Via::Spans);
+    let (spans, order) = (from_sdk(&data), order_of(&data));
+    assert_eq!(
+        shape(&spans, &order),
+        shape(&from_sdk(&other), &order_of(&other)),
+        "the two layers export the same story"
+    );
+    (spans, order)
 }
 
 fn on(p: Dialect, action: Action) -> Rule {
@@ -514,10 +561,11 @@ fn over_otlp_http() {
 
     let (url, bodies) = steadfast_fixtures::post_sink::start().unwrap();
     let otlp = Otlp::new(&url).service_name("steadfast-test");
-    let tracer = otlp.tracer_provider().unwrap();
+    // The pipeline `Otlp::install` sets up: steadfast's own layer, batched.
+    let tracer = otlp.spans().unwrap();
     let meter = otlp.meter_provider().unwrap();
     let recorder = std::sync::Arc::new(otel::OtelRecorder::new(&meter.meter("steadfast")));
-    let subscriber = tracing_subscriber::registry().with(otel::layer(&tracer));
+    let subscriber = tracing_subscriber::registry().with(tracer.layer());
     let guard = tracing::subscriber::set_default(subscriber);
     fallback_story(Some(recorder));
     drop(guard);

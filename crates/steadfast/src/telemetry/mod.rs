@@ -4,8 +4,9 @@
 //! Every call emits `tracing` spans shaped by the OpenTelemetry semantic conventions —
 //! [GenAI](https://github.com/open-telemetry/semantic-conventions-genai) (v0.1) for the model
 //! operation and the stable HTTP client conventions for each wire attempt — under the target
-//! `steadfast`. With a `tracing-opentelemetry` layer installed they become OpenTelemetry spans
-//! (`otel.name`, `otel.kind` and `otel.status_code` are that layer's special fields); with no
+//! `steadfast`. With the `otel` feature's layer (`otel::Spans`) or a `tracing-opentelemetry`
+//! layer installed they become OpenTelemetry spans (`otel.name`, `otel.kind` and
+//! `otel.status_code` are both layers' special fields); with no
 //! subscriber, or one that filters the target out, they cost a disabled-callsite check each.
 //!
 //! # The span tree
@@ -53,8 +54,8 @@
 //!
 //! What happens *between* spans is recorded as `tracing` events inside the span they belong to,
 //! each named by its callsite name and carrying no message, so that the name is what an exporter
-//! sees: `tracing-opentelemetry` (the `otel` feature's layer) makes them span events of that
-//! name, and a log bridge (`opentelemetry-appender-tracing`, the log-based events the GenAI
+//! sees: the `otel` feature's layers (`otel::Spans` and `tracing-opentelemetry`) make them span
+//! events of that name, and a log bridge (`opentelemetry-appender-tracing`, the log-based events the GenAI
 //! conventions now prefer to span events) makes them log records of that event name:
 //!
 //! | event | fields |
@@ -176,7 +177,8 @@ fn operation_span(call: &Call, op: Operation) -> Span {
     tracing::info_span!(
         target: "steadfast",
         "chat",
-        otel.name = format!("chat {}", call.model()).as_str(),
+        // Formatted by the subscriber, once, only when someone listens.
+        otel.name = %format_args!("chat {}", call.model()),
         otel.kind = "client",
         otel.status_code = Empty,
         gen_ai.operation.name = "chat",
@@ -472,8 +474,8 @@ pub(crate) fn http_span(attempt: u32, url: &str) -> Span {
         otel.status_code = Empty,
         http.request.method = "POST",
         url.full = redact_url(url).as_ref(),
-        server.address = server.as_ref().map(|(h, _)| h.as_str()),
-        server.port = server.as_ref().map(|(_, p)| i64::from(*p)),
+        server.address = server.map(|(h, _)| h),
+        server.port = server.map(|(_, p)| i64::from(p)),
         http.request.resend_count = (attempt > 1).then(|| i64::from(attempt - 1)),
         http.response.status_code = Empty,
         error.type = Empty,
@@ -520,9 +522,16 @@ pub(crate) fn record_http_outcome(span: &Span, status: Option<u16>, error: Optio
 
 /// The host and port of a URL (the scheme's default port when it names none): a split of
 /// `scheme://[userinfo@]host[:port][/…]`, not a full parse — this runs for every span.
-pub(crate) fn host_port(url: &str) -> Option<(String, u16)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
+pub(crate) fn host_port(url: &str) -> Option<(&str, u16)> {
+    // A scheme holds no ':'; bytewise searches, as this runs for every HTTP span.
+    let colon = url.bytes().position(|b| b == b':')?;
+    let scheme = &url[..colon];
+    let rest = url[colon..].strip_prefix("://")?;
+    let end = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let authority = &rest[..end];
     let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
     let (host, port) = match authority.strip_prefix('[') {
         Some(v6) => {
@@ -543,14 +552,15 @@ pub(crate) fn host_port(url: &str) -> Option<(String, u16)> {
         None if scheme.eq_ignore_ascii_case("http") => 80,
         None => return None,
     };
-    Some((host.to_string(), port))
+    Some((host, port))
 }
 
 #[cfg(any(feature = "__http", feature = "otel"))]
 /// `url` with its user info and the values of key-like query parameters replaced by `REDACTED`
 /// (as the HTTP conventions ask for `url.full`).
 pub(crate) fn redact_url(url: &str) -> std::borrow::Cow<'_, str> {
-    if !url.contains(['?', '@']) {
+    // Bytewise: this runs for every HTTP span.
+    if !url.bytes().any(|b| b == b'?' || b == b'@') {
         return std::borrow::Cow::Borrowed(url);
     }
     let (base, query) = match url.split_once('?') {
@@ -649,19 +659,19 @@ mod tests {
     fn host_and_port_from_base_urls() {
         assert_eq!(
             host_port("https://api.openai.com/v1"),
-            Some(("api.openai.com".into(), 443))
+            Some(("api.openai.com", 443))
         );
         assert_eq!(
             host_port("http://127.0.0.1:4010/v1"),
-            Some(("127.0.0.1".into(), 4010))
+            Some(("127.0.0.1", 4010))
         );
-        assert_eq!(host_port("http://[::1]:9/"), Some(("::1".into(), 9)));
-        assert_eq!(host_port("https://[::1]/v1"), Some(("::1".into(), 443)));
+        assert_eq!(host_port("http://[::1]:9/"), Some(("::1", 9)));
+        assert_eq!(host_port("https://[::1]/v1"), Some(("::1", 443)));
         assert_eq!(
             host_port("https://u:p@h.example:8443/x?y=1"),
-            Some(("h.example".into(), 8443))
+            Some(("h.example", 8443))
         );
-        assert_eq!(host_port("http://h?x=1"), Some(("h".into(), 80)));
+        assert_eq!(host_port("http://h?x=1"), Some(("h", 80)));
         assert_eq!(host_port("not a url"), None);
         assert_eq!(host_port("http://:80/"), None);
         assert_eq!(host_port("http://h:notaport/"), None);

@@ -1,4 +1,4 @@
-//! OpenTelemetry export (feature `otel`): a `tracing` layer that turns steadfast's spans into
+//! OpenTelemetry export (feature `otel`): `tracing` layers that turn steadfast's spans into
 //! OpenTelemetry spans, OTLP/HTTP exporters for spans and metrics, and [`OtelRecorder`], the
 //! metrics of the GenAI conventions on an OpenTelemetry meter.
 //!
@@ -16,14 +16,25 @@
 //! # Ok(()) }
 //! ```
 //!
-//! An application that already has a `tracing` subscriber and OpenTelemetry providers adds
-//! [`layer`] to its subscriber and an [`OtelRecorder`] of its meter to its calls instead; nothing
-//! here sets global state unless [`Otlp::install`] is called.
+//! Two layers make the spans, with the same names, kinds, parents, attributes, events and
+//! status (the tests export every story through both and compare):
+//!
+//! - [`Spans`] (what [`Otlp::install`] uses): steadfast's own layer, which hands each closed span
+//!   straight to an SDK span processor (the batch processor in front of an exporter). It is the
+//!   cheap one — about a third of the other's cost per span — but it has no sampler and does not
+//!   make a span's context current while it is entered.
+//! - [`layer`]: `tracing-opentelemetry` over an SDK [`SdkTracerProvider`], for an application
+//!   that already has a tracer provider (its sampler, processors and resource) or needs
+//!   `opentelemetry::Context::current()` inside a call.
+//!
+//! An application that already has a `tracing` subscriber adds one of them to it, and an
+//! [`OtelRecorder`] of its meter to its calls; nothing here sets global state unless
+//! [`Otlp::install`] is called.
 //!
 //! The exporters speak OTLP/HTTP with protobuf bodies (`{endpoint}/v1/traces`,
 //! `{endpoint}/v1/metrics`) over steadfast's own HTTP client, from the SDK's background threads.
-//! The layer keeps `tracing-opentelemetry`'s mapping: the named events (`steadfast.retry.wait`, …)
-//! become events of the span they happen in, and the span attributes carry the same totals.
+//! Both layers map the named events (`steadfast.retry.wait`, …) to events of the span they happen
+//! in (see [the choice](crate::telemetry#events)), and the span attributes carry the same totals.
 
 use std::fmt;
 use std::future::Future;
@@ -46,7 +57,12 @@ use tracing_subscriber::registry::LookupSpan;
 use super::metrics::{BreakerMeasurement, FallbackMeasurement, Measurement, Recorder, state_name};
 use crate::error::{Error, ErrorKind};
 
-/// A `tracing` layer exporting steadfast's spans (and any others it sees) through `provider`.
+mod spans;
+pub use spans::{Spans, SpansLayer};
+
+/// A `tracing-opentelemetry` layer exporting steadfast's spans (and any others it sees) through
+/// `provider`'s tracer — for an application with its own tracer provider; [`Spans`] is the
+/// cheaper path.
 ///
 /// It does not make a span's OpenTelemetry context current when the span is entered
 /// (`with_context_activation(false)`): a call's futures enter their spans on every poll, and
@@ -62,6 +78,8 @@ where
         .with_tracer(provider.tracer("steadfast"))
         .with_location(false)
         .with_threads(false)
+        // `target` is no convention's attribute (the scope names steadfast).
+        .with_target(false)
         .with_context_activation(false)
         // `busy_ns`/`idle_ns` are no convention's attributes, and timing every poll costs two
         // clock reads per enter and exit.
@@ -169,18 +187,31 @@ impl Otlp {
     /// # Errors
     /// [`ErrorKind::Config`] for an endpoint that is not an http(s) URL.
     pub fn tracer_provider(&self) -> Result<SdkTracerProvider, Error> {
+        let exporter = self.span_exporter()?;
+        Ok(SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(self.resource())
+            .build())
+    }
+
+    /// A span pipeline exporting spans in batches to `{endpoint}/v1/traces`, through steadfast's
+    /// own layer ([`Spans`]) rather than an SDK tracer: what [`install`](Otlp::install) uses.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] for an endpoint that is not an http(s) URL.
+    pub fn spans(&self) -> Result<Spans, Error> {
+        Ok(Spans::batch(self.span_exporter()?, self.resource()))
+    }
+
+    fn span_exporter(&self) -> Result<opentelemetry_otlp::SpanExporter, Error> {
         self.check()?;
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
+        opentelemetry_otlp::SpanExporter::builder()
             .with_http()
             .with_http_client(self.client()?)
             .with_endpoint(format!("{}/v1/traces", self.endpoint))
             .with_timeout(self.timeout)
             .build()
-            .map_err(|e| Error::config(format!("cannot build the OTLP span exporter: {e}")))?;
-        Ok(SdkTracerProvider::builder()
-            .with_batch_exporter(exporter)
-            .with_resource(self.resource())
-            .build())
+            .map_err(|e| Error::config(format!("cannot build the OTLP span exporter: {e}")))
     }
 
     /// A meter provider exporting metrics to `{endpoint}/v1/metrics` every interval.
@@ -206,16 +237,16 @@ impl Otlp {
     }
 
     /// Sets the process's global `tracing` subscriber to one exporting the `steadfast` target's
-    /// spans (INFO and above) through [`tracer_provider`](Otlp::tracer_provider), and builds the
-    /// meter provider; the guard holds both, gives an [`OtelRecorder`] for calls, and flushes
-    /// when dropped or [shut down](OtelGuard::shutdown).
+    /// spans (INFO and above) through [`spans`](Otlp::spans), and builds the meter provider; the
+    /// guard holds both, gives an [`OtelRecorder`] for calls, and flushes when dropped or
+    /// [shut down](OtelGuard::shutdown).
     ///
     /// # Errors
     /// [`ErrorKind::Config`] for a bad endpoint, or when the process already has a global
     /// subscriber (then add [`layer`] to it instead).
     pub fn install(self) -> Result<OtelGuard, Error> {
         use tracing_subscriber::layer::SubscriberExt as _;
-        let tracer = self.tracer_provider()?;
+        let spans = self.spans()?;
         let meter = self.meter_provider()?;
         let filter = tracing_subscriber::filter::Targets::new()
             .with_target("steadfast", tracing::Level::INFO);
@@ -223,7 +254,7 @@ impl Otlp {
         // and the spans pay no per-layer filter bookkeeping.
         let subscriber = tracing_subscriber::registry()
             .with(filter)
-            .with(layer(&tracer));
+            .with(spans.layer());
         tracing::subscriber::set_global_default(subscriber).map_err(|e| {
             Error::config(format!(
                 "cannot install the OpenTelemetry subscriber ({e}): add steadfast::telemetry::otel::layer to yours"
@@ -231,7 +262,7 @@ impl Otlp {
         })?;
         let recorder = Arc::new(OtelRecorder::new(&meter.meter("steadfast")));
         Ok(OtelGuard {
-            tracer,
+            spans,
             meter,
             recorder,
         })
@@ -241,7 +272,7 @@ impl Otlp {
 /// The providers [`Otlp::install`] set up; flushes them when dropped.
 #[must_use = "dropping the guard flushes and stops the exporters"]
 pub struct OtelGuard {
-    tracer: SdkTracerProvider,
+    spans: Spans,
     meter: SdkMeterProvider,
     recorder: Arc<OtelRecorder>,
 }
@@ -259,9 +290,9 @@ impl OtelGuard {
         Arc::clone(&self.recorder) as Arc<dyn Recorder>
     }
 
-    /// The tracer provider.
-    pub fn tracer_provider(&self) -> &SdkTracerProvider {
-        &self.tracer
+    /// The span pipeline.
+    pub fn spans(&self) -> &Spans {
+        &self.spans
     }
 
     /// The meter provider.
@@ -274,9 +305,9 @@ impl OtelGuard {
     /// # Errors
     /// [`ErrorKind::Connect`] when an export failed.
     pub fn flush(&self) -> Result<(), Error> {
-        let traces = self.tracer.force_flush();
-        let metrics = self.meter.force_flush();
-        traces.and(metrics).map_err(export_error)
+        let traces = self.spans.force_flush();
+        let metrics = self.meter.force_flush().map_err(export_error);
+        traces.and(metrics)
     }
 
     /// Exports what is buffered and stops the exporters.
@@ -284,16 +315,16 @@ impl OtelGuard {
     /// # Errors
     /// [`ErrorKind::Connect`] when the last export failed.
     pub fn shutdown(self) -> Result<(), Error> {
-        let traces = self.tracer.shutdown();
-        let metrics = self.meter.shutdown();
-        traces.and(metrics).map_err(export_error)
+        let traces = self.spans.shutdown();
+        let metrics = self.meter.shutdown().map_err(export_error);
+        traces.and(metrics)
     }
 }
 
 impl Drop for OtelGuard {
     fn drop(&mut self) {
         // Already shut down (by `shutdown`) is an error here, and nothing to report.
-        let _ = self.tracer.shutdown();
+        let _ = self.spans.shutdown();
         let _ = self.meter.shutdown();
     }
 }
