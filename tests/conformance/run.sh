@@ -79,5 +79,5 @@ elif ! (cd "$node_dir" && npm ci --no-audit --no-fund --prefer-offline $npm_net)
     fi
 else
     echo "conformance: the Node SDKs through the gateway ($(node --version), node --test)"
-    (cd "$node_dir" && STEADFAST_BIN="$target_dir/debug/steadfast" node --test)
+    (cd "$node_dir" && STEADFAST_BIN="$target_dir/debug/steadfast" node --test --test-reporter=spec)
 fi

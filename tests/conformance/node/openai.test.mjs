@@ -324,6 +324,9 @@ describe('typed errors', () => {
     const e = await rejection(client().chat.completions.create({ model: FAMILIES.openai, messages: MSG, n: 2 }));
     assert.ok(e instanceof OpenAI.BadRequestError, `a BadRequestError, got ${e}`);
     assert.equal(e.param, 'n');
+    const l = await rejection(client().chat.completions.create({ model: FAMILIES.openai, messages: MSG, logprobs: true }));
+    assert.ok(l instanceof OpenAI.BadRequestError, `a BadRequestError, got ${l}`);
+    assert.match(l.message, /logprobs/);
     assert.deepEqual(await gw.sim.journal(), []);
   });
 

@@ -93,11 +93,15 @@ export async function startGateway() {
     throw e;
   }
   proc.removeAllListeners('exit');
+  // Should this process end without stop() (a test runner timeout), the gateway ends with it.
+  const orphan = () => proc.kill('SIGKILL');
+  process.once('exit', orphan);
   return {
     url: found.gateway,
     sim: new Sim(found.simulator),
     log: () => readFileSync(logPath, 'utf8'),
     async stop() {
+      process.removeListener('exit', orphan);
       if (proc.exitCode === null && proc.signalCode === null) {
         const exited = new Promise((ok) => proc.once('exit', ok));
         proc.kill('SIGTERM');
