@@ -61,9 +61,8 @@
 //! in each window of `window_secs` (fixed windows, back to back from the config's load; a reload
 //! starts afresh — shared through Redis, the windows and the count are the fleet's, and a
 //! reloaded replica picks them up at its first flush), shared by every request of the aliases
-//! that use it. Every retry (a target's
-//! attempt 2, 3, …) and every switch to a fallback target takes one unit; the first attempt of
-//! a request is always free. When none is left, a request stops where it is and answers with
+//! that use it. Every retry (a target's attempt 2, 3, …) and every switch to a fallback target
+//! takes one unit; the first attempt of a request is always free. When none is left, a request stops where it is and answers with
 //! the error it has (an upstream 500 stays a 500; `x-steadfast-attempts` says how many were
 //! made): a retry storm against a failing provider is cut off, while a healthy gateway never
 //! runs dry. An alias's `budget` is its own (named `gateway.<alias>`, with characters other
