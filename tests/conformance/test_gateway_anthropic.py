@@ -90,6 +90,42 @@ def test_structured_output_parse(gw, model):
     assert isinstance(m.parsed_output, Book)
 
 
+def test_streamed_structured_output_with_the_stream_helper(gw):
+    # The first answer fails the schema: retried upstream, never streamed.
+    gw.sim.scenario([{"requests": [1], "action": {"type": "structured", "json": {"title": "Invalid draft"}}},
+                     {"requests": [2], "action": {"type": "structured", "json": {"title": "T", "author": "A"}}}])
+    with client(gw).messages.stream(model="anthropic:claude-3-5-sonnet-latest", max_tokens=256, messages=MSG,
+                                    output_format=Book) as s:
+        events = [e.type for e in s]
+        final = s.get_final_message()
+    assert events[0] == "message_start" and events[-1] == "message_stop"
+    assert "content_block_start" in events and "content_block_stop" in events
+    assert final.parsed_output == Book(title="T", author="A")
+    assert final.stop_reason == "end_turn"
+    assert "Invalid draft" not in final.content[0].text
+    assert len(gw.sim.journal()) == 2
+
+
+@pytest.mark.parametrize("model", ["openai:gpt-4o-mini", "gemini:gemini-2.0-flash"])
+def test_streamed_output_config_from_other_families(gw, model):
+    schema = Book.model_json_schema() | {"additionalProperties": False}
+    with client(gw).messages.stream(model=model, max_tokens=256, messages=MSG,
+                                    output_config={"format": {"type": "json_schema", "schema": schema}}) as s:
+        text = "".join(s.text_stream)
+    assert Book.model_validate_json(text)
+
+
+def test_streamed_structured_output_that_never_validates_raises_before_the_stream(gw):
+    gw.sim.scenario([{"action": {"type": "structured", "json": {"title": "Invalid draft"}}}])
+    with pytest.raises(anthropic.InternalServerError) as e:
+        with client(gw).messages.stream(model="anthropic:claude-3-5-sonnet-latest", max_tokens=256,
+                                        messages=MSG, output_format=Book) as s:
+            for _ in s:
+                pass
+    assert e.value.status_code == 502
+    assert "Invalid draft" not in str(e.value.body)
+
+
 def test_retry_the_client_cannot_see(gw):
     gw.sim.scenario([{"requests": [1, 2], "action": {"type": "overloaded", "retry_after_ms": 20}}])
     raw = client(gw).messages.with_raw_response.create(model="anthropic:claude-3-5-sonnet-latest",

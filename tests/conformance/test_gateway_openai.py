@@ -108,6 +108,47 @@ def test_invalid_structured_output_is_retried_invisibly(gw):
     assert raw.headers["x-steadfast-attempts"] == "2"
 
 
+def test_streamed_structured_output_with_the_stream_helper(gw):
+    # The first answer fails the schema: it is retried upstream, and the stream that starts once
+    # the answer is valid never carries it.
+    gw.sim.scenario([{"requests": [1], "action": {"type": "structured", "json": {"title": "Invalid draft"}}},
+                     {"requests": [2], "action": {"type": "structured", "json": {"title": "T", "author": "A"}}}])
+    with client(gw).chat.completions.stream(model="openai:gpt-4o-mini", messages=MSG, response_format=Book,
+                                            stream_options={"include_usage": True}) as s:
+        chunks = [e.chunk for e in s if e.type == "chunk"]
+        final = s.get_final_completion()
+    assert final.choices[0].message.parsed == Book(title="T", author="A")
+    assert final.choices[0].finish_reason == "stop"
+    assert final.usage is not None and final.usage.completion_tokens > 0
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert "Invalid draft" not in streamed
+    assert len(gw.sim.journal()) == 2
+
+
+@pytest.mark.parametrize("model", ["openai:gpt-4o-mini", "anthropic:claude-3-5-sonnet-latest", "gemini:gemini-2.0-flash"])
+def test_streamed_json_schema_from_every_family(gw, model):
+    fmt = {"type": "json_schema", "json_schema": {"name": "book", "strict": True, "schema": Book.model_json_schema()
+                                                  | {"additionalProperties": False}}}
+    with client(gw).chat.completions.with_streaming_response.create(
+            model=model, messages=MSG, response_format=fmt, stream=True) as resp:
+        assert resp.headers["content-type"] == "text/event-stream"
+        chunks = list(resp.parse())
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert Book.model_validate_json(text)
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
+
+
+def test_streamed_structured_output_that_never_validates_raises_before_the_stream(gw):
+    gw.sim.scenario([{"action": {"type": "structured", "json": {"title": "Invalid draft"}}}])
+    with pytest.raises(openai.InternalServerError) as e:
+        with client(gw).chat.completions.stream(model="openai:gpt-4o-mini", messages=MSG,
+                                                response_format=Book) as s:
+            for _ in s:
+                pass
+    assert e.value.status_code == 502
+    assert "Invalid draft" not in str(e.value.body)
+
+
 def test_retry_the_client_cannot_see(gw):
     gw.sim.scenario([{"requests": [1], "action": {"type": "rate_limit", "retry_after_ms": 20}},
                      {"requests": [2], "action": {"type": "overloaded", "retry_after_ms": 20}}])

@@ -159,8 +159,9 @@ pub(crate) struct GatewayArgs {
     /// routable model name, any API key is accepted.
     #[arg(long, conflicts_with = "config")]
     pub(crate) sim: bool,
-    /// A TOML config: model aliases and their deployments, policies and fallbacks, inbound keys
-    /// (SHA-256 hashes) and their limits. See the steadfast-gateway docs.
+    /// A TOML config: model aliases and their deployments, policies, fallbacks and retry
+    /// budgets, inbound keys (SHA-256 hashes) and their limits, opt-in content logging
+    /// (`[log] content = true`). See the steadfast-gateway docs.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
     /// A simulator scenario file (TOML or JSON) with scripted faults; needs --sim.

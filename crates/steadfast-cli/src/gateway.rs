@@ -29,7 +29,9 @@ pub(crate) async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         let config = load(path)?;
         let quotas = Quotas::new(&config, args.redis.as_deref(), args.replicas).await?;
         let config = quotas.apply(config)?;
-        let gateway = Gateway::new(config.clone()).keys(config.keys());
+        let gateway = Gateway::new(config.clone())
+            .keys(config.keys())
+            .log_content(config.log_content());
         let listener = listen(args.addr).await?;
         let mut lines = vec![format!("gateway: http://{}", listener.local_addr()?)];
         lines.extend(quotas.describe());
@@ -102,7 +104,13 @@ struct Quotas {
     replicas: u32,
     /// With Redis: makes a set of breakers share its decisions with the other replicas.
     share_breakers: Option<ShareBreakers>,
+    /// With Redis: shares a retry budget, by its name, with the other replicas.
+    share_budget: Option<ShareBudget>,
 }
+
+/// Shares a retry budget under its name through Redis.
+type ShareBudget =
+    Arc<dyn Fn(&str, &steadfast::retry::Budget) -> Result<(), steadfast::Error> + Send + Sync>;
 
 /// Turns an alias's breakers into breakers shared through Redis.
 type ShareBreakers =
@@ -119,12 +127,13 @@ impl Quotas {
         let replicas = replicas.or(config.replicas()).unwrap_or(1);
         match redis.or(config.redis_url()) {
             Some(url) => {
-                let (store, share_breakers) = redis_store(url, replicas).await?;
+                let (store, share_breakers, share_budget) = redis_store(url, replicas).await?;
                 Ok(Quotas {
                     store,
                     shared: true,
                     replicas,
                     share_breakers: Some(share_breakers),
+                    share_budget: Some(share_budget),
                 })
             }
             None => Ok(Quotas {
@@ -132,13 +141,17 @@ impl Quotas {
                 shared: false,
                 replicas,
                 share_breakers: None,
+                share_budget: None,
             }),
         }
     }
 
-    /// The config with the process's quota store and, with Redis, breakers shared by the
-    /// replicas.
+    /// The config with the process's quota store and, with Redis, breakers and retry budgets
+    /// shared by the replicas.
     fn apply(&self, config: Config) -> anyhow::Result<Config> {
+        if let Some(share) = &self.share_budget {
+            config.share_budgets(|name, b| share(name, b))?;
+        }
         let config = config.with_quota_store(Arc::clone(&self.store));
         let config = if self.shared || self.replicas == 1 {
             config
@@ -154,7 +167,7 @@ impl Quotas {
     fn describe(&self) -> Option<String> {
         match (self.shared, self.replicas) {
             (true, n) => Some(format!(
-                "quotas and breakers: shared through Redis by {n} replica(s) (each admits 1/{n} while Redis is unreachable)"
+                "quotas, breakers and retry budgets: shared through Redis by {n} replica(s) (each admits 1/{n} of the quotas while Redis is unreachable)"
             )),
             (false, 1) => None,
             (false, n) => Some(format!(
@@ -164,12 +177,13 @@ impl Quotas {
     }
 }
 
-/// The Redis store the replicas share, and how to share an alias's breakers through it.
+/// The Redis store the replicas share, and how to share an alias's breakers and a retry budget
+/// through it.
 #[cfg(feature = "redis")]
 async fn redis_store(
     url: &str,
     replicas: u32,
-) -> anyhow::Result<(Arc<dyn QuotaStore>, ShareBreakers)> {
+) -> anyhow::Result<(Arc<dyn QuotaStore>, ShareBreakers, ShareBudget)> {
     use steadfast::quota::{Degrade, RedisStore};
     let store = RedisStore::builder(url)
         .degrade(Degrade::Local {
@@ -180,14 +194,16 @@ async fn redis_store(
     let sharing = store.clone();
     let share: ShareBreakers =
         Arc::new(move |b: resilient::Breakers| b.shared(sharing.breaker_sharing()));
-    Ok((Arc::new(store), share))
+    let sharing = store.clone();
+    let share_budget: ShareBudget = Arc::new(move |name, b| sharing.budget_sharing(name)?.share(b));
+    Ok((Arc::new(store), share, share_budget))
 }
 
 #[cfg(not(feature = "redis"))]
 async fn redis_store(
     _url: &str,
     _replicas: u32,
-) -> anyhow::Result<(Arc<dyn QuotaStore>, ShareBreakers)> {
+) -> anyhow::Result<(Arc<dyn QuotaStore>, ShareBreakers, ShareBudget)> {
     anyhow::bail!("--redis needs the CLI built with the `redis` feature")
 }
 
@@ -207,6 +223,7 @@ fn reload_on_sighup(
                     // The running store: a reload keeps the counts (and the Redis of the start).
                     Ok(config) => {
                         gateway.reload(config.clone(), config.keys());
+                        let _ = gateway.clone().log_content(config.log_content());
                         eprintln!("steadfast gateway: reloaded {}", path.display());
                     }
                     Err(e) => eprintln!("steadfast gateway: kept the running config: {e:#}"),

@@ -147,3 +147,78 @@ fn an_unreachable_redis_is_an_error_at_start_without_its_password() {
     assert!(!o.status.success());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// One raw HTTP/1.1 request over a fresh connection: the whole answer.
+fn http(addr: &str, head: &str, body: &str) -> String {
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.write_all(
+        format!(
+            "{head}\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+/// `--config` with `[budget]` and `[log] content = true`: the budget caps the retries (and shows
+/// in /metrics), and the access log holds the prompt but no key.
+#[test]
+fn a_config_budget_and_content_logging_take_effect() {
+    const KEY: &str = "sk-cli-content-key-6a1f";
+    const UPSTREAM: &str = "sk-cli-upstream-secret-0b7e";
+    let dir = std::env::temp_dir().join(format!("steadfast-gw-content-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gateway.toml");
+    // Nothing listens on port 1: every attempt is a `connect` error, which is retried.
+    std::fs::write(
+        &path,
+        format!(
+            "[log]\ncontent = true\n\n[budget]\nextra_attempts = 1\nwindow_secs = 3600\n\n[[keys]]\nsha256 = \"{}\"\n\n[models.fast]\ntargets = [{{ target = \"openai:gpt-4o-mini\", base_url = \"http://127.0.0.1:1/v1\", api_key_env = \"CLI_UPSTREAM_KEY\" }}]\nattempts = 4\nwait = {{ initial_secs = 0.0, max_secs = 0.0, jitter_secs = 0.0 }}\n",
+            steadfast_gateway::InboundKeys::hash(KEY)
+        ),
+    )
+    .unwrap();
+    let log = dir.join("stderr.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_steadfast"))
+        .args(["-v", "gateway", "--addr", "127.0.0.1:0", "--config"])
+        .arg(&path)
+        .env("CLI_UPSTREAM_KEY", UPSTREAM)
+        .env("STEADFAST_LOG", "info")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("STEADFAST_GATEWAY_REDIS")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first.strip_prefix("gateway: http://").unwrap().to_owned();
+    let body = r#"{"model":"fast","messages":[{"role":"user","content":"a distinctive prompt"}]}"#;
+    let answer = http(
+        &addr,
+        &format!("POST /v1/chat/completions HTTP/1.1\r\nauthorization: Bearer {KEY}"),
+        body,
+    );
+    let metrics = http(&addr, "GET /metrics HTTP/1.1", "");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 502"), "{answer}");
+    assert!(
+        answer.contains("x-steadfast-attempts: 2"),
+        "one retry, the budget's: {answer}"
+    );
+    assert!(
+        metrics.contains("steadfast_gateway_budget_remaining{budget=\"gateway\"} 0"),
+        "{metrics}"
+    );
+    assert!(stderr.contains("gen_ai.input.messages"), "{stderr}");
+    assert!(stderr.contains("a distinctive prompt"), "{stderr}");
+    assert!(!stderr.contains(KEY), "{stderr}");
+    assert!(!stderr.contains(UPSTREAM), "{stderr}");
+}

@@ -28,6 +28,8 @@
 //! # A stalled upstream before the stream's commit point (no first byte, no event for
 //! # `idle_secs`) is a `timeout`: retried and fallen back on like any transient error.
 //! timeouts = { connect_secs = 5, first_byte_secs = 30, idle_secs = 20, total_secs = 600 }
+//! # budget: this alias's own retry budget (see Budgets below); without one, the `[budget]`.
+//! budget = { extra_attempts = 100, window_secs = 60 }
 //!
 //! [models.quoted]
 //! targets = [
@@ -43,7 +45,42 @@
 //! [redis]                         # optional: quotas and cooldowns shared by the replicas
 //! url_env = "STEADFAST_REDIS_URL" # or `url = "redis://…"` (`steadfast gateway --redis URL`)
 //! replicas = 3                    # the replicas sharing the quotas (`--replicas N`)
+//!
+//! [budget]                        # optional: the retry budget of every alias without its own
+//! extra_attempts = 600            # retries and fallback switches allowed per window
+//! window_secs = 60
+//! name = "gateway"                # optional: the name it is shared under (see Budgets)
+//!
+//! [log]
+//! content = false                 # true: the access log holds the messages and the answer
 //! ```
+//!
+//! # Budgets
+//!
+//! A `budget` is the library's [`Budget::per_window`]: `extra_attempts` extra upstream attempts
+//! in each window of `window_secs` (fixed windows, back to back from the config's load; a reload
+//! starts afresh — shared through Redis, the windows and the count are the fleet's, and a
+//! reloaded replica picks them up at its first flush), shared by every request of the aliases
+//! that use it. Every retry (a target's attempt 2, 3, …) and every switch to a fallback target
+//! takes one unit; the first attempt of a request is always free. When none is left, a request stops where it is and answers with
+//! the error it has (an upstream 500 stays a 500; `x-steadfast-attempts` says how many were
+//! made): a retry storm against a failing provider is cut off, while a healthy gateway never
+//! runs dry. An alias's `budget` is its own (named `gateway.<alias>`, with characters other
+//! than `A-Z a-z 0-9 . _ -` as `_`); the top-level `[budget]` (named `gateway`) is one budget
+//! shared by every alias without one. Tables with the same `name` are one budget, and must give
+//! it the same limits. With `--redis URL` (or `[redis]`) the replicas share each budget by its
+//! name ([`Config::share_budgets`], the library's `RedisStore::budget_sharing`): the fleet as a
+//! whole stays within `extra_attempts` per window, up to the sharing's slack (what the replicas
+//! take in about two flush intervals, 250 ms each). `GET /metrics` shows each budget's window
+//! (`steadfast_gateway_budget_*`).
+//!
+//! # Content logging
+//!
+//! The access log (`tracing` target `steadfast_gateway::access`) never holds a key, and holds no
+//! prompt or answer unless `[log] content = true`: then each request's line carries
+//! `gen_ai.input.messages` and, once the answer is complete, `gen_ai.output.messages` (JSON in
+//! the GenAI conventions' message schema; a stream's answer is on a second line, `stream
+//! content`, when the stream ends). Content may hold personal data: the default is off.
 //!
 //! # Quotas
 //!
@@ -73,7 +110,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use steadfast::quota::{DEFAULT_MAX_WAIT, InProcess, Limiter, Quota, QuotaScope, QuotaStore};
 use steadfast::resilient::{self, TRANSIENT};
-use steadfast::retry::{Predicate, stop, wait};
+use steadfast::retry::{Budget, Predicate, stop, wait};
 use steadfast::{ApiKey, Call, Error, ErrorKind, Timeouts, llm};
 use toml::Spanned;
 
@@ -115,8 +152,24 @@ struct RawConfig {
     #[serde(default)]
     keys: Vec<RawKey>,
     redis: Option<Spanned<RawRedis>>,
+    budget: Option<Spanned<RawBudget>>,
+    log: Option<Spanned<RawLog>>,
     #[serde(default)]
     models: BTreeMap<String, Spanned<RawModel>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBudget {
+    extra_attempts: u32,
+    window_secs: Spanned<f64>,
+    name: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    content: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +192,7 @@ struct RawModel {
     fallback_on: Option<Vec<Spanned<String>>>,
     timeouts: Option<Spanned<RawTimeouts>>,
     breaker: Option<Spanned<RawBreaker>>,
+    budget: Option<Spanned<RawBudget>>,
 }
 
 #[derive(Deserialize)]
@@ -208,6 +262,9 @@ pub struct Config {
     store: Arc<dyn QuotaStore>,
     redis_url: Option<String>,
     replicas: Option<u32>,
+    /// The retry budgets, by the name the replicas share them under.
+    budgets: BTreeMap<String, Budget>,
+    log_content: bool,
 }
 
 impl fmt::Debug for Config {
@@ -219,6 +276,8 @@ impl fmt::Debug for Config {
             // The URL may hold a password: only whether there is one.
             .field("redis", &self.redis_url.as_ref().map(|_| "***"))
             .field("replicas", &self.replicas)
+            .field("budgets", &self.budgets.keys().collect::<Vec<_>>())
+            .field("log_content", &self.log_content)
             .finish()
     }
 }
@@ -292,6 +351,35 @@ impl Config {
             ));
         }
         let store: Arc<dyn QuotaStore> = Arc::new(InProcess::new());
+        // The retry budgets by name, with their settings and where they were first set: one
+        // name, one budget.
+        let mut budgets: BTreeMap<String, (Budget, (u32, Duration), usize)> = BTreeMap::new();
+        let mut budget_of = |b: &Spanned<RawBudget>, default_name: String| {
+            let raw = b.get_ref();
+            let (name, settings) =
+                budget(raw, default_name).map_err(|(s, m)| at(s.unwrap_or_else(|| b.span()), m))?;
+            let here = line_col(text, b.span().start).0;
+            if let Some((existing, first, line)) = budgets.get(&name) {
+                if *first != settings {
+                    return Err(at(
+                        b.span(),
+                        format!(
+                            "the budget `{name}` is set twice with different limits (first on \
+                             line {line}): give one of them another `name`"
+                        ),
+                    ));
+                }
+                return Ok(existing.clone());
+            }
+            let made = Budget::per_window(settings.0, settings.1)
+                .map_err(|e| at(b.span(), e.to_string()))?;
+            budgets.insert(name, (made.clone(), settings, here));
+            Ok(made)
+        };
+        let default_budget = match &raw.budget {
+            None => None,
+            Some(b) => Some(budget_of(b, "gateway".to_owned())?),
+        };
         // Each scope's quota, and where it was first set: one scope, one quota.
         let mut scopes: BTreeMap<String, (Quota, usize)> = BTreeMap::new();
         let mut routes = BTreeMap::new();
@@ -386,18 +474,29 @@ impl Config {
             if let Some(b) = &model.breaker {
                 route.breakers = Some(breakers(b.get_ref()).map_err(|m| at(b.span(), m))?);
             }
+            route.budget = match &model.budget {
+                Some(b) => Some(budget_of(b, format!("gateway.{}", budget_name(alias)))?),
+                None => default_budget.clone(),
+            };
             routes.insert(alias.clone(), route);
         }
         let (redis_url, replicas) = match &raw.redis {
             None => (None, None),
             Some(r) => redis(r.get_ref(), &env).map_err(|m| at(r.span(), m))?,
         };
+        let log_content = raw
+            .log
+            .as_ref()
+            .and_then(|l| l.get_ref().content)
+            .unwrap_or(false);
         Ok(Config {
             routes,
             keys: InboundKeys::limited(keys),
             store,
             redis_url,
             replicas,
+            budgets: budgets.into_iter().map(|(n, (b, _, _))| (n, b)).collect(),
+            log_content,
         })
     }
 
@@ -441,6 +540,36 @@ impl Config {
             }
         }
         Ok(self)
+    }
+
+    /// Calls `f` with each retry budget (the `budget` tables) and the name it is shared under —
+    /// `|name, b| store.budget_sharing(name)?.share(b)` shares it with the other replicas through
+    /// Redis ([`RedisStore::budget_sharing`](steadfast::quota), feature `redis` of `steadfast`):
+    /// the fleet as a whole then stays within each budget per window, up to the sharing's slack
+    /// (about two flush intervals of retries).
+    ///
+    /// # Errors
+    /// The first error of `f`.
+    pub fn share_budgets(
+        &self,
+        f: impl Fn(&str, &Budget) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        for (name, b) in &self.budgets {
+            f(name, b)?;
+        }
+        Ok(())
+    }
+
+    /// The retry budgets, by the name the replicas share them under: `gateway` for the top-level
+    /// `[budget]`, `gateway.<alias>` for an alias's own, unless their `name` says otherwise.
+    pub fn budgets(&self) -> &BTreeMap<String, Budget> {
+        &self.budgets
+    }
+
+    /// The `[log]` table's `content`: whether the access log holds the request's messages and
+    /// the answer (default off).
+    pub fn log_content(&self) -> bool {
+        self.log_content
     }
 
     fn map_limiters(mut self, f: impl Fn(&Limiter) -> Limiter) -> Config {
@@ -499,6 +628,13 @@ impl Resolve for Config {
 
     fn models(&self) -> Vec<String> {
         Config::models(self)
+    }
+
+    fn budgets(&self) -> Vec<(String, Budget)> {
+        self.budgets
+            .iter()
+            .map(|(n, b)| (n.clone(), b.clone()))
+            .collect()
     }
 }
 
@@ -579,6 +715,61 @@ fn quota(d: &RawDeployment, call: &Call) -> Result<Option<DeploymentQuota>, Stri
         fail_fast: d.fail_fast.unwrap_or(false),
         max_wait,
     }))
+}
+
+/// The longest budget name (the Redis store's limit).
+const MAX_BUDGET_NAME: usize = 100;
+
+/// Whether `name` can name a budget shared through Redis: 1 to 100 of `A-Z a-z 0-9 . _ -`.
+fn valid_budget_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_BUDGET_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// An alias as part of a budget's default name: the characters a shared budget's name cannot
+/// hold become `_`, and it is cut to fit.
+fn budget_name(alias: &str) -> String {
+    alias
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(MAX_BUDGET_NAME - "gateway.".len())
+        .collect()
+}
+
+type BudgetSettings = (String, (u32, Duration));
+
+/// A `budget` table's name and settings (`extra_attempts`, the window); an error with the span
+/// of the value at fault when known.
+fn budget(
+    b: &RawBudget,
+    default_name: String,
+) -> Result<BudgetSettings, (Option<std::ops::Range<usize>>, String)> {
+    let window = seconds(*b.window_secs.get_ref(), "window_secs")
+        .map_err(|m| (Some(b.window_secs.span()), m))?;
+    let name = match &b.name {
+        None => default_name,
+        Some(n) => {
+            if !valid_budget_name(n.get_ref()) {
+                return Err((
+                    Some(n.span()),
+                    format!(
+                        "a budget's `name` must be 1 to {MAX_BUDGET_NAME} of A-Z a-z 0-9 . _ -"
+                    ),
+                ));
+            }
+            n.get_ref().clone()
+        }
+    };
+    Ok((name, (b.extra_attempts, window)))
 }
 
 type RedisSettings = (Option<String>, Option<u32>);
@@ -782,6 +973,72 @@ fallback_on = ["rate-limited", "server"]
         assert!(e.message.contains("line 2"), "{e}");
         // Another account is another quota.
         assert!(load("[models.a]\ntargets = [{ target = \"openai:x\", rpm = 5 }]\n[models.b]\ntargets = [{ target = \"openai:x\", rpm = 6, account = \"b\" }]\n").is_ok());
+    }
+
+    #[test]
+    fn budgets_load_and_are_validated_by_line() {
+        let c = load(
+            "[budget]\nextra_attempts = 10\nwindow_secs = 60\n\n[models.a]\ntargets = [\"openai:x\"]\n\n[models.\"b/c\"]\ntargets = [\"openai:x\"]\nbudget = { extra_attempts = 2, window_secs = 1.5 }\n\n[models.d]\ntargets = [\"openai:x\"]\nbudget = { extra_attempts = 5, window_secs = 1, name = \"shared-d\" }\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<&String> = c.budgets().keys().collect();
+        assert_eq!(names, ["gateway", "gateway.b_c", "shared-d"]);
+        let b = &c.budgets()["gateway.b_c"];
+        assert_eq!(b.limit(), 2);
+        assert_eq!(b.window_length(), Some(Duration::from_millis(1500)));
+        let route = |m: &str| c.resolve(m).unwrap_or_else(|e| panic!("{}", e.message));
+        // `a` has the top-level budget: the same one, not a copy.
+        let top = route("a").budget.unwrap_or_else(|| panic!("no budget"));
+        assert!(top.try_acquire());
+        assert_eq!(c.budgets()["gateway"].used(), 1);
+        assert_eq!(route("d").budget.map(|b| b.limit()), Some(5));
+        assert!(
+            load("[models.a]\ntargets = [\"openai:x\"]\n").is_ok_and(|c| c.budgets().is_empty())
+        );
+
+        let bad = |text: &str| load(text).err().unwrap_or_else(|| panic!("loads: {text}"));
+        let e = bad("[budget]\nextra_attempts = 1\nwindow_secs = 0\n");
+        assert!(e.message.contains("window_secs"), "{e}");
+        assert_eq!(e.line, 3, "{e}");
+        let e = bad(
+            "[models.a]\ntargets = [\"openai:x\"]\nbudget = { extra_attempts = -1, window_secs = 1 }\n",
+        );
+        assert_eq!(e.line, 3, "{e}");
+        let e = bad("[models.a]\ntargets = [\"openai:x\"]\nbudget = { extra_attempts = 1 }\n");
+        assert_eq!(e.line, 3, "{e}");
+        assert!(e.message.contains("window_secs"), "{e}");
+        let e = bad(
+            "[models.a]\ntargets = [\"openai:x\"]\n\nbudget = { extra_attempts = 1, window_secs = 1, name = \"no spaces\" }\n",
+        );
+        assert_eq!(e.line, 4, "{e}");
+        assert!(e.message.contains("`name`"), "{e}");
+        let e = bad(
+            "[models.a]\ntargets = [\"openai:x\"]\nbudget = { extra_attempts = 1, window_secs = 1, colour = 2 }\n",
+        );
+        assert_eq!(e.line, 3, "{e}");
+        let e = bad(
+            "[models.a]\ntargets = [\"openai:x\"]\nbudget = { extra_attempts = 1, window_secs = 1, name = \"n\" }\n[models.b]\ntargets = [\"openai:x\"]\nbudget = { extra_attempts = 2, window_secs = 1, name = \"n\" }\n",
+        );
+        assert_eq!(e.line, 6, "{e}");
+        assert!(e.message.contains("line 3"), "{e}");
+        // The same name with the same limits is one budget.
+        let c = load("[models.a]\ntargets = [\"openai:x\"]\nbudget = { extra_attempts = 1, window_secs = 1, name = \"n\" }\n[models.b]\ntargets = [\"openai:x\"]\nbudget = { extra_attempts = 1, window_secs = 1, name = \"n\" }\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.budgets().len(), 1);
+    }
+
+    #[test]
+    fn the_log_table_turns_content_logging_on() {
+        assert!(!load("").unwrap_or_else(|e| panic!("{e}")).log_content());
+        assert!(
+            load("[log]\ncontent = true\n")
+                .unwrap_or_else(|e| panic!("{e}"))
+                .log_content()
+        );
+        let e = load("[log]\ncontent = \"yes\"\n").err();
+        assert_eq!(e.map(|e| e.line), Some(2));
+        let e = load("[log]\nprompts = true\n").err();
+        assert_eq!(e.map(|e| e.line), Some(2));
     }
 
     #[test]

@@ -10,6 +10,18 @@
 //! event. Every response carries `x-steadfast-attempts`, `x-steadfast-target` and a request id
 //! (`x-request-id` for OpenAI, `request-id` for Anthropic).
 //!
+//! Structured output (OpenAI `response_format`, Anthropic `output_config.format`) is validated
+//! against its schema and retried when it fails. Asked for with `stream: true`, it is still
+//! validated whole first: **such a stream starts only once the validated answer is complete**,
+//! and then carries it as the protocol's ordinary stream (the JSON as one text delta, the
+//! finish, the usage), so the client never sees output that failed validation; a failure is
+//! the ordinary error response.
+//!
+//! The [`config`] adds per-alias retry budgets (shared across replicas through Redis with
+//! [`Config::share_budgets`]) and opt-in content logging ([`Gateway::log_content`]): the access
+//! log (target `steadfast_gateway::access`) never holds a key, and holds prompts and answers
+//! only when asked to.
+//!
 //! ```no_run
 //! use steadfast_gateway::{Gateway, ProviderTargets};
 //!

@@ -13,11 +13,15 @@
 //! | `steadfast_gateway_quota_waits_total` (upstream attempts that waited for their quota) | counter | `deployment` |
 //! | `steadfast_gateway_quota_wait_seconds_total` (the time they waited) | counter | `deployment` |
 //! | `steadfast_gateway_quota_refusals_total` (attempts the quota refused: never sent) | counter | `deployment` |
+//! | `steadfast_gateway_budget_limit`, `_used`, `_remaining` (each retry budget's current window; with Redis, `used` is the fleet's as last synced) | gauge | `budget` |
 //!
 //! `deployment` is the configured `provider:model`. The quota series are counted when a
 //! request's outcome is known (a stream's when it ends), from its attempt history
 //! ([`AttemptSummary::queued`](steadfast::AttemptSummary::queued)) and the refusals its fallback
 //! chain caught; a wait that ended in a refusal counts as a refusal only.
+//!
+//! The budget gauges appear once the config has a `budget` table; `budget` is its name
+//! (`gateway`, `gateway.<alias>` or the table's `name`).
 //!
 //! No label holds a key, a model name the client made up, or content.
 
@@ -26,6 +30,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use steadfast::retry::Budget;
 use steadfast::{AttemptSummary, Error, ErrorKind};
 
 /// The histogram buckets, in seconds.
@@ -262,6 +267,35 @@ impl Metrics {
             }
         }
         out
+    }
+}
+
+/// Appends the retry budgets' gauges (their current window, by budget name) to `out`.
+pub(crate) fn render_budgets(out: &mut String, budgets: &[(String, Budget)]) {
+    if budgets.is_empty() {
+        return;
+    }
+    for (name, help, pick) in [
+        (
+            "steadfast_gateway_budget_limit",
+            "Extra attempts (retries and fallback switches) each retry budget allows per window.",
+            Budget::limit as fn(&Budget) -> u32,
+        ),
+        (
+            "steadfast_gateway_budget_used",
+            "Extra attempts taken from each retry budget in its current window (by the fleet, as last synced, when shared).",
+            Budget::used,
+        ),
+        (
+            "steadfast_gateway_budget_remaining",
+            "Extra attempts left in each retry budget's current window.",
+            Budget::remaining,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for (budget, b) in budgets {
+            let _ = writeln!(out, "{name}{{budget=\"{}\"}} {}", label(budget), pick(b));
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use steadfast::provider::EventStream;
 use steadfast::resilient::{self, TRANSIENT};
-use steadfast::retry::{Predicate, Retry};
+use steadfast::retry::{Budget, Predicate, Retry};
 use steadfast::{
     ApiKey, Call, Capabilities, ChatRequest, ClientConfig, Error, ErrorKind, HttpCodec, Provider,
     Response, llm,
@@ -40,6 +40,11 @@ pub struct Route {
     pub weights: Option<Vec<u32>>,
     /// Per-target circuit breakers: a target whose breaker is open is skipped.
     pub breakers: Option<resilient::Breakers>,
+    /// The retry budget: every retry (the policy's attempt 2, 3, …) and every switch to a
+    /// backup target takes one unit of it; when none is left, the request ends with the error
+    /// it has ([`Budget`]). Shared by every request of the route (and of the routes given a
+    /// clone of it).
+    pub budget: Option<Budget>,
 }
 
 impl fmt::Debug for Route {
@@ -66,6 +71,7 @@ impl Route {
             fallback_on: resilient::kinds(TRANSIENT),
             weights: None,
             breakers: None,
+            budget: None,
         }
     }
 
@@ -108,6 +114,11 @@ pub trait Resolve: Send + Sync + fmt::Debug + 'static {
 
     /// The model names `GET /v1/models` lists.
     fn models(&self) -> Vec<String>;
+
+    /// The retry budgets of the routes, by name, for `GET /metrics` (default: none).
+    fn budgets(&self) -> Vec<(String, Budget)> {
+        Vec::new()
+    }
 }
 
 /// Every `provider:model` string routes to that provider; a comma-separated list is a fallback

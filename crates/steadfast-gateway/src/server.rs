@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -13,7 +14,9 @@ use axum::routing::{get, post};
 use futures_util::StreamExt;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::{Value, json};
-use steadfast::{Call, ErrorKind, Prompt, Resilient, ResponseStream, StreamEvent, resilient};
+use steadfast::{
+    Call, ErrorKind, FinishReason, Prompt, Resilient, ResponseStream, StreamEvent, resilient,
+};
 use tokio::time::Instant;
 
 use crate::errors::{from_library, retry_after_secs};
@@ -37,6 +40,7 @@ use crate::routes::{AttemptLog, Resolve, counted};
 pub struct Gateway {
     live: Arc<RwLock<Live>>,
     metrics: Arc<Metrics>,
+    log_content: Arc<AtomicBool>,
 }
 
 /// What a reload replaces.
@@ -66,7 +70,19 @@ impl Gateway {
                 keys: InboundKeys::any(),
             })),
             metrics: Arc::default(),
+            log_content: Arc::default(),
         }
+    }
+
+    /// Whether the access log holds each request's messages and its answer
+    /// (`gen_ai.input.messages` and `gen_ai.output.messages`, JSON in the GenAI conventions'
+    /// message schema; a stream's answer on a second line, `stream content`, when it ends).
+    /// Default off: content may hold personal data. Keys are never logged, either way. Set for
+    /// every clone of this gateway (the config's `[log] content`, again on a reload).
+    #[must_use]
+    pub fn log_content(self, on: bool) -> Self {
+        self.log_content.store(on, Ordering::Relaxed);
+        self
     }
 
     /// The inbound keys accepted.
@@ -132,7 +148,9 @@ async fn health() -> axum::response::Response {
 }
 
 async fn metrics(State(gw): State<Arc<Gateway>>) -> axum::response::Response {
-    let mut resp = axum::response::Response::new(Body::from(gw.metrics.render()));
+    let mut text = gw.metrics.render();
+    crate::metrics::render_budgets(&mut text, &gw.live().resolver.budgets());
+    let mut resp = axum::response::Response::new(Body::from(text));
     insert(
         resp.headers_mut(),
         "content-type",
@@ -227,10 +245,24 @@ struct Access<'a> {
     metrics: &'a Metrics,
     /// The route's primary target (a request answered elsewhere fell back).
     primary: String,
+    /// With content logging: the request's messages (`gen_ai.input.messages`).
+    input: Option<String>,
 }
 
 impl Access<'_> {
     fn log(&self, status: u16, attempts: u32, target: &str, error: Option<&ApiError>) {
+        self.log_answer(status, attempts, target, error, None);
+    }
+
+    /// As [`log`](Self::log), with the answer (`gen_ai.output.messages`) when content is logged.
+    fn log_answer(
+        &self,
+        status: u16,
+        attempts: u32,
+        target: &str,
+        error: Option<&ApiError>,
+        output: Option<&str>,
+    ) {
         let duration = self.started.elapsed();
         self.metrics.request(&Sample {
             protocol: self.protocol,
@@ -252,6 +284,8 @@ impl Access<'_> {
             upstream = target,
             error_kind = error.map(|e| e.kind.as_str()),
             duration_ms = duration.as_secs_f64() * 1000.0,
+            gen_ai.input.messages = self.input.as_deref(),
+            gen_ai.output.messages = output,
             "request"
         );
     }
@@ -274,6 +308,7 @@ async fn handle(
         started,
         metrics: &gw.metrics,
         primary: String::new(),
+        input: None,
     };
     let rid = env.request_id.clone();
     access.request_id = &rid;
@@ -291,6 +326,10 @@ async fn handle(
         Ok(r) => r,
         Err(e) => return fail(e, &env, &access),
     };
+    let log_content = gw.log_content.load(Ordering::Relaxed);
+    if log_content {
+        access.input = Some(steadfast::telemetry::input_messages_json(&req.messages));
+    }
     env.model.clone_from(&req.model);
     let model = req.model.clone();
     access.model = &model;
@@ -309,10 +348,13 @@ async fn handle(
         return fail(e, &env, &access);
     };
     let prompt = Prompt::new(req.messages.clone());
-    if req.stream {
+    // Structured output is validated whole before anything is sent: a streamed request for
+    // one runs as a complete call below, and its validated answer is then sent as a stream.
+    if req.stream && req.output.is_none() {
         let upstream = resilient.stream(prompt);
         let metrics = Arc::clone(&gw.metrics);
-        return stream(p, &req, &env, &access, upstream, &log, (admitted, metrics)).await;
+        let ctx = (admitted, metrics, log_content);
+        return stream(p, &req, &env, &access, upstream, &log, ctx).await;
     }
     let result = match &req.output {
         Some(out) => match resilient.extract_json(prompt, &out.name, out.schema.clone()) {
@@ -334,12 +376,19 @@ async fn handle(
     }
     match result {
         Ok((structured, response)) => {
-            let body = p.encode_response(&req, &response, structured.as_ref(), &env);
             if let Some(u) = response.usage() {
                 gw.metrics.tokens(u.input_tokens, u.output_tokens);
             }
-            access.log(200, attempts, &target, None);
+            let output = log_content.then(|| match &structured {
+                Some(v) => structured_output_json(v),
+                None => steadfast::telemetry::output_messages_json(&response),
+            });
+            access.log_answer(200, attempts, &target, None, output.as_deref());
             let mut h = steadfast_headers(p, &env, attempts, &target);
+            if req.stream {
+                return validated_stream(p, &req, &env, &response, structured.as_ref(), h);
+            }
+            let body = p.encode_response(&req, &response, structured.as_ref(), &env);
             insert(&mut h, "content-type", "application/json");
             json_response(StatusCode::OK, &body, h)
         }
@@ -349,6 +398,44 @@ async fn handle(
             error_response(p, &e, &env, Some(attempts), &target)
         }
     }
+}
+
+/// The validated structured output as `gen_ai.output.messages` (the answer the client gets).
+fn structured_output_json(v: &Value) -> String {
+    json!([{"role": "assistant", "parts": [{"type": "text", "content": v.to_string()}],
+        "finish_reason": "stop"}])
+    .to_string()
+}
+
+/// A streamed request for structured output, once its answer has been validated: the answer
+/// sent as the protocol's ordinary stream — the JSON as one text delta, the usage, the end —
+/// all at once. Nothing is streamed before validation, so the client never sees output that
+/// failed it.
+fn validated_stream(
+    p: &dyn Protocol,
+    req: &InboundRequest,
+    env: &Envelope,
+    response: &steadfast::Response,
+    structured: Option<&Value>,
+    mut h: HeaderMap,
+) -> axum::response::Response {
+    let mut enc = p.stream_encoder(req, env);
+    let text = structured.map(Value::to_string).unwrap_or_default();
+    let mut frames = enc.event(&StreamEvent::Text(text));
+    if let Some(u) = response.usage() {
+        frames.extend(enc.event(&StreamEvent::Usage(u)));
+    }
+    frames.extend(enc.event(&StreamEvent::Finish {
+        reason: FinishReason::Stop,
+        raw: None,
+    }));
+    frames.extend(enc.finish());
+    let body = futures_util::stream::iter(frames.into_iter().map(Ok::<Bytes, Infallible>));
+    insert(&mut h, "content-type", "text/event-stream");
+    insert(&mut h, "cache-control", "no-cache");
+    let mut resp = axum::response::Response::new(Body::from_stream(body));
+    *resp.headers_mut() = h;
+    resp
 }
 
 /// The library call for `req`: every target with the request's parameters, tools and tool
@@ -376,11 +463,18 @@ fn resilient_for(
         &route.policy
     };
     let (primary, backups) = calls.split_first()?;
-    let mut r = primary.retry(policy.clone());
+    let mut policy = policy.clone();
+    if let Some(b) = &route.budget {
+        policy = policy.budget(b.clone());
+    }
+    let mut r = primary.retry(policy);
     if !backups.is_empty() || route.breakers.is_some() {
         let mut chain = resilient::fallback(route.fallback_on.clone());
         if let Some(b) = &route.breakers {
             chain = chain.breaker(b.lookup());
+        }
+        if let Some(b) = &route.budget {
+            chain = chain.budget(b.clone());
         }
         for c in backups {
             chain = chain.backup(c.clone(), route.fallback_on.clone());
@@ -400,7 +494,7 @@ async fn stream(
     access: &Access<'_>,
     mut upstream: ResponseStream,
     log: &Arc<AttemptLog>,
-    (admitted, metrics): (Admitted, Arc<Metrics>),
+    (admitted, metrics, log_content): (Admitted, Arc<Metrics>, bool),
 ) -> axum::response::Response {
     let mut head = Vec::new();
     let mut ended = false;
@@ -434,13 +528,16 @@ async fn stream(
     if ended {
         queue.extend(enc.finish());
     }
-    access.log(200, attempts, &target, None);
     let upstream = if ended {
+        let mut output = None;
         if let Ok(r) = upstream.into_response().await {
             metrics.quota(r.attempts(), r.caught());
+            output = log_content.then(|| steadfast::telemetry::output_messages_json(&r));
         }
+        access.log_answer(200, attempts, &target, None, output.as_deref());
         None
     } else {
+        access.log(200, attempts, &target, None);
         Some(upstream)
     };
     let pump = Pump {
@@ -450,6 +547,7 @@ async fn stream(
         request_id: env.request_id.clone(),
         protocol: p.name(),
         metrics,
+        log_content,
         _admitted: admitted,
     };
     let body = futures_util::stream::unfold(pump, |mut pump| async move {
@@ -490,6 +588,16 @@ async fn stream(
                     if let Some(done) = pump.upstream.take() {
                         if let Ok(r) = done.into_response().await {
                             pump.metrics.quota(r.attempts(), r.caught());
+                            if pump.log_content {
+                                tracing::info!(
+                                    target: "steadfast_gateway::access",
+                                    protocol = pump.protocol,
+                                    request_id = %pump.request_id,
+                                    gen_ai.output.messages =
+                                        steadfast::telemetry::output_messages_json(&r),
+                                    "stream content"
+                                );
+                            }
                         }
                     }
                 }
@@ -512,6 +620,8 @@ struct Pump {
     request_id: String,
     protocol: &'static str,
     metrics: Arc<Metrics>,
+    /// Whether the answer is logged when the stream ends.
+    log_content: bool,
     /// The key's place among its requests in flight, until the stream ends.
     _admitted: Admitted,
 }

@@ -315,3 +315,124 @@ breaker = {{ window = 2, min_calls = 2, failure_rate = 0.5, cooldown_secs = 600 
     }
     assert_eq!(sim.requests_for(Dialect::Cohere), 2);
 }
+
+async fn metrics(url: &str) -> String {
+    reqwest::get(format!("{url}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
+}
+
+#[tokio::test]
+async fn an_exhausted_budget_stops_retries_and_fallbacks() {
+    // OpenAI is down (every request a 500); Anthropic answers.
+    let sim = Simulator::start(
+        Scenario::new().rule(
+            Rule::new()
+                .provider(Dialect::OpenAi)
+                .action(Action::server_error()),
+        ),
+    )
+    .await
+    .expect("simulator");
+    let (openai, anthropic) = (
+        sim.base_url(Dialect::OpenAi),
+        sim.base_url(Dialect::Anthropic),
+    );
+    let url = serve_config(&format!(
+        r#"
+[models.retried]
+targets = [{{ target = "openai:gpt-4o-mini", base_url = "{openai}", api_key_env = "K" }}]
+attempts = 4
+wait = {{ initial_secs = 0.0, max_secs = 0.0, jitter_secs = 0.0 }}
+budget = {{ extra_attempts = 2, window_secs = 3600 }}
+
+[models.chained]
+targets = [
+  {{ target = "openai:gpt-4o-mini", base_url = "{openai}", api_key_env = "K" }},
+  {{ target = "anthropic:claude-3-5-haiku-latest", base_url = "{anthropic}", api_key_env = "K" }},
+]
+attempts = 1
+budget = {{ extra_attempts = 1, window_secs = 3600 }}
+"#
+    ))
+    .await;
+
+    // Two of the four attempts' retries are in the budget: the first request makes three.
+    let r = post(&url, KEY, "retried").await;
+    assert_eq!(r.status(), 500);
+    assert_eq!(support::header(&r, "x-steadfast-attempts"), "3");
+    // The budget is spent: the next request makes its first attempt only, and keeps its 500.
+    let r = post(&url, KEY, "retried").await;
+    assert_eq!(r.status(), 500);
+    assert_eq!(support::header(&r, "x-steadfast-attempts"), "1");
+    assert_eq!(sim.requests_for(Dialect::OpenAi), 4);
+
+    // A switch to a fallback takes a unit too: the first request falls back, the second cannot.
+    let r = post(&url, KEY, "chained").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        support::header(&r, "x-steadfast-target"),
+        "anthropic:claude-3-5-haiku-latest"
+    );
+    let r = post(&url, KEY, "chained").await;
+    assert_eq!(r.status(), 500, "no unit left to fall back with");
+    assert_eq!(support::header(&r, "x-steadfast-attempts"), "1");
+    assert_eq!(sim.requests_for(Dialect::Anthropic), 1);
+
+    let m = metrics(&url).await;
+    for line in [
+        "steadfast_gateway_budget_limit{budget=\"gateway.retried\"} 2",
+        "steadfast_gateway_budget_used{budget=\"gateway.retried\"} 2",
+        "steadfast_gateway_budget_remaining{budget=\"gateway.retried\"} 0",
+        "steadfast_gateway_budget_remaining{budget=\"gateway.chained\"} 0",
+    ] {
+        assert!(m.contains(line), "{line} in\n{m}");
+    }
+}
+
+#[tokio::test]
+async fn the_top_level_budget_is_shared_by_the_aliases_without_their_own() {
+    let sim = Simulator::start(
+        Scenario::new().rule(
+            Rule::new()
+                .provider(Dialect::OpenAi)
+                .action(Action::server_error()),
+        ),
+    )
+    .await
+    .expect("simulator");
+    let openai = sim.base_url(Dialect::OpenAi);
+    let url = serve_config(&format!(
+        r#"
+[budget]
+extra_attempts = 3
+window_secs = 3600
+
+[models.a]
+targets = [{{ target = "openai:gpt-4o-mini", base_url = "{openai}", api_key_env = "K" }}]
+attempts = 3
+wait = {{ initial_secs = 0.0, max_secs = 0.0, jitter_secs = 0.0 }}
+
+[models.b]
+targets = [{{ target = "openai:gpt-4o-mini", base_url = "{openai}", api_key_env = "K" }}]
+attempts = 3
+wait = {{ initial_secs = 0.0, max_secs = 0.0, jitter_secs = 0.0 }}
+"#
+    ))
+    .await;
+    let r = post(&url, KEY, "a").await;
+    assert_eq!(support::header(&r, "x-steadfast-attempts"), "3");
+    // One unit is left of the three, for alias `b` as well.
+    let r = post(&url, KEY, "b").await;
+    assert_eq!(support::header(&r, "x-steadfast-attempts"), "2");
+    let r = post(&url, KEY, "a").await;
+    assert_eq!(support::header(&r, "x-steadfast-attempts"), "1");
+    let m = metrics(&url).await;
+    assert!(
+        m.contains("steadfast_gateway_budget_remaining{budget=\"gateway\"} 0"),
+        "{m}"
+    );
+}

@@ -1,4 +1,4 @@
-//! Keys and prompt content never reach the logs. Alone in its test binary: the subscriber is the
+//! Keys and prompt content never reach the logs (content logging is off by default). Alone in its test binary: the subscriber is the
 //! thread's default, and `tracing` caches each call site's interest process-wide.
 
 mod support;
@@ -28,4 +28,7 @@ async fn keys_and_content_never_reach_the_logs() {
     assert!(!log.contains(KEY));
     assert!(!log.contains("sim-key"));
     assert!(!log.contains("hello there"));
+    assert!(!log.contains("Echo:"), "no answer either: {log}");
+    assert!(!log.contains("gen_ai.input.messages"), "{log}");
+    assert!(!log.contains("gen_ai.output.messages"), "{log}");
 }

@@ -1,6 +1,7 @@
 //! Two gateway replicas sharing one Redis (a real `redis-server` on loopback, through
 //! `steadfast_fixtures::redis`): the quota the first uses is used up for the second, and a
-//! provider 429 one of them sees cools the deployment down for both. Each replica has its own
+//! provider 429 one of them sees cools the deployment down for both; an open breaker and a spent
+//! retry budget are the fleet's. Each replica has its own
 //! `RedisStore` (its own connection): two processes, as far as the store can tell.
 #![allow(
     clippy::expect_used,
@@ -27,12 +28,13 @@ async fn replica(sim: &Simulator, redis: &str, config: &str) -> (String, RedisSt
     replica_sharing(sim, redis, config, false).await
 }
 
-/// [`replica`], its breakers shared through the store when `breakers` (refreshed every 50 ms).
+/// [`replica`], its breakers (refreshed every 50 ms) and retry budgets (flushed every 50 ms)
+/// shared through the store when `share`.
 async fn replica_sharing(
     sim: &Simulator,
     redis: &str,
     config: &str,
-    breakers: bool,
+    share: bool,
 ) -> (String, RedisStore) {
     let text = format!(
         "[[keys]]\nsha256 = \"{}\"\n\n{}",
@@ -52,7 +54,15 @@ async fn replica_sharing(
         .await
         .expect("redis");
     let mut config = config.with_quota_store(Arc::new(store.clone()));
-    if breakers {
+    if share {
+        config
+            .share_budgets(|name, b| {
+                store
+                    .budget_sharing(name)?
+                    .flush_interval(Duration::from_millis(50))
+                    .share(b)
+            })
+            .expect("shared budgets");
         let sharing = store.clone();
         config = config
             .map_breakers(|b| {
@@ -282,5 +292,80 @@ breaker = {{ window = 100, min_calls = {min_calls}, failure_rate = 0.5, cooldown
         before,
         "nothing more sent to OpenAI"
     );
+    healthy(store_b.stats());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_spent_on_one_replica_stops_the_retries_of_the_other() {
+    let Some(redis) = test_redis::shared() else {
+        eprintln!(
+            "skipped: a_budget_spent_on_one_replica_stops_the_retries_of_the_other: no Redis"
+        );
+        return;
+    };
+    // OpenAI is down: every request a 500.
+    let sim = Simulator::start(
+        Scenario::new().rule(
+            Rule::new()
+                .provider(Dialect::OpenAi)
+                .action(Action::server_error()),
+        ),
+    )
+    .await
+    .expect("sim");
+    // Two retries per (very long) window for the whole fleet, under a name of this run's own.
+    let config = format!(
+        r#"
+[models.fast]
+targets = [{{ target = "openai:gpt-4o-mini", base_url = "{{openai}}", api_key_env = "SIM_KEY" }}]
+attempts = 4
+wait = {{ initial_secs = 0.0, max_secs = 0.0, jitter_secs = 0.0 }}
+budget = {{ extra_attempts = 2, window_secs = 10000000, name = "{}" }}
+"#,
+        account("budget")
+    );
+    let (a, store_a) = replica_sharing(&sim, &redis.url, &config, true).await;
+    let (b, store_b) = replica_sharing(&sim, &redis.url, &config, true).await;
+    let r = post(&a, chat("fast")).await;
+    assert_eq!(r.status(), 500);
+    assert_eq!(
+        header(&r, "x-steadfast-attempts"),
+        "3",
+        "the first and two retries"
+    );
+    // B has retried nothing, but the fleet's budget is spent: once B's flusher has read the
+    // fleet's count, its requests make their first attempt only. Without the sharing B would
+    // have two retries of its own.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let m = reqwest::get(format!("{b}/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        let remaining = m
+            .lines()
+            .find(|l| l.starts_with("steadfast_gateway_budget_remaining{"));
+        if remaining.is_some_and(|l| l.ends_with(" 0")) {
+            break;
+        }
+        assert!(
+            tries < 100,
+            "replica B never heard of A's retries within 5 s:\n{m}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let before = sim.requests_for(Dialect::OpenAi);
+    let r = post(&b, chat("fast")).await;
+    assert_eq!(r.status(), 500);
+    assert_eq!(
+        header(&r, "x-steadfast-attempts"),
+        "1",
+        "no retry left in the fleet"
+    );
+    assert_eq!(sim.requests_for(Dialect::OpenAi), before + 1);
+    healthy(store_a.stats());
     healthy(store_b.stats());
 }

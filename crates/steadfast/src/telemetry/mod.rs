@@ -140,6 +140,19 @@ pub fn capture_content(on: bool) {
     CAPTURE.store(if on { CAPTURE_ON } else { CAPTURE_OFF }, Ordering::Relaxed);
 }
 
+/// `messages` as `gen_ai.input.messages` holds them: a JSON array in the GenAI conventions'
+/// message schema (`[{"role": "user", "parts": [{"type": "text", "content": "…"}]}]`), for a
+/// caller that records content elsewhere (the gateway's opt-in content log).
+pub fn input_messages_json(messages: &[crate::message::Message]) -> String {
+    content::input_messages(messages)
+}
+
+/// `response` as `gen_ai.output.messages` holds it: one assistant message with its parts and
+/// finish reason, as [`input_messages_json`].
+pub fn output_messages_json(response: &Response) -> String {
+    content::output_messages(response)
+}
+
 /// Whether content is recorded: [`capture_content`], else the environment variable.
 pub fn captures_content() -> bool {
     match CAPTURE.load(Ordering::Relaxed) {

@@ -5,7 +5,14 @@
 //! (a string or text blocks), `stop_sequences`, `temperature`, `top_p`, `tools` (custom tools
 //! with an `input_schema`), `tool_choice` (`auto`, `any`, `tool`, `none`), `stream`,
 //! `output_config.format` (a JSON schema: the output is validated against it and retried when it
-//! fails, as for OpenAI's `response_format`; not with `stream`).
+//! fails, as for OpenAI's `response_format`).
+//!
+//! `stream: true` with `output_config.format` is honoured, but the stream starts only once the
+//! validated answer is complete: the gateway runs the validated call (its retries included)
+//! upstream, then sends `message_start`, one text block with the JSON (`content_block_start`,
+//! one `text_delta`, `content_block_stop`), `message_delta` (`end_turn`, the usage) and
+//! `message_stop`. The client never sees output that failed validation; a failure is the
+//! ordinary error response (status and body), as without `stream`.
 //!
 //! Accepted and ignored (they do not change the answer): `metadata`, `service_tier`,
 //! `cache_control` (top-level and on blocks), `thinking: {"type": "disabled"}`,
@@ -196,12 +203,6 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
         }
     };
     req.output = output_config(obj.get("output_config"))?;
-    if req.output.is_some() && req.stream {
-        return Err(ApiError::unsupported(
-            "output_config.format",
-            " together with `stream: true` (structured output is validated, so it is not streamed)",
-        ));
-    }
     req.params.temperature = num("temperature")?;
     req.params.top_p = num("top_p")?;
     if let Some(stops) = obj.get("stop_sequences").filter(|v| !v.is_null()) {

@@ -8,6 +8,13 @@
 //! fails it is retried by the gateway's policy, which is why `strict` is accepted), `stream`,
 //! `stream_options.include_usage`, `n: 1`, `logprobs: false`, `parallel_tool_calls: true`.
 //!
+//! `stream: true` with a `json_object` or `json_schema` `response_format` is honoured, but the
+//! stream starts only once the validated answer is complete: the gateway runs the validated
+//! call (its retries included) upstream, then sends the JSON as one content chunk, the
+//! `finish_reason` chunk, the usage chunk with `stream_options.include_usage`, and
+//! `data: [DONE]`. The client never sees output that failed validation; a failure is the
+//! ordinary error response (status and body), as without `stream`.
+//!
 //! Accepted and ignored (they do not change the answer): `user`, `metadata`, `store`,
 //! `service_tier`, `safety_identifier`, `prompt_cache_key`, `prompt_cache_retention`,
 //! `stream_options.include_obfuscation`, a message's `name`.
@@ -352,12 +359,6 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
             }
         },
     };
-    if req.output.is_some() && req.stream {
-        return Err(ApiError::unsupported(
-            "response_format",
-            " together with `stream: true` (structured output is validated, so it is not streamed)",
-        ));
-    }
     let messages = match obj.get("messages") {
         Some(Value::Array(m)) if !m.is_empty() => m,
         Some(Value::Array(_)) => {
