@@ -57,6 +57,7 @@ use tracing_subscriber::registry::LookupSpan;
 use super::metrics::{BreakerMeasurement, FallbackMeasurement, Measurement, Recorder, state_name};
 use crate::error::{Error, ErrorKind};
 
+mod batch;
 mod spans;
 pub use spans::{Spans, SpansLayer};
 
