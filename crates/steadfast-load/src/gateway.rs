@@ -823,3 +823,40 @@ fn rss_kib(pid: u32) -> Option<u64> {
 fn hwm_mib(pid: u32) -> Option<f64> {
     status_kib(pid, "VmHWM:").map(|k| k as f64 / 1024.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_open_loop_sends_every_request_of_its_schedule() {
+        let sim = steadfast_sim::Simulator::start(Scenario::new())
+            .await
+            .unwrap();
+        let url = format!(
+            "{}/chat/completions",
+            sim.base_url(steadfast_sim::Dialect::OpenAi)
+        );
+        let client = reqwest::Client::new();
+        let limit = Duration::from_secs(60);
+        let (lat, errors, _lag) = load_at_rate(&client, &url, "gpt-4o-mini", 30, (4, 500.0), limit)
+            .await
+            .unwrap();
+        assert_eq!((lat.len(), errors), (30, 0));
+        assert!(lat.iter().all(|d| *d > Duration::ZERO));
+        // A window that cannot hold its schedule is refused, not run.
+        for (c, rate) in [
+            (4, 0.0),
+            (4, -1.0),
+            (4, f64::NAN),
+            (4, f64::INFINITY),
+            (0, 10.0),
+        ] {
+            let e = load_at_rate(&client, &url, "gpt-4o-mini", 1, (c, rate), limit)
+                .await
+                .unwrap_err();
+            assert!(e.to_string().contains("--rate"), "{e}");
+        }
+        sim.shutdown().await;
+    }
+}
