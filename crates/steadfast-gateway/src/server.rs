@@ -12,6 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::routing::{get, post};
 use futures_util::StreamExt;
+use http::header::{CONTENT_TYPE, HeaderName, IntoHeaderName};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::{Value, json};
 use steadfast::{
@@ -137,6 +138,11 @@ impl Gateway {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        use axum::serve::ListenerExt;
+        // No Nagle delay on the answers (the library's upstream connections have none either).
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await
@@ -384,12 +390,12 @@ async fn handle(
                 None => steadfast::telemetry::output_messages_json(&response),
             });
             access.log_answer(200, attempts, &target, None, output.as_deref());
-            let mut h = steadfast_headers(p, &env, attempts, &target);
+            // json_response sets the content type.
+            let h = steadfast_headers(p, &env, attempts, &target);
             if req.stream {
                 return validated_stream(p, &req, &env, &response, structured.as_ref(), h);
             }
             let body = p.encode_response(&req, &response, structured.as_ref(), &env);
-            insert(&mut h, "content-type", "application/json");
             json_response(StatusCode::OK, &body, h)
         }
         Err(e) => {
@@ -633,14 +639,17 @@ fn p_status(p: &dyn Protocol, e: &ApiError) -> u16 {
 fn steadfast_headers(p: &dyn Protocol, env: &Envelope, attempts: u32, target: &str) -> HeaderMap {
     let mut h = HeaderMap::new();
     insert(&mut h, p.request_id_header(), &env.request_id);
-    insert(&mut h, "x-steadfast-attempts", &attempts.to_string());
+    h.insert(ATTEMPTS.clone(), HeaderValue::from(attempts));
     if !target.is_empty() {
         insert(&mut h, "x-steadfast-target", target);
     }
     h
 }
 
-fn insert(h: &mut HeaderMap, name: &'static str, value: &str) {
+/// `x-steadfast-attempts` (a static name: no parsing per response).
+static ATTEMPTS: HeaderName = HeaderName::from_static("x-steadfast-attempts");
+
+fn insert(h: &mut HeaderMap, name: impl IntoHeaderName, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         h.insert(name, v);
     }
@@ -662,8 +671,11 @@ fn error_response(
 }
 
 fn json_response(status: StatusCode, body: &Value, mut h: HeaderMap) -> axum::response::Response {
-    insert(&mut h, "content-type", "application/json");
-    let mut resp = axum::response::Response::new(Body::from(body.to_string()));
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    // Straight to bytes (`to_string` goes through `fmt::Write`, one call per token). A `Value`
+    // always serialises; the fallback is never taken.
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut resp = axum::response::Response::new(Body::from(bytes));
     *resp.status_mut() = status;
     *resp.headers_mut() = h;
     resp

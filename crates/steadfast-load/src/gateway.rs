@@ -47,9 +47,14 @@ pub struct GatewayBenchArgs {
     /// Requests per window and side.
     #[arg(short, long, default_value_t = 20_000)]
     pub requests: usize,
-    /// Requests in flight at once.
+    /// Requests in flight at once (with `--rate`: at most).
     #[arg(short, long, default_value_t = 64)]
     pub concurrency: usize,
+    /// Open loop: send at this fixed rate (requests/s) instead of as fast as the answers come,
+    /// with at most `-c` in flight. Latency is then measured below saturation; each window also
+    /// reports how late the sends were against their schedule (the client kept up if small).
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Windows (each side once per window, in an order rotated window by window).
     #[arg(long, default_value_t = 5)]
     pub windows: usize,
@@ -99,6 +104,8 @@ struct Window {
     p99: Duration,
     cpu_per_request: Option<Duration>,
     errors: usize,
+    /// With `--rate`: the 99th percentile of how late the sends were against their schedule.
+    lag_p99: Option<Duration>,
 }
 
 /// The client's bearer key: the gateway's inbound key (as its SHA-256 in the config) and
@@ -188,8 +195,22 @@ pub fn run(args: &GatewayBenchArgs) -> Result<()> {
             };
             let before = pid.map(cpu_ns);
             let started = Instant::now();
-            let (lat, errors) =
-                rt.block_on(load(&client, url, model, n, args.concurrency, limit))?;
+            let (lat, errors, lag) = match args.rate {
+                None => rt
+                    .block_on(load(&client, url, model, n, args.concurrency, limit))
+                    .map(|(l, e)| (l, e, None))?,
+                Some(rate) => {
+                    let (l, e, lag) = rt.block_on(load_at_rate(
+                        &client,
+                        url,
+                        model,
+                        n,
+                        (args.concurrency, rate),
+                        limit,
+                    ))?;
+                    (l, e, Some(lag))
+                }
+            };
             let elapsed = started.elapsed();
             let cpu = match (pid, before) {
                 (Some(pid), Some(b)) => Some(Duration::from_nanos(
@@ -197,21 +218,30 @@ pub fn run(args: &GatewayBenchArgs) -> Result<()> {
                 )),
                 _ => None,
             };
-            let win = summarize(lat, errors, elapsed, cpu);
+            let mut win = summarize(lat, errors, elapsed, cpu);
+            win.lag_p99 = lag;
             eprintln!(
-                "window {w} {:<18} {:>8.0} req/s  p50 {:>7.1} µs  p99 {:>7.1} µs  cpu/req {}  errors {}",
+                "window {w} {:<18} {:>8.0} req/s  p50 {:>7.1} µs  p99 {:>7.1} µs  cpu/req {}  errors {}{}",
                 names[i],
                 win.rps,
                 us(win.p50),
                 us(win.p99),
                 win.cpu_per_request
                     .map_or("-".into(), |c| format!("{:.1} µs", us(c))),
-                win.errors
+                win.errors,
+                win.lag_p99
+                    .map_or(String::new(), |l| format!("  send lag p99 {:.0} µs", us(l)))
             );
             results[i].push(win);
         }
     }
     if args.windows > 0 {
+        if let Some(rate) = args.rate {
+            println!(
+                "\nopen loop: {rate:.0} requests/s, at most {} in flight",
+                args.concurrency
+            );
+        }
         print_table(&names, &results, &proxies);
     }
     if args.streams > 0 {
@@ -481,6 +511,87 @@ async fn load(
     Ok((lat, errors))
 }
 
+/// `n` requests sent on a fixed schedule, `rate` per second (open loop), with at most `c` in
+/// flight: each one's latency from its send, the failures, and the 99th percentile of how late
+/// the sends were against the schedule (tokio's timer has a 1 ms resolution, so the requests of
+/// one millisecond leave together; a send held back because `c` were in flight is late too).
+async fn load_at_rate(
+    client: &reqwest::Client,
+    url: &str,
+    model: &str,
+    n: usize,
+    (c, rate): (usize, f64),
+    limit: Duration,
+) -> Result<(Vec<Duration>, usize, Duration)> {
+    if !(rate.is_finite() && rate > 0.0) {
+        bail!("--rate must be a positive number of requests per second, not {rate}");
+    }
+    if c == 0 {
+        bail!("--rate needs at least one request in flight (-c 1 or more)");
+    }
+    let body = bytes::Bytes::from(body(model, false));
+    let started = tokio::time::Instant::now();
+    let mut lat = Vec::with_capacity(n);
+    let mut lags = Vec::with_capacity(n);
+    let mut errors = 0;
+    let mut inflight = FuturesUnordered::new();
+    let one = |client: reqwest::Client, body: bytes::Bytes| {
+        let url = url.to_owned();
+        async move {
+            let t = Instant::now();
+            let r = client
+                .post(url)
+                .bearer_auth(KEY)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await;
+            let ok = match r {
+                Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                _ => false,
+            };
+            (t.elapsed(), ok)
+        }
+    };
+    let mut record = |(d, ok): (Duration, bool)| {
+        if ok {
+            lat.push(d);
+        } else {
+            errors += 1;
+        }
+    };
+    for i in 0..n {
+        let due = started + Duration::from_secs_f64(i as f64 / rate);
+        // Wait for the send time (and for room under `c`), collecting answers meanwhile.
+        loop {
+            if inflight.len() < c && tokio::time::Instant::now() >= due {
+                break;
+            }
+            tokio::select! {
+                Some(done) = inflight.next(), if !inflight.is_empty() => record(done),
+                () = tokio::time::sleep_until(due), if inflight.len() < c => {}
+            }
+            if started.elapsed() > limit {
+                bail!("a window took longer than {limit:?}");
+            }
+        }
+        lags.push(tokio::time::Instant::now().saturating_duration_since(due));
+        inflight.push(one(client.clone(), body.clone()));
+    }
+    while let Some(done) = inflight.next().await {
+        record(done);
+        if started.elapsed() > limit {
+            bail!("a window took longer than {limit:?}");
+        }
+    }
+    lags.sort_unstable();
+    let lag_p99 = lags
+        .get(((lags.len() as f64 * 0.99) as usize).min(lags.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or_default();
+    Ok((lat, errors, lag_p99))
+}
+
 fn summarize(
     mut lat: Vec<Duration>,
     errors: usize,
@@ -499,6 +610,7 @@ fn summarize(
         p99: at(0.99),
         cpu_per_request: cpu,
         errors,
+        lag_p99: None,
     }
 }
 
@@ -518,8 +630,16 @@ fn spread(v: &[f64]) -> String {
 }
 
 fn print_table(names: &[String], results: &[Vec<Window>], proxies: &[Proxy]) {
+    // Open loop: one more column, how late the sends were (the client kept up if small).
+    let open = results.iter().flatten().any(|w| w.lag_p99.is_some());
     println!(
-        "\n| side | req/s median (spread) | p50 µs | p99 µs | added p50 µs median (spread) | added p99 µs median (spread) | proxy CPU µs/req median (spread) | proxy peak RSS MiB |\n|---|---|---|---|---|---|---|---|"
+        "\n| side | req/s median (spread) | p50 µs | p99 µs | added p50 µs median (spread) | added p99 µs median (spread) | proxy CPU µs/req median (spread) | proxy peak RSS MiB |{}\n|---|---|---|---|---|---|---|---|{}",
+        if open {
+            " send lag p99 µs (max) |"
+        } else {
+            ""
+        },
+        if open { "---|" } else { "" }
     );
     let direct = &results[0];
     for (i, name) in names.iter().enumerate() {
@@ -539,6 +659,11 @@ fn print_table(names: &[String], results: &[Vec<Window>], proxies: &[Proxy]) {
             hwm_mib(proxies[i - 1].child.id()).map_or("-".into(), |m| format!("{m:.1}"))
         };
         let errors: usize = r.iter().map(|w| w.errors).sum();
+        let lag = r
+            .iter()
+            .filter_map(|w| w.lag_p99.map(us))
+            .fold(None, |m: Option<f64>, l| Some(m.map_or(l, |m| m.max(l))))
+            .map_or(String::new(), |l| format!(" {l:.0} |"));
         let added = |v: &[f64]| {
             if i == 0 {
                 "-".to_owned()
@@ -547,7 +672,7 @@ fn print_table(names: &[String], results: &[Vec<Window>], proxies: &[Proxy]) {
             }
         };
         println!(
-            "| {name}{} | {:.0} ({}) | {:.0} | {:.0} | {} | {} | {} | {rss} |",
+            "| {name}{} | {:.0} ({}) | {:.0} | {:.0} | {} | {} | {} | {rss} |{lag}",
             if errors > 0 {
                 format!(" ({errors} errors)")
             } else {
@@ -697,4 +822,41 @@ fn rss_kib(pid: u32) -> Option<u64> {
 
 fn hwm_mib(pid: u32) -> Option<f64> {
     status_kib(pid, "VmHWM:").map(|k| k as f64 / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_open_loop_sends_every_request_of_its_schedule() {
+        let sim = steadfast_sim::Simulator::start(Scenario::new())
+            .await
+            .unwrap();
+        let url = format!(
+            "{}/chat/completions",
+            sim.base_url(steadfast_sim::Dialect::OpenAi)
+        );
+        let client = reqwest::Client::new();
+        let limit = Duration::from_secs(60);
+        let (lat, errors, _lag) = load_at_rate(&client, &url, "gpt-4o-mini", 30, (4, 500.0), limit)
+            .await
+            .unwrap();
+        assert_eq!((lat.len(), errors), (30, 0));
+        assert!(lat.iter().all(|d| *d > Duration::ZERO));
+        // A window that cannot hold its schedule is refused, not run.
+        for (c, rate) in [
+            (4, 0.0),
+            (4, -1.0),
+            (4, f64::NAN),
+            (4, f64::INFINITY),
+            (0, 10.0),
+        ] {
+            let e = load_at_rate(&client, &url, "gpt-4o-mini", 1, (c, rate), limit)
+                .await
+                .unwrap_err();
+            assert!(e.to_string().contains("--rate"), "{e}");
+        }
+        sim.shutdown().await;
+    }
 }

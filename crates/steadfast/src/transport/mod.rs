@@ -414,6 +414,32 @@ fn merge_headers(headers: &mut HeaderMap, own: &HeaderMap) {
     }
 }
 
+/// How many parsed request URLs each thread keeps (a process calls a handful of endpoints; a
+/// provider whose path names the model has one per model).
+const PARSED_URLS: usize = 16;
+
+/// `url` parsed, from a small per-thread cache of the last URLs seen: a request URL changes only
+/// with the base URL, the model or the operation, while `Url::parse` (host normalisation through
+/// IDNA) costs some 20,000 instructions per request. A hit is a string comparison and a clone.
+fn parsed_url(url: &str) -> Result<reqwest::Url, String> {
+    thread_local! {
+        static URLS: std::cell::RefCell<VecDeque<(Box<str>, reqwest::Url)>> =
+            const { std::cell::RefCell::new(VecDeque::new()) };
+    }
+    URLS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((_, parsed)) = cache.iter().find(|(text, _)| &**text == url) {
+            return Ok(parsed.clone());
+        }
+        let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
+        if cache.len() == PARSED_URLS {
+            cache.pop_front();
+        }
+        cache.push_back((url.into(), parsed.clone()));
+        Ok(parsed)
+    })
+}
+
 /// Sends the request and waits for the response headers, classifying HTTP errors.
 async fn execute<W: Wire>(
     wire: &W,
@@ -422,7 +448,7 @@ async fn execute<W: Wire>(
     deadline: Option<Instant>,
 ) -> Result<reqwest::Response, Error> {
     let client = client_for(req.client.timeouts.connect)?;
-    let url = reqwest::Url::parse(&http_req.url)
+    let url = parsed_url(&http_req.url)
         .map_err(|e| Error::config(format!("invalid base URL for {}: {e}", wire.name())))?;
     req.client.check_headers()?;
     let mut headers = http_req.headers;
@@ -779,6 +805,29 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Timeout);
         assert!(e.message().contains("no stream data within 100ms"), "{e}");
         assert_eq!(started.elapsed(), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn a_cached_url_is_the_same_as_a_freshly_parsed_one_and_errors_are_not_cached() {
+        let urls: Vec<String> = (0..PARSED_URLS + 4)
+            .map(|i| format!("http://Example.COM:80/v{i}/chat/completions"))
+            .collect();
+        // Twice over more URLs than the cache holds: misses, evictions and hits.
+        for _ in 0..2 {
+            for u in &urls {
+                let fresh = reqwest::Url::parse(u).unwrap();
+                assert_eq!(parsed_url(u).unwrap(), fresh);
+                assert_eq!(parsed_url(u).unwrap().as_str(), fresh.as_str());
+            }
+        }
+        assert_eq!(
+            parsed_url("http://example.com/x").unwrap().as_str(),
+            "http://example.com/x"
+        );
+        for _ in 0..2 {
+            let e = parsed_url("http://exa mple.com/x").unwrap_err();
+            assert!(e.contains("invalid"), "{e}");
+        }
     }
 
     #[test]
