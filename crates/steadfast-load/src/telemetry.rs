@@ -20,7 +20,7 @@ pub enum Telemetry {
     /// steadfast's span layer (`steadfast::telemetry::otel::Spans`, what `Otlp::install` uses)
     /// into the SDK's batch span processor, whose exporter drops everything.
     Noop,
-    /// The same layer into a simple processor and the SDK's in-memory exporter (every span kept).
+    /// The same layer and processor into the SDK's in-memory exporter (every span kept).
     Memory,
     /// `tracing-opentelemetry` (`steadfast::telemetry::otel::layer`) over an SDK tracer provider
     /// with the batch processor and the same dropping exporter: the other path, for comparison.
@@ -74,7 +74,7 @@ pub fn install(t: Telemetry) -> Result<Installed> {
             let spans = if t == Telemetry::Noop {
                 Spans::batch(Discard, resource())
             } else {
-                Spans::simple(InMemorySpanExporter::default(), resource())
+                Spans::batch(InMemorySpanExporter::default(), resource())
             };
             tracing::subscriber::set_global_default(registry.with(spans.layer()))?;
             Ok(Installed {
