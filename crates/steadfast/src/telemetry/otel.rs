@@ -20,9 +20,9 @@
 //! status (the tests export every story through both and compare):
 //!
 //! - [`Spans`] (what [`Otlp::install`] uses): steadfast's own layer, which hands each closed span
-//!   straight to an SDK span processor (the batch processor in front of an exporter). It is the
-//!   cheap one — about a third of the other's cost per span — but it has no sampler and does not
-//!   make a span's context current while it is entered.
+//!   straight to a span processor (its own batch processor in front of an exporter, or any SDK
+//!   processor). It is the cheap one — a third less per span, export included — but it has no
+//!   sampler and does not make a span's context current while it is entered.
 //! - [`layer`]: `tracing-opentelemetry` over an SDK [`SdkTracerProvider`], for an application
 //!   that already has a tracer provider (its sampler, processors and resource) or needs
 //!   `opentelemetry::Context::current()` inside a call.

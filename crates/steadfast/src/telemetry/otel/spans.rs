@@ -6,8 +6,8 @@
 //! updates, and reads the clock on every exit of a span (a future's span is exited on every
 //! poll). This layer keeps only what the exported span needs — name, kind, ids, start time,
 //! attributes, events, status — in one value per span, reads the clock twice (new and close),
-//! and builds the span data once, at close. It costs about a third of the other path per span
-//! (README, "Observability").
+//! and builds the span data once, at close. With its batch processor it costs a third less per
+//! span than the other path, export included (README, "Observability").
 
 use std::borrow::Cow;
 use std::fmt;
@@ -39,7 +39,7 @@ use crate::error::Error;
 const MAX_ATTRIBUTES: usize = 128;
 const MAX_EVENTS: usize = 128;
 
-/// A span pipeline: a span processor (normally the SDK's batch processor in front of an
+/// A span pipeline: a span processor (normally a batch processor in front of an
 /// exporter) and the [`layer`](Spans::layer) that feeds it. Cloning shares the processor; when
 /// the last clone and layer are gone, the processor is shut down (what it holds is exported).
 ///
