@@ -321,44 +321,71 @@ fn well_known(value: &str) -> Option<&'static str> {
     Some(known)
 }
 
-impl Visit for SpanVisitor<'_> {
+/// Where a [`Fields`] visitor writes: the string fields (which may be special), and every other
+/// value as an attribute.
+trait Sink {
+    /// A string value borrowed from the field.
+    fn text(&mut self, field: &Field, value: &str);
+    /// A value formatted for the field (`%` and `?` fields, errors).
+    fn formatted(&mut self, field: &Field, value: String);
+    /// A number or boolean.
+    fn value(&mut self, field: &Field, value: Value);
+}
+
+/// The one `tracing` visitor of both spans and events, over their [`Sink`].
+struct Fields<'a, T>(&'a mut T);
+
+impl<T: Sink> Visit for Fields<'_, T> {
     fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.text(field, value);
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0.formatted(field, format!("{value:?}"));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.value(field, Value::I64(value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        match i64::try_from(value) {
+            Ok(v) => self.0.value(field, Value::I64(v)),
+            Err(_) => self.0.formatted(field, value.to_string()),
+        }
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.value(field, Value::F64(value));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.value(field, Value::Bool(value));
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.0.formatted(field, value.to_string());
+    }
+}
+
+impl Sink for SpanVisitor<'_> {
+    fn text(&mut self, field: &Field, value: &str) {
         if !self.special(field, value) {
             self.push(field, field_value(field.name(), value));
         }
     }
 
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        let text = format!("{value:?}");
+    fn formatted(&mut self, field: &Field, value: String) {
         if field.name() == "otel.name" {
             // Formatted once (`otel.name = %format_args!(..)`), kept as it is.
-            self.pending.name = Cow::Owned(text);
-        } else if !self.special(field, &text) {
-            self.push(field, Value::from(text));
+            self.pending.name = Cow::Owned(value);
+        } else if !self.special(field, &value) {
+            self.push(field, Value::from(value));
         }
     }
 
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.push(field, Value::I64(value));
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        match i64::try_from(value) {
-            Ok(v) => self.push(field, Value::I64(v)),
-            Err(_) => self.push(field, Value::from(value.to_string())),
-        }
-    }
-
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.push(field, Value::F64(value));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.push(field, Value::Bool(value));
-    }
-
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.push(field, Value::from(value.to_string()));
+    fn value(&mut self, field: &Field, value: Value) {
+        self.push(field, value);
     }
 }
 
@@ -368,52 +395,26 @@ struct EventVisitor {
     attributes: Vec<KeyValue>,
 }
 
-impl EventVisitor {
-    fn push(&mut self, field: &Field, value: Value) {
-        self.attributes
-            .push(KeyValue::new(Key::from_static_str(field.name()), value));
-    }
-}
-
-impl Visit for EventVisitor {
-    fn record_str(&mut self, field: &Field, value: &str) {
+impl Sink for EventVisitor {
+    fn text(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
             self.name = Some(value.to_string());
         } else {
-            self.push(field, field_value(field.name(), value));
+            self.value(field, field_value(field.name(), value));
         }
     }
 
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        let text = format!("{value:?}");
+    fn formatted(&mut self, field: &Field, value: String) {
         if field.name() == "message" {
-            self.name = Some(text);
+            self.name = Some(value);
         } else {
-            self.push(field, Value::from(text));
+            self.value(field, Value::from(value));
         }
     }
 
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.push(field, Value::I64(value));
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        match i64::try_from(value) {
-            Ok(v) => self.push(field, Value::I64(v)),
-            Err(_) => self.push(field, Value::from(value.to_string())),
-        }
-    }
-
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.push(field, Value::F64(value));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.push(field, Value::Bool(value));
-    }
-
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.push(field, Value::from(value.to_string()));
+    fn value(&mut self, field: &Field, value: Value) {
+        self.attributes
+            .push(KeyValue::new(Key::from_static_str(field.name()), value));
     }
 }
 
@@ -478,10 +479,10 @@ where
             links: Vec::new(),
             status: Status::Unset,
         };
-        attrs.record(&mut SpanVisitor {
+        attrs.record(&mut Fields(&mut SpanVisitor {
             pending: &mut pending,
             replace: false,
-        });
+        }));
         span.extensions_mut().insert(pending);
     }
 
@@ -491,10 +492,10 @@ where
         };
         let mut extensions = span.extensions_mut();
         if let Some(pending) = extensions.get_mut::<Pending>() {
-            values.record(&mut SpanVisitor {
+            values.record(&mut Fields(&mut SpanVisitor {
                 pending,
                 replace: true,
-            });
+            }));
         }
     }
 
@@ -530,7 +531,7 @@ where
             name: None,
             attributes: Vec::new(),
         };
-        event.record(&mut visitor);
+        event.record(&mut Fields(&mut visitor));
         let name = match visitor.name {
             Some(message) => Cow::Owned(message),
             None => Cow::Borrowed(event.metadata().name()),
