@@ -70,6 +70,13 @@
 //! The totals are also attributes of the spans (`steadfast.attempts`, `steadfast.wait.total_ms`,
 //! `steadfast.fallback.*`), so a backend that drops events still shows the story.
 //!
+//! The choice: the `otel` feature exports these events as span events, because every backend that
+//! reads GenAI spans today shows span events in the trace, and log-based events need a logs
+//! pipeline an application may not have; what the conventions now prefer is met by the
+//! attributes above (the story without events) and by the events being plain `tracing` events
+//! that a log bridge turns into log records with no change here. When span events are removed
+//! from the SDK, the layers stop making them and the bridge is the path.
+//!
 //! # Metrics
 //!
 //! A call that carries a [`Recorder`] ([`Call::recorder`](crate::Call::recorder)) hands it one
