@@ -14,6 +14,7 @@
 //! each module lists them.
 
 pub mod anthropic;
+mod json;
 pub mod openai;
 
 use bytes::Bytes;
@@ -173,6 +174,20 @@ pub trait Protocol: Send + Sync + std::fmt::Debug + 'static {
         structured: Option<&serde_json::Value>,
         envelope: &Envelope,
     ) -> serde_json::Value;
+
+    /// The body of [`Protocol::encode_response`] as bytes: by default its `Value` serialised; a
+    /// protocol may write them straight from typed structs (the gateway sends these).
+    fn encode_response_bytes(
+        &self,
+        request: &InboundRequest,
+        response: &Response,
+        structured: Option<&serde_json::Value>,
+        envelope: &Envelope,
+    ) -> Vec<u8> {
+        // A `Value` always serialises; the fallback is never taken.
+        serde_json::to_vec(&self.encode_response(request, response, structured, envelope))
+            .unwrap_or_else(|_| b"{}".to_vec())
+    }
 
     /// An encoder for a streamed answer.
     fn stream_encoder(
