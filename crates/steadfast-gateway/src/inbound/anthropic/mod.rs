@@ -22,7 +22,10 @@
 //! `thinking` enabled, `output_config.effort`, `container`, `mcp_servers`, `inference_geo`,
 //! `speed`, server tools, `document` blocks, … — is a 400 naming it. Requests must carry `anthropic-version`, as the real API requires.
 
+use std::borrow::Cow;
+
 use http::HeaderMap;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use steadfast::{ErrorKind, FinishReason, Message, Part, Response, Role, ToolCall, ToolChoice};
 
@@ -74,43 +77,21 @@ impl Protocol for AnthropicMessages {
         structured: Option<&Value>,
         envelope: &Envelope,
     ) -> Value {
-        let mut content = Vec::new();
-        if let Some(v) = structured {
-            // The validated output, as the one text block (a tool-forced answer upstream included).
-            content.push(json!({"type": "text", "text": v.to_string()}));
-        }
-        for p in response
-            .parts()
-            .into_iter()
-            .filter(|_| structured.is_none())
-        {
-            match p {
-                Part::Text { text } => content.push(json!({"type": "text", "text": text})),
-                Part::ToolCall(c) => content.push(tool_use_json(&c)),
-                _ => {}
-            }
-        }
-        if let Some(r) = response.refusal().filter(|_| structured.is_none()) {
-            content.push(json!({"type": "text", "text": r}));
-        }
-        let stop = if structured.is_some() {
-            "end_turn"
-        } else if response.refusal().is_some() {
-            "refusal"
-        } else {
-            stop_reason(&response.finish_reason())
-        };
-        let u = response.usage().unwrap_or_default();
-        json!({
-            "id": format!("msg_{}", envelope.request_id),
-            "type": "message",
-            "role": "assistant",
-            "model": envelope.model,
-            "content": content,
-            "stop_reason": stop,
-            "stop_sequence": null,
-            "usage": {"input_tokens": u.input_tokens, "output_tokens": u.output_tokens},
-        })
+        // The typed body always converts (string keys, finite numbers); the fallback is never
+        // taken.
+        serde_json::to_value(message(response, structured, envelope)).unwrap_or(Value::Null)
+    }
+
+    fn encode_response_bytes(
+        &self,
+        _request: &InboundRequest,
+        response: &Response,
+        structured: Option<&Value>,
+        envelope: &Envelope,
+    ) -> Vec<u8> {
+        // Straight to bytes, no `Value` built. Always serialises; the fallback is never taken.
+        serde_json::to_vec(&message(response, structured, envelope))
+            .unwrap_or_else(|_| b"{}".to_vec())
     }
 
     fn stream_encoder(
@@ -463,9 +444,107 @@ fn blocks_of(
     Ok(out)
 }
 
-fn tool_use_json(c: &ToolCall) -> Value {
-    let input: Value = serde_json::from_str(&c.arguments).unwrap_or_else(|_| json!({}));
-    json!({"type": "tool_use", "id": c.id, "name": c.name, "input": input})
+/// A tool call's arguments as the `input` object (`{}` if they are not JSON).
+fn tool_input(c: &ToolCall) -> Value {
+    serde_json::from_str(&c.arguments).unwrap_or_else(|_| json!({}))
+}
+
+/// A `message` object. Fields in the order a `serde_json::Map` keeps them (sorted), so the
+/// bytes are those of the `Value` it replaces.
+#[derive(Serialize)]
+struct MessageJson<'a> {
+    content: Vec<Block<'a>>,
+    id: String,
+    model: &'a str,
+    role: &'static str,
+    stop_reason: &'static str,
+    stop_sequence: Option<&'static str>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    usage: UsageJson,
+}
+
+/// A content block of the answer.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Block<'a> {
+    Text {
+        text: Cow<'a, str>,
+        #[serde(rename = "type")]
+        kind: &'static str,
+    },
+    ToolUse {
+        id: String,
+        input: Value,
+        name: String,
+        #[serde(rename = "type")]
+        kind: &'static str,
+    },
+}
+
+impl<'a> Block<'a> {
+    fn text(text: impl Into<Cow<'a, str>>) -> Self {
+        Block::Text {
+            text: text.into(),
+            kind: "text",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct UsageJson {
+    input_tokens: u64,
+    output_tokens: u64,
+}
+
+/// The complete answer as Anthropic's `message`.
+fn message<'a>(
+    response: &'a Response,
+    structured: Option<&Value>,
+    envelope: &'a Envelope,
+) -> MessageJson<'a> {
+    let mut content = Vec::new();
+    if let Some(v) = structured {
+        // The validated output, as the one text block (a tool-forced answer upstream included).
+        content.push(Block::text(v.to_string()));
+    } else {
+        for p in response.parts() {
+            match p {
+                Part::Text { text } => content.push(Block::text(text)),
+                Part::ToolCall(c) => content.push(Block::ToolUse {
+                    input: tool_input(&c),
+                    id: c.id,
+                    name: c.name,
+                    kind: "tool_use",
+                }),
+                _ => {}
+            }
+        }
+        if let Some(r) = response.refusal() {
+            content.push(Block::text(r));
+        }
+    }
+    let stop = if structured.is_some() {
+        "end_turn"
+    } else if response.refusal().is_some() {
+        "refusal"
+    } else {
+        stop_reason(&response.finish_reason())
+    };
+    let u = response.usage().unwrap_or_default();
+    MessageJson {
+        content,
+        id: format!("msg_{}", envelope.request_id),
+        model: &envelope.model,
+        role: "assistant",
+        stop_reason: stop,
+        stop_sequence: None,
+        kind: "message",
+        usage: UsageJson {
+            input_tokens: u.input_tokens,
+            output_tokens: u.output_tokens,
+        },
+    }
 }
 
 fn stop_reason(f: &FinishReason) -> &'static str {
@@ -616,5 +695,95 @@ mod tests {
             o.remove("max_tokens");
         }
         assert_eq!(decode_json(no_max).err().map(|e| e.status), Some(400));
+    }
+
+    fn tool_use_json(c: &ToolCall) -> Value {
+        json!({"type": "tool_use", "id": c.id, "name": c.name, "input": tool_input(c)})
+    }
+
+    /// The response as it was built before the typed encoder: the bytes must not change.
+    fn value_body(response: &Response, structured: Option<&Value>, envelope: &Envelope) -> Value {
+        let mut content = Vec::new();
+        if let Some(v) = structured {
+            content.push(json!({"type": "text", "text": v.to_string()}));
+        }
+        for p in response
+            .parts()
+            .into_iter()
+            .filter(|_| structured.is_none())
+        {
+            match p {
+                Part::Text { text } => content.push(json!({"type": "text", "text": text})),
+                Part::ToolCall(c) => content.push(tool_use_json(&c)),
+                _ => {}
+            }
+        }
+        if let Some(r) = response.refusal().filter(|_| structured.is_none()) {
+            content.push(json!({"type": "text", "text": r}));
+        }
+        let stop = if structured.is_some() {
+            "end_turn"
+        } else if response.refusal().is_some() {
+            "refusal"
+        } else {
+            stop_reason(&response.finish_reason())
+        };
+        let u = response.usage().unwrap_or_default();
+        json!({
+            "id": format!("msg_{}", envelope.request_id),
+            "type": "message",
+            "role": "assistant",
+            "model": envelope.model,
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": null,
+            "usage": {"input_tokens": u.input_tokens, "output_tokens": u.output_tokens},
+        })
+    }
+
+    #[test]
+    fn the_typed_response_is_the_value_it_replaces_byte_for_byte() {
+        use steadfast::Usage;
+        let env = Envelope {
+            request_id: "r-1".into(),
+            created: 1_700_000_000,
+            model: "claude \"q\"".into(),
+        };
+        let req = InboundRequest::new("fast");
+        let plain = Response::builder()
+            .text("hi \u{e9}\n\"there\"")
+            .usage(Usage::new(3, 4))
+            .build();
+        let calls = Response::builder()
+            .text("let me see")
+            .tool_calls([
+                ToolCall::new("c1", "add", r#"{"b":1,"a":[2]}"#),
+                ToolCall::new("c2", "sub", "not json"),
+            ])
+            .finish_reason(FinishReason::ToolCalls)
+            .build();
+        let refused = Response::builder().refusal("no").build();
+        let empty = Response::builder()
+            .finish_reason(FinishReason::Length)
+            .build();
+        let structured = json!({"b": [1, 2], "a": "x"});
+        for (r, s) in [
+            (&plain, None),
+            (&calls, None),
+            (&refused, None),
+            (&empty, None),
+            (&refused, Some(&structured)),
+        ] {
+            let want = serde_json::to_vec(&value_body(r, s, &env)).unwrap_or_default();
+            let bytes = AnthropicMessages.encode_response_bytes(&req, r, s, &env);
+            assert_eq!(
+                String::from_utf8_lossy(&bytes),
+                String::from_utf8_lossy(&want)
+            );
+            assert_eq!(
+                AnthropicMessages.encode_response(&req, r, s, &env),
+                value_body(r, s, &env)
+            );
+        }
     }
 }
