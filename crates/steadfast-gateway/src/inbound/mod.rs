@@ -229,19 +229,6 @@ pub(crate) fn sse(event: Option<&str>, data: &serde_json::Value) -> Bytes {
     Bytes::from(out)
 }
 
-/// The JSON object of a request body, or the protocol's 400.
-pub(crate) fn body_object(
-    body: &[u8],
-) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(serde_json::Value::Object(o)) => Ok(o),
-        Ok(_) => Err(ApiError::invalid("the request body must be a JSON object")),
-        Err(e) => Err(ApiError::invalid(format!(
-            "the request body is not valid JSON: {e}"
-        ))),
-    }
-}
-
 /// A tool from its name, description and JSON Schema, or the protocol's 400.
 pub(crate) fn tool(
     name: &str,

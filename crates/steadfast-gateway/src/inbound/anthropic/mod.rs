@@ -31,11 +31,14 @@ use steadfast::{ErrorKind, FinishReason, Message, Part, Response, Role, ToolCall
 
 use super::{
     ApiError, CallNames, Envelope, InboundRequest, Protocol, StreamEncoder, StructuredOutput,
-    body_object, tool,
+    json::{Any, Content},
+    tool,
 };
 
+mod request;
 mod stream;
 
+use request::{BadKey, Body, Messages, Parsed};
 use stream::EventEncoder;
 
 /// Anthropic Messages. See the [module docs](self).
@@ -67,7 +70,7 @@ impl Protocol for AnthropicMessages {
         {
             return Err(ApiError::invalid("anthropic-version: header is required"));
         }
-        decode(body_object(body)?)
+        decode(body)
     }
 
     fn encode_response(
@@ -134,31 +137,32 @@ fn error_object(e: &ApiError) -> Value {
     json!({"type": kind, "message": e.message})
 }
 
-fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
-    for (k, v) in &obj {
-        match k.as_str() {
-            "model" | "max_tokens" | "messages" | "system" | "stop_sequences" | "temperature"
-            | "top_p" | "tools" | "tool_choice" | "stream" | "metadata" | "service_tier"
-            | "cache_control" | "output_config" => {}
-            "thinking" if v.get("type").and_then(Value::as_str) == Some("disabled") => {}
-            "top_k" | "thinking" | "container" | "mcp_servers" | "context_management"
-            | "output_format" | "inference_geo" | "speed" | "diagnostics" => {
-                return Err(ApiError::unsupported(k, ""));
-            }
-            other => {
-                return Err(
-                    ApiError::invalid(format!("{other}: Extra inputs are not permitted"))
-                        .param(other),
-                );
-            }
-        }
+fn decode(body: &[u8]) -> Result<InboundRequest, ApiError> {
+    match serde_json::from_slice::<Parsed<'_>>(body) {
+        Ok(Parsed::Object(b)) => decode_body(*b),
+        Ok(Parsed::NotObject) => Err(ApiError::invalid("the request body must be a JSON object")),
+        Err(e) => Err(ApiError::invalid(format!(
+            "the request body is not valid JSON: {e}"
+        ))),
     }
-    let model = match obj.get("model") {
-        Some(Value::String(m)) if !m.is_empty() => m.clone(),
+}
+
+fn decode_body(b: Body<'_>) -> Result<InboundRequest, ApiError> {
+    match b.bad.first() {
+        Some((k, BadKey::Unsupported)) => return Err(ApiError::unsupported(k, "")),
+        Some((other, BadKey::Unknown)) => {
+            return Err(
+                ApiError::invalid(format!("{other}: Extra inputs are not permitted")).param(other),
+            );
+        }
+        None => {}
+    }
+    let model = match &b.model {
+        Some(Any::Str(m)) if !m.is_empty() => m.as_ref().to_owned(),
         _ => return Err(ApiError::invalid("model: Field required").param("model")),
     };
     let mut req = InboundRequest::new(model);
-    req.params.max_tokens = match obj.get("max_tokens") {
+    req.params.max_tokens = match &b.max_tokens {
         Some(v) => Some(
             v.as_u64()
                 .and_then(|n| u32::try_from(n).ok())
@@ -169,24 +173,24 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
         ),
         None => return Err(ApiError::invalid("max_tokens: Field required").param("max_tokens")),
     };
-    req.stream = match obj.get("stream") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
+    req.stream = match &b.stream {
+        None | Some(Any::Null) => false,
+        Some(Any::Bool(b)) => *b,
         Some(_) => return Err(ApiError::invalid("stream: Input should be a valid boolean")),
     };
-    let num = |k: &str| -> Result<Option<f64>, ApiError> {
-        match obj.get(k) {
-            None | Some(Value::Null) => Ok(None),
+    let num = |v: Option<&Any<'_>>, k: &str| -> Result<Option<f64>, ApiError> {
+        match v {
+            None | Some(Any::Null) => Ok(None),
             Some(v) => v
                 .as_f64()
                 .map(Some)
                 .ok_or_else(|| ApiError::invalid(format!("{k}: Input should be a valid number"))),
         }
     };
-    req.output = output_config(obj.get("output_config"))?;
-    req.params.temperature = num("temperature")?;
-    req.params.top_p = num("top_p")?;
-    if let Some(stops) = obj.get("stop_sequences").filter(|v| !v.is_null()) {
+    req.output = output_config(b.output_config.as_ref())?;
+    req.params.temperature = num(b.temperature.as_ref(), "temperature")?;
+    req.params.top_p = num(b.top_p.as_ref(), "top_p")?;
+    if let Some(stops) = b.stop_sequences.as_ref().filter(|v| !v.is_null()) {
         let bad = || ApiError::invalid("stop_sequences: Input should be a valid list of strings");
         req.params.stop = stops
             .as_array()
@@ -195,7 +199,7 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
             .map(|s| s.as_str().map(str::to_owned).ok_or_else(bad))
             .collect::<Result<_, _>>()?;
     }
-    if let Some(tools) = obj.get("tools").filter(|v| !v.is_null()) {
+    if let Some(tools) = b.tools.as_ref().filter(|v| !v.is_null()) {
         let tools = tools
             .as_array()
             .ok_or_else(|| ApiError::invalid("tools: Input should be a valid list"))?;
@@ -228,7 +232,7 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
             req.tools.push(tool(name, desc, Some(schema), &param)?);
         }
     }
-    req.tool_choice = match obj.get("tool_choice") {
+    req.tool_choice = match &b.tool_choice {
         None | Some(Value::Null) => ToolChoice::Auto,
         Some(tc) => {
             if tc.get("disable_parallel_tool_use").and_then(Value::as_bool) == Some(true) {
@@ -256,7 +260,7 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
         }
     };
     let mut messages = Vec::new();
-    match obj.get("system") {
+    match &b.system {
         None | Some(Value::Null) => {}
         Some(Value::String(s)) => messages.push(Message::system(s.clone())),
         Some(Value::Array(blocks)) => {
@@ -273,7 +277,7 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
         }
         Some(_) => return Err(ApiError::invalid("system: Input should be a valid string")),
     }
-    let Some(list) = obj.get("messages").and_then(Value::as_array) else {
+    let Some(Messages::Array(list)) = b.messages else {
         return Err(ApiError::invalid("messages: Field required").param("messages"));
     };
     if list.is_empty() {
@@ -282,8 +286,8 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
         ));
     }
     let mut names = CallNames::default();
-    for (i, m) in list.iter().enumerate() {
-        let role = match m.get("role").and_then(Value::as_str) {
+    for (i, m) in list.into_iter().enumerate() {
+        let role = match m.role.as_ref().and_then(Any::as_str) {
             Some("user") => Role::User,
             Some("assistant") => Role::Assistant,
             _ => {
@@ -292,18 +296,12 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
                 )));
             }
         };
-        for k in m.as_object().into_iter().flat_map(Map::keys) {
-            if k != "role" && k != "content" {
-                return Err(ApiError::invalid(format!(
-                    "messages.{i}.{k}: Extra inputs are not permitted"
-                )));
-            }
+        if let Some((k, ())) = m.extra.first() {
+            return Err(ApiError::invalid(format!(
+                "messages.{i}.{k}: Extra inputs are not permitted"
+            )));
         }
-        let parts = blocks_of(
-            m.get("content"),
-            &format!("messages.{i}.content"),
-            &mut names,
-        )?;
+        let parts = blocks_of(m.content, &format!("messages.{i}.content"), &mut names)?;
         // Tool results go in messages of their own, as the library expects them.
         let (results, rest): (Vec<Part>, Vec<Part>) = parts
             .into_iter()
@@ -354,13 +352,13 @@ fn output_config(v: Option<&Value>) -> Result<Option<StructuredOutput>, ApiError
 }
 
 fn blocks_of(
-    content: Option<&Value>,
+    content: Option<Content<'_>>,
     param: &str,
     names: &mut CallNames,
 ) -> Result<Vec<Part>, ApiError> {
     let blocks = match content {
-        Some(Value::String(s)) => return Ok(vec![Part::text(s.clone())]),
-        Some(Value::Array(b)) => b,
+        Some(Content::Str(s)) => return Ok(vec![Part::text(s.into_owned())]),
+        Some(Content::Parts(b)) => b,
         _ => return Err(ApiError::invalid(format!("{param}: Field required"))),
     };
     let mut out = Vec::with_capacity(blocks.len());
@@ -565,7 +563,7 @@ mod tests {
     use steadfast::StreamEvent;
 
     fn decode_json(v: Value) -> Result<InboundRequest, ApiError> {
-        decode(v.as_object().cloned().unwrap_or_default())
+        decode(v.to_string().as_bytes())
     }
 
     #[test]
@@ -785,5 +783,83 @@ mod tests {
                 value_body(r, s, &env)
             );
         }
+    }
+
+    fn decode_str(body: &str) -> Result<InboundRequest, ApiError> {
+        decode(body.as_bytes())
+    }
+
+    #[test]
+    fn bodies_and_keys_keep_their_errors() {
+        let msg = |b: &str| decode_str(b).err().map(|e| e.message);
+        let not_object = Some("the request body must be a JSON object".to_owned());
+        assert_eq!(msg("[{\"model\": \"m\"}]"), not_object);
+        assert_eq!(msg("7"), not_object);
+        for bad in ["{\"model\": ", "{\"a\" 1}", "{} {}"] {
+            let want = serde_json::from_str::<Value>(bad)
+                .err()
+                .map(|e| format!("the request body is not valid JSON: {e}"));
+            assert!(want.is_some());
+            assert_eq!(msg(bad), want, "{bad}");
+        }
+        // The first offending key in sorted order, as when the keys of a `Map` were walked.
+        assert_eq!(
+            msg(r#"{"zz": 1, "top_k": 5, "model": "m", "max_tokens": 1, "messages": []}"#),
+            Some("the gateway does not support `top_k`".into())
+        );
+        assert_eq!(
+            msg(r#"{"zz": 1, "thinking": {"type": "disabled"}, "aa": [1], "model": "m"}"#),
+            Some("aa: Extra inputs are not permitted".into())
+        );
+        assert_eq!(
+            msg(r#"{"thinking": {"type": "enabled"}, "model": "m"}"#),
+            Some("the gateway does not support `thinking`".into())
+        );
+        let ok = r#"{"model": "m", "max_tokens": 5, "thinking": {"type": "disabled"}, "metadata": {"user_id": "u"}, "system": "terse", "messages": [{"role": "user", "content": "h\u00e9"}, {"role": "assistant", "content": [{"type": "text", "text": "yo"}]}]}"#;
+        let r = decode_str(ok)
+            .map_err(|e| e.message)
+            .unwrap_or_else(|m| panic!("{m}"));
+        assert_eq!(r.params.max_tokens, Some(5));
+        assert_eq!(r.messages.len(), 3);
+        assert_eq!(r.messages[1].text(), "h\u{e9}");
+        assert_eq!(r.messages[2].text(), "yo");
+        // The role is checked before the message's keys; a non-object message fails the role.
+        let base = r#"{"model": "m", "max_tokens": 5, "messages": [MSG]}"#;
+        for (m, want) in [
+            (
+                r#"{"role": "bot", "zz": 1}"#,
+                "messages.0.role: Input should be 'user' or 'assistant'",
+            ),
+            (
+                r#""hi""#,
+                "messages.0.role: Input should be 'user' or 'assistant'",
+            ),
+            (
+                r#"{"role": "user", "zz": 1, "name": "x", "content": "hi"}"#,
+                "messages.0.name: Extra inputs are not permitted",
+            ),
+            (
+                r#"{"role": "user", "content": null}"#,
+                "messages.0.content: Field required",
+            ),
+            (
+                r#"{"role": "user", "content": {"type": "text"}}"#,
+                "messages.0.content: Field required",
+            ),
+        ] {
+            assert_eq!(msg(&base.replace("MSG", m)), Some(want.to_owned()), "{m}");
+        }
+        assert_eq!(
+            msg(r#"{"model": "m", "max_tokens": 5, "messages": {"role": "user"}}"#),
+            Some("messages: Field required".into())
+        );
+        assert_eq!(
+            msg(r#"{"model": "m", "max_tokens": null, "messages": []}"#),
+            Some("max_tokens: Input should be a positive integer".into())
+        );
+        assert_eq!(
+            msg(r#"{"model": "m", "max_tokens": 1, "temperature": "hot", "messages": []}"#),
+            Some("temperature: Input should be a valid number".into())
+        );
     }
 }

@@ -34,13 +34,14 @@ use steadfast::{
 
 use super::{
     ApiError, CallNames, Envelope, InboundRequest, Protocol, StreamEncoder, StructuredOutput,
-    json::Any, tool,
+    json::{Any, Content},
+    tool,
 };
 
 mod request;
 mod stream;
 
-use request::{BadKey, BadMessageKey, Body, Content, Messages, Parsed, RawMessage};
+use request::{BadKey, BadMessageKey, Body, Messages, Parsed, RawMessage};
 use stream::ChunkEncoder;
 
 /// OpenAI Chat Completions. See the [module docs](self).

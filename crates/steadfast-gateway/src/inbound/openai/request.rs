@@ -4,14 +4,13 @@
 //! `tool_choice`, `response_format`, `stream_options`, `stop`, content parts, assistant
 //! `tool_calls`) kept as `serde_json::Value`s for the checks that read them.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::{IGNORED, UNSUPPORTED};
-use crate::inbound::json::{Any, Offending, Skip, Str};
+use crate::inbound::json::{Any, Content, Offending, Skip, Str};
 
 /// What is wrong with a top-level key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,62 +251,6 @@ impl<'de> Deserialize<'de> for RawMessage<'de> {
             }
             fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
                 Ok(RawMessage::NotObject)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A message's `content`: null, a string, an array of parts, or anything else.
-pub(super) enum Content<'a> {
-    Null,
-    Str(Cow<'a, str>),
-    Parts(Vec<Value>),
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Content<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Content<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("message content")
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Content::Null)
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Content::Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Content::Str(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Content::Str(Cow::Owned(v)))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(2));
-                while let Some(p) = seq.next_element()? {
-                    out.push(p);
-                }
-                Ok(Content::Parts(out))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<Skip, Skip>()?.is_some() {}
-                Ok(Content::Other)
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Content::Other)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Content::Other)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Content::Other)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Content::Other)
             }
         }
         d.deserialize_any(V)
