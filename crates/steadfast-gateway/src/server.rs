@@ -395,8 +395,8 @@ async fn handle(
             if req.stream {
                 return validated_stream(p, &req, &env, &response, structured.as_ref(), h);
             }
-            let body = p.encode_response(&req, &response, structured.as_ref(), &env);
-            json_response(StatusCode::OK, &body, h)
+            let body = p.encode_response_bytes(&req, &response, structured.as_ref(), &env);
+            json_bytes_response(StatusCode::OK, body, h)
         }
         Err(e) => {
             let e = from_library(&e);
@@ -670,11 +670,20 @@ fn error_response(
     json_response(status, &p.error_body(e, env), h)
 }
 
-fn json_response(status: StatusCode, body: &Value, mut h: HeaderMap) -> axum::response::Response {
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+fn json_response(status: StatusCode, body: &Value, h: HeaderMap) -> axum::response::Response {
     // Straight to bytes (`to_string` goes through `fmt::Write`, one call per token). A `Value`
     // always serialises; the fallback is never taken.
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    json_bytes_response(status, bytes, h)
+}
+
+/// A response with a JSON body already serialised.
+fn json_bytes_response(
+    status: StatusCode,
+    bytes: Vec<u8>,
+    mut h: HeaderMap,
+) -> axum::response::Response {
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let mut resp = axum::response::Response::new(Body::from(bytes));
     *resp.status_mut() = status;
     *resp.headers_mut() = h;

@@ -14,6 +14,7 @@
 //! each module lists them.
 
 pub mod anthropic;
+mod json;
 pub mod openai;
 
 use bytes::Bytes;
@@ -174,6 +175,20 @@ pub trait Protocol: Send + Sync + std::fmt::Debug + 'static {
         envelope: &Envelope,
     ) -> serde_json::Value;
 
+    /// The body of [`Protocol::encode_response`] as bytes: by default its `Value` serialised; a
+    /// protocol may write them straight from typed structs (the gateway sends these).
+    fn encode_response_bytes(
+        &self,
+        request: &InboundRequest,
+        response: &Response,
+        structured: Option<&serde_json::Value>,
+        envelope: &Envelope,
+    ) -> Vec<u8> {
+        // A `Value` always serialises; the fallback is never taken.
+        serde_json::to_vec(&self.encode_response(request, response, structured, envelope))
+            .unwrap_or_else(|_| b"{}".to_vec())
+    }
+
     /// An encoder for a streamed answer.
     fn stream_encoder(
         &self,
@@ -212,19 +227,6 @@ pub(crate) fn sse(event: Option<&str>, data: &serde_json::Value) -> Bytes {
     out.push_str(&data.to_string());
     out.push_str("\n\n");
     Bytes::from(out)
-}
-
-/// The JSON object of a request body, or the protocol's 400.
-pub(crate) fn body_object(
-    body: &[u8],
-) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(serde_json::Value::Object(o)) => Ok(o),
-        Ok(_) => Err(ApiError::invalid("the request body must be a JSON object")),
-        Err(e) => Err(ApiError::invalid(format!(
-            "the request body is not valid JSON: {e}"
-        ))),
-    }
 }
 
 /// A tool from its name, description and JSON Schema, or the protocol's 400.

@@ -22,17 +22,23 @@
 //! `thinking` enabled, `output_config.effort`, `container`, `mcp_servers`, `inference_geo`,
 //! `speed`, server tools, `document` blocks, … — is a 400 naming it. Requests must carry `anthropic-version`, as the real API requires.
 
+use std::borrow::Cow;
+
 use http::HeaderMap;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use steadfast::{ErrorKind, FinishReason, Message, Part, Response, Role, ToolCall, ToolChoice};
 
 use super::{
     ApiError, CallNames, Envelope, InboundRequest, Protocol, StreamEncoder, StructuredOutput,
-    body_object, tool,
+    json::{Any, Content},
+    tool,
 };
 
+mod request;
 mod stream;
 
+use request::{BadKey, Body, Messages, Parsed};
 use stream::EventEncoder;
 
 /// Anthropic Messages. See the [module docs](self).
@@ -64,7 +70,7 @@ impl Protocol for AnthropicMessages {
         {
             return Err(ApiError::invalid("anthropic-version: header is required"));
         }
-        decode(body_object(body)?)
+        decode(body)
     }
 
     fn encode_response(
@@ -74,43 +80,21 @@ impl Protocol for AnthropicMessages {
         structured: Option<&Value>,
         envelope: &Envelope,
     ) -> Value {
-        let mut content = Vec::new();
-        if let Some(v) = structured {
-            // The validated output, as the one text block (a tool-forced answer upstream included).
-            content.push(json!({"type": "text", "text": v.to_string()}));
-        }
-        for p in response
-            .parts()
-            .into_iter()
-            .filter(|_| structured.is_none())
-        {
-            match p {
-                Part::Text { text } => content.push(json!({"type": "text", "text": text})),
-                Part::ToolCall(c) => content.push(tool_use_json(&c)),
-                _ => {}
-            }
-        }
-        if let Some(r) = response.refusal().filter(|_| structured.is_none()) {
-            content.push(json!({"type": "text", "text": r}));
-        }
-        let stop = if structured.is_some() {
-            "end_turn"
-        } else if response.refusal().is_some() {
-            "refusal"
-        } else {
-            stop_reason(&response.finish_reason())
-        };
-        let u = response.usage().unwrap_or_default();
-        json!({
-            "id": format!("msg_{}", envelope.request_id),
-            "type": "message",
-            "role": "assistant",
-            "model": envelope.model,
-            "content": content,
-            "stop_reason": stop,
-            "stop_sequence": null,
-            "usage": {"input_tokens": u.input_tokens, "output_tokens": u.output_tokens},
-        })
+        // The typed body always converts (string keys, finite numbers); the fallback is never
+        // taken.
+        serde_json::to_value(message(response, structured, envelope)).unwrap_or(Value::Null)
+    }
+
+    fn encode_response_bytes(
+        &self,
+        _request: &InboundRequest,
+        response: &Response,
+        structured: Option<&Value>,
+        envelope: &Envelope,
+    ) -> Vec<u8> {
+        // Straight to bytes, no `Value` built. Always serialises; the fallback is never taken.
+        serde_json::to_vec(&message(response, structured, envelope))
+            .unwrap_or_else(|_| b"{}".to_vec())
     }
 
     fn stream_encoder(
@@ -153,31 +137,32 @@ fn error_object(e: &ApiError) -> Value {
     json!({"type": kind, "message": e.message})
 }
 
-fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
-    for (k, v) in &obj {
-        match k.as_str() {
-            "model" | "max_tokens" | "messages" | "system" | "stop_sequences" | "temperature"
-            | "top_p" | "tools" | "tool_choice" | "stream" | "metadata" | "service_tier"
-            | "cache_control" | "output_config" => {}
-            "thinking" if v.get("type").and_then(Value::as_str) == Some("disabled") => {}
-            "top_k" | "thinking" | "container" | "mcp_servers" | "context_management"
-            | "output_format" | "inference_geo" | "speed" | "diagnostics" => {
-                return Err(ApiError::unsupported(k, ""));
-            }
-            other => {
-                return Err(
-                    ApiError::invalid(format!("{other}: Extra inputs are not permitted"))
-                        .param(other),
-                );
-            }
-        }
+fn decode(body: &[u8]) -> Result<InboundRequest, ApiError> {
+    match serde_json::from_slice::<Parsed<'_>>(body) {
+        Ok(Parsed::Object(b)) => decode_body(*b),
+        Ok(Parsed::NotObject) => Err(ApiError::invalid("the request body must be a JSON object")),
+        Err(e) => Err(ApiError::invalid(format!(
+            "the request body is not valid JSON: {e}"
+        ))),
     }
-    let model = match obj.get("model") {
-        Some(Value::String(m)) if !m.is_empty() => m.clone(),
+}
+
+fn decode_body(b: Body<'_>) -> Result<InboundRequest, ApiError> {
+    match b.bad.first() {
+        Some((k, BadKey::Unsupported)) => return Err(ApiError::unsupported(k, "")),
+        Some((other, BadKey::Unknown)) => {
+            return Err(
+                ApiError::invalid(format!("{other}: Extra inputs are not permitted")).param(other),
+            );
+        }
+        None => {}
+    }
+    let model = match &b.model {
+        Some(Any::Str(m)) if !m.is_empty() => m.as_ref().to_owned(),
         _ => return Err(ApiError::invalid("model: Field required").param("model")),
     };
     let mut req = InboundRequest::new(model);
-    req.params.max_tokens = match obj.get("max_tokens") {
+    req.params.max_tokens = match &b.max_tokens {
         Some(v) => Some(
             v.as_u64()
                 .and_then(|n| u32::try_from(n).ok())
@@ -188,24 +173,24 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
         ),
         None => return Err(ApiError::invalid("max_tokens: Field required").param("max_tokens")),
     };
-    req.stream = match obj.get("stream") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
+    req.stream = match &b.stream {
+        None | Some(Any::Null) => false,
+        Some(Any::Bool(b)) => *b,
         Some(_) => return Err(ApiError::invalid("stream: Input should be a valid boolean")),
     };
-    let num = |k: &str| -> Result<Option<f64>, ApiError> {
-        match obj.get(k) {
-            None | Some(Value::Null) => Ok(None),
+    let num = |v: Option<&Any<'_>>, k: &str| -> Result<Option<f64>, ApiError> {
+        match v {
+            None | Some(Any::Null) => Ok(None),
             Some(v) => v
                 .as_f64()
                 .map(Some)
                 .ok_or_else(|| ApiError::invalid(format!("{k}: Input should be a valid number"))),
         }
     };
-    req.output = output_config(obj.get("output_config"))?;
-    req.params.temperature = num("temperature")?;
-    req.params.top_p = num("top_p")?;
-    if let Some(stops) = obj.get("stop_sequences").filter(|v| !v.is_null()) {
+    req.output = output_config(b.output_config.as_ref())?;
+    req.params.temperature = num(b.temperature.as_ref(), "temperature")?;
+    req.params.top_p = num(b.top_p.as_ref(), "top_p")?;
+    if let Some(stops) = b.stop_sequences.as_ref().filter(|v| !v.is_null()) {
         let bad = || ApiError::invalid("stop_sequences: Input should be a valid list of strings");
         req.params.stop = stops
             .as_array()
@@ -214,7 +199,7 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
             .map(|s| s.as_str().map(str::to_owned).ok_or_else(bad))
             .collect::<Result<_, _>>()?;
     }
-    if let Some(tools) = obj.get("tools").filter(|v| !v.is_null()) {
+    if let Some(tools) = b.tools.as_ref().filter(|v| !v.is_null()) {
         let tools = tools
             .as_array()
             .ok_or_else(|| ApiError::invalid("tools: Input should be a valid list"))?;
@@ -247,7 +232,7 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
             req.tools.push(tool(name, desc, Some(schema), &param)?);
         }
     }
-    req.tool_choice = match obj.get("tool_choice") {
+    req.tool_choice = match &b.tool_choice {
         None | Some(Value::Null) => ToolChoice::Auto,
         Some(tc) => {
             if tc.get("disable_parallel_tool_use").and_then(Value::as_bool) == Some(true) {
@@ -275,7 +260,7 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
         }
     };
     let mut messages = Vec::new();
-    match obj.get("system") {
+    match &b.system {
         None | Some(Value::Null) => {}
         Some(Value::String(s)) => messages.push(Message::system(s.clone())),
         Some(Value::Array(blocks)) => {
@@ -292,7 +277,7 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
         }
         Some(_) => return Err(ApiError::invalid("system: Input should be a valid string")),
     }
-    let Some(list) = obj.get("messages").and_then(Value::as_array) else {
+    let Some(Messages::Array(list)) = b.messages else {
         return Err(ApiError::invalid("messages: Field required").param("messages"));
     };
     if list.is_empty() {
@@ -301,8 +286,8 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
         ));
     }
     let mut names = CallNames::default();
-    for (i, m) in list.iter().enumerate() {
-        let role = match m.get("role").and_then(Value::as_str) {
+    for (i, m) in list.into_iter().enumerate() {
+        let role = match m.role.as_ref().and_then(Any::as_str) {
             Some("user") => Role::User,
             Some("assistant") => Role::Assistant,
             _ => {
@@ -311,18 +296,12 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
                 )));
             }
         };
-        for k in m.as_object().into_iter().flat_map(Map::keys) {
-            if k != "role" && k != "content" {
-                return Err(ApiError::invalid(format!(
-                    "messages.{i}.{k}: Extra inputs are not permitted"
-                )));
-            }
+        if let Some((k, ())) = m.extra.first() {
+            return Err(ApiError::invalid(format!(
+                "messages.{i}.{k}: Extra inputs are not permitted"
+            )));
         }
-        let parts = blocks_of(
-            m.get("content"),
-            &format!("messages.{i}.content"),
-            &mut names,
-        )?;
+        let parts = blocks_of(m.content, &format!("messages.{i}.content"), &mut names)?;
         // Tool results go in messages of their own, as the library expects them.
         let (results, rest): (Vec<Part>, Vec<Part>) = parts
             .into_iter()
@@ -373,13 +352,13 @@ fn output_config(v: Option<&Value>) -> Result<Option<StructuredOutput>, ApiError
 }
 
 fn blocks_of(
-    content: Option<&Value>,
+    content: Option<Content<'_>>,
     param: &str,
     names: &mut CallNames,
 ) -> Result<Vec<Part>, ApiError> {
     let blocks = match content {
-        Some(Value::String(s)) => return Ok(vec![Part::text(s.clone())]),
-        Some(Value::Array(b)) => b,
+        Some(Content::Str(s)) => return Ok(vec![Part::text(s.into_owned())]),
+        Some(Content::Parts(b)) => b,
         _ => return Err(ApiError::invalid(format!("{param}: Field required"))),
     };
     let mut out = Vec::with_capacity(blocks.len());
@@ -463,9 +442,107 @@ fn blocks_of(
     Ok(out)
 }
 
-fn tool_use_json(c: &ToolCall) -> Value {
-    let input: Value = serde_json::from_str(&c.arguments).unwrap_or_else(|_| json!({}));
-    json!({"type": "tool_use", "id": c.id, "name": c.name, "input": input})
+/// A tool call's arguments as the `input` object (`{}` if they are not JSON).
+fn tool_input(c: &ToolCall) -> Value {
+    serde_json::from_str(&c.arguments).unwrap_or_else(|_| json!({}))
+}
+
+/// A `message` object. Fields in the order a `serde_json::Map` keeps them (sorted), so the
+/// bytes are those of the `Value` it replaces.
+#[derive(Serialize)]
+struct MessageJson<'a> {
+    content: Vec<Block<'a>>,
+    id: String,
+    model: &'a str,
+    role: &'static str,
+    stop_reason: &'static str,
+    stop_sequence: Option<&'static str>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    usage: UsageJson,
+}
+
+/// A content block of the answer.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Block<'a> {
+    Text {
+        text: Cow<'a, str>,
+        #[serde(rename = "type")]
+        kind: &'static str,
+    },
+    ToolUse {
+        id: String,
+        input: Value,
+        name: String,
+        #[serde(rename = "type")]
+        kind: &'static str,
+    },
+}
+
+impl<'a> Block<'a> {
+    fn text(text: impl Into<Cow<'a, str>>) -> Self {
+        Block::Text {
+            text: text.into(),
+            kind: "text",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct UsageJson {
+    input_tokens: u64,
+    output_tokens: u64,
+}
+
+/// The complete answer as Anthropic's `message`.
+fn message<'a>(
+    response: &'a Response,
+    structured: Option<&Value>,
+    envelope: &'a Envelope,
+) -> MessageJson<'a> {
+    let mut content = Vec::new();
+    if let Some(v) = structured {
+        // The validated output, as the one text block (a tool-forced answer upstream included).
+        content.push(Block::text(v.to_string()));
+    } else {
+        for p in response.parts() {
+            match p {
+                Part::Text { text } => content.push(Block::text(text)),
+                Part::ToolCall(c) => content.push(Block::ToolUse {
+                    input: tool_input(&c),
+                    id: c.id,
+                    name: c.name,
+                    kind: "tool_use",
+                }),
+                _ => {}
+            }
+        }
+        if let Some(r) = response.refusal() {
+            content.push(Block::text(r));
+        }
+    }
+    let stop = if structured.is_some() {
+        "end_turn"
+    } else if response.refusal().is_some() {
+        "refusal"
+    } else {
+        stop_reason(&response.finish_reason())
+    };
+    let u = response.usage().unwrap_or_default();
+    MessageJson {
+        content,
+        id: format!("msg_{}", envelope.request_id),
+        model: &envelope.model,
+        role: "assistant",
+        stop_reason: stop,
+        stop_sequence: None,
+        kind: "message",
+        usage: UsageJson {
+            input_tokens: u.input_tokens,
+            output_tokens: u.output_tokens,
+        },
+    }
 }
 
 fn stop_reason(f: &FinishReason) -> &'static str {
@@ -486,7 +563,7 @@ mod tests {
     use steadfast::StreamEvent;
 
     fn decode_json(v: Value) -> Result<InboundRequest, ApiError> {
-        decode(v.as_object().cloned().unwrap_or_default())
+        decode(v.to_string().as_bytes())
     }
 
     #[test]
@@ -616,5 +693,173 @@ mod tests {
             o.remove("max_tokens");
         }
         assert_eq!(decode_json(no_max).err().map(|e| e.status), Some(400));
+    }
+
+    fn tool_use_json(c: &ToolCall) -> Value {
+        json!({"type": "tool_use", "id": c.id, "name": c.name, "input": tool_input(c)})
+    }
+
+    /// The response as it was built before the typed encoder: the bytes must not change.
+    fn value_body(response: &Response, structured: Option<&Value>, envelope: &Envelope) -> Value {
+        let mut content = Vec::new();
+        if let Some(v) = structured {
+            content.push(json!({"type": "text", "text": v.to_string()}));
+        }
+        for p in response
+            .parts()
+            .into_iter()
+            .filter(|_| structured.is_none())
+        {
+            match p {
+                Part::Text { text } => content.push(json!({"type": "text", "text": text})),
+                Part::ToolCall(c) => content.push(tool_use_json(&c)),
+                _ => {}
+            }
+        }
+        if let Some(r) = response.refusal().filter(|_| structured.is_none()) {
+            content.push(json!({"type": "text", "text": r}));
+        }
+        let stop = if structured.is_some() {
+            "end_turn"
+        } else if response.refusal().is_some() {
+            "refusal"
+        } else {
+            stop_reason(&response.finish_reason())
+        };
+        let u = response.usage().unwrap_or_default();
+        json!({
+            "id": format!("msg_{}", envelope.request_id),
+            "type": "message",
+            "role": "assistant",
+            "model": envelope.model,
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": null,
+            "usage": {"input_tokens": u.input_tokens, "output_tokens": u.output_tokens},
+        })
+    }
+
+    #[test]
+    fn the_typed_response_is_the_value_it_replaces_byte_for_byte() {
+        use steadfast::Usage;
+        let env = Envelope {
+            request_id: "r-1".into(),
+            created: 1_700_000_000,
+            model: "claude \"q\"".into(),
+        };
+        let req = InboundRequest::new("fast");
+        let plain = Response::builder()
+            .text("hi \u{e9}\n\"there\"")
+            .usage(Usage::new(3, 4))
+            .build();
+        let calls = Response::builder()
+            .text("let me see")
+            .tool_calls([
+                ToolCall::new("c1", "add", r#"{"b":1,"a":[2]}"#),
+                ToolCall::new("c2", "sub", "not json"),
+            ])
+            .finish_reason(FinishReason::ToolCalls)
+            .build();
+        let refused = Response::builder().refusal("no").build();
+        let empty = Response::builder()
+            .finish_reason(FinishReason::Length)
+            .build();
+        let structured = json!({"b": [1, 2], "a": "x"});
+        for (r, s) in [
+            (&plain, None),
+            (&calls, None),
+            (&refused, None),
+            (&empty, None),
+            (&refused, Some(&structured)),
+        ] {
+            let want = serde_json::to_vec(&value_body(r, s, &env)).unwrap_or_default();
+            let bytes = AnthropicMessages.encode_response_bytes(&req, r, s, &env);
+            assert_eq!(
+                String::from_utf8_lossy(&bytes),
+                String::from_utf8_lossy(&want)
+            );
+            assert_eq!(
+                AnthropicMessages.encode_response(&req, r, s, &env),
+                value_body(r, s, &env)
+            );
+        }
+    }
+
+    fn decode_str(body: &str) -> Result<InboundRequest, ApiError> {
+        decode(body.as_bytes())
+    }
+
+    #[test]
+    fn bodies_and_keys_keep_their_errors() {
+        let msg = |b: &str| decode_str(b).err().map(|e| e.message);
+        let not_object = Some("the request body must be a JSON object".to_owned());
+        assert_eq!(msg("[{\"model\": \"m\"}]"), not_object);
+        assert_eq!(msg("7"), not_object);
+        for bad in ["{\"model\": ", "{\"a\" 1}", "{} {}"] {
+            let want = serde_json::from_str::<Value>(bad)
+                .err()
+                .map(|e| format!("the request body is not valid JSON: {e}"));
+            assert!(want.is_some());
+            assert_eq!(msg(bad), want, "{bad}");
+        }
+        // The first offending key in sorted order, as when the keys of a `Map` were walked.
+        assert_eq!(
+            msg(r#"{"zz": 1, "top_k": 5, "model": "m", "max_tokens": 1, "messages": []}"#),
+            Some("the gateway does not support `top_k`".into())
+        );
+        assert_eq!(
+            msg(r#"{"zz": 1, "thinking": {"type": "disabled"}, "aa": [1], "model": "m"}"#),
+            Some("aa: Extra inputs are not permitted".into())
+        );
+        assert_eq!(
+            msg(r#"{"thinking": {"type": "enabled"}, "model": "m"}"#),
+            Some("the gateway does not support `thinking`".into())
+        );
+        let ok = r#"{"model": "m", "max_tokens": 5, "thinking": {"type": "disabled"}, "metadata": {"user_id": "u"}, "system": "terse", "messages": [{"role": "user", "content": "h\u00e9"}, {"role": "assistant", "content": [{"type": "text", "text": "yo"}]}]}"#;
+        let r = decode_str(ok)
+            .map_err(|e| e.message)
+            .unwrap_or_else(|m| panic!("{m}"));
+        assert_eq!(r.params.max_tokens, Some(5));
+        assert_eq!(r.messages.len(), 3);
+        assert_eq!(r.messages[1].text(), "h\u{e9}");
+        assert_eq!(r.messages[2].text(), "yo");
+        // The role is checked before the message's keys; a non-object message fails the role.
+        let base = r#"{"model": "m", "max_tokens": 5, "messages": [MSG]}"#;
+        for (m, want) in [
+            (
+                r#"{"role": "bot", "zz": 1}"#,
+                "messages.0.role: Input should be 'user' or 'assistant'",
+            ),
+            (
+                r#""hi""#,
+                "messages.0.role: Input should be 'user' or 'assistant'",
+            ),
+            (
+                r#"{"role": "user", "zz": 1, "name": "x", "content": "hi"}"#,
+                "messages.0.name: Extra inputs are not permitted",
+            ),
+            (
+                r#"{"role": "user", "content": null}"#,
+                "messages.0.content: Field required",
+            ),
+            (
+                r#"{"role": "user", "content": {"type": "text"}}"#,
+                "messages.0.content: Field required",
+            ),
+        ] {
+            assert_eq!(msg(&base.replace("MSG", m)), Some(want.to_owned()), "{m}");
+        }
+        assert_eq!(
+            msg(r#"{"model": "m", "max_tokens": 5, "messages": {"role": "user"}}"#),
+            Some("messages: Field required".into())
+        );
+        assert_eq!(
+            msg(r#"{"model": "m", "max_tokens": null, "messages": []}"#),
+            Some("max_tokens: Input should be a positive integer".into())
+        );
+        assert_eq!(
+            msg(r#"{"model": "m", "max_tokens": 1, "temperature": "hot", "messages": []}"#),
+            Some("temperature: Input should be a valid number".into())
+        );
     }
 }

@@ -23,7 +23,10 @@
 //! `logprobs`, `audio`, `modalities`, `prediction`, `reasoning_effort`, `web_search_options`,
 //! `logit_bias`, `functions`, audio or file content parts, … — is a 400 naming it.
 
+use std::borrow::Cow;
+
 use http::HeaderMap;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use steadfast::{
     ErrorKind, FinishReason, Message, Part, Response, Role, ToolCall, ToolChoice, Usage,
@@ -31,11 +34,14 @@ use steadfast::{
 
 use super::{
     ApiError, CallNames, Envelope, InboundRequest, Protocol, StreamEncoder, StructuredOutput,
-    body_object, tool,
+    json::{Any, Content},
+    tool,
 };
 
+mod request;
 mod stream;
 
+use request::{BadKey, BadMessageKey, Body, Messages, Parsed, RawMessage};
 use stream::ChunkEncoder;
 
 /// OpenAI Chat Completions. See the [module docs](self).
@@ -82,7 +88,7 @@ impl Protocol for OpenAiChat {
     }
 
     fn decode(&self, _headers: &HeaderMap, body: &[u8]) -> Result<InboundRequest, ApiError> {
-        decode(body_object(body)?)
+        decode(body)
     }
 
     fn encode_response(
@@ -92,36 +98,21 @@ impl Protocol for OpenAiChat {
         structured: Option<&Value>,
         envelope: &Envelope,
     ) -> Value {
-        let mut message =
-            json!({"role": "assistant", "content": null, "refusal": null, "annotations": []});
-        let finish;
-        if let Some(v) = structured {
-            message["content"] = Value::String(v.to_string());
-            finish = "stop";
-        } else {
-            let text = response.text();
-            if !text.is_empty() {
-                message["content"] = Value::String(text.to_owned());
-            }
-            if let Some(r) = response.refusal() {
-                message["refusal"] = Value::String(r.to_owned());
-            }
-            let calls: Vec<Value> = response.tool_calls().iter().map(tool_call_json).collect();
-            if !calls.is_empty() {
-                message["tool_calls"] = Value::Array(calls);
-            }
-            finish = finish_reason(&response.finish_reason());
-        }
-        json!({
-            "id": format!("chatcmpl-{}", envelope.request_id),
-            "object": "chat.completion",
-            "created": envelope.created,
-            "model": envelope.model,
-            "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish}],
-            "usage": usage_json(response.usage().unwrap_or_default()),
-            "service_tier": "default",
-            "system_fingerprint": null,
-        })
+        // The typed body always converts (string keys, finite numbers); the fallback is never
+        // taken.
+        serde_json::to_value(completion(response, structured, envelope)).unwrap_or(Value::Null)
+    }
+
+    fn encode_response_bytes(
+        &self,
+        _request: &InboundRequest,
+        response: &Response,
+        structured: Option<&Value>,
+        envelope: &Envelope,
+    ) -> Vec<u8> {
+        // Straight to bytes, no `Value` built. Always serialises; the fallback is never taken.
+        serde_json::to_vec(&completion(response, structured, envelope))
+            .unwrap_or_else(|_| b"{}".to_vec())
     }
 
     fn stream_encoder(
@@ -163,54 +154,35 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
-    for (k, v) in &obj {
-        let k = k.as_str();
-        if IGNORED.contains(&k) {
-            continue;
-        }
-        if UNSUPPORTED.contains(&k) {
-            if v.is_null() {
-                continue;
-            }
-            return Err(ApiError::unsupported(k, ""));
-        }
-        match k {
-            "model"
-            | "messages"
-            | "max_tokens"
-            | "max_completion_tokens"
-            | "temperature"
-            | "top_p"
-            | "stop"
-            | "seed"
-            | "frequency_penalty"
-            | "presence_penalty"
-            | "tools"
-            | "tool_choice"
-            | "response_format"
-            | "stream"
-            | "stream_options"
-            | "n"
-            | "logprobs"
-            | "parallel_tool_calls" => {}
-            other => {
-                return Err(ApiError::invalid(format!(
-                    "Unrecognized request argument supplied: {other}"
-                ))
-                .param(other));
-            }
-        }
+fn decode(body: &[u8]) -> Result<InboundRequest, ApiError> {
+    match serde_json::from_slice::<Parsed<'_>>(body) {
+        Ok(Parsed::Object(b)) => decode_body(*b),
+        Ok(Parsed::NotObject) => Err(ApiError::invalid("the request body must be a JSON object")),
+        Err(e) => Err(ApiError::invalid(format!(
+            "the request body is not valid JSON: {e}"
+        ))),
     }
-    let model = match obj.get("model") {
-        Some(Value::String(m)) if !m.is_empty() => m.clone(),
+}
+
+fn decode_body(b: Body<'_>) -> Result<InboundRequest, ApiError> {
+    match b.bad.first() {
+        Some((k, BadKey::Unsupported)) => return Err(ApiError::unsupported(k, "")),
+        Some((k, BadKey::Unknown)) => {
+            return Err(
+                ApiError::invalid(format!("Unrecognized request argument supplied: {k}")).param(k),
+            );
+        }
+        None => {}
+    }
+    let model = match &b.model {
+        Some(Any::Str(m)) if !m.is_empty() => m.as_ref().to_owned(),
         _ => {
             return Err(ApiError::invalid("you must provide a model parameter").param("model"));
         }
     };
     let mut req = InboundRequest::new(model);
-    req.stream = opt_bool(&obj, "stream")?.unwrap_or(false);
-    if let Some(so) = obj.get("stream_options").filter(|v| !v.is_null()) {
+    req.stream = opt_bool(b.stream.as_ref(), "stream")?.unwrap_or(false);
+    if let Some(so) = b.stream_options.as_ref().filter(|v| !v.is_null()) {
         let Some(so) = so.as_object() else {
             return Err(
                 ApiError::invalid("`stream_options` must be an object").param("stream_options")
@@ -235,34 +207,35 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
             }
         }
     }
-    if let Some(n) = obj.get("n").and_then(Value::as_u64)
+    if let Some(n) = b.n.as_ref().and_then(Any::as_u64)
         && n != 1
     {
         return Err(ApiError::unsupported("n", " other than 1"));
     }
-    if opt_bool(&obj, "logprobs")? == Some(true) {
+    if opt_bool(b.logprobs.as_ref(), "logprobs")? == Some(true) {
         return Err(ApiError::unsupported("logprobs", ""));
     }
-    if opt_bool(&obj, "parallel_tool_calls")? == Some(false) {
+    if opt_bool(b.parallel_tool_calls.as_ref(), "parallel_tool_calls")? == Some(false) {
         return Err(ApiError::unsupported(
             "parallel_tool_calls",
             " set to false",
         ));
     }
     let p = &mut req.params;
-    p.max_tokens = opt_u32(&obj, "max_completion_tokens")?.or(opt_u32(&obj, "max_tokens")?);
-    p.temperature = opt_f64(&obj, "temperature")?;
-    p.top_p = opt_f64(&obj, "top_p")?;
-    p.seed = match obj.get("seed") {
-        None | Some(Value::Null) => None,
+    p.max_tokens = opt_u32(b.max_completion_tokens.as_ref(), "max_completion_tokens")?
+        .or(opt_u32(b.max_tokens.as_ref(), "max_tokens")?);
+    p.temperature = opt_f64(b.temperature.as_ref(), "temperature")?;
+    p.top_p = opt_f64(b.top_p.as_ref(), "top_p")?;
+    p.seed = match &b.seed {
+        None | Some(Any::Null) => None,
         Some(v) => Some(
             v.as_i64()
                 .ok_or_else(|| ApiError::invalid("`seed` must be an integer").param("seed"))?,
         ),
     };
-    p.frequency_penalty = opt_f64(&obj, "frequency_penalty")?;
-    p.presence_penalty = opt_f64(&obj, "presence_penalty")?;
-    p.stop = match obj.get("stop") {
+    p.frequency_penalty = opt_f64(b.frequency_penalty.as_ref(), "frequency_penalty")?;
+    p.presence_penalty = opt_f64(b.presence_penalty.as_ref(), "presence_penalty")?;
+    p.stop = match &b.stop {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(a)) => a
@@ -279,7 +252,7 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
             );
         }
     };
-    if let Some(tools) = obj.get("tools").filter(|v| !v.is_null()) {
+    if let Some(tools) = b.tools.as_ref().filter(|v| !v.is_null()) {
         let Some(tools) = tools.as_array() else {
             return Err(ApiError::invalid("`tools` must be an array").param("tools"));
         };
@@ -306,7 +279,7 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
                 .push(tool(name, desc, f.get("parameters"), &param)?.strict(strict));
         }
     }
-    req.tool_choice = match obj.get("tool_choice") {
+    req.tool_choice = match &b.tool_choice {
         None | Some(Value::Null) => ToolChoice::Auto,
         Some(Value::String(s)) => match s.as_str() {
             "auto" => ToolChoice::Auto,
@@ -327,7 +300,7 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
             return Err(ApiError::invalid("Invalid type for 'tool_choice'").param("tool_choice"));
         }
     };
-    req.output = match obj.get("response_format") {
+    req.output = match &b.response_format {
         None | Some(Value::Null) => None,
         Some(rf) => match rf.get("type").and_then(Value::as_str) {
             Some("text") => None,
@@ -359,9 +332,9 @@ fn decode(obj: Map<String, Value>) -> Result<InboundRequest, ApiError> {
             }
         },
     };
-    let messages = match obj.get("messages") {
-        Some(Value::Array(m)) if !m.is_empty() => m,
-        Some(Value::Array(_)) => {
+    let messages = match b.messages {
+        Some(Messages::Array(m)) if !m.is_empty() => m,
+        Some(Messages::Array(_)) => {
             return Err(ApiError::invalid(
                 "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
             )
@@ -394,17 +367,17 @@ impl PointerName for Map<String, Value> {
     }
 }
 
-fn opt_bool(obj: &Map<String, Value>, k: &str) -> Result<Option<bool>, ApiError> {
-    match obj.get(k) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
+fn opt_bool(v: Option<&Any<'_>>, k: &str) -> Result<Option<bool>, ApiError> {
+    match v {
+        None | Some(Any::Null) => Ok(None),
+        Some(Any::Bool(b)) => Ok(Some(*b)),
         Some(_) => Err(ApiError::invalid(format!("`{k}` must be a boolean")).param(k)),
     }
 }
 
-fn opt_f64(obj: &Map<String, Value>, k: &str) -> Result<Option<f64>, ApiError> {
-    match obj.get(k) {
-        None | Some(Value::Null) => Ok(None),
+fn opt_f64(v: Option<&Any<'_>>, k: &str) -> Result<Option<f64>, ApiError> {
+    match v {
+        None | Some(Any::Null) => Ok(None),
         Some(v) => v
             .as_f64()
             .map(Some)
@@ -412,9 +385,9 @@ fn opt_f64(obj: &Map<String, Value>, k: &str) -> Result<Option<f64>, ApiError> {
     }
 }
 
-fn opt_u32(obj: &Map<String, Value>, k: &str) -> Result<Option<u32>, ApiError> {
-    match obj.get(k) {
-        None | Some(Value::Null) => Ok(None),
+fn opt_u32(v: Option<&Any<'_>>, k: &str) -> Result<Option<u32>, ApiError> {
+    match v {
+        None | Some(Any::Null) => Ok(None),
         Some(v) => v
             .as_u64()
             .and_then(|n| u32::try_from(n).ok())
@@ -426,41 +399,39 @@ fn opt_u32(obj: &Map<String, Value>, k: &str) -> Result<Option<u32>, ApiError> {
 }
 
 /// The library's messages for OpenAI's `messages`.
-fn messages_of(messages: &[Value]) -> Result<Vec<Message>, ApiError> {
+fn messages_of(messages: Vec<RawMessage<'_>>) -> Result<Vec<Message>, ApiError> {
     let mut out = Vec::with_capacity(messages.len());
     // Tool call ids to names, for the tool results that answer them.
     let mut names = CallNames::default();
-    for (i, m) in messages.iter().enumerate() {
+    for (i, m) in messages.into_iter().enumerate() {
         let at = |field: &str| format!("messages[{i}].{field}");
-        let Some(o) = m.as_object() else {
+        let RawMessage::Object(o) = m else {
             return Err(
                 ApiError::invalid("a message must be an object").param(format!("messages[{i}]"))
             );
         };
-        for k in o.keys() {
-            match k.as_str() {
-                "role" | "content" | "name" | "tool_calls" | "tool_call_id" | "refusal" => {}
-                "audio" | "function_call" => return Err(ApiError::unsupported(&at(k), "")),
-                other => {
-                    return Err(ApiError::invalid(format!(
-                        "Unrecognized message argument supplied: {other}"
-                    ))
-                    .param(at(other)));
-                }
+        match o.bad.first() {
+            Some((k, BadMessageKey::Unsupported)) => {
+                return Err(ApiError::unsupported(&at(k), ""));
             }
+            Some((other, BadMessageKey::Unknown)) => {
+                return Err(ApiError::invalid(format!(
+                    "Unrecognized message argument supplied: {other}"
+                ))
+                .param(at(other)));
+            }
+            None => {}
         }
-        let role = o.get("role").and_then(Value::as_str).unwrap_or("");
+        let role = o.role.as_ref().and_then(Any::as_str).unwrap_or("");
+        let content = o.content;
         match role {
             "system" | "developer" => {
-                out.push(Message::system(text_of(o.get("content"), &at("content"))?));
+                out.push(Message::system(text_of(content, &at("content"))?));
             }
-            "user" => out.push(Message::new(
-                Role::User,
-                parts_of(o.get("content"), &at("content"))?,
-            )),
+            "user" => out.push(Message::new(Role::User, parts_of(content, &at("content"))?)),
             "assistant" => {
-                let mut parts = match o.get("content") {
-                    None | Some(Value::Null) => Vec::new(),
+                let mut parts = match content {
+                    None | Some(Content::Null) => Vec::new(),
                     c => {
                         let t = text_of(c, &at("content"))?;
                         if t.is_empty() {
@@ -470,7 +441,7 @@ fn messages_of(messages: &[Value]) -> Result<Vec<Message>, ApiError> {
                         }
                     }
                 };
-                if let Some(calls) = o.get("tool_calls").filter(|v| !v.is_null()) {
+                if let Some(calls) = o.tool_calls.as_ref().filter(|v| !v.is_null()) {
                     let calls = calls.as_array().ok_or_else(|| {
                         ApiError::invalid("`tool_calls` must be an array").param(at("tool_calls"))
                     })?;
@@ -500,8 +471,9 @@ fn messages_of(messages: &[Value]) -> Result<Vec<Message>, ApiError> {
             }
             "tool" => {
                 let id = o
-                    .get("tool_call_id")
-                    .and_then(Value::as_str)
+                    .tool_call_id
+                    .as_ref()
+                    .and_then(Any::as_str)
                     .ok_or_else(|| {
                         ApiError::invalid("Missing required parameter: 'tool_call_id'.")
                             .param(at("tool_call_id"))
@@ -513,7 +485,7 @@ fn messages_of(messages: &[Value]) -> Result<Vec<Message>, ApiError> {
                         ))
                         .param(at("tool_call_id"))
                     })?;
-                let content = text_of(o.get("content"), &at("content"))?;
+                let content = text_of(content, &at("content"))?;
                 out.push(Message::tool_result(
                     &ToolCall::new(id, name, ""),
                     content,
@@ -536,13 +508,13 @@ fn messages_of(messages: &[Value]) -> Result<Vec<Message>, ApiError> {
 }
 
 /// Text content: a string, or text parts joined.
-fn text_of(content: Option<&Value>, param: &str) -> Result<String, ApiError> {
+fn text_of(content: Option<Content<'_>>, param: &str) -> Result<String, ApiError> {
     match content {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(Value::Array(parts)) => {
+        None | Some(Content::Null) => Ok(String::new()),
+        Some(Content::Str(s)) => Ok(s.into_owned()),
+        Some(Content::Parts(parts)) => {
             let mut out = String::new();
-            for p in parts {
+            for p in &parts {
                 match p.get("type").and_then(Value::as_str) {
                     Some("text") => {
                         out.push_str(p.get("text").and_then(Value::as_str).unwrap_or(""))
@@ -560,16 +532,18 @@ fn text_of(content: Option<&Value>, param: &str) -> Result<String, ApiError> {
             }
             Ok(out)
         }
-        Some(_) => Err(ApiError::invalid("`content` must be a string or an array").param(param)),
+        Some(Content::Other) => {
+            Err(ApiError::invalid("`content` must be a string or an array").param(param))
+        }
     }
 }
 
 /// User content: text and images.
-fn parts_of(content: Option<&Value>, param: &str) -> Result<Vec<Part>, ApiError> {
+fn parts_of(content: Option<Content<'_>>, param: &str) -> Result<Vec<Part>, ApiError> {
     match content {
-        Some(Value::Array(parts)) => {
+        Some(Content::Parts(parts)) => {
             let mut out = Vec::with_capacity(parts.len());
-            for p in parts {
+            for p in &parts {
                 match p.get("type").and_then(Value::as_str) {
                     Some("text") => out.push(Part::text(
                         p.get("text").and_then(Value::as_str).unwrap_or(""),
@@ -611,8 +585,116 @@ fn image(url: &str) -> Part {
     Part::image_url(url)
 }
 
-fn tool_call_json(c: &ToolCall) -> Value {
-    json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}})
+/// A `chat.completion` object. Fields in the order a `serde_json::Map` keeps them (sorted), so
+/// the bytes are those of the `Value` it replaces.
+#[derive(Serialize)]
+struct Completion<'a> {
+    choices: [Choice<'a>; 1],
+    created: u64,
+    id: String,
+    model: &'a str,
+    object: &'static str,
+    service_tier: &'static str,
+    system_fingerprint: Option<&'static str>,
+    usage: UsageJson,
+}
+
+#[derive(Serialize)]
+struct Choice<'a> {
+    finish_reason: &'static str,
+    index: u32,
+    logprobs: Option<&'static str>,
+    message: ChoiceMessage<'a>,
+}
+
+#[derive(Serialize)]
+struct ChoiceMessage<'a> {
+    annotations: [(); 0],
+    content: Option<Cow<'a, str>>,
+    refusal: Option<&'a str>,
+    role: &'static str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    tool_calls: Vec<ToolCallJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ToolCallJson<'a> {
+    function: FunctionJson<'a>,
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct FunctionJson<'a> {
+    arguments: &'a str,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct UsageJson {
+    completion_tokens: u64,
+    prompt_tokens: u64,
+    total_tokens: u64,
+}
+
+/// The complete answer as OpenAI's `chat.completion`.
+fn completion<'a>(
+    response: &'a Response,
+    structured: Option<&Value>,
+    envelope: &'a Envelope,
+) -> Completion<'a> {
+    let mut message = ChoiceMessage {
+        annotations: [],
+        content: None,
+        refusal: None,
+        role: "assistant",
+        tool_calls: Vec::new(),
+    };
+    let finish;
+    if let Some(v) = structured {
+        message.content = Some(Cow::Owned(v.to_string()));
+        finish = "stop";
+    } else {
+        let text = response.text();
+        if !text.is_empty() {
+            message.content = Some(Cow::Borrowed(text));
+        }
+        message.refusal = response.refusal();
+        message.tool_calls = response
+            .tool_calls()
+            .iter()
+            .map(|c| ToolCallJson {
+                function: FunctionJson {
+                    arguments: &c.arguments,
+                    name: &c.name,
+                },
+                id: &c.id,
+                kind: "function",
+            })
+            .collect();
+        finish = finish_reason(&response.finish_reason());
+    }
+    let u = response.usage().unwrap_or_default();
+    Completion {
+        choices: [Choice {
+            finish_reason: finish,
+            index: 0,
+            logprobs: None,
+            message,
+        }],
+        created: envelope.created,
+        id: format!("chatcmpl-{}", envelope.request_id),
+        model: &envelope.model,
+        object: "chat.completion",
+        service_tier: "default",
+        system_fingerprint: None,
+        usage: UsageJson {
+            completion_tokens: u.output_tokens,
+            prompt_tokens: u.input_tokens,
+            total_tokens: u.input_tokens + u.output_tokens,
+        },
+    }
 }
 
 fn usage_json(u: Usage) -> Value {
@@ -634,7 +716,7 @@ mod tests {
     use super::*;
 
     fn decode_json(v: Value) -> Result<InboundRequest, ApiError> {
-        decode(v.as_object().cloned().unwrap_or_default())
+        decode(v.to_string().as_bytes())
     }
 
     #[test]
@@ -686,5 +768,211 @@ mod tests {
         let orphan = decode_json(json!({"model": "m", "messages": [
             {"role": "tool", "tool_call_id": "nope", "content": "x"}]}));
         assert_eq!(orphan.err().map(|e| e.status), Some(400));
+    }
+
+    /// The response as it was built before the typed encoder: the bytes must not change.
+    fn value_body(response: &Response, structured: Option<&Value>, envelope: &Envelope) -> Value {
+        let mut message =
+            json!({"role": "assistant", "content": null, "refusal": null, "annotations": []});
+        let finish;
+        if let Some(v) = structured {
+            message["content"] = Value::String(v.to_string());
+            finish = "stop";
+        } else {
+            let text = response.text();
+            if !text.is_empty() {
+                message["content"] = Value::String(text.to_owned());
+            }
+            if let Some(r) = response.refusal() {
+                message["refusal"] = Value::String(r.to_owned());
+            }
+            let calls: Vec<Value> = response
+                .tool_calls()
+                .iter()
+                .map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}))
+                .collect();
+            if !calls.is_empty() {
+                message["tool_calls"] = Value::Array(calls);
+            }
+            finish = finish_reason(&response.finish_reason());
+        }
+        json!({
+            "id": format!("chatcmpl-{}", envelope.request_id),
+            "object": "chat.completion",
+            "created": envelope.created,
+            "model": envelope.model,
+            "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish}],
+            "usage": usage_json(response.usage().unwrap_or_default()),
+            "service_tier": "default",
+            "system_fingerprint": null,
+        })
+    }
+
+    #[test]
+    fn the_typed_response_is_the_value_it_replaces_byte_for_byte() {
+        let env = Envelope {
+            request_id: "r-1".into(),
+            created: 1_700_000_000,
+            model: "fast \"quoted\"".into(),
+        };
+        let req = InboundRequest::new("fast");
+        let plain = Response::builder()
+            .text("hi \u{e9}\n\"there\"")
+            .usage(Usage::new(3, 4))
+            .build();
+        let calls = Response::builder()
+            .tool_calls([
+                ToolCall::new("c1", "add", r#"{"a":1}"#),
+                ToolCall::new("c2", "sub", "{}"),
+            ])
+            .refusal("no")
+            .finish_reason(FinishReason::ToolCalls)
+            .build();
+        let empty = Response::builder()
+            .finish_reason(FinishReason::Length)
+            .build();
+        let structured = json!({"b": [1, 2], "a": "x"});
+        for (r, s) in [
+            (&plain, None),
+            (&calls, None),
+            (&empty, None),
+            (&plain, Some(&structured)),
+        ] {
+            let want = serde_json::to_vec(&value_body(r, s, &env)).unwrap_or_default();
+            let bytes = OpenAiChat.encode_response_bytes(&req, r, s, &env);
+            assert_eq!(
+                String::from_utf8_lossy(&bytes),
+                String::from_utf8_lossy(&want)
+            );
+            assert_eq!(
+                OpenAiChat.encode_response(&req, r, s, &env),
+                value_body(r, s, &env)
+            );
+        }
+    }
+
+    fn decode_str(body: &str) -> Result<InboundRequest, ApiError> {
+        decode(body.as_bytes())
+    }
+
+    #[test]
+    fn bodies_that_are_not_objects_keep_their_errors() {
+        let msg = |b: &str| decode_str(b).err().map(|e| e.message);
+        let not_object = Some("the request body must be a JSON object".to_owned());
+        assert_eq!(msg("[1, {\"a\": 2}]"), not_object);
+        assert_eq!(msg("\"model\""), not_object);
+        assert_eq!(msg("null"), not_object);
+        // serde_json's own message, as when the body was read into a `Value`.
+        for bad in ["{\"model\": ", "[1, 2", "{\"model\": \"m\"} x", ""] {
+            let want = serde_json::from_str::<Value>(bad)
+                .err()
+                .map(|e| format!("the request body is not valid JSON: {e}"));
+            assert!(want.is_some());
+            assert_eq!(msg(bad), want, "{bad}");
+        }
+        // The recursion limit still applies inside ignored fields.
+        let deep = format!(
+            "{{\"model\": \"m\", \"metadata\": {}{}}}",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let want = serde_json::from_str::<Value>(&deep)
+            .err()
+            .map(|e| format!("the request body is not valid JSON: {e}"));
+        assert!(want.is_some());
+        assert_eq!(msg(&deep), want);
+    }
+
+    #[test]
+    fn the_first_offending_key_in_sorted_order_is_named() {
+        let e = decode_str(
+            r#"{"zeta": 1, "model": "m", "audio": {"x": 1}, "beta": 2, "messages": []}"#,
+        )
+        .err()
+        .map(|e| (e.message, e.param));
+        assert_eq!(
+            e,
+            Some((
+                "the gateway does not support `audio`".into(),
+                Some("audio".into())
+            ))
+        );
+        let e =
+            decode_str(r#"{"zeta": 1, "model": "m", "audio": null, "beta": [2], "messages": []}"#)
+                .err()
+                .map(|e| e.message);
+        assert_eq!(
+            e,
+            Some("Unrecognized request argument supplied: beta".into())
+        );
+        // A later duplicate replaces the earlier value, as in a `Map`.
+        let ok = decode_str(
+            r#"{"model": "m", "audio": 1, "audio": null, "messages": [{"role": "user", "content": "hi"}]}"#,
+        );
+        assert!(ok.is_ok());
+        let e = decode_str(
+            r#"{"model": "m", "messages": [{"role": "user", "content": "hi", "zz": 1, "function_call": null}]}"#,
+        )
+        .err()
+        .map(|e| (e.message, e.param));
+        assert_eq!(
+            e,
+            Some((
+                "the gateway does not support `messages[0].function_call`".into(),
+                Some("messages[0].function_call".into())
+            ))
+        );
+    }
+
+    #[test]
+    fn escaped_keys_and_strings_decode_like_a_value() {
+        let r = decode_str(
+            r#"{"mod\u0065l": "m\u00e9", "messages": [{"role": "us\u0065r", "content": "a\nb \"c\""}, {"role": "assistant", "content": [{"type": "text", "text": "x"}, {"type": "text", "text": "y"}]}], "max_tokens": 5, "temperature": 1, "seed": -3, "stop": "END", "n": 1.0}"#,
+        )
+        .map_err(|e| e.message)
+        .unwrap_or_else(|m| panic!("{m}"));
+        assert_eq!(r.model, "m\u{e9}");
+        assert_eq!(r.messages[0].text(), "a\nb \"c\"");
+        assert_eq!(r.messages[1].text(), "xy");
+        assert_eq!(r.params.max_tokens, Some(5));
+        assert_eq!(r.params.temperature, Some(1.0));
+        assert_eq!(r.params.seed, Some(-3));
+        assert_eq!(r.params.stop, vec!["END".to_owned()]);
+        let types = [
+            (
+                r#""max_tokens": -1"#,
+                "`max_tokens` must be a non-negative integer",
+            ),
+            (
+                r#""max_tokens": 4294967296"#,
+                "`max_tokens` must be a non-negative integer",
+            ),
+            (r#""temperature": "1""#, "`temperature` must be a number"),
+            (r#""seed": 1.5"#, "`seed` must be an integer"),
+            (r#""stream": 1"#, "`stream` must be a boolean"),
+            (r#""model": """#, "you must provide a model parameter"),
+        ];
+        for (field, want) in types {
+            let body = format!(
+                r#"{{"model": "m", "messages": [{{"role": "user", "content": "hi"}}], {field}}}"#
+            );
+            assert_eq!(
+                decode_str(&body).err().map(|e| e.message),
+                Some(want.to_owned()),
+                "{field}"
+            );
+        }
+        let e = decode_str(r#"{"model": "m", "messages": [{"role": "user", "content": 5}]}"#)
+            .err()
+            .map(|e| e.message);
+        assert_eq!(e, Some("`content` must be a string or an array".into()));
+        let e = decode_str(r#"{"model": "m", "messages": ["hi"]}"#)
+            .err()
+            .map(|e| e.param);
+        assert_eq!(e, Some(Some("messages[0]".into())));
+        let e = decode_str(r#"{"model": "m", "messages": {"role": "user"}}"#)
+            .err()
+            .map(|e| e.message);
+        assert_eq!(e, Some("Missing required parameter: 'messages'.".into()));
     }
 }
