@@ -15,6 +15,33 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+/// The `visit_*` methods of a visitor that takes every scalar (null, a boolean, a number, a
+/// string) as `$other`: a decoder's "anything else" for a value that must be an object or an
+/// array, turned into the protocol's own 400 afterwards.
+macro_rules! scalars_are {
+    ($other:expr) => {
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok($other)
+        }
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($other)
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($other)
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($other)
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($other)
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($other)
+        }
+    };
+}
+pub(crate) use scalars_are;
+
 /// A string, borrowed from the body when it has no escapes.
 pub(crate) struct Str<'a>(pub(crate) Cow<'a, str>);
 

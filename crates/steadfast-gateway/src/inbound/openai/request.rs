@@ -6,11 +6,11 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::{IGNORED, UNSUPPORTED};
-use crate::inbound::json::{Any, Content, Offending, Skip, Str};
+use crate::inbound::json::{Any, Content, Offending, Skip, Str, scalars_are};
 
 /// What is wrong with a top-level key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,24 +64,7 @@ impl<'de> Visitor<'de> for ParsedVisitor {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Parsed::NotObject)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Parsed::NotObject)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Parsed::NotObject)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Parsed::NotObject)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Parsed::NotObject)
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Parsed::NotObject)
-    }
+    scalars_are!(Parsed::NotObject);
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         while seq.next_element::<Skip>()?.is_some() {}
         Ok(Parsed::NotObject)
@@ -151,24 +134,7 @@ impl<'de> Deserialize<'de> for Messages<'de> {
                 while map.next_entry::<Skip, Skip>()?.is_some() {}
                 Ok(Messages::Other)
             }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Messages::Other)
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Messages::Other)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Messages::Other)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Messages::Other)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Messages::Other)
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(Messages::Other)
-            }
+            scalars_are!(Messages::Other);
         }
         d.deserialize_any(V)
     }
@@ -234,24 +200,7 @@ impl<'de> Deserialize<'de> for RawMessage<'de> {
                 while seq.next_element::<Skip>()?.is_some() {}
                 Ok(RawMessage::NotObject)
             }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(RawMessage::NotObject)
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(RawMessage::NotObject)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(RawMessage::NotObject)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(RawMessage::NotObject)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(RawMessage::NotObject)
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(RawMessage::NotObject)
-            }
+            scalars_are!(RawMessage::NotObject);
         }
         d.deserialize_any(V)
     }
