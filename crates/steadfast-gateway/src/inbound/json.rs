@@ -42,6 +42,52 @@ macro_rules! scalars_are {
 }
 pub(crate) use scalars_are;
 
+/// What is wrong with a key of a request object (the body's, or a message's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BadKey {
+    /// A known field the gateway cannot honour.
+    Unsupported,
+    /// Not a field of the API.
+    Unknown,
+}
+
+/// A request body: an object (its fields read into `B`), or anything else.
+pub(crate) enum Parsed<B> {
+    Object(Box<B>),
+    NotObject,
+}
+
+/// A value that must be an array of `T`: the array, or anything else (read through).
+pub(crate) enum ArrayOr<T> {
+    Array(Vec<T>),
+    Other,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ArrayOr<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = ArrayOr<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array")
+            }
+            scalars_are!(ArrayOr::Other);
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<Skip, Skip>()?.is_some() {}
+                Ok(ArrayOr::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(4));
+                while let Some(m) = seq.next_element()? {
+                    out.push(m);
+                }
+                Ok(ArrayOr::Array(out))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
 /// A string, borrowed from the body when it has no escapes.
 pub(crate) struct Str<'a>(pub(crate) Cow<'a, str>);
 

@@ -38,7 +38,8 @@ use super::{
 mod request;
 mod stream;
 
-use request::{BadKey, Body, Messages, Parsed};
+use crate::inbound::json::BadKey;
+use request::{Body, Messages, Parsed};
 use stream::EventEncoder;
 
 /// Anthropic Messages. See the [module docs](self).

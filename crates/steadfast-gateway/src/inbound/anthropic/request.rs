@@ -9,22 +9,12 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use crate::inbound::json::{Any, Content, Offending, Skip, Str, scalars_are};
-
-/// What is wrong with a top-level key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum BadKey {
-    /// A known field the gateway cannot honour.
-    Unsupported,
-    /// Not a field of the API.
-    Unknown,
-}
+use crate::inbound::json::{
+    self, Any, ArrayOr, BadKey, Content, Offending, Skip, Str, scalars_are,
+};
 
 /// The request body: an object, or anything else.
-pub(super) enum Parsed<'a> {
-    Object(Box<Body<'a>>),
-    NotObject,
-}
+pub(super) type Parsed<'a> = json::Parsed<Body<'a>>;
 
 /// The request object's fields, as sent (`None`: absent).
 #[derive(Default)]
@@ -106,35 +96,7 @@ impl<'de> Deserialize<'de> for Parsed<'de> {
 }
 
 /// `messages`: an array, or anything else.
-pub(super) enum Messages<'a> {
-    Array(Vec<Msg<'a>>),
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Messages<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Messages<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an array of messages")
-            }
-            scalars_are!(Messages::Other);
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<Skip, Skip>()?.is_some() {}
-                Ok(Messages::Other)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(4));
-                while let Some(m) = seq.next_element()? {
-                    out.push(m);
-                }
-                Ok(Messages::Array(out))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
+pub(super) type Messages<'a> = ArrayOr<Msg<'a>>;
 
 /// One element of `messages` (`None` fields: absent, or the element is not an object — both
 /// fail the role check first, as before).

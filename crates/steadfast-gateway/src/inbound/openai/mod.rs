@@ -41,7 +41,8 @@ use super::{
 mod request;
 mod stream;
 
-use request::{BadKey, BadMessageKey, Body, Messages, Parsed, RawMessage};
+use crate::inbound::json::BadKey;
+use request::{Body, Messages, Parsed, RawMessage};
 use stream::ChunkEncoder;
 
 /// OpenAI Chat Completions. See the [module docs](self).
@@ -411,10 +412,10 @@ fn messages_of(messages: Vec<RawMessage<'_>>) -> Result<Vec<Message>, ApiError> 
             );
         };
         match o.bad.first() {
-            Some((k, BadMessageKey::Unsupported)) => {
+            Some((k, BadKey::Unsupported)) => {
                 return Err(ApiError::unsupported(&at(k), ""));
             }
-            Some((other, BadMessageKey::Unknown)) => {
+            Some((other, BadKey::Unknown)) => {
                 return Err(ApiError::invalid(format!(
                     "Unrecognized message argument supplied: {other}"
                 ))

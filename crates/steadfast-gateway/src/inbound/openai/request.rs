@@ -10,22 +10,12 @@ use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::{IGNORED, UNSUPPORTED};
-use crate::inbound::json::{Any, Content, Offending, Skip, Str, scalars_are};
-
-/// What is wrong with a top-level key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum BadKey {
-    /// A known field the gateway cannot honour, sent non-null.
-    Unsupported,
-    /// Not a field of the API.
-    Unknown,
-}
+use crate::inbound::json::{
+    self, Any, ArrayOr, BadKey, Content, Offending, Skip, Str, scalars_are,
+};
 
 /// The request body: an object, or anything else.
-pub(super) enum Parsed<'a> {
-    Object(Box<Body<'a>>),
-    NotObject,
-}
+pub(super) type Parsed<'a> = json::Parsed<Body<'a>>;
 
 /// The request object's fields, as sent (`None`: absent).
 #[derive(Default)]
@@ -110,44 +100,7 @@ impl<'de> Visitor<'de> for ParsedVisitor {
 }
 
 /// `messages`: an array, or anything else.
-pub(super) enum Messages<'a> {
-    Array(Vec<RawMessage<'a>>),
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Messages<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Messages<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an array of messages")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(4));
-                while let Some(m) = seq.next_element()? {
-                    out.push(m);
-                }
-                Ok(Messages::Array(out))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<Skip, Skip>()?.is_some() {}
-                Ok(Messages::Other)
-            }
-            scalars_are!(Messages::Other);
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// What is wrong with a message's key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum BadMessageKey {
-    /// `audio`, `function_call`.
-    Unsupported,
-    /// Not a field of a message.
-    Unknown,
-}
+pub(super) type Messages<'a> = ArrayOr<RawMessage<'a>>;
 
 /// One element of `messages`: an object, or anything else.
 pub(super) enum RawMessage<'a> {
@@ -158,7 +111,7 @@ pub(super) enum RawMessage<'a> {
 /// A message's fields, as sent (`None`: absent; `name` and `refusal` are read and dropped).
 #[derive(Default)]
 pub(super) struct Msg<'a> {
-    pub(super) bad: Offending<'a, BadMessageKey>,
+    pub(super) bad: Offending<'a, BadKey>,
     pub(super) role: Option<Any<'a>>,
     pub(super) content: Option<Content<'a>>,
     pub(super) tool_calls: Option<Value>,
@@ -186,11 +139,11 @@ impl<'de> Deserialize<'de> for RawMessage<'de> {
                         }
                         "audio" | "function_call" => {
                             map.next_value::<Skip>()?;
-                            m.bad.note(key, Some(BadMessageKey::Unsupported));
+                            m.bad.note(key, Some(BadKey::Unsupported));
                         }
                         _ => {
                             map.next_value::<Skip>()?;
-                            m.bad.note(key, Some(BadMessageKey::Unknown));
+                            m.bad.note(key, Some(BadKey::Unknown));
                         }
                     }
                 }
