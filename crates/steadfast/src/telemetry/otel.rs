@@ -579,4 +579,25 @@ mod tests {
         let e = bad.tracer_provider().expect_err("not an http(s) URL");
         assert!(!e.to_string().contains("hunter2-secret"), "{e}");
     }
+
+    #[test]
+    fn a_failed_export_names_no_credential() {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        // A port nothing listens on (bound, then released): the export fails to connect.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let spans = Otlp::new(format!("http://user:hunter2-secret@127.0.0.1:{port}"))
+            .spans()
+            .expect("an http URL");
+        let subscriber = tracing_subscriber::registry().with(spans.layer());
+        tracing::subscriber::with_default(subscriber, || {
+            let _span = tracing::info_span!("exported").entered();
+        });
+        let e = spans.force_flush().expect_err("nothing listens");
+        let text = format!("{e} {e:?}");
+        assert!(text.contains("export failed"), "{text}");
+        assert!(!text.contains("hunter2-secret"), "{text}");
+    }
 }
