@@ -153,6 +153,7 @@ def test_mid_stream_failure_is_an_error_event(gw):
                 received.append(text)
     assert "".join(received).startswith("Echo:")
     assert e.value.message
+    assert e.value.body["error"]["type"] == "overloaded_error", e.value.body
     assert len(gw.sim.journal()) == 1, "a POST is never replayed after the commit point"
 
 

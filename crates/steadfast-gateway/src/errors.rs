@@ -60,7 +60,10 @@ pub fn from_library(e: &steadfast::Error) -> ApiError {
         ));
     }
     let mut out = ApiError::new(kind, message);
-    out.code = match kind {
+    out.cause = (kind == ErrorKind::StreamInterrupted)
+        .then(|| interrupted_by(e))
+        .flatten();
+    out.code = match out.cause.unwrap_or(kind) {
         ErrorKind::RateLimited | ErrorKind::QuotaRefused => Some("rate_limit_exceeded".into()),
         ErrorKind::QuotaExhausted => Some("insufficient_quota".into()),
         ErrorKind::ContextWindowExceeded => Some("context_length_exceeded".into()),
@@ -71,6 +74,19 @@ pub fn from_library(e: &steadfast::Error) -> ApiError {
     };
     out.retry_after = e.retry_after();
     out
+}
+
+/// The kind of the classified upstream failure behind a `stream-interrupted` error (the library
+/// keeps it as the error's source), unless it is itself an interruption (a dropped connection).
+fn interrupted_by(e: &steadfast::Error) -> Option<ErrorKind> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(cause) = s.downcast_ref::<steadfast::Error>() {
+            return Some(cause.kind()).filter(|k| *k != ErrorKind::StreamInterrupted);
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// Every HTTP attempt an error records: its own and those of the fallback targets it caught.

@@ -135,6 +135,60 @@ async fn a_failure_after_the_commit_point_ends_the_stream_with_an_error_chunk() 
     assert_eq!(rig.sim.requests_for(Dialect::OpenAi), 1);
 }
 
+/// The `data:` payloads of an SSE body that parse as JSON.
+fn sse_data(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str(d).ok())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_error_event_after_the_commit_point_names_the_upstream_failure() {
+    use steadfast_sim::FaultKind;
+    // Anthropic inbound: an upstream `overloaded` (from either family) ends the stream with
+    // Anthropic's own `overloaded_error` event, a server error with `api_error`.
+    for (model, fault, expected) in [
+        ("anthropic:claude-3-5-sonnet-latest", FaultKind::Overloaded, "overloaded_error"),
+        ("openai:gpt-4o-mini", FaultKind::Overloaded, "overloaded_error"),
+        ("openai:gpt-4o-mini", FaultKind::RateLimit, "rate_limit_error"),
+        ("openai:gpt-4o-mini", FaultKind::ServerError, "api_error"),
+    ] {
+        let scenario =
+            Scenario::new().rule(Rule::new().action(Action::model().error_after(5, fault)));
+        let rig = rig(scenario, InboundKeys::any()).await;
+        let mut req = chat(model);
+        req["max_tokens"] = json!(32);
+        req["stream"] = json!(true);
+        let r = rig.anthropic(req).await;
+        assert_eq!(r.status(), 200, "{model} {fault:?}: the stream had begun");
+        let text = r.text().await.expect("body");
+        assert!(text.contains("event: error\n"), "{model} {fault:?}: {text}");
+        let data = sse_data(&text);
+        let last = data.last().expect("events");
+        assert_eq!(last["type"], "error", "{text}");
+        assert_eq!(last["error"]["type"], expected, "{model} {fault:?}: {text}");
+        assert!(
+            last["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("after content was delivered")),
+            "{text}"
+        );
+        assert_eq!(rig.sim.journal().len(), 1, "never replayed after the commit point");
+    }
+    // OpenAI inbound: the error chunk's `type` and `code` are the rate limit's.
+    let scenario = Scenario::new()
+        .rule(Rule::new().action(Action::model().error_after(5, FaultKind::RateLimit)));
+    let rig = rig(scenario, InboundKeys::any()).await;
+    let mut req = chat("anthropic:claude-3-5-sonnet-latest");
+    req["stream"] = json!(true);
+    let text = rig.openai(req).await.text().await.expect("body");
+    let data = sse_data(&text);
+    let last = data.last().expect("chunks");
+    assert_eq!(last["error"]["type"], "requests", "{text}");
+    assert_eq!(last["error"]["code"], "rate_limit_exceeded", "{text}");
+}
+
 #[tokio::test]
 async fn errors_in_each_protocol() {
     let scenario = Scenario::new().rule(

@@ -214,6 +214,7 @@ describe('a mid-stream upstream failure is an error, never a truncated answer', 
     const e = await rejection(s.finalMessage());
     assert.ok(e instanceof Anthropic.APIError, `an APIError, got ${e}`);
     assert.equal(e.error?.type, 'error', 'the body of an `event: error`');
+    assert.equal(e.error.error?.type, 'overloaded_error', 'the upstream said overloaded');
     assert.ok(e.error.error?.message);
     assert.ok(received.startsWith('Echo:'), received);
     assert.notEqual(received, ECHO);

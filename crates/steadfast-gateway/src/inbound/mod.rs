@@ -90,6 +90,10 @@ pub struct ApiError {
     pub code: Option<String>,
     /// When to retry (`retry-after`, whole seconds rounded up).
     pub retry_after: Option<std::time::Duration>,
+    /// For a [`StreamInterrupted`](ErrorKind::StreamInterrupted) error, the kind of the upstream
+    /// failure that interrupted the stream, when the upstream said (an `overloaded` or
+    /// rate-limit error event after the first content): the protocol's error event names it.
+    pub cause: Option<ErrorKind>,
 }
 
 impl ApiError {
@@ -102,6 +106,16 @@ impl ApiError {
             param: None,
             code: None,
             retry_after: None,
+            cause: None,
+        }
+    }
+
+    /// The kind and status the protocol's error object describes: the interrupting failure's
+    /// for a stream that failed after its commit point, the error's own otherwise.
+    pub(crate) fn described(&self) -> (ErrorKind, u16) {
+        match self.cause {
+            Some(c) => (c, crate::errors::status_of(c)),
+            None => (self.kind, self.status),
         }
     }
 

@@ -125,7 +125,8 @@ impl Protocol for AnthropicMessages {
 
 /// The `error` object (also the `event: error` payload's).
 fn error_object(e: &ApiError) -> Value {
-    let kind = match (e.status, e.kind) {
+    let (kind, status) = e.described();
+    let kind = match (status, kind) {
         (401, _) => "authentication_error",
         (403, _) => "permission_error",
         (404, _) => "not_found_error",

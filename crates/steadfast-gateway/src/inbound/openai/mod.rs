@@ -136,9 +136,10 @@ impl Protocol for OpenAiChat {
 
 /// The `error` object of OpenAI's error body (also the in-stream error chunk).
 fn error_object(e: &ApiError) -> Value {
-    let kind = match e.status {
+    let (kind, status) = e.described();
+    let kind = match status {
         401 | 403 | 404 | 400 | 409 | 422 => "invalid_request_error",
-        429 if e.kind == ErrorKind::QuotaExhausted => "insufficient_quota",
+        429 if kind == ErrorKind::QuotaExhausted => "insufficient_quota",
         429 => "requests",
         _ => "server_error",
     };

@@ -74,6 +74,10 @@ pub(crate) fn kind_of(status: u16, f: &ErrorFacts) -> ErrorKind {
             "overloaded" | "overloaded_error" | "service_unavailable" => ErrorKind::Overloaded,
             "invalid_request_error" => ErrorKind::InvalidRequest,
             "timeout" => ErrorKind::Timeout,
+            // OpenAI's overload message comes as a `server_error` ("The engine is currently
+            // overloaded, please try again later."): over HTTP its 503 says so, in a stream
+            // only the message does.
+            _ if msg.contains("overloaded") => ErrorKind::Overloaded,
             _ => ErrorKind::Server,
         };
     }
@@ -230,6 +234,11 @@ mod tests {
             &json!({"error":{"message":"slow","type":"rate_limit_exceeded"}}),
         );
         assert_eq!(e.kind(), ErrorKind::RateLimited);
+        let e = classify_value(
+            200,
+            &json!({"error":{"message":"The engine is currently overloaded, please try again later.","type":"server_error"}}),
+        );
+        assert_eq!(e.kind(), ErrorKind::Overloaded);
     }
 
     #[test]
