@@ -149,9 +149,21 @@ async fn an_error_event_after_the_commit_point_names_the_upstream_failure() {
     // Anthropic inbound: an upstream `overloaded` (from either family) ends the stream with
     // Anthropic's own `overloaded_error` event, a server error with `api_error`.
     for (model, fault, expected) in [
-        ("anthropic:claude-3-5-sonnet-latest", FaultKind::Overloaded, "overloaded_error"),
-        ("openai:gpt-4o-mini", FaultKind::Overloaded, "overloaded_error"),
-        ("openai:gpt-4o-mini", FaultKind::RateLimit, "rate_limit_error"),
+        (
+            "anthropic:claude-3-5-sonnet-latest",
+            FaultKind::Overloaded,
+            "overloaded_error",
+        ),
+        (
+            "openai:gpt-4o-mini",
+            FaultKind::Overloaded,
+            "overloaded_error",
+        ),
+        (
+            "openai:gpt-4o-mini",
+            FaultKind::RateLimit,
+            "rate_limit_error",
+        ),
         ("openai:gpt-4o-mini", FaultKind::ServerError, "api_error"),
     ] {
         let scenario =
@@ -174,7 +186,11 @@ async fn an_error_event_after_the_commit_point_names_the_upstream_failure() {
                 .is_some_and(|m| m.contains("after content was delivered")),
             "{text}"
         );
-        assert_eq!(rig.sim.journal().len(), 1, "never replayed after the commit point");
+        assert_eq!(
+            rig.sim.journal().len(),
+            1,
+            "never replayed after the commit point"
+        );
     }
     // OpenAI inbound: the error chunk's `type` and `code` are the rate limit's.
     let scenario = Scenario::new()
