@@ -273,7 +273,7 @@ impl Provider for Counted {
         request: ChatRequest,
     ) -> steadfast::provider::BoxFuture<Result<Response, Error>> {
         self.log
-            .note(format!("{}:{}", self.inner.name(), request.model));
+            .note([self.inner.name(), ":", &request.model].concat());
         self.inner.send(request)
     }
 
@@ -282,7 +282,7 @@ impl Provider for Counted {
         request: ChatRequest,
     ) -> steadfast::provider::BoxFuture<Result<EventStream, Error>> {
         self.log
-            .note(format!("{}:{}", self.inner.name(), request.model));
+            .note([self.inner.name(), ":", &request.model].concat());
         self.inner.stream(request)
     }
 

@@ -221,12 +221,24 @@ fn envelope(model: String) -> Envelope {
     let created = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let request_id = format!("{:016x}{:08x}", fastrand::u64(..), fastrand::u32(..));
     Envelope {
-        request_id,
+        request_id: request_id(),
         created,
         model,
     }
+}
+
+/// A fresh request id: 24 random lowercase hex digits (written directly: `format!` with width
+/// and radix specs costs some ten times as much).
+fn request_id() -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut n = (u128::from(fastrand::u64(..)) << 32) | u128::from(fastrand::u32(..));
+    let mut digits = [0u8; 24];
+    for d in digits.iter_mut().rev() {
+        *d = HEX[(n & 0xf) as usize];
+        n >>= 4;
+    }
+    digits.iter().map(|&b| char::from(b)).collect()
 }
 
 fn check_key(gw: &Gateway, p: &dyn Protocol, headers: &HeaderMap) -> Result<Admitted, ApiError> {
@@ -688,4 +700,22 @@ fn json_bytes_response(
     *resp.status_mut() = status;
     *resp.headers_mut() = h;
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn request_ids_are_24_lowercase_hex_digits_and_differ() {
+        let a = super::request_id();
+        let b = super::request_id();
+        for id in [&a, &b] {
+            assert_eq!(id.len(), 24, "{id}");
+            assert!(
+                id.bytes()
+                    .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)),
+                "{id}"
+            );
+        }
+        assert_ne!(a, b);
+    }
 }

@@ -175,7 +175,7 @@ impl Call {
 
     /// `provider:model`.
     pub fn target(&self) -> String {
-        format!("{}:{}", self.provider.name(), self.s.model)
+        [self.provider.name(), ":", &self.s.model].concat()
     }
 
     /// The common parameters.

@@ -352,6 +352,9 @@ fn build_client(connect: Duration) -> Result<reqwest::Client, Error> {
         .pool_idle_timeout(Duration::from_secs(90))
         .tcp_nodelay(true)
         .user_agent(concat!("steadfast/", env!("CARGO_PKG_VERSION")))
+        // The call's policy owns every retry: none inside reqwest, whose default policy would
+        // also copy each request's headers in case it replays it.
+        .retry(reqwest::retry::never().max_retries_per_request(0))
         .build()
         .map_err(|e| Error::config("could not build the HTTP client").with_source(e))
 }
@@ -732,8 +735,7 @@ pub(crate) fn body_events(
 
 /// Joins a base URL and a path, tolerating a trailing slash on the base.
 pub(crate) fn join_url(base: &str, path: &str) -> String {
-    let base = base.trim_end_matches('/');
-    format!("{base}{path}")
+    [base.trim_end_matches('/'), path].concat()
 }
 
 /// Reads an environment variable, treating empty as absent.

@@ -122,7 +122,7 @@ impl Protocol for OpenAiChat {
         envelope: &Envelope,
     ) -> Box<dyn StreamEncoder> {
         Box::new(ChunkEncoder::new(
-            format!("chatcmpl-{}", envelope.request_id),
+            ["chatcmpl-", &envelope.request_id].concat(),
             envelope.created,
             envelope.model.clone(),
             request.include_usage,
@@ -428,14 +428,17 @@ fn messages_of(messages: Vec<RawMessage<'_>>) -> Result<Vec<Message>, ApiError> 
         let content = o.content;
         match role {
             "system" | "developer" => {
-                out.push(Message::system(text_of(content, &at("content"))?));
+                out.push(Message::system(text_of(content, &|| at("content"))?));
             }
-            "user" => out.push(Message::new(Role::User, parts_of(content, &at("content"))?)),
+            "user" => out.push(Message::new(
+                Role::User,
+                parts_of(content, &|| at("content"))?,
+            )),
             "assistant" => {
                 let mut parts = match content {
                     None | Some(Content::Null) => Vec::new(),
                     c => {
-                        let t = text_of(c, &at("content"))?;
+                        let t = text_of(c, &|| at("content"))?;
                         if t.is_empty() {
                             Vec::new()
                         } else {
@@ -487,7 +490,7 @@ fn messages_of(messages: Vec<RawMessage<'_>>) -> Result<Vec<Message>, ApiError> 
                         ))
                         .param(at("tool_call_id"))
                     })?;
-                let content = text_of(content, &at("content"))?;
+                let content = text_of(content, &|| at("content"))?;
                 out.push(Message::tool_result(
                     &ToolCall::new(id, name, ""),
                     content,
@@ -510,7 +513,8 @@ fn messages_of(messages: Vec<RawMessage<'_>>) -> Result<Vec<Message>, ApiError> 
 }
 
 /// Text content: a string, or text parts joined.
-fn text_of(content: Option<Content<'_>>, param: &str) -> Result<String, ApiError> {
+/// `param` names the content for an error (built only then: most messages have none).
+fn text_of(content: Option<Content<'_>>, param: &dyn Fn() -> String) -> Result<String, ApiError> {
     match content {
         None | Some(Content::Null) => Ok(String::new()),
         Some(Content::Str(s)) => Ok(s.into_owned()),
@@ -523,25 +527,30 @@ fn text_of(content: Option<Content<'_>>, param: &str) -> Result<String, ApiError
                     }
                     Some(other) => {
                         return Err(ApiError::unsupported(
-                            &format!("{param}[].type"),
+                            &format!("{}[].type", param()),
                             &format!(" `{other}` here"),
                         ));
                     }
                     None => {
-                        return Err(ApiError::invalid("a content part needs a `type`").param(param));
+                        return Err(
+                            ApiError::invalid("a content part needs a `type`").param(param())
+                        );
                     }
                 }
             }
             Ok(out)
         }
         Some(Content::Other) => {
-            Err(ApiError::invalid("`content` must be a string or an array").param(param))
+            Err(ApiError::invalid("`content` must be a string or an array").param(param()))
         }
     }
 }
 
 /// User content: text and images.
-fn parts_of(content: Option<Content<'_>>, param: &str) -> Result<Vec<Part>, ApiError> {
+fn parts_of(
+    content: Option<Content<'_>>,
+    param: &dyn Fn() -> String,
+) -> Result<Vec<Part>, ApiError> {
     match content {
         Some(Content::Parts(parts)) => {
             let mut out = Vec::with_capacity(parts.len());
@@ -556,18 +565,20 @@ fn parts_of(content: Option<Content<'_>>, param: &str) -> Result<Vec<Part>, ApiE
                             .and_then(Value::as_str)
                             .ok_or_else(|| {
                                 ApiError::invalid("an image part needs `image_url.url`")
-                                    .param(param)
+                                    .param(param())
                             })?;
                         out.push(image(url));
                     }
                     Some(other) => {
                         return Err(ApiError::unsupported(
-                            &format!("{param}[].type"),
+                            &format!("{}[].type", param()),
                             &format!(" `{other}`"),
                         ));
                     }
                     None => {
-                        return Err(ApiError::invalid("a content part needs a `type`").param(param));
+                        return Err(
+                            ApiError::invalid("a content part needs a `type`").param(param())
+                        );
                     }
                 }
             }
@@ -686,7 +697,7 @@ fn completion<'a>(
             message,
         }],
         created: envelope.created,
-        id: format!("chatcmpl-{}", envelope.request_id),
+        id: ["chatcmpl-", &envelope.request_id].concat(),
         model: &envelope.model,
         object: "chat.completion",
         service_tier: "default",
