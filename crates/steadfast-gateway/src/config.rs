@@ -636,6 +636,13 @@ impl Resolve for Config {
             .map(|(n, b)| (n.clone(), b.clone()))
             .collect()
     }
+
+    fn breakers(&self) -> Vec<(String, resilient::Breakers)> {
+        self.routes
+            .iter()
+            .filter_map(|(name, r)| Some((name.clone(), r.breakers.clone()?)))
+            .collect()
+    }
 }
 
 fn deployment(t: &RawTarget, env: &impl Fn(&str) -> Option<String>) -> Result<Call, String> {

@@ -13,6 +13,7 @@
 //! | `steadfast_gateway_quota_waits_total` (upstream attempts that waited for their quota) | counter | `deployment` |
 //! | `steadfast_gateway_quota_wait_seconds_total` (the time they waited) | counter | `deployment` |
 //! | `steadfast_gateway_quota_refusals_total` (attempts the quota refused: never sent) | counter | `deployment` |
+//! | `steadfast_gateway_breaker_state` (1 for each breaker's state now, 0 for the other two; a target's breaker is made when it is first called) | gauge | `model`, `target`, `server`, `state` (`closed`, `open`, `half_open`) |
 //! | `steadfast_gateway_budget_limit`, `_used`, `_remaining` (each retry budget's current window; with Redis, `used` is the fleet's as last synced) | gauge | `budget` |
 //!
 //! `deployment` is the configured `provider:model`. The quota series are counted when a
@@ -30,6 +31,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use steadfast::resilient::{BreakerStatus, Breakers};
 use steadfast::retry::Budget;
 use steadfast::{AttemptSummary, Error, ErrorKind};
 
@@ -295,6 +297,36 @@ pub(crate) fn render_budgets(out: &mut String, budgets: &[(String, Budget)]) {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
         for (budget, b) in budgets {
             let _ = writeln!(out, "{name}{{budget=\"{}\"}} {}", label(budget), pick(b));
+        }
+    }
+}
+
+/// `steadfast_gateway_breaker_state`: one series per state of each breaker made so far (1 for
+/// its state now, 0 for the others), labelled by model name, target and server host.
+pub(crate) fn render_breakers(out: &mut String, breakers: &[(String, Breakers)]) {
+    let rows: Vec<(&str, BreakerStatus)> = breakers
+        .iter()
+        .flat_map(|(model, b)| b.states().into_iter().map(move |s| (model.as_str(), s)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let name = "steadfast_gateway_breaker_state";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Each target's circuit breaker: 1 for its state now (closed, open, half_open), 0 for the others.\n# TYPE {name} gauge"
+    );
+    for (model, s) in rows {
+        let now = steadfast::telemetry::metrics::state_name(s.state);
+        for state in ["closed", "open", "half_open"] {
+            let _ = writeln!(
+                out,
+                "{name}{{model=\"{}\",target=\"{}\",server=\"{}\",state=\"{state}\"}} {}",
+                label(model),
+                label(&s.target),
+                label(s.server.as_deref().unwrap_or("")),
+                u8::from(state == now)
+            );
         }
     }
 }

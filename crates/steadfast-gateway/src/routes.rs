@@ -119,6 +119,11 @@ pub trait Resolve: Send + Sync + fmt::Debug + 'static {
     fn budgets(&self) -> Vec<(String, Budget)> {
         Vec::new()
     }
+
+    /// The circuit breakers of the routes, by model name, for `GET /metrics` (default: none).
+    fn breakers(&self) -> Vec<(String, resilient::Breakers)> {
+        Vec::new()
+    }
 }
 
 /// Every `provider:model` string routes to that provider; a comma-separated list is a fallback

@@ -155,7 +155,9 @@ async fn health() -> axum::response::Response {
 
 async fn metrics(State(gw): State<Arc<Gateway>>) -> axum::response::Response {
     let mut text = gw.metrics.render();
-    crate::metrics::render_budgets(&mut text, &gw.live().resolver.budgets());
+    let live = gw.live();
+    crate::metrics::render_breakers(&mut text, &live.resolver.breakers());
+    crate::metrics::render_budgets(&mut text, &live.resolver.budgets());
     let mut resp = axum::response::Response::new(Body::from(text));
     insert(
         resp.headers_mut(),

@@ -299,6 +299,12 @@ breaker = {{ window = 2, min_calls = 2, failure_rate = 0.5, cooldown_secs = 600 
         );
     }
     assert_eq!(sim.requests_for(Dialect::OpenAi), 0);
+    assert!(
+        !metrics(&url)
+            .await
+            .contains("steadfast_gateway_breaker_state"),
+        "a breaker is made when its target is first called"
+    );
 
     // Cohere fails twice: its breaker opens, and the third request goes straight to OpenAI.
     for expected_attempts in ["2", "2", "1"] {
@@ -314,6 +320,27 @@ breaker = {{ window = 2, min_calls = 2, failure_rate = 0.5, cooldown_secs = 600 
         );
     }
     assert_eq!(sim.requests_for(Dialect::Cohere), 2);
+    let text = metrics(&url).await;
+    for (target, state, v) in [
+        ("cohere:command-r-plus", "open", 1),
+        ("cohere:command-r-plus", "closed", 0),
+        ("cohere:command-r-plus", "half_open", 0),
+        ("openai:gpt-4o-mini", "closed", 1),
+        ("openai:gpt-4o-mini", "open", 0),
+    ] {
+        let line = format!(
+            "steadfast_gateway_breaker_state{{model=\"guarded\",target=\"{target}\",server=\"127.0.0.1\",state=\"{state}\"}} {v}\n"
+        );
+        assert!(text.contains(&line), "{line} in:\n{text}");
+    }
+    assert!(
+        text.contains("# TYPE steadfast_gateway_breaker_state gauge"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("model=\"balanced\",target"),
+        "no breaker configured there"
+    );
 }
 
 async fn metrics(url: &str) -> String {

@@ -378,6 +378,7 @@ async fn structured_output_falls_back_too() {
 async fn rule_25_targets_whose_circuit_is_open_are_skipped() {
     use steadfast::resilient::{Breakers, TRANSIENT};
     use steadfast::retry::CircuitBreaker;
+    use steadfast::retry::circuit::CircuitState;
     let sim = sim(Scenario::new().rule(on(Dialect::OpenAi, Action::overloaded()))).await;
     let (openai, anthropic, ..) = calls(&sim);
     let breakers = Breakers::new(
@@ -391,6 +392,7 @@ async fn rule_25_targets_whose_circuit_is_open_are_skipped() {
     let chain = fallback(kinds(TRANSIENT))
         .backup(anthropic, kinds(TRANSIENT))
         .breaker(breakers.lookup());
+    assert!(breakers.states().is_empty(), "made on first use");
     for _ in 0..2 {
         let r = openai.fallback(chain.clone()).send("hi").await.unwrap();
         assert_eq!(r.provider(), "anthropic");
@@ -404,6 +406,24 @@ async fn rule_25_targets_whose_circuit_is_open_are_skipped() {
         "nothing was caught: the open target was skipped"
     );
     assert_eq!(counts(&sim), [2, 3, 0, 0]);
+    // Each target's breaker, by `provider:model` and host, as a metrics endpoint shows them.
+    let states: Vec<_> = breakers
+        .states()
+        .into_iter()
+        .map(|s| (s.target, s.server, s.state))
+        .collect();
+    let host = Some("127.0.0.1".to_owned());
+    assert_eq!(
+        states,
+        [
+            (
+                "anthropic:claude-3-5-sonnet-latest".to_owned(),
+                host.clone(),
+                CircuitState::Closed
+            ),
+            ("openai:gpt-4o-mini".to_owned(), host, CircuitState::Open),
+        ]
+    );
 }
 
 #[tokio::test]

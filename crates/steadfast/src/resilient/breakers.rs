@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use steadfast_retry::CircuitBreaker;
 use steadfast_retry::circuit::{
-    CircuitBreakerBuilder, CircuitObserver, InvalidCircuit, Origin, Transition,
+    CircuitBreakerBuilder, CircuitObserver, CircuitState, InvalidCircuit, Origin, Transition,
 };
 
 use crate::call::Call;
@@ -36,7 +36,7 @@ use crate::telemetry::metrics::BreakerMeasurement;
 #[derive(Clone)]
 pub struct Breakers {
     config: CircuitBreakerBuilder,
-    map: Arc<Mutex<HashMap<String, CircuitBreaker>>>,
+    map: Arc<Mutex<HashMap<String, Tracked>>>,
     recorder: Option<Arc<dyn Recorder>>,
     #[cfg(feature = "redis")]
     fleet: Option<Arc<Fleet>>,
@@ -115,12 +115,40 @@ impl Breakers {
             .map
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(b) = map.get(&key) {
-            return Some(b.clone());
+        if let Some(t) = map.get(&key) {
+            return Some(t.breaker.clone());
         }
         let b = self.build(call).ok()?;
-        map.insert(key, b.clone());
+        map.insert(
+            key,
+            Tracked {
+                breaker: b.clone(),
+                target: format!("{}:{}", call.provider_name(), call.model()),
+                server: call.server().map(|(host, _)| host.to_string()),
+            },
+        );
         Some(b)
+    }
+
+    /// The state of every breaker made so far (a target's breaker is made when a call first
+    /// consults it), for a health page or a metrics endpoint: sorted by target, then server.
+    /// An open breaker whose cooldown has ended reads as half-open.
+    pub fn states(&self) -> Vec<BreakerStatus> {
+        let map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out: Vec<BreakerStatus> = map
+            .values()
+            .map(|t| BreakerStatus {
+                target: t.target.clone(),
+                server: t.server.clone(),
+                state: t.breaker.state(),
+            })
+            .collect();
+        drop(map);
+        out.sort_by(|a, b| (&a.target, &a.server).cmp(&(&b.target, &b.server)));
+        out
     }
 
     fn build(&self, call: &Call) -> Result<CircuitBreaker, InvalidCircuit> {
@@ -164,6 +192,26 @@ impl Breakers {
         let me = self.clone();
         move |c: &Call| me.get(c)
     }
+}
+
+/// One target's breaker, as [`Breakers::states`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BreakerStatus {
+    /// The target as `provider:model`.
+    pub target: String,
+    /// The host of the target's base URL, when it has one (two deployments of one model differ
+    /// by it). Never the URL itself, which may hold credentials.
+    pub server: Option<String>,
+    /// The breaker's state now.
+    pub state: CircuitState,
+}
+
+/// A target's breaker and the labels it is reported under.
+struct Tracked {
+    breaker: CircuitBreaker,
+    target: String,
+    server: Option<String>,
 }
 
 /// What one target's breaker reports its transitions to.

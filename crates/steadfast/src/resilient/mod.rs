@@ -57,7 +57,7 @@ const SEND: Operation = Operation {
 
 pub(crate) use admission::Admitted;
 pub(crate) use attempts::record_failure;
-pub use breakers::Breakers;
+pub use breakers::{BreakerStatus, Breakers};
 pub use extract::Extract;
 pub(crate) use extract::ValidatorFn;
 pub use predicates::{TRANSIENT, default_policy, fallback, kinds, retryable, validation};
