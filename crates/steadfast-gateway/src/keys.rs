@@ -57,6 +57,8 @@ struct Bucket {
 #[derive(Debug)]
 struct KeyState {
     limits: KeyLimits,
+    /// `limits.name`, shared with each request's access-log line.
+    name: Option<Arc<str>>,
     bucket: Option<Mutex<Bucket>>,
     in_flight: Option<Arc<Semaphore>>,
 }
@@ -64,6 +66,7 @@ struct KeyState {
 impl KeyState {
     fn new(limits: KeyLimits) -> Self {
         KeyState {
+            name: limits.name.as_deref().map(Arc::from),
             bucket: limits.rpm.map(|r| {
                 Mutex::new(Bucket {
                     tokens: f64::from(r),
@@ -103,7 +106,7 @@ impl KeyState {
 /// flight (released when the response, or the stream, ends).
 #[derive(Debug, Default)]
 pub(crate) struct Admitted {
-    pub(crate) name: Option<String>,
+    pub(crate) name: Option<Arc<str>>,
     _permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -199,7 +202,7 @@ impl InboundKeys {
             })?),
         };
         Ok(Admitted {
-            name: state.limits.name.clone(),
+            name: state.name.clone(),
             _permit: permit,
         })
     }

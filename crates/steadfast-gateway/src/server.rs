@@ -240,7 +240,7 @@ fn request_id() -> String {
         *d = HEX[(n & 0xf) as usize];
         n >>= 4;
     }
-    digits.iter().map(|&b| char::from(b)).collect()
+    std::str::from_utf8(&digits).unwrap_or_default().to_owned()
 }
 
 fn check_key(gw: &Gateway, p: &dyn Protocol, headers: &HeaderMap) -> Result<Admitted, ApiError> {
@@ -340,8 +340,8 @@ async fn handle(
         Ok(a) => a,
         Err(e) => return fail(e, &env, &access),
     };
-    let key_name = admitted.name.clone().unwrap_or_default();
-    access.key = &key_name;
+    let key_name = admitted.name.clone();
+    access.key = key_name.as_deref().unwrap_or("");
     let req = match p.decode(headers, body) {
         Ok(r) => r,
         Err(e) => return fail(e, &env, &access),
@@ -651,17 +651,25 @@ fn p_status(p: &dyn Protocol, e: &ApiError) -> u16 {
 }
 
 fn steadfast_headers(p: &dyn Protocol, env: &Envelope, attempts: u32, target: &str) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    insert(&mut h, p.request_id_header(), &env.request_id);
+    let mut h = HeaderMap::with_capacity(6);
+    let id = match p.request_id_header() {
+        "x-request-id" => X_REQUEST_ID.clone(),
+        "request-id" => REQUEST_ID.clone(),
+        other => HeaderName::from_static(other),
+    };
+    insert(&mut h, id, &env.request_id);
     h.insert(ATTEMPTS.clone(), HeaderValue::from(attempts));
     if !target.is_empty() {
-        insert(&mut h, "x-steadfast-target", target);
+        insert(&mut h, TARGET.clone(), target);
     }
     h
 }
 
-/// `x-steadfast-attempts` (a static name: no parsing per response).
+// The gateway's own header names, made once (no parsing per response).
 static ATTEMPTS: HeaderName = HeaderName::from_static("x-steadfast-attempts");
+static TARGET: HeaderName = HeaderName::from_static("x-steadfast-target");
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+static REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 
 fn insert(h: &mut HeaderMap, name: impl IntoHeaderName, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {

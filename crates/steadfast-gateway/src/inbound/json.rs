@@ -324,3 +324,14 @@ impl<'de> Deserialize<'de> for Content<'de> {
         d.deserialize_any(V)
     }
 }
+
+/// `value` as JSON bytes, into one buffer sized for a typical answer (`serde_json::to_vec`
+/// grows from 128 bytes); `{}` if it cannot be serialised (a map with non-string keys: none of
+/// the gateway's types).
+pub(crate) fn to_bytes(value: &impl serde::Serialize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024);
+    if serde_json::to_writer(&mut out, value).is_err() {
+        return b"{}".to_vec();
+    }
+    out
+}

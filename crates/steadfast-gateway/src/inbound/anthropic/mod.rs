@@ -94,8 +94,7 @@ impl Protocol for AnthropicMessages {
         envelope: &Envelope,
     ) -> Vec<u8> {
         // Straight to bytes, no `Value` built. Always serialises; the fallback is never taken.
-        serde_json::to_vec(&message(response, structured, envelope))
-            .unwrap_or_else(|_| b"{}".to_vec())
+        crate::inbound::json::to_bytes(&message(response, structured, envelope))
     }
 
     fn stream_encoder(

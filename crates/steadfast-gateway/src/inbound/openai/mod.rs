@@ -112,8 +112,7 @@ impl Protocol for OpenAiChat {
         envelope: &Envelope,
     ) -> Vec<u8> {
         // Straight to bytes, no `Value` built. Always serialises; the fallback is never taken.
-        serde_json::to_vec(&completion(response, structured, envelope))
-            .unwrap_or_else(|_| b"{}".to_vec())
+        crate::inbound::json::to_bytes(&completion(response, structured, envelope))
     }
 
     fn stream_encoder(
