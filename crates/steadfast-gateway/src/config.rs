@@ -525,8 +525,9 @@ impl Config {
 
     /// The same config with every alias's breakers (the `breaker` tables) passed through `f` —
     /// `|b| b.shared(store.breaker_sharing())` shares their decisions with the other replicas
-    /// through Redis ([`Breakers::shared`](resilient::Breakers::shared), feature `redis` of
-    /// `steadfast`): an open breaker in one replica is honoured by all, and one replica probes.
+    /// through Redis (`Breakers::shared`, feature `redis` of `steadfast`, which the gateway
+    /// crate does not turn on itself): an open breaker in one replica is honoured by all, and
+    /// one replica probes.
     ///
     /// # Errors
     /// The first error of `f`.
