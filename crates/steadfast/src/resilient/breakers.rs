@@ -118,13 +118,15 @@ impl Breakers {
         if let Some(t) = map.get(&key) {
             return Some(t.breaker.clone());
         }
-        let b = self.build(call).ok()?;
+        let target = call.target();
+        let server = call.server().map(|(host, _)| host.to_string());
+        let b = self.build(call, &target, server.as_deref()).ok()?;
         map.insert(
             key,
             Tracked {
                 breaker: b.clone(),
-                target: format!("{}:{}", call.provider_name(), call.model()),
-                server: call.server().map(|(host, _)| host.to_string()),
+                target,
+                server,
             },
         );
         Some(b)
@@ -151,14 +153,24 @@ impl Breakers {
         out
     }
 
-    fn build(&self, call: &Call) -> Result<CircuitBreaker, InvalidCircuit> {
-        let recorder = self.recorder.as_ref().map(|r| {
-            (
-                Arc::clone(r),
-                format!("{}:{}", call.provider_name(), call.model()),
-                call.server().map(|(host, _)| host.to_string()),
-            )
-        });
+    /// `call`'s breaker, reporting as `target` (`provider:model`) on `server`.
+    #[cfg_attr(
+        not(feature = "redis"),
+        expect(
+            unused_variables,
+            reason = "`call` names the shared breaker (feature `redis`)"
+        )
+    )]
+    fn build(
+        &self,
+        call: &Call,
+        target: &str,
+        server: Option<&str>,
+    ) -> Result<CircuitBreaker, InvalidCircuit> {
+        let recorder = self
+            .recorder
+            .as_ref()
+            .map(|r| (Arc::clone(r), target.to_owned(), server.map(str::to_owned)));
         #[cfg(feature = "redis")]
         let fleet = self
             .fleet

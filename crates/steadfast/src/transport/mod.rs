@@ -37,11 +37,10 @@ impl HttpRequest {
     pub(crate) fn json(url: String, body: &impl serde::Serialize) -> Result<Self, Error> {
         // Most request bodies are a few hundred bytes to a few KiB: one allocation up front
         // instead of `to_vec`'s growth from 128 bytes.
-        let mut bytes = Vec::with_capacity(1024);
-        serde_json::to_writer(&mut bytes, body).map_err(|e| {
+        let mut json = Vec::with_capacity(1024);
+        serde_json::to_writer(&mut json, body).map_err(|e| {
             Error::new(ErrorKind::InvalidRequest, "could not serialise the request").with_source(e)
         })?;
-        let body = bytes;
         let mut headers = HeaderMap::new();
         headers.insert(
             http::header::CONTENT_TYPE,
@@ -50,7 +49,7 @@ impl HttpRequest {
         Ok(HttpRequest {
             url,
             headers,
-            body: Bytes::from(body),
+            body: Bytes::from(json),
         })
     }
 
