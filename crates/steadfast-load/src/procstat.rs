@@ -76,15 +76,37 @@ fn process_ticks() -> Option<u64> {
 
 fn status_kb(key: &str) -> Option<u64> {
     let status = fs::read_to_string("/proc/self/status").ok()?;
+    status_field_kb(&status, key)
+}
+
+fn status_field_kb(status: &str, key: &str) -> Option<u64> {
     status.lines().find_map(|line| {
         let rest = line.strip_prefix(key)?.strip_prefix(':')?;
         rest.split_whitespace().next()?.parse().ok()
     })
 }
 
-/// Peak resident memory of the process so far (`VmHWM`), in bytes.
-pub fn peak_rss_bytes() -> u64 {
-    status_kb("VmHWM").unwrap_or(0) * 1024
+/// Resident memory, current and peak, read together from one `/proc/self/status` so the two
+/// describe the same moment (read one after the other, another thread's allocation in between
+/// could make the current figure exceed the peak read before it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resident {
+    /// Current resident memory (`VmRSS`), in bytes.
+    pub now: u64,
+    /// Peak resident memory of the process so far (`VmHWM`), in bytes.
+    pub peak: u64,
+}
+
+/// Current and peak resident memory from one read. Missing files read as zero.
+pub fn resident() -> Resident {
+    let Ok(status) = fs::read_to_string("/proc/self/status") else {
+        return Resident::default();
+    };
+    let kb = |key| status_field_kb(&status, key).unwrap_or(0) * 1024;
+    Resident {
+        now: kb("VmRSS"),
+        peak: kb("VmHWM"),
+    }
 }
 
 /// Current resident memory (`VmRSS`), in bytes.
@@ -122,7 +144,11 @@ mod tests {
         let b = CpuSnapshot::now();
         assert!(b.since(&a) > Duration::ZERO);
         assert!(rss_bytes() > 0);
-        assert!(peak_rss_bytes() >= rss_bytes());
+        // One read, so the two figures are of the same moment: other tests of this binary
+        // allocate on their own threads meanwhile.
+        let memory = resident();
+        assert!(memory.now > 0);
+        assert!(memory.peak >= memory.now, "{memory:?}");
         assert!(open_fds() >= 3);
         assert!(threads() >= 1);
     }

@@ -203,6 +203,7 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
         });
     }
 
+    let memory = procstat::resident();
     let result = json!({
         "mode": format!("{:?}", args.mode).to_lowercase(),
         "kind": args.kind.name(),
@@ -216,8 +217,8 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
         "wall_s": wall.as_secs_f64(),
         "cpu_s": cpu1.since(&cpu0).as_secs_f64(),
         "cpu_ticks_s": cpu1.ticks_since(&cpu0).as_secs_f64(),
-        "peak_rss": procstat::peak_rss_bytes(),
-        "rss_end": procstat::rss_bytes(),
+        "peak_rss": memory.peak,
+        "rss_end": memory.now,
         "threads": procstat::threads(),
         "text_bytes": text_bytes.load(Ordering::Relaxed),
         "events": events.load(Ordering::Relaxed),
