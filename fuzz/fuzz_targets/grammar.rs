@@ -175,7 +175,8 @@ fn nth_object<'a>(
     }
 }
 
-fn parse_skeletons(texts: &[&str]) -> Vec<Value> {
+/// The grammar's skeletons as JSON values (they are written as JSON text).
+pub fn parse_skeletons(texts: &[&str]) -> Vec<Value> {
     texts
         .iter()
         .map(|t| serde_json::from_str(t).expect("a skeleton of the grammar is JSON"))
@@ -183,6 +184,11 @@ fn parse_skeletons(texts: &[&str]) -> Vec<Value> {
 }
 
 impl Doc {
+    /// The document as JSON, from `skeletons` (see [`parse_skeletons`]).
+    pub fn json(&self, g: &Grammar, skeletons: &[Value]) -> Value {
+        self.value(g, skeletons).0
+    }
+
     /// The document, and the index of its skeleton (`None` for the free value).
     fn value(&self, g: &Grammar, skeletons: &[Value]) -> (Value, Option<usize>) {
         let i = usize::from(self.skeleton) % (skeletons.len() + 1);
@@ -252,11 +258,16 @@ fn touch(r: &Response) {
 }
 
 fn sse(g: &Grammar, h: &Harness, items: &[Item]) -> Vec<u8> {
+    sse_bytes(g, &h.events, items)
+}
+
+/// The items as an SSE body whose data documents are built from `events` (skeletons).
+pub fn sse_bytes(g: &Grammar, events: &[Value], items: &[Item]) -> Vec<u8> {
     let mut out = String::new();
     for item in items {
         match item {
             Item::Doc(doc) => {
-                let (v, _) = doc.value(g, &h.events);
+                let (v, _) = doc.value(g, events);
                 if g.named_events
                     && let Some(t) = v.get("type").and_then(Value::as_str)
                     && !t.contains(['\r', '\n'])
@@ -274,7 +285,7 @@ fn sse(g: &Grammar, h: &Harness, items: &[Item]) -> Vec<u8> {
                 out.push_str("event: ");
                 out.push_str(&name);
                 out.push_str("\ndata: ");
-                out.push_str(&doc.value(g, &h.events).0.to_string());
+                out.push_str(&doc.value(g, events).0.to_string());
                 out.push_str("\n\n");
             }
             Item::Done => out.push_str("data: [DONE]\n\n"),

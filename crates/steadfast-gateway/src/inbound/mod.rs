@@ -162,6 +162,18 @@ pub struct Envelope {
     pub model: String,
 }
 
+impl Envelope {
+    /// The envelope of request `request_id`, created at `created` (Unix seconds), reporting
+    /// `model`: for driving a [`Protocol`]'s encoders outside the server (tests, fuzzing).
+    pub fn new(request_id: impl Into<String>, created: u64, model: impl Into<String>) -> Self {
+        Envelope {
+            request_id: request_id.into(),
+            created,
+            model: model.into(),
+        }
+    }
+}
+
 /// An inbound wire protocol. See the [module docs](self).
 pub trait Protocol: Send + Sync + std::fmt::Debug + 'static {
     /// A short name for logs and metrics (`openai.chat`, `anthropic.messages`).
