@@ -148,32 +148,11 @@ static REQUEST: Grammar = Grammar {
     eventstream: false,
 };
 
-/// The upstream's answer: OpenAI chat-completion bodies and stream chunks (as in
-/// `provider_openai`, fewer shapes).
+/// The upstream's answer: OpenAI chat-completion bodies and stream chunks (`provider_openai`'s
+/// vocabulary, fewer shapes).
 static UPSTREAM: Grammar = Grammar {
     providers: &["openai"],
-    keys: &[
-        "id",
-        "choices",
-        "index",
-        "delta",
-        "message",
-        "role",
-        "content",
-        "refusal",
-        "tool_calls",
-        "type",
-        "function",
-        "name",
-        "arguments",
-        "finish_reason",
-        "usage",
-        "prompt_tokens",
-        "completion_tokens",
-        "error",
-        "message",
-        "code",
-    ],
+    keys: grammar::CHAT_COMPLETION_KEYS,
     strings: &[
         "assistant",
         "function",

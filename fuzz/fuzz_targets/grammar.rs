@@ -39,6 +39,46 @@ pub struct Grammar {
     pub eventstream: bool,
 }
 
+/// The field names of OpenAI chat-completion answers and chunks (the `provider_openai`
+/// vocabulary, also the gateway target's upstream).
+pub const CHAT_COMPLETION_KEYS: &[&str] = &[
+    "id",
+    "object",
+    "created",
+    "model",
+    "choices",
+    "index",
+    "delta",
+    "message",
+    "role",
+    "content",
+    "refusal",
+    "tool_calls",
+    "type",
+    "function",
+    "name",
+    "arguments",
+    "finish_reason",
+    "usage",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "x_groq",
+    "error",
+    "code",
+    "param",
+    "logprobs",
+    "annotations",
+    "audio",
+    "reasoning_content",
+    "custom",
+    "input",
+    "system_fingerprint",
+    "service_tier",
+    "prompt_filter_results",
+    "content_filter_results",
+];
+
 /// A JSON value; strings and keys come from the grammar's vocabulary when `Known`.
 #[derive(Debug, Arbitrary)]
 pub enum J {
