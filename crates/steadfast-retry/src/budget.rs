@@ -102,6 +102,14 @@ struct Window {
     aligned: bool,
 }
 
+/// `now + d`, or for a `d` too long for the clock (a window of `Duration::MAX`), a year from
+/// now: `Instant + Duration` panics on overflow.
+fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(86_400 * 365)))
+        .unwrap_or(now)
+}
+
 impl Window {
     fn roll(&mut self, now: Instant) {
         if now < self.ends {
@@ -114,7 +122,7 @@ impl Window {
             .length
             .checked_mul(windows)
             .and_then(|d| self.ends.checked_add(d))
-            .unwrap_or(now + self.length);
+            .unwrap_or_else(|| later(now, self.length));
         self.used = 0;
         self.others = 0;
     }
@@ -166,7 +174,7 @@ impl Budget {
             used: AtomicU32::new(0),
             window: Some(Mutex::new(Window {
                 length: window,
-                ends: now.checked_add(window).unwrap_or(now),
+                ends: later(now, window),
                 used: 0,
                 others: 0,
                 unflushed: 0,
@@ -216,9 +224,10 @@ impl Budget {
             return;
         };
         let half = w.length / 2;
-        if w.aligned && ends > w.ends + half {
+        // Compared as distances, so that a window too long for the clock cannot overflow it.
+        if w.aligned && ends.saturating_duration_since(w.ends) > half {
             w.used = 0;
-        } else if w.aligned && ends + half < w.ends {
+        } else if w.aligned && w.ends.saturating_duration_since(ends) > half {
             return;
         }
         w.aligned = true;
@@ -304,6 +313,24 @@ mod tests {
         );
         assert_eq!(Budget::new(3).window_length(), None);
         assert_eq!(Budget::new(3).take_unflushed(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_too_long_for_the_clock_is_a_long_window_not_a_panic() {
+        let b = Budget::per_window(1, Duration::MAX).unwrap();
+        assert!(b.try_acquire());
+        assert!(!b.try_acquire());
+        // The window cannot end on the clock: it lasts (a year at a time), and rolling it or
+        // syncing it with the fleet's must not overflow an Instant.
+        tokio::time::sleep(Duration::from_secs(86_400 * 366)).await;
+        assert!(b.try_acquire(), "the next window");
+        assert!(!b.try_acquire());
+        b.sync_window(Duration::MAX, 0);
+        b.sync_window(Duration::from_secs(1), 0);
+        b.sync_window(Duration::MAX, 0);
+        assert_eq!(b.remaining(), 0, "the units taken stay counted");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(b.remaining(), 1, "the fleet's window ended");
     }
 
     #[tokio::test(start_paused = true)]

@@ -499,3 +499,29 @@ async fn slow_first_byte_hits_the_timeout() {
         );
     }
 }
+
+#[tokio::test]
+async fn timeouts_too_long_to_be_an_instant_are_no_limit() {
+    // `Duration::MAX` is how a caller says "no limit"; a stream's deadline and idle timer add it
+    // to the clock, which must not overflow (a panic in `Instant + Duration`).
+    let forever = steadfast::Timeouts::default()
+        .first_byte(Duration::MAX)
+        .idle(Duration::MAX)
+        .total(Duration::MAX);
+    for t in TARGETS {
+        let sim = sim(Scenario::new()).await;
+        let streamed = call(t, &sim)
+            .timeouts(forever)
+            .stream("a b c")
+            .into_response()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        assert!(!streamed.text().is_empty(), "{}", t.name);
+        let sent = call(t, &sim)
+            .timeouts(forever)
+            .send("a b c")
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        assert!(!sent.text().is_empty(), "{}", t.name);
+    }
+}

@@ -16,15 +16,22 @@ pub(crate) fn retry_after_at(headers: &HeaderMap, now: SystemTime) -> Option<Dur
         header_str(headers, "retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok())
     {
         if ms.is_finite() && ms >= 0.0 {
-            return Some(Duration::from_secs_f64(ms / 1000.0));
+            return Some(hinted_secs(ms / 1000.0));
         }
     }
     let v = header_str(headers, "retry-after")?.trim();
     if let Ok(secs) = v.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(1e9)));
+        return (secs.is_finite() && secs >= 0.0).then(|| hinted_secs(secs));
     }
     let at = httpdate::parse_http_date(v).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// A server's finite, non-negative wait in seconds as a `Duration`, capped at 10^9 s (~31
+/// years): `Duration::from_secs_f64` panics past `u64::MAX` seconds, and a header may say
+/// anything (`retry-after-ms: 1e300`). The policy's own cap on hinted waits then applies.
+fn hinted_secs(secs: f64) -> Duration {
+    Duration::from_secs_f64(secs.min(1e9))
 }
 
 /// `x-should-retry: true|false`.
@@ -79,6 +86,18 @@ mod tests {
         assert_eq!(retry_after(&headers(&[("retry-after", "-1")])), None);
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")])), None);
         assert_eq!(retry_after(&headers(&[])), None);
+    }
+
+    #[test]
+    fn a_huge_hint_is_capped_not_a_panic() {
+        let cap = Some(Duration::from_secs(1_000_000_000));
+        assert_eq!(retry_after(&headers(&[("retry-after-ms", "1e300")])), cap);
+        assert_eq!(retry_after(&headers(&[("retry-after", "1e300")])), cap);
+        assert_eq!(
+            retry_after(&headers(&[("retry-after-ms", "18446744073709551616000")])),
+            cap
+        );
+        assert_eq!(retry_after(&headers(&[("retry-after-ms", "inf")])), None);
     }
 
     #[test]

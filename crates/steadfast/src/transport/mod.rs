@@ -593,10 +593,12 @@ impl BodyState {
 
     /// The next chunk of the body, within the idle timeout and the deadline.
     async fn read(&mut self) -> Result<Option<Result<Bytes, Error>>, Error> {
-        let Some(limit) = min_opt(self.idle, remaining(self.deadline)) else {
+        // A limit too far off to be an `Instant` (`Duration::MAX` for "none") is no limit.
+        let Some((limit, until)) = min_opt(self.idle, remaining(self.deadline))
+            .and_then(|limit| Some((limit, Instant::now().checked_add(limit)?)))
+        else {
             return Ok(self.body.next().await);
         };
-        let until = Instant::now() + limit;
         let timer = match &mut self.timer {
             Some(t) => {
                 t.as_mut().reset(until);
@@ -662,7 +664,11 @@ async fn stream_once<W: Wire>(
     name: Arc<str>,
     req: &ChatRequest,
 ) -> Result<EventStream, Error> {
-    let deadline = req.client.timeouts.total.map(|t| Instant::now() + t);
+    let deadline = req
+        .client
+        .timeouts
+        .total
+        .and_then(|t| Instant::now().checked_add(t));
     let http_req = wire
         .build(req, true)
         .map_err(|e| e.in_context(&name, &req.model))?;
