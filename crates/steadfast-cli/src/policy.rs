@@ -17,10 +17,8 @@ fn secs(s: &str) -> Result<Duration, String> {
         .trim()
         .parse()
         .map_err(|_| format!("`{s}` is not a number of seconds"))?;
-    if !v.is_finite() || v < 0.0 {
-        return Err(format!("`{s}` is not a non-negative number of seconds"));
-    }
-    Ok(Duration::from_secs_f64(v))
+    Duration::try_from_secs_f64(v)
+        .map_err(|_| format!("`{s}` is not a non-negative number of seconds below 2^64"))
 }
 
 fn number(s: &str) -> Result<f64, String> {
@@ -148,6 +146,10 @@ mod tests {
             "exponential:1:10:4",
             "sometimes:1",
             "fixed:x",
+            "fixed:1e300",
+            "fixed:inf",
+            "fixed:NaN",
+            "exponential:1:0:1e30",
         ] {
             assert!(parse_wait(bad).is_err(), "{bad}");
         }

@@ -714,8 +714,9 @@ fn quota(d: &RawDeployment, call: &Call) -> Result<Option<DeploymentQuota>, Stri
         .map_err(|e| format!("the quota of `{}`: {e}", d.target))?;
     let max_wait = match d.max_wait_secs {
         None => DEFAULT_MAX_WAIT,
-        Some(v) if v.is_finite() && v >= 0.0 => Duration::from_secs_f64(v),
-        Some(_) => return Err("`max_wait_secs` must be a non-negative number of seconds".into()),
+        Some(v) => Duration::try_from_secs_f64(v).map_err(|_| {
+            "`max_wait_secs` must be a non-negative number of seconds (at most 2^64)".to_owned()
+        })?,
     };
     Ok(Some(DeploymentQuota {
         scope,
@@ -798,10 +799,12 @@ fn redis(r: &RawRedis, env: &impl Fn(&str) -> Option<String>) -> Result<RedisSet
 }
 
 fn seconds(v: f64, name: &str) -> Result<Duration, String> {
-    if !v.is_finite() || v <= 0.0 {
-        return Err(format!("`{name}` must be a positive number of seconds"));
+    match Duration::try_from_secs_f64(v) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!(
+            "`{name}` must be a positive number of seconds (at most 2^64)"
+        )),
     }
-    Ok(Duration::from_secs_f64(v))
 }
 
 /// The library's timeouts with those the config sets.
@@ -841,11 +844,9 @@ fn breakers(b: &RawBreaker) -> Result<resilient::Breakers, String> {
 
 fn backoff(w: &RawWait) -> Result<steadfast::retry::wait::Wait, String> {
     let secs = |v: Option<f64>, default: f64, name: &str| -> Result<Duration, String> {
-        let v = v.unwrap_or(default);
-        if !v.is_finite() || v < 0.0 {
-            return Err(format!("`{name}` must be a non-negative number of seconds"));
-        }
-        Ok(Duration::from_secs_f64(v))
+        Duration::try_from_secs_f64(v.unwrap_or(default)).map_err(|_| {
+            format!("`{name}` must be a non-negative number of seconds (at most 2^64)")
+        })
     };
     let initial = secs(w.initial_secs, 1.0, "initial_secs")?;
     wait::exponential_jitter()
@@ -930,6 +931,42 @@ fallback_on = ["rate-limited", "server"]
         let e = load("\n\n[models.fast]\ntargets = [\"openai:x\"]\ncolour = 1\n").err();
         let e = e.unwrap_or_else(|| panic!("an unknown field loads"));
         assert_eq!(e.line, 5, "{e}");
+    }
+
+    #[test]
+    fn out_of_range_seconds_are_an_error_naming_the_line_not_a_panic() {
+        // Duration::from_secs_f64 panics past 2^64 s; every seconds field goes through a
+        // checked conversion instead.
+        let fields = [
+            "deadline_secs = {v}",
+            "wait = {{ initial_secs = {v} }}",
+            "wait = {{ max_secs = {v} }}",
+            "wait = {{ jitter_secs = {v} }}",
+            "timeouts = {{ connect_secs = {v} }}",
+            "timeouts = {{ first_byte_secs = {v} }}",
+            "timeouts = {{ idle_secs = {v} }}",
+            "timeouts = {{ total_secs = {v} }}",
+            "breaker = {{ cooldown_secs = {v} }}",
+            "budget = {{ extra_attempts = 1, window_secs = {v} }}",
+            "targets = [{{ target = \"openai:y\", rpm = 1, max_wait_secs = {v} }}]",
+        ];
+        for field in fields {
+            for v in ["1e300", "-1", "nan", "inf", "-inf"] {
+                let line = field
+                    .replace("{v}", v)
+                    .replace("{{", "{")
+                    .replace("}}", "}");
+                let (text, at) = if line.starts_with("targets") {
+                    (format!("[models.fast]\n{line}\n"), 2)
+                } else {
+                    let text = format!("[models.fast]\ntargets = [\"openai:x\"]\n{line}\n");
+                    (text, 3)
+                };
+                let e = load(&text).err().unwrap_or_else(|| panic!("{line} loads"));
+                assert_eq!(e.line, at, "{line}: {e}");
+                assert!(e.message.contains("seconds"), "{line}: {e}");
+            }
+        }
     }
 
     #[test]

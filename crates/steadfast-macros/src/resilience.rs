@@ -44,9 +44,24 @@ fn kinds_predicate(kinds: &[Ident]) -> TokenStream {
     quote!(::steadfast::resilient::kinds([#(::steadfast::ErrorKind::#kinds),*]))
 }
 
-/// Seconds, as a `Duration`.
+/// Seconds, as a `Duration`, inside the generated `policy()`: a value that is negative, NaN,
+/// infinite or past 2^64 s returns its `ErrorKind::Config` error (as a wait that cannot work
+/// does) instead of panicking in `Duration::from_secs_f64`.
 fn secs(e: &Expr) -> TokenStream {
-    quote!(::core::time::Duration::from_secs_f64((#e) as f64))
+    quote!({
+        let secs = (#e) as f64;
+        match ::core::time::Duration::try_from_secs_f64(secs) {
+            ::core::result::Result::Ok(d) => d,
+            ::core::result::Result::Err(_) => {
+                return ::core::result::Result::Err(::steadfast::Error::new(
+                    ::steadfast::ErrorKind::Config,
+                    ::std::format!(
+                        "invalid wait: {secs} is not a number of seconds (finite, >= 0, below 2^64)"
+                    ),
+                ));
+            }
+        }
+    })
 }
 
 /// A wait function: `none`, `fixed(4)`, `exponential(multiplier = 1, min = 4, max = 10)`, ….

@@ -125,6 +125,19 @@ fn retry_jitter(genre: &str) -> Result<String> {
     format!("Recommend a {genre} book")
 }
 
+/// Seconds that are no `Duration`: a negative wait, and one past 2^64 s.
+#[steadfast::call("openai:gpt-4o-mini")]
+#[steadfast::retry(wait = fixed(-1))]
+fn retry_negative_wait(genre: &str) -> Result<String> {
+    format!("Recommend a {genre} book")
+}
+
+#[steadfast::call("openai:gpt-4o-mini")]
+#[steadfast::retry(wait = exponential(multiplier = 1, min = 1, max = 1e30))]
+fn retry_huge_wait(genre: &str) -> Result<String> {
+    format!("Recommend a {genre} book")
+}
+
 /// The first example of the README, as it is written there.
 #[steadfast::fallback(on = [RateLimited, Overloaded], to = "anthropic:claude-3-5-sonnet-latest")]
 #[steadfast::call("openai:gpt-4o-mini", temperature = 0.7)]
@@ -410,6 +423,20 @@ fn a_wait_expression_is_the_policy_s_wait() {
         retry_fn_expr::policy().unwrap().wait_strategy().delay(1, 0),
         Duration::ZERO
     );
+}
+
+#[test]
+fn seconds_that_are_no_duration_are_a_config_error_not_a_panic() {
+    for (name, policy) in [
+        ("fixed(-1)", retry_negative_wait::policy()),
+        ("max = 1e30", retry_huge_wait::policy()),
+    ] {
+        let e = policy
+            .err()
+            .unwrap_or_else(|| panic!("{name}: a policy was built"));
+        assert_eq!(e.kind(), ErrorKind::Config, "{name}: {e}");
+        assert!(e.to_string().contains("number of seconds"), "{name}: {e}");
+    }
 }
 
 #[tokio::test]

@@ -54,8 +54,38 @@ impl recommend_book {
                 .wait(
                     (::steadfast::retry::wait::exponential()
                         .multiplier((1) as f64)
-                        .min(::core::time::Duration::from_secs_f64((4) as f64))
-                        .max(::core::time::Duration::from_secs_f64((10) as f64))
+                        .min({
+                            let secs = (4) as f64;
+                            match ::core::time::Duration::try_from_secs_f64(secs) {
+                                ::core::result::Result::Ok(d) => d,
+                                ::core::result::Result::Err(_) => {
+                                    return ::core::result::Result::Err(
+                                        ::steadfast::Error::new(
+                                            ::steadfast::ErrorKind::Config,
+                                            ::std::format!(
+                                                "invalid wait: {secs} is not a number of seconds (finite, >= 0, below 2^64)"
+                                            ),
+                                        ),
+                                    );
+                                }
+                            }
+                        })
+                        .max({
+                            let secs = (10) as f64;
+                            match ::core::time::Duration::try_from_secs_f64(secs) {
+                                ::core::result::Result::Ok(d) => d,
+                                ::core::result::Result::Err(_) => {
+                                    return ::core::result::Result::Err(
+                                        ::steadfast::Error::new(
+                                            ::steadfast::ErrorKind::Config,
+                                            ::std::format!(
+                                                "invalid wait: {secs} is not a number of seconds (finite, >= 0, below 2^64)"
+                                            ),
+                                        ),
+                                    );
+                                }
+                            }
+                        })
                         .build())
                         .map_err(|e| ::steadfast::Error::new(
                             ::steadfast::ErrorKind::Config,
