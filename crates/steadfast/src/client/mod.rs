@@ -131,6 +131,8 @@ pub(crate) fn is_credential_header(name: &str) -> bool {
 /// # Default
 /// connect 10 s, no separate first-byte limit, 120 s idle between stream chunks, 600 s total
 /// (the total matches the official OpenAI and Anthropic SDKs).
+///
+/// A limit too long to be a point on the clock (`Duration::MAX`, say) is no limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Timeouts {
