@@ -44,30 +44,35 @@ fn kinds_predicate(kinds: &[Ident]) -> TokenStream {
     quote!(::steadfast::resilient::kinds([#(::steadfast::ErrorKind::#kinds),*]))
 }
 
-/// Seconds, as a `Duration`, inside the generated `policy()`: a value that is negative, NaN,
-/// infinite or past 2^64 s returns its `ErrorKind::Config` error (as a wait that cannot work
-/// does) instead of panicking in `Duration::from_secs_f64`.
+/// Seconds, as a `Duration`, inside the generated `policy()`: through its `SECS` helper, which
+/// returns `ErrorKind::Config` for a value that is negative, NaN, infinite or past 2^64 s (as a
+/// wait that cannot work does) instead of panicking in `Duration::from_secs_f64`.
 fn secs(e: &Expr) -> TokenStream {
-    quote!({
-        let secs = (#e) as f64;
-        match ::core::time::Duration::try_from_secs_f64(secs) {
-            ::core::result::Result::Ok(d) => d,
-            ::core::result::Result::Err(_) => {
-                return ::core::result::Result::Err(::steadfast::Error::new(
+    quote!(__steadfast_secs((#e) as f64)?)
+}
+
+/// The helper [`secs`] calls, defined in `policy()` when its wait uses seconds.
+fn secs_helper() -> TokenStream {
+    quote! {
+        fn __steadfast_secs(secs: f64) -> ::steadfast::Result<::core::time::Duration> {
+            ::core::time::Duration::try_from_secs_f64(secs).map_err(|_| {
+                ::steadfast::Error::new(
                     ::steadfast::ErrorKind::Config,
                     ::std::format!(
                         "invalid wait: {secs} is not a number of seconds (finite, >= 0, below 2^64)"
                     ),
-                ));
-            }
+                )
+            })
         }
-    })
+    }
 }
 
 /// A wait function: `none`, `fixed(4)`, `exponential(multiplier = 1, min = 4, max = 10)`, ….
 struct WaitSpec {
     /// Builds a `Result<Wait, InvalidWait>`.
     build: TokenStream,
+    /// Whether `build` converts seconds (and so needs [`secs_helper`]).
+    secs: bool,
 }
 
 /// The one-word forms of `wait = ..`; anything else is an expression of type `Wait`.
@@ -124,20 +129,26 @@ impl Parse for WaitSpec {
                 let wait: #ty = #e;
                 wait
             });
-            return Ok(WaitSpec { build: ok(typed) });
+            return Ok(WaitSpec {
+                build: ok(typed),
+                secs: false,
+            });
         };
         input.parse::<Ident>()?;
         let s = name.to_string();
         if s == "none" {
             return Ok(WaitSpec {
                 build: ok(quote!(#wait::none())),
+                secs: false,
             });
         }
         let content;
         parenthesized!(content in input);
+        let mut uses_secs = false;
         let build = match s.as_str() {
             "fixed" => {
                 let e: Expr = content.parse()?;
+                uses_secs = true;
                 let d = secs(&e);
                 ok(quote!(#wait::fixed(#d)))
             }
@@ -166,6 +177,7 @@ impl Parse for WaitSpec {
                         return Err(syn::Error::new(key.span(), format!("`{k}` is given twice")));
                     }
                     seen.push(k.clone());
+                    uses_secs |= matches!(k.as_str(), "jitter" | "min" | "max");
                     match k.as_str() {
                         "jitter" => {
                             let d = secs(&value);
@@ -203,7 +215,10 @@ impl Parse for WaitSpec {
                 ));
             }
         };
-        Ok(WaitSpec { build })
+        Ok(WaitSpec {
+            build,
+            secs: uses_secs,
+        })
     }
 }
 
@@ -311,7 +326,14 @@ impl RetryArgs {
         let collect = collect
             .then(|| quote!(.collect_errors(::steadfast::resilient::validation())))
             .into_iter();
+        let helper = self
+            .wait
+            .as_ref()
+            .filter(|w| w.secs)
+            .map(|_| secs_helper())
+            .into_iter();
         quote! {
+            #(#helper)*
             ::core::result::Result::Ok(
                 ::steadfast::resilient::default_policy() #(#stop)* #(#wait)* #(#on)* #(#collect)*
             )

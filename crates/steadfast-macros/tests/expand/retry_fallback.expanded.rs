@@ -48,44 +48,25 @@ impl recommend_book {
     /// [`ErrorKind::Config`](::steadfast::ErrorKind::Config) for a wait that
     /// cannot work (a minimum above the maximum, say).
     fn policy() -> ::steadfast::Result<::steadfast::retry::Retry<::steadfast::Error>> {
+        fn __steadfast_secs(secs: f64) -> ::steadfast::Result<::core::time::Duration> {
+            ::core::time::Duration::try_from_secs_f64(secs)
+                .map_err(|_| {
+                    ::steadfast::Error::new(
+                        ::steadfast::ErrorKind::Config,
+                        ::std::format!(
+                            "invalid wait: {secs} is not a number of seconds (finite, >= 0, below 2^64)"
+                        ),
+                    )
+                })
+        }
         ::core::result::Result::Ok(
             ::steadfast::resilient::default_policy()
                 .stop(::steadfast::retry::stop::after_attempt(3))
                 .wait(
                     (::steadfast::retry::wait::exponential()
                         .multiplier((1) as f64)
-                        .min({
-                            let secs = (4) as f64;
-                            match ::core::time::Duration::try_from_secs_f64(secs) {
-                                ::core::result::Result::Ok(d) => d,
-                                ::core::result::Result::Err(_) => {
-                                    return ::core::result::Result::Err(
-                                        ::steadfast::Error::new(
-                                            ::steadfast::ErrorKind::Config,
-                                            ::std::format!(
-                                                "invalid wait: {secs} is not a number of seconds (finite, >= 0, below 2^64)"
-                                            ),
-                                        ),
-                                    );
-                                }
-                            }
-                        })
-                        .max({
-                            let secs = (10) as f64;
-                            match ::core::time::Duration::try_from_secs_f64(secs) {
-                                ::core::result::Result::Ok(d) => d,
-                                ::core::result::Result::Err(_) => {
-                                    return ::core::result::Result::Err(
-                                        ::steadfast::Error::new(
-                                            ::steadfast::ErrorKind::Config,
-                                            ::std::format!(
-                                                "invalid wait: {secs} is not a number of seconds (finite, >= 0, below 2^64)"
-                                            ),
-                                        ),
-                                    );
-                                }
-                            }
-                        })
+                        .min(__steadfast_secs((4) as f64)?)
+                        .max(__steadfast_secs((10) as f64)?)
                         .build())
                         .map_err(|e| ::steadfast::Error::new(
                             ::steadfast::ErrorKind::Config,
