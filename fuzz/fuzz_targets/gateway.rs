@@ -27,7 +27,7 @@ use steadfast_gateway::inbound::{
 /// either route).
 static REQUEST: Grammar = Grammar {
     providers: &[],
-    keys: &[
+    keys: &[&[
         "model",
         "messages",
         "role",
@@ -90,7 +90,7 @@ static REQUEST: Grammar = Grammar {
         "reasoning_effort",
         "properties",
         "required",
-    ],
+    ]],
     strings: &[
         "system",
         "developer",
@@ -152,7 +152,7 @@ static REQUEST: Grammar = Grammar {
 /// vocabulary, fewer shapes).
 static UPSTREAM: Grammar = Grammar {
     providers: &["openai"],
-    keys: grammar::CHAT_COMPLETION_KEYS,
+    keys: &[grammar::CHAT_COMPLETION_KEYS],
     strings: &[
         "assistant",
         "function",

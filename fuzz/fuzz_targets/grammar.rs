@@ -25,8 +25,8 @@ use steadfast::{Call, Response, llm};
 pub struct Grammar {
     /// Registered provider names that read this protocol (the input picks one).
     pub providers: &'static [&'static str],
-    /// Field names of its JSON.
-    pub keys: &'static [&'static str],
+    /// Field names of its JSON, in one or more lists (a shared vocabulary and its own).
+    pub keys: &'static [&'static [&'static str]],
     /// Its string values: event and block types, finish reasons, roles, error codes.
     pub strings: &'static [&'static str],
     /// Stream documents: (`:event-type` for eventstream frames, else "", JSON skeleton).
@@ -148,7 +148,21 @@ fn pick<'a>(list: &[&'a str], i: u8) -> &'a str {
 impl K {
     fn text(&self, g: &Grammar) -> String {
         match self {
-            K::Known(i) => pick(g.keys, *i).to_string(),
+            K::Known(i) => {
+                let n = g.keys.iter().map(|l| l.len()).sum::<usize>();
+                let mut at = usize::from(*i) % n.max(1);
+                g.keys
+                    .iter()
+                    .find_map(|l| match l.get(at) {
+                        Some(k) => Some(*k),
+                        None => {
+                            at -= l.len();
+                            None
+                        }
+                    })
+                    .unwrap_or("")
+                    .to_string()
+            }
             K::Raw(s) => s.clone(),
         }
     }

@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 
 static GRAMMAR: Grammar = Grammar {
     providers: &["anthropic"],
-    keys: &[
+    keys: &[&[
         "type",
         "id",
         "model",
@@ -44,7 +44,7 @@ static GRAMMAR: Grammar = Grammar {
         "server_tool_use",
         "tool_use_id",
         "container",
-    ],
+    ]],
     strings: &[
         "message_start",
         "content_block_start",

@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 
 static GRAMMAR: Grammar = Grammar {
     providers: &["bedrock"],
-    keys: &[
+    keys: &[&[
         "role",
         "contentBlockIndex",
         "start",
@@ -43,7 +43,7 @@ static GRAMMAR: Grammar = Grammar {
         "guardContent",
         "toolResult",
         "image",
-    ],
+    ]],
     strings: &[
         "messageStart",
         "contentBlockStart",

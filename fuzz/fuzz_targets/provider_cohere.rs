@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 
 static GRAMMAR: Grammar = Grammar {
     providers: &["cohere"],
-    keys: &[
+    keys: &[&[
         "id",
         "type",
         "index",
@@ -37,7 +37,7 @@ static GRAMMAR: Grammar = Grammar {
         "output_tokens",
         "error",
         "logprobs",
-    ],
+    ]],
     strings: &[
         "message-start",
         "content-start",

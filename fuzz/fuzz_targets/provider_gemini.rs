@@ -11,7 +11,7 @@ use libfuzzer_sys::fuzz_target;
 
 static GRAMMAR: Grammar = Grammar {
     providers: &["gemini"],
-    keys: &[
+    keys: &[&[
         "candidates",
         "content",
         "parts",
@@ -55,7 +55,7 @@ static GRAMMAR: Grammar = Grammar {
         "message",
         "status",
         "details",
-    ],
+    ]],
     strings: &[
         "model",
         "STOP",

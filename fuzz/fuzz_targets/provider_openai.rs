@@ -12,7 +12,7 @@ static GRAMMAR: Grammar = Grammar {
     providers: &[
         "openai", "groq", "xai", "litellm", "azure", "ollama", "vllm",
     ],
-    keys: grammar::CHAT_COMPLETION_KEYS,
+    keys: &[grammar::CHAT_COMPLETION_KEYS],
     strings: &[
         "assistant",
         "function",
